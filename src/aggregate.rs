@@ -1,0 +1,654 @@
+//! Aggregation. Records are summed once per import into a [`Cube`] (hour or day x every
+//! dimension x price terms); a [`View`] projects the cube onto one period width, one breakdown
+//! dimension and a filter; [`View::evaluate`] prices the view under a scenario. A lever change
+//! re-prices the view's groups, never the raw rows.
+
+use crate::cost::Cost;
+use crate::dataset::Dataset;
+use crate::prices::PriceTable;
+use crate::records::{Bucket, Category, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord};
+use crate::scenario::{self, LongRule, Observed, ResolvedLevers, Stage, Usage};
+use chrono::{Datelike, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    Hour,
+    #[default]
+    Day,
+    Week,
+    Month,
+}
+
+impl Period {
+    pub const ALL: [Period; 4] = [Period::Hour, Period::Day, Period::Week, Period::Month];
+
+    pub fn parse(s: &str) -> Option<Period> {
+        Period::ALL.into_iter().find(|p| p.key() == s)
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Period::Hour => "hour",
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+
+    /// Start of the period containing `t` (UTC; weeks are ISO weeks, starting Monday).
+    pub fn start(self, t: i64) -> i64 {
+        match self {
+            Period::Hour => t.div_euclid(3600) * 3600,
+            Period::Day => t.div_euclid(86400) * 86400,
+            Period::Week => {
+                let day = t.div_euclid(86400);
+                // 1970-01-01 was a Thursday: Monday-based weekday = (day + 3) mod 7.
+                (day - (day + 3).rem_euclid(7)) * 86400
+            }
+            Period::Month => {
+                let d = Utc.timestamp_opt(t, 0).single().unwrap_or_default();
+                Utc.with_ymd_and_hms(d.year(), d.month(), 1, 0, 0, 0)
+                    .single()
+                    .map(|x| x.timestamp())
+                    .unwrap_or(t)
+            }
+        }
+    }
+
+    /// Start of the period after the one starting at `start`.
+    pub fn next(self, start: i64) -> i64 {
+        match self {
+            Period::Hour => start + 3600,
+            Period::Day => start + 86400,
+            Period::Week => start + 7 * 86400,
+            Period::Month => self.start(start + 32 * 86400),
+        }
+    }
+
+    pub fn label(self, start: i64) -> String {
+        let d = Utc.timestamp_opt(start, 0).single().unwrap_or_default();
+        match self {
+            Period::Hour => d.format("%Y-%m-%d %H:00").to_string(),
+            Period::Day => d.format("%Y-%m-%d").to_string(),
+            Period::Week => {
+                let w = d.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            Period::Month => d.format("%Y-%m").to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    #[default]
+    Model,
+    Category,
+    Workspace,
+    Key,
+    Tier,
+    Project,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 6] = [
+        Dimension::Model,
+        Dimension::Category,
+        Dimension::Workspace,
+        Dimension::Key,
+        Dimension::Tier,
+        Dimension::Project,
+    ];
+
+    pub fn parse(s: &str) -> Option<Dimension> {
+        Dimension::ALL.into_iter().find(|d| d.key() == s)
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Dimension::Model => "model",
+            Dimension::Category => "category",
+            Dimension::Workspace => "workspace",
+            Dimension::Key => "key",
+            Dimension::Tier => "tier",
+            Dimension::Project => "project",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Dimension::Model => "Model",
+            Dimension::Category => "Token category",
+            Dimension::Workspace => "Workspace",
+            Dimension::Key => "API key",
+            Dimension::Tier => "Tier",
+            Dimension::Project => "Project",
+        }
+    }
+}
+
+/// The labels of the category breakdown: the five token categories, then web search.
+pub const CATEGORY_LABELS: [&str; 6] = [
+    "uncached_input",
+    "cache_write_5m",
+    "cache_write_1h",
+    "cache_read",
+    "output",
+    "web_search",
+];
+
+/// How the long-context rule is keyed in the cube.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum CtxKey {
+    Flag(bool),
+    /// Requests, banded by how many prompt-length grid values make them long: requests in one
+    /// band are long or not together at every grid value, so a group can stand for them all.
+    Band(u16),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct CubeKey {
+    time: i64,
+    model: Sym,
+    tier: Tier,
+    ctx: CtxKey,
+    geo: Geo,
+    speed: Speed,
+    workspace: Sym,
+    api_key: Sym,
+    project: Sym,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    tokens: Tokens<u64>,
+    web_search: u64,
+    requests: u64,
+    rows: u64,
+    min_input: u64,
+}
+
+/// Prompt-length values at which request-level long-context status is exact: the slider's
+/// steps (0.1 - 1 by 0.05, 1 - 3 by 0.1, 3 - 10 by 0.25).
+pub fn prompt_length_grid() -> Vec<f64> {
+    let mut g = Vec::new();
+    g.extend((2..=20).map(|i| i as f64 * 0.05));
+    g.extend((11..=30).map(|i| i as f64 * 0.1));
+    g.extend((13..=40).map(|i| i as f64 * 0.25));
+    g
+}
+
+/// Usage summed once per import.
+#[derive(Clone, Debug, Default)]
+pub struct Cube {
+    keys: Vec<CubeKey>,
+    cells: Vec<Cell>,
+    grid: Vec<f64>,
+}
+
+impl Cube {
+    /// `grid`: prompt-length values the scenario must be exact at (1.0 is always added).
+    pub fn build(records: &[UsageRecord], grid: &[f64]) -> Cube {
+        let mut grid: Vec<f64> = grid.iter().copied().chain([1.0]).collect();
+        grid.sort_by(f64::total_cmp);
+        grid.dedup();
+        let mut map: HashMap<CubeKey, Cell> = HashMap::new();
+        for r in records {
+            let input = r.tokens.total_input();
+            let ctx = match r.context {
+                Context::Flag(b) => CtxKey::Flag(b),
+                Context::Request => {
+                    let x = input as f64;
+                    let band = grid
+                        .iter()
+                        .filter(|&&g| x * g > crate::cost::LONG_CONTEXT_THRESHOLD as f64)
+                        .count();
+                    CtxKey::Band(band as u16)
+                }
+            };
+            let time = match r.bucket {
+                Bucket::Day => Period::Day.start(r.time),
+                _ => Period::Hour.start(r.time),
+            };
+            let key = CubeKey {
+                time,
+                model: r.model,
+                tier: r.tier,
+                ctx,
+                geo: r.geo,
+                speed: r.speed,
+                workspace: r.workspace,
+                api_key: r.api_key,
+                project: r.project,
+            };
+            let c = map.entry(key).or_insert(Cell {
+                tokens: Tokens::default(),
+                web_search: 0,
+                requests: 0,
+                rows: 0,
+                min_input: u64::MAX,
+            });
+            c.tokens = c.tokens.saturating_add(&r.tokens);
+            c.web_search = c.web_search.saturating_add(r.web_search);
+            c.requests = c.requests.saturating_add(r.requests);
+            c.rows += 1;
+            c.min_input = c.min_input.min(input);
+        }
+        let (keys, cells) = map.into_iter().unzip();
+        Cube { keys, cells, grid }
+    }
+
+    pub fn groups(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn grid(&self) -> &[f64] {
+        &self.grid
+    }
+}
+
+/// Which rows a view covers. Empty lists mean "all"; names are as the UI shows them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filter {
+    /// Inclusive start, Unix seconds.
+    pub from: Option<i64>,
+    /// Exclusive end, Unix seconds.
+    pub to: Option<i64>,
+    pub models: Vec<String>,
+    pub workspaces: Vec<String>,
+    pub api_keys: Vec<String>,
+}
+
+impl Filter {
+    fn time_ok(&self, t: i64) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ViewSpec {
+    pub period: Period,
+    pub dimension: Dimension,
+    pub filter: Filter,
+}
+
+#[derive(Clone, Debug)]
+struct ViewGroup {
+    period: u32,
+    dim: u32,
+    usage: Usage,
+}
+
+/// Tokens of a model no price entry matches: shown, never priced at $0 silently.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Unpriced {
+    pub model: String,
+    pub tokens: u64,
+    pub by_category: Tokens<u64>,
+}
+
+/// The label a model is shown under: the price entry's display name, else the raw name.
+pub fn model_label(table: &PriceTable, name: &str) -> String {
+    match table.lookup(name) {
+        Some(i) => table.model(i).display_name().to_owned(),
+        None => name.to_owned(),
+    }
+}
+
+/// A cube projected onto periods x one dimension, ready to price under any levers.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    pub spec: ViewSpec,
+    /// Period starts, ascending.
+    pub periods: Vec<i64>,
+    /// Labels of the breakdown dimension's values.
+    pub dims: Vec<String>,
+    groups: Vec<ViewGroup>,
+    /// Observed tokens per dimension value (for the breakdown table).
+    pub dim_tokens: Vec<Tokens<u64>>,
+    pub tokens: Tokens<u64>,
+    pub requests: u64,
+    pub rows: u64,
+    pub observed: Observed,
+    pub unpriced: Vec<Unpriced>,
+    /// Billed cost per period (from cost exports), when any was loaded.
+    pub billed: Option<Vec<f64>>,
+    /// Cost the logs themselves report (Claude Code `costUSD`), when any.
+    pub reported: Option<Vec<f64>>,
+}
+
+/// The priced result of a view under a scenario.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluation {
+    pub actual: f64,
+    pub scenario: f64,
+    /// Saving of each stage, in [`Stage::ALL`] order.
+    pub waterfall: Vec<(Stage, f64)>,
+    /// Row-major [period][dim] costs.
+    pub actual_cells: Vec<f64>,
+    pub scenario_cells: Vec<f64>,
+    pub actual_by_category: Cost,
+    pub scenario_by_category: Cost,
+    pub scenario_tokens: Tokens<f64>,
+}
+
+impl Evaluation {
+    pub fn savings(&self) -> f64 {
+        self.actual - self.scenario
+    }
+
+    pub fn savings_pct(&self) -> f64 {
+        if self.actual > 0.0 {
+            100.0 * self.savings() / self.actual
+        } else {
+            0.0
+        }
+    }
+
+    fn row_sums(cells: &[f64], dims: usize) -> Vec<f64> {
+        if dims == 0 {
+            return vec![];
+        }
+        cells.chunks(dims).map(|c| c.iter().sum()).collect()
+    }
+
+    pub fn actual_by_period(&self, dims: usize) -> Vec<f64> {
+        Self::row_sums(&self.actual_cells, dims)
+    }
+
+    pub fn scenario_by_period(&self, dims: usize) -> Vec<f64> {
+        Self::row_sums(&self.scenario_cells, dims)
+    }
+
+    fn col_sums(cells: &[f64], dims: usize) -> Vec<f64> {
+        let mut v = vec![0.0; dims];
+        for (i, x) in cells.iter().enumerate() {
+            v[i % dims] += x;
+        }
+        v
+    }
+
+    pub fn actual_by_dim(&self, dims: usize) -> Vec<f64> {
+        Self::col_sums(&self.actual_cells, dims)
+    }
+
+    pub fn scenario_by_dim(&self, dims: usize) -> Vec<f64> {
+        Self::col_sums(&self.scenario_cells, dims)
+    }
+}
+
+impl View {
+    pub fn build(cube: &Cube, data: &Dataset, table: &PriceTable, spec: &ViewSpec) -> View {
+        let syms = &data.symbols;
+        let f = &spec.filter;
+        fn set(v: &[String]) -> Option<HashSet<&str>> {
+            (!v.is_empty()).then(|| v.iter().map(String::as_str).collect())
+        }
+        let (models_ok, ws_ok, keys_ok) = (set(&f.models), set(&f.workspaces), set(&f.api_keys));
+        // Per-symbol model resolution, done once.
+        let model_idx: Vec<Option<usize>> =
+            (0..syms.len() as u32).map(|s| table.lookup(syms.get(s))).collect();
+        let model_lbl: Vec<String> =
+            (0..syms.len() as u32).map(|s| model_label(table, syms.get(s))).collect();
+        let name_ok = |ok: &Option<HashSet<&str>>, s: &str| ok.as_ref().is_none_or(|o| o.contains(s));
+
+        let mut periods: Vec<i64> = Vec::new();
+        let mut period_ix: HashMap<i64, u32> = HashMap::new();
+        let mut dim_ix: HashMap<String, u32> = HashMap::new();
+        let mut dims: Vec<String> = Vec::new();
+        if spec.dimension == Dimension::Category {
+            dims = CATEGORY_LABELS.iter().map(|s| s.to_string()).collect();
+        }
+        #[derive(Hash, PartialEq, Eq)]
+        struct GKey {
+            period: i64,
+            dim: u32,
+            model: usize,
+            epoch: u16,
+            tier: Tier,
+            ctx: CtxKey,
+            geo: Geo,
+            speed: Speed,
+        }
+        let mut gmap: HashMap<GKey, (Tokens<u64>, u64, u64)> = HashMap::new();
+        let mut unpriced: HashMap<String, Tokens<u64>> = HashMap::new();
+        let mut view = View {
+            spec: spec.clone(),
+            ..Default::default()
+        };
+        let mut batch_tokens = 0u64;
+        for (k, c) in cube.keys.iter().zip(&cube.cells) {
+            if !f.time_ok(k.time)
+                || !name_ok(&models_ok, &model_lbl[k.model as usize])
+                || !name_ok(&ws_ok, syms.get(k.workspace))
+                || !name_ok(&keys_ok, syms.get(k.api_key))
+            {
+                continue;
+            }
+            view.tokens = view.tokens.saturating_add(&c.tokens);
+            view.requests += c.requests;
+            view.rows += c.rows;
+            if k.tier == Tier::Batch {
+                batch_tokens += c.tokens.total();
+            }
+            let Some(model) = model_idx[k.model as usize] else {
+                let e = unpriced.entry(syms.get(k.model).to_owned()).or_default();
+                *e = e.saturating_add(&c.tokens);
+                continue;
+            };
+            let p = spec.period.start(k.time);
+            if let std::collections::hash_map::Entry::Vacant(e) = period_ix.entry(p) {
+                e.insert(0);
+                periods.push(p);
+            }
+            let dim = match spec.dimension {
+                Dimension::Category => 0,
+                d => {
+                    let label = dim_label(d, k, syms, &model_lbl);
+                    let next = dims.len() as u32;
+                    *dim_ix.entry(label.clone()).or_insert_with(|| {
+                        dims.push(label);
+                        next
+                    })
+                }
+            };
+            let g = gmap
+                .entry(GKey {
+                    period: p,
+                    dim,
+                    model,
+                    epoch: table.epoch_of(k.time),
+                    tier: k.tier,
+                    ctx: k.ctx,
+                    geo: k.geo,
+                    speed: k.speed,
+                })
+                .or_insert((Tokens::default(), 0, u64::MAX));
+            g.0 = g.0.saturating_add(&c.tokens);
+            g.1 = g.1.saturating_add(c.web_search);
+            g.2 = g.2.min(c.min_input);
+        }
+        // Billed and reported series may cover periods without usage.
+        let billed_periods: Vec<i64> = data
+            .billed
+            .iter()
+            .filter(|b| f.time_ok(b.time))
+            .map(|b| spec.period.start(b.time))
+            .chain(data.reported.iter().filter(|r| f.time_ok(r.0)).map(|r| spec.period.start(r.0)))
+            .collect();
+        periods.extend(billed_periods);
+        periods.sort_unstable();
+        periods.dedup();
+        let period_pos: HashMap<i64, u32> =
+            periods.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect();
+
+        // Sort dimension values by name for a stable legend.
+        let mut order: Vec<u32> = (0..dims.len() as u32).collect();
+        if spec.dimension != Dimension::Category {
+            order.sort_by(|&a, &b| dims[a as usize].cmp(&dims[b as usize]));
+        }
+        let mut remap = vec![0u32; dims.len()];
+        for (new, &old) in order.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        let dims: Vec<String> = order.iter().map(|&o| dims[o as usize].clone()).collect();
+
+        view.dim_tokens = vec![Tokens::default(); dims.len()];
+        let mut groups: Vec<ViewGroup> = gmap
+            .into_iter()
+            .map(|(k, (tokens, web, min_input))| {
+                let dim = remap.get(k.dim as usize).copied().unwrap_or(0);
+                if spec.dimension == Dimension::Category {
+                    for (i, c) in Category::ALL.iter().enumerate() {
+                        let t = &mut view.dim_tokens[i];
+                        *t = t.saturating_add(&single(*c, tokens.get(*c)));
+                    }
+                } else {
+                    let t = &mut view.dim_tokens[dim as usize];
+                    *t = t.saturating_add(&tokens);
+                }
+                ViewGroup {
+                    period: period_pos[&k.period],
+                    dim,
+                    usage: Usage {
+                        model: k.model,
+                        time: table.epoch_time(k.epoch).max(k.period),
+                        tier: k.tier,
+                        long: match k.ctx {
+                            CtxKey::Flag(b) => LongRule::Flag(b),
+                            CtxKey::Band(_) => LongRule::Request {
+                                min_input: min_input as f64,
+                            },
+                        },
+                        geo: k.geo,
+                        speed: k.speed,
+                        tokens: tokens.to_f64(),
+                        web_search: web as f64,
+                    },
+                }
+            })
+            .collect();
+        // A fixed order makes sums reproducible run to run.
+        groups.sort_by(|a, b| {
+            (a.period, a.dim, a.usage.model)
+                .cmp(&(b.period, b.dim, b.usage.model))
+                .then(a.usage.tokens.total_input().total_cmp(&b.usage.tokens.total_input()))
+                .then(a.usage.tokens.output.total_cmp(&b.usage.tokens.output))
+        });
+        view.observed = Observed::from_tokens(&view.tokens.to_f64(), batch_tokens as f64);
+        let mut unpriced: Vec<Unpriced> = unpriced
+            .into_iter()
+            .map(|(model, t)| Unpriced {
+                model,
+                tokens: t.total(),
+                by_category: t,
+            })
+            .collect();
+        unpriced.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(a.model.cmp(&b.model)));
+        view.unpriced = unpriced;
+        if !data.billed.is_empty() {
+            let mut billed = vec![0.0; periods.len()];
+            for b in data.billed.iter().filter(|b| f.time_ok(b.time)) {
+                billed[period_pos[&spec.period.start(b.time)] as usize] += b.usd;
+            }
+            view.billed = Some(billed);
+        }
+        if !data.reported.is_empty() {
+            let mut rep = vec![0.0; periods.len()];
+            for &(t, usd) in data.reported.iter().filter(|r| f.time_ok(r.0)) {
+                rep[period_pos[&spec.period.start(t)] as usize] += usd;
+            }
+            view.reported = Some(rep);
+        }
+        view.periods = periods;
+        view.dims = dims;
+        view.groups = groups;
+        view
+    }
+
+    pub fn groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Prices the view under `levers`. With neutral levers the scenario equals the actual
+    /// cost exactly: both come from the same pricing call.
+    pub fn evaluate(&self, table: &PriceTable, levers: &ResolvedLevers) -> Evaluation {
+        let nd = self.dims.len().max(1);
+        let mut ev = Evaluation {
+            actual_cells: vec![0.0; self.periods.len() * nd],
+            scenario_cells: vec![0.0; self.periods.len() * nd],
+            ..Default::default()
+        };
+        let mut stages = [0.0f64; 6];
+        let (mut actual, mut scenario) = (0.0, 0.0);
+        for g in &self.groups {
+            let o = scenario::evaluate(table, &g.usage, levers, &self.observed);
+            let base = g.period as usize * nd;
+            if self.spec.dimension == Dimension::Category {
+                for (i, (a, s)) in cost_fields(&o.actual).iter().zip(cost_fields(&o.scenario)).enumerate() {
+                    ev.actual_cells[base + i] += a;
+                    ev.scenario_cells[base + i] += s;
+                }
+            } else {
+                ev.actual_cells[base + g.dim as usize] += o.actual.total();
+                ev.scenario_cells[base + g.dim as usize] += o.scenario.total();
+            }
+            actual += o.actual.total();
+            scenario += o.scenario.total();
+            ev.actual_by_category.add(&o.actual);
+            ev.scenario_by_category.add(&o.scenario);
+            ev.scenario_tokens = ev.scenario_tokens.add(&o.scenario_tokens);
+            for (s, v) in stages.iter_mut().zip(o.after_stage) {
+                *s += v;
+            }
+        }
+        ev.actual = actual;
+        ev.scenario = scenario;
+        let mut before = ev.actual;
+        ev.waterfall = Stage::ALL
+            .iter()
+            .zip(stages)
+            .map(|(&st, after)| {
+                let saved = before - after;
+                before = after;
+                (st, saved)
+            })
+            .collect();
+        ev
+    }
+}
+
+fn single(c: Category, v: u64) -> Tokens<u64> {
+    let mut a = [0u64; 5];
+    a[c.index()] = v;
+    Tokens::from_array(a)
+}
+
+fn cost_fields(c: &Cost) -> [f64; 6] {
+    [
+        c.uncached_input,
+        c.cache_write_5m,
+        c.cache_write_1h,
+        c.cache_read,
+        c.output,
+        c.web_search,
+    ]
+}
+
+fn dim_label(d: Dimension, k: &CubeKey, syms: &Symbols, model_lbl: &[String]) -> String {
+    let or_none = |s: &str| if s.is_empty() { "(none)".to_owned() } else { s.to_owned() };
+    match d {
+        Dimension::Model => model_lbl[k.model as usize].clone(),
+        Dimension::Category => String::new(),
+        Dimension::Workspace => or_none(syms.get(k.workspace)),
+        Dimension::Key => or_none(syms.get(k.api_key)),
+        Dimension::Tier => k.tier.key().to_owned(),
+        Dimension::Project => or_none(syms.get(k.project)),
+    }
+}

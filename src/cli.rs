@@ -1,0 +1,452 @@
+//! The headless CLI: `report`, `estimate`, `prices`, `export`. A thin layer over the core.
+
+use clap::{Args, Parser, Subcommand};
+use costlens::aggregate::{self, Dimension, Period, ViewSpec};
+use costlens::estimate::{self, Workload};
+use costlens::import::{Control, Options};
+use costlens::money;
+use costlens::prices::PriceTable;
+use costlens::report::{self, Report};
+use costlens::scenario::{Levers, Ttl};
+use costlens::session::{self, Analysis};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "costlens",
+    version,
+    about = "What you spend on the Claude API, and what you would spend with caching, routing and batching.",
+    long_about = "Run without a command to open the desktop app (on the bundled sample data, or on the FILEs given)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Files or folders to open in the app.
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open the desktop app with these files.
+    Open { files: Vec<PathBuf> },
+    /// Recompute cost from usage exports and logs, with an optional what-if scenario.
+    Report(ReportArgs),
+    /// The workload calculator: cost of a synthetic workload with and without caching.
+    Estimate(EstimateArgs),
+    /// Print the effective price table.
+    Prices {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        prices: PriceArgs,
+    },
+    /// Render the savings chart to a PNG without opening a window.
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct PriceArgs {
+    /// Price overrides: a costlens price file or LiteLLM's model_prices_and_context_window.json.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Bill an unpriced model as a priced one: --map my-model=claude-sonnet-4-5 (repeatable).
+    #[arg(long, value_name = "MODEL=PRICED")]
+    pub map: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ImportArgs {
+    /// Date for Message Batches results, which carry none (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub batch_date: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LeverArgs {
+    /// Traffic multiplier (0.1 - 10).
+    #[arg(long, default_value_t = 1.0)]
+    pub traffic: f64,
+    /// Prompt length multiplier (0.1 - 10).
+    #[arg(long, default_value_t = 1.0)]
+    pub prompt_length: f64,
+    /// Output length multiplier (0.1 - 10).
+    #[arg(long, default_value_t = 1.0)]
+    pub output_length: f64,
+    /// Cacheable share of input (0 - 1); default: as observed.
+    #[arg(long)]
+    pub cache_share: Option<f64>,
+    /// Cache hit rate (0 - 1); default: as observed.
+    #[arg(long)]
+    pub cache_hit: Option<f64>,
+    /// Cache TTL of the scenario's writes; default: as observed.
+    #[arg(long, value_parser = ["5m", "1h"])]
+    pub cache_ttl: Option<String>,
+    /// Share of source-model usage routed to the target model (0 - 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub route_share: f64,
+    /// Routing target (default: Claude Haiku 4.5).
+    #[arg(long, value_name = "MODEL")]
+    pub route_to: Option<String>,
+    /// Routing sources, comma-separated (default: every Sonnet and Opus model).
+    #[arg(long, value_name = "MODEL[,MODEL...]", value_delimiter = ',')]
+    pub route_from: Vec<String>,
+    /// Share of non-batch usage moved to the Batch API (0 - 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub batch_share: f64,
+}
+
+impl LeverArgs {
+    pub fn levers(&self) -> Levers {
+        Levers {
+            traffic: self.traffic,
+            prompt_length: self.prompt_length,
+            output_length: self.output_length,
+            cache_share: self.cache_share,
+            cache_hit: self.cache_hit,
+            cache_ttl: self.cache_ttl.as_deref().and_then(Ttl::parse),
+            route_share: self.route_share,
+            route_to: self.route_to.clone().unwrap_or_default(),
+            route_from: self.route_from.clone(),
+            batch_share: self.batch_share,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Usage files or folders (Console CSV exports, ...).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value = "day", value_parser = ["hour", "day", "week", "month"])]
+    pub period: String,
+    #[arg(long, default_value = "model", value_parser = ["model", "category", "workspace", "key", "tier", "project"])]
+    pub by: String,
+    #[command(flatten)]
+    pub prices: PriceArgs,
+    #[command(flatten)]
+    pub import: ImportArgs,
+    #[command(flatten)]
+    pub levers: LeverArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EstimateArgs {
+    #[arg(long)]
+    pub model: String,
+    #[arg(long)]
+    pub requests_per_day: f64,
+    #[arg(long, default_value_t = 24.0)]
+    pub active_hours: f64,
+    #[arg(long, default_value_t = 1)]
+    pub days: u32,
+    /// Tokens of the cacheable prefix.
+    #[arg(long)]
+    pub cached_prefix: f64,
+    /// Other input tokens per request.
+    #[arg(long, default_value_t = 0.0)]
+    pub input: f64,
+    /// Output tokens per request.
+    #[arg(long, default_value_t = 0.0)]
+    pub output: f64,
+    #[arg(long, default_value = "5m", value_parser = ["5m", "1h"])]
+    pub ttl: String,
+    #[arg(long, default_value_t = 0.0)]
+    pub batch_share: f64,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub prices: PriceArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Where to write the chart.
+    #[arg(long, value_name = "OUT.png")]
+    pub png: PathBuf,
+    /// Width in pixels.
+    #[arg(long, default_value_t = 1600)]
+    pub width: u32,
+    /// Height in pixels.
+    #[arg(long, default_value_t = 900)]
+    pub height: u32,
+    #[arg(long, default_value = "day", value_parser = ["hour", "day", "week", "month"])]
+    pub period: String,
+    #[arg(long, default_value = "model", value_parser = ["model", "category", "workspace", "key", "tier", "project"])]
+    pub by: String,
+    #[command(flatten)]
+    pub prices: PriceArgs,
+    #[command(flatten)]
+    pub import: ImportArgs,
+    #[command(flatten)]
+    pub levers: LeverArgs,
+}
+
+/// A failure the CLI reports in one line: `code` 1 for input problems, 2 for bad flags.
+pub struct Fail {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Fail {
+    pub fn input(m: impl Into<String>) -> Fail {
+        Fail { code: 1, message: m.into() }
+    }
+
+    pub fn usage(m: impl Into<String>) -> Fail {
+        Fail { code: 2, message: m.into() }
+    }
+}
+
+pub fn exit(r: Result<(), Fail>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("costlens: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+pub fn price_table(args: &PriceArgs) -> Result<PriceTable, Fail> {
+    let mut table = PriceTable::bundled();
+    if let Some(p) = &args.prices {
+        table.apply_file(p).map_err(|e| Fail::input(e.to_string()))?;
+    }
+    for m in &args.map {
+        let (from, to) = m
+            .split_once('=')
+            .ok_or_else(|| Fail::usage(format!("--map wants MODEL=PRICED, got {m:?}")))?;
+        table
+            .map_model(from.trim(), to.trim())
+            .map_err(|e| Fail::usage(e.to_string()))?;
+    }
+    Ok(table)
+}
+
+fn import_options(a: &ImportArgs) -> Result<Options, Fail> {
+    let batch_date = match &a.batch_date {
+        None => None,
+        Some(d) => Some(
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| Fail::usage(format!("--batch-date wants YYYY-MM-DD, got {d:?}")))?
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .and_utc()
+                .timestamp(),
+        ),
+    };
+    Ok(Options { batch_date })
+}
+
+/// Loads files and prices them under the levers: the common part of `report` and `export`.
+pub fn analyse(
+    files: &[PathBuf],
+    prices: &PriceArgs,
+    import: &ImportArgs,
+    levers: &Levers,
+    period: &str,
+    by: &str,
+) -> Result<(Analysis, Report), Fail> {
+    let table = price_table(prices)?;
+    let resolved = levers.resolve(&table).map_err(|e| Fail::usage(e.to_string()))?;
+    let opts = import_options(import)?;
+    let loaded = session::load(files, &opts, &Control::default());
+    if let Some(e) = loaded.errors.first() {
+        return Err(Fail::input(e.to_string()));
+    }
+    if loaded.data.is_empty() {
+        let why = loaded
+            .data
+            .rejected
+            .first()
+            .map(|r| format!(" (first problem: {r})"))
+            .unwrap_or_default();
+        return Err(Fail::input(format!("nothing could be imported{why}")));
+    }
+    // The cube is exact at the CLI's prompt length as well as at the app's slider steps.
+    let mut grid = aggregate::prompt_length_grid();
+    grid.push(levers.prompt_length);
+    let analysis = Analysis::new(loaded.data, table, &grid);
+    let spec = ViewSpec {
+        period: Period::parse(period).unwrap_or_default(),
+        dimension: Dimension::parse(by).unwrap_or_default(),
+        filter: Default::default(),
+    };
+    let view = analysis.view(&spec);
+    let ev = view.evaluate(&analysis.table, &resolved);
+    let report = report::build(&analysis, &view, &ev, levers);
+    Ok((analysis, report))
+}
+
+pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
+    let levers = a.levers.levers();
+    let (_, report) = analyse(&a.files, &a.prices, &a.import, &levers, &a.period, &a.by)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print!("{}", render_report(&report));
+    }
+    Ok(())
+}
+
+pub fn render_report(r: &Report) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let rows: u64 = r.files.iter().map(|f| f.rows).sum();
+    let _ = writeln!(
+        s,
+        "costlens report: {} file(s), {} rows imported, {} rejected",
+        r.files.len(),
+        money::count(rows),
+        r.rejected.len()
+    );
+    for f in &r.files {
+        let _ = writeln!(s, "  {} [{}]: {} rows, {} rejected", f.path, f.format, f.rows, f.rejected);
+        for n in &f.notes {
+            let _ = writeln!(s, "    note: {n}");
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "  Actual (recomputed)  {:>16}", money::usd(r.actual_usd));
+    if let (Some(b), Some(d)) = (r.billed_usd, r.billed_difference_usd) {
+        let _ = writeln!(s, "  Billed (cost export) {:>16}   difference {}", money::usd(b), money::usd(d));
+    }
+    if let Some(rep) = r.reported_usd {
+        let _ = writeln!(s, "  Reported by logs     {:>16}", money::usd(rep));
+    }
+    let _ = writeln!(s, "  Scenario             {:>16}", money::usd(r.scenario_usd));
+    let _ = writeln!(
+        s,
+        "  Savings              {:>16}   {}",
+        money::usd(r.savings_usd),
+        money::pct(r.savings_pct)
+    );
+    let _ = writeln!(
+        s,
+        "  Observed: cacheable share {}, cache hit rate {}, batch share {}",
+        money::pct(100.0 * r.observed.cache_share),
+        money::pct(100.0 * r.observed.cache_hit),
+        money::pct(100.0 * r.observed.batch_share)
+    );
+    let _ = writeln!(s, "\nSavings by lever");
+    for w in &r.waterfall {
+        let _ = writeln!(s, "  {:<24} {:>14}", w.label, money::usd(w.savings_usd));
+    }
+    let _ = writeln!(s, "\nBy {}", r.by.label().to_lowercase());
+    let _ = writeln!(s, "  {:<32} {:>14} {:>14} {:>16}", "", "actual", "scenario", "tokens");
+    for b in &r.breakdown {
+        let _ = writeln!(
+            s,
+            "  {:<32} {:>14} {:>14} {:>16}",
+            b.key,
+            money::usd(b.actual_usd),
+            money::usd(b.scenario_usd),
+            money::count(b.tokens.total())
+        );
+    }
+    let _ = writeln!(s, "\nBy {}", r.period.key());
+    for p in &r.series {
+        let billed = p.billed_usd.map(|b| format!("  billed {}", money::usd(b))).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {:<18} {:>14} {:>14}{billed}",
+            p.period,
+            money::usd(p.actual_usd),
+            money::usd(p.scenario_usd)
+        );
+    }
+    if !r.unpriced.is_empty() {
+        let _ = writeln!(s, "\nUnpriced models (not in the totals; map them with --map MODEL=PRICED):");
+        for u in &r.unpriced {
+            let _ = writeln!(s, "  {:<40} {} tokens", u.model, money::count(u.tokens));
+        }
+    }
+    if !r.rejected.is_empty() {
+        let _ = writeln!(s, "\nRejected lines:");
+        for x in r.rejected.iter().take(50) {
+            let _ = writeln!(s, "  {x}");
+        }
+        if r.rejected.len() > 50 {
+            let _ = writeln!(s, "  ... and {} more (see --json)", r.rejected.len() - 50);
+        }
+    }
+    s
+}
+
+pub fn run_estimate(a: &EstimateArgs) -> Result<(), Fail> {
+    let table = price_table(&a.prices)?;
+    let w = Workload {
+        model: a.model.clone(),
+        requests_per_day: a.requests_per_day,
+        active_hours: a.active_hours,
+        days: a.days,
+        cached_prefix: a.cached_prefix,
+        input: a.input,
+        output: a.output,
+        ttl: Ttl::parse(&a.ttl).unwrap_or_default(),
+        batch_share: a.batch_share,
+    };
+    let e = estimate::estimate(&table, &w).map_err(|e| Fail::usage(e.to_string()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
+    } else {
+        println!("{} — {} requests", e.model, e.requests);
+        println!("  without caching  {:>12}", money::usd(e.without_cache_usd));
+        println!("  with caching     {:>12}", money::usd(e.with_cache_usd));
+        println!(
+            "  savings          {:>12}   {}",
+            money::usd(e.savings_usd),
+            money::pct(e.savings_pct)
+        );
+        println!(
+            "  {} cache writes, {} cache reads; requests every {:.0} s ({} the {} TTL)",
+            e.cache_writes,
+            e.cache_reads,
+            e.gap_seconds,
+            if e.stays_cached { "within" } else { "longer than" },
+            w.ttl.label()
+        );
+    }
+    Ok(())
+}
+
+pub fn run_prices(json: bool, args: &PriceArgs) -> Result<(), Fail> {
+    let table = price_table(args)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&table.to_file()).unwrap_or_default());
+        return Ok(());
+    }
+    println!(
+        "{:<28} {:<18} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "model", "display name", "from", "input", "5m wr", "1h wr", "read", "output"
+    );
+    for m in &table.models {
+        for p in &m.prices {
+            let r = &p.standard;
+            println!(
+                "{:<28} {:<18} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                m.id,
+                m.display_name(),
+                p.effective_from,
+                r.input,
+                r.cache_write_5m,
+                r.cache_write_1h,
+                r.cache_read,
+                r.output
+            );
+            if let Some(l) = &p.long_context {
+                println!(
+                    "{:<28} {:<18} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                    "", "  > 200K input", "", l.input, l.cache_write_5m, l.cache_write_1h, l.cache_read, l.output
+                );
+            }
+        }
+    }
+    println!("USD per million tokens; web search ${} per 1,000 searches.", table.web_search_per_1k);
+    Ok(())
+}

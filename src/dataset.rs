@@ -1,0 +1,109 @@
+//! A dataset: everything imported in one session, merged from any number of files, with
+//! duplicates (the same rows loaded twice) counted once.
+
+use crate::import::{BilledRow, FileSummary, Identity, ParsedFile, Rejected};
+use crate::records::{Symbols, UsageRecord};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Default)]
+pub struct Dataset {
+    pub symbols: Symbols,
+    pub records: Vec<UsageRecord>,
+    pub billed: Vec<BilledRow>,
+    /// Costs the sources themselves report (Claude Code's `costUSD`), by time.
+    pub reported: Vec<(i64, f64)>,
+    pub files: Vec<FileSummary>,
+    pub rejected: Vec<Rejected>,
+    seen_rows: HashSet<u64>,
+    seen_billed: HashSet<u64>,
+    /// Message identity -> (record index, sidechain).
+    seen_messages: HashMap<u64, (usize, bool)>,
+}
+
+impl Dataset {
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.billed.is_empty()
+    }
+
+    /// Merges one parsed file. Symbols are re-interned into the dataset's table.
+    pub fn add(&mut self, mut file: ParsedFile) {
+        let map: Vec<u32> = (0..file.symbols.len() as u32)
+            .map(|i| self.symbols.intern(file.symbols.get(i)))
+            .collect();
+        let remap = |s: u32| map.get(s as usize).copied().unwrap_or(0);
+        let mut duplicates = 0;
+        let mut merged = 0;
+        for (mut r, id) in file.records {
+            r.model = remap(r.model);
+            r.workspace = remap(r.workspace);
+            r.api_key = remap(r.api_key);
+            r.project = remap(r.project);
+            match id {
+                Identity::None => self.records.push(r),
+                Identity::Row(h) => {
+                    if self.seen_rows.insert(h) {
+                        self.records.push(r);
+                    } else {
+                        duplicates += 1;
+                    }
+                }
+                Identity::Message { id, sidechain } => match self.seen_messages.get(&id) {
+                    None => {
+                        self.seen_messages.insert(id, (self.records.len(), sidechain));
+                        self.records.push(r);
+                    }
+                    Some(&(i, kept_sidechain)) => {
+                        merged += 1;
+                        // Claude Code writes one line per content block / streaming snapshot
+                        // of the same response. The main-thread copy wins over a sidechain
+                        // copy; otherwise the larger token total wins, because earlier
+                        // snapshots carry partial output counts.
+                        let better = if kept_sidechain != sidechain {
+                            !sidechain
+                        } else {
+                            r.tokens.total() > self.records[i].tokens.total()
+                        };
+                        if better {
+                            self.records[i] = r;
+                            self.seen_messages.insert(id, (i, sidechain));
+                        }
+                    }
+                },
+            }
+        }
+        for mut b in file.billed {
+            if !self.seen_billed.insert(b.id) {
+                duplicates += 1;
+                continue;
+            }
+            b.model = remap(b.model);
+            b.workspace = remap(b.workspace);
+            b.api_key = remap(b.api_key);
+            self.billed.push(b);
+        }
+        if duplicates > 0 {
+            file.summary.duplicates += duplicates;
+            file.summary.rows = file.summary.rows.saturating_sub(duplicates);
+            file.summary.notes.push(format!(
+                "{duplicates} rows were already loaded (same rows in this or another file) and are counted once"
+            ));
+        }
+        if merged > 0 {
+            file.summary.duplicates += merged;
+            file.summary.rows = file.summary.rows.saturating_sub(merged);
+            file.summary.notes.push(format!(
+                "{merged} lines repeat an API response already seen (same message id and request id) and were merged into one request"
+            ));
+        }
+        self.reported.extend(file.reported);
+        self.rejected.extend(file.rejected);
+        self.files.push(file.summary);
+    }
+
+    /// First and last record time, Unix seconds.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let min = self.records.iter().map(|r| r.time).min()?;
+        let max = self.records.iter().map(|r| r.time).max()?;
+        Some((min, max))
+    }
+}

@@ -1,0 +1,16 @@
+//! costlens core: usage records, prices, the pricing function, the scenario engine,
+//! aggregation and importers. Nothing here knows about egui: the desktop app and the CLI are
+//! thin layers over these modules.
+
+pub mod aggregate;
+pub mod cost;
+pub mod dataset;
+pub mod estimate;
+pub mod import;
+pub mod money;
+pub mod prices;
+pub mod records;
+pub mod report;
+pub mod scenario;
+pub mod session;
+pub mod synth;

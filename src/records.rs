@@ -1,0 +1,304 @@
+//! Usage records: one row of token usage, whatever file it came from.
+
+use serde::{Deserialize, Serialize};
+
+/// The five token categories the API bills separately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    UncachedInput,
+    CacheWrite5m,
+    CacheWrite1h,
+    CacheRead,
+    Output,
+}
+
+impl Category {
+    pub const ALL: [Category; 5] = [
+        Category::UncachedInput,
+        Category::CacheWrite5m,
+        Category::CacheWrite1h,
+        Category::CacheRead,
+        Category::Output,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Category::UncachedInput => "uncached_input",
+            Category::CacheWrite5m => "cache_write_5m",
+            Category::CacheWrite1h => "cache_write_1h",
+            Category::CacheRead => "cache_read",
+            Category::Output => "output",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::UncachedInput => "Uncached input",
+            Category::CacheWrite5m => "Cache write (5m)",
+            Category::CacheWrite1h => "Cache write (1h)",
+            Category::CacheRead => "Cache read",
+            Category::Output => "Output",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Token counts by category. `T` is `u64` for observed usage and `f64` inside the scenario
+/// engine, where levers produce fractional counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tokens<T> {
+    pub uncached_input: T,
+    pub cache_write_5m: T,
+    pub cache_write_1h: T,
+    pub cache_read: T,
+    pub output: T,
+}
+
+impl<T: Copy> Tokens<T> {
+    pub fn get(&self, c: Category) -> T {
+        match c {
+            Category::UncachedInput => self.uncached_input,
+            Category::CacheWrite5m => self.cache_write_5m,
+            Category::CacheWrite1h => self.cache_write_1h,
+            Category::CacheRead => self.cache_read,
+            Category::Output => self.output,
+        }
+    }
+
+    pub fn as_array(&self) -> [T; 5] {
+        [
+            self.uncached_input,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.cache_read,
+            self.output,
+        ]
+    }
+
+    pub fn from_array(a: [T; 5]) -> Self {
+        Tokens {
+            uncached_input: a[0],
+            cache_write_5m: a[1],
+            cache_write_1h: a[2],
+            cache_read: a[3],
+            output: a[4],
+        }
+    }
+}
+
+impl Tokens<u64> {
+    /// Input as the long-context rule counts it: uncached + cache writes + cache reads.
+    pub fn total_input(&self) -> u64 {
+        self.uncached_input
+            .saturating_add(self.cache_write_5m)
+            .saturating_add(self.cache_write_1h)
+            .saturating_add(self.cache_read)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total_input().saturating_add(self.output)
+    }
+
+    pub fn saturating_add(&self, o: &Tokens<u64>) -> Tokens<u64> {
+        let (a, b) = (self.as_array(), o.as_array());
+        Tokens::from_array(std::array::from_fn(|i| a[i].saturating_add(b[i])))
+    }
+
+    pub fn to_f64(&self) -> Tokens<f64> {
+        Tokens::from_array(self.as_array().map(|v| v as f64))
+    }
+}
+
+impl Tokens<f64> {
+    pub fn total_input(&self) -> f64 {
+        self.uncached_input + self.cache_write_5m + self.cache_write_1h + self.cache_read
+    }
+
+    pub fn scale(&self, k: f64) -> Tokens<f64> {
+        Tokens::from_array(self.as_array().map(|v| v * k))
+    }
+
+    pub fn add(&self, o: &Tokens<f64>) -> Tokens<f64> {
+        let (a, b) = (self.as_array(), o.as_array());
+        Tokens::from_array(std::array::from_fn(|i| a[i] + b[i]))
+    }
+}
+
+/// The service tier (`usage_type` in the Console, `service_tier` in the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Standard,
+    Batch,
+    Priority,
+    PriorityOnDemand,
+    Flex,
+    FlexDiscount,
+}
+
+impl Tier {
+    pub fn parse(s: &str) -> Option<Tier> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "standard" | "" | "default" => Tier::Standard,
+            "batch" => Tier::Batch,
+            "priority" => Tier::Priority,
+            "priority_on_demand" => Tier::PriorityOnDemand,
+            "flex" => Tier::Flex,
+            "flex_discount" => Tier::FlexDiscount,
+            _ => return None,
+        })
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Tier::Standard => "standard",
+            Tier::Batch => "batch",
+            Tier::Priority => "priority",
+            Tier::PriorityOnDemand => "priority_on_demand",
+            Tier::Flex => "flex",
+            Tier::FlexDiscount => "flex_discount",
+        }
+    }
+}
+
+/// Where inference ran. Only `us` (data residency) changes the price.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Geo {
+    #[default]
+    NotAvailable,
+    Global,
+    Us,
+}
+
+impl Geo {
+    pub fn parse(s: &str) -> Option<Geo> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "" | "not_available" | "null" => Geo::NotAvailable,
+            "global" => Geo::Global,
+            "us" => Geo::Us,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Speed {
+    #[default]
+    Standard,
+    Fast,
+}
+
+impl Speed {
+    pub fn parse(s: &str) -> Option<Speed> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "" | "standard" | "normal" | "null" => Speed::Standard,
+            "fast" => Speed::Fast,
+            _ => return None,
+        })
+    }
+}
+
+/// How the long-context rule applies to a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Context {
+    /// One API request: long context when its total input exceeds 200,000 tokens (the whole
+    /// request is then billed at long-context rates, not split at 200K).
+    Request,
+    /// An aggregated row that carries the flag itself (`context_window` in exports).
+    Flag(bool),
+}
+
+/// How wide a record's time bucket is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucket {
+    Request,
+    Minute,
+    Hour,
+    Day,
+}
+
+/// A string interned in a [`Symbols`] table (model names, workspaces, keys, projects).
+pub type Sym = u32;
+
+/// One row of usage. Strings are interned: `model`, `workspace`, `api_key` and `project` index
+/// the [`Symbols`] table of the dataset (or file) that owns the record; `0` is "none".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UsageRecord {
+    /// Start of the bucket (or the request time), Unix seconds UTC.
+    pub time: i64,
+    pub bucket: Bucket,
+    pub model: Sym,
+    pub tier: Tier,
+    pub context: Context,
+    pub geo: Geo,
+    pub speed: Speed,
+    pub workspace: Sym,
+    pub api_key: Sym,
+    pub project: Sym,
+    pub tokens: Tokens<u64>,
+    pub web_search: u64,
+    /// Requests the row stands for, where known (1 for a request-level record).
+    pub requests: u64,
+}
+
+impl UsageRecord {
+    pub fn is_long_context_observed(&self) -> bool {
+        match self.context {
+            Context::Request => self.tokens.total_input() > crate::cost::LONG_CONTEXT_THRESHOLD,
+            Context::Flag(b) => b,
+        }
+    }
+}
+
+/// String interning: index 0 is always the empty string ("none").
+#[derive(Clone, Debug)]
+pub struct Symbols {
+    names: Vec<String>,
+    index: std::collections::HashMap<String, Sym>,
+}
+
+impl Default for Symbols {
+    fn default() -> Self {
+        let mut s = Symbols {
+            names: Vec::new(),
+            index: Default::default(),
+        };
+        s.intern("");
+        s
+    }
+}
+
+impl Symbols {
+    pub fn intern(&mut self, name: &str) -> Sym {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as Sym;
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), i);
+        i
+    }
+
+    pub fn get(&self, sym: Sym) -> &str {
+        self.names.get(sym as usize).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<Sym> {
+        self.index.get(name).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.len() <= 1
+    }
+}

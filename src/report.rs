@@ -1,0 +1,171 @@
+//! The report: what `costlens report --json` prints, and what the app's tables export. One
+//! structure, built from a priced view.
+
+use crate::aggregate::{Dimension, Evaluation, Period, Unpriced, View};
+use crate::import::{FileSummary, Rejected};
+use crate::records::Tokens;
+use crate::scenario::{Levers, Observed};
+use crate::session::Analysis;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WaterfallStep {
+    pub lever: &'static str,
+    pub label: &'static str,
+    pub savings_usd: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SeriesPoint {
+    pub period: String,
+    pub start: i64,
+    pub actual_usd: f64,
+    pub scenario_usd: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_usd: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BreakdownRow {
+    pub key: String,
+    pub actual_usd: f64,
+    pub scenario_usd: f64,
+    pub tokens: Tokens<u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub actual_usd: f64,
+    pub scenario_usd: f64,
+    pub savings_usd: f64,
+    pub savings_pct: f64,
+    /// What the cost exports say was billed, over the same periods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed_usd: Option<f64>,
+    /// Recomputed minus billed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed_difference_usd: Option<f64>,
+    /// What the logs themselves report (Claude Code `costUSD`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_usd: Option<f64>,
+    pub period: Period,
+    pub by: Dimension,
+    pub levers: Levers,
+    pub observed: Observed,
+    pub tokens: Tokens<u64>,
+    pub requests: u64,
+    pub waterfall: Vec<WaterfallStep>,
+    pub series: Vec<SeriesPoint>,
+    pub breakdown: Vec<BreakdownRow>,
+    pub unpriced: Vec<Unpriced>,
+    pub rejected: Vec<Rejected>,
+    pub files: Vec<FileSummary>,
+}
+
+pub fn build(analysis: &Analysis, view: &View, ev: &Evaluation, levers: &Levers) -> Report {
+    let nd = view.dims.len().max(1);
+    let actual_p = ev.actual_by_period(nd);
+    let scen_p = ev.scenario_by_period(nd);
+    let series = view
+        .periods
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| SeriesPoint {
+            period: view.spec.period.label(start),
+            start,
+            actual_usd: actual_p.get(i).copied().unwrap_or(0.0),
+            scenario_usd: scen_p.get(i).copied().unwrap_or(0.0),
+            billed_usd: view.billed.as_ref().map(|b| b[i]),
+            reported_usd: view.reported.as_ref().map(|b| b[i]),
+        })
+        .collect();
+    let (a_d, s_d) = (ev.actual_by_dim(nd), ev.scenario_by_dim(nd));
+    let breakdown = view
+        .dims
+        .iter()
+        .enumerate()
+        .map(|(i, k)| BreakdownRow {
+            key: k.clone(),
+            actual_usd: a_d[i],
+            scenario_usd: s_d[i],
+            tokens: view.dim_tokens.get(i).copied().unwrap_or_default(),
+        })
+        .collect();
+    let billed = view.billed.as_ref().map(|b| b.iter().sum::<f64>());
+    Report {
+        actual_usd: ev.actual,
+        scenario_usd: ev.scenario,
+        savings_usd: ev.savings(),
+        savings_pct: ev.savings_pct(),
+        billed_usd: billed,
+        billed_difference_usd: billed.map(|b| ev.actual - b),
+        reported_usd: view.reported.as_ref().map(|b| b.iter().sum()),
+        period: view.spec.period,
+        by: view.spec.dimension,
+        levers: levers.clone(),
+        observed: view.observed,
+        tokens: view.tokens,
+        requests: view.requests,
+        waterfall: ev
+            .waterfall
+            .iter()
+            .map(|&(st, s)| WaterfallStep {
+                lever: st.key(),
+                label: st.label(),
+                savings_usd: s,
+            })
+            .collect(),
+        series,
+        breakdown,
+        unpriced: view.unpriced.clone(),
+        rejected: analysis.data.rejected.clone(),
+        files: analysis.data.files.clone(),
+    }
+}
+
+impl Report {
+    /// The breakdown as CSV (the app's "Export table as CSV").
+    pub fn breakdown_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record([
+            self.by.key(),
+            "actual_usd",
+            "scenario_usd",
+            "savings_usd",
+            "uncached_input",
+            "cache_write_5m",
+            "cache_write_1h",
+            "cache_read",
+            "output",
+        ]);
+        for r in &self.breakdown {
+            let t = r.tokens.as_array();
+            let mut row = vec![
+                r.key.clone(),
+                format!("{:.6}", r.actual_usd),
+                format!("{:.6}", r.scenario_usd),
+                format!("{:.6}", r.actual_usd - r.scenario_usd),
+            ];
+            row.extend(t.iter().map(|v| v.to_string()));
+            let _ = w.write_record(&row);
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// The series as CSV.
+    pub fn series_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(["period", "actual_usd", "scenario_usd", "billed_usd"]);
+        for p in &self.series {
+            let _ = w.write_record([
+                p.period.clone(),
+                format!("{:.6}", p.actual_usd),
+                format!("{:.6}", p.scenario_usd),
+                p.billed_usd.map(|b| format!("{b:.6}")).unwrap_or_default(),
+            ]);
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+}
