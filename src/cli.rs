@@ -252,6 +252,19 @@ pub fn analyse(
     period: &str,
     by: &str,
 ) -> Result<(Analysis, Report), Fail> {
+    let (analysis, report, _, _) = analyse_view(files, prices, import, levers, period, by)?;
+    Ok((analysis, report))
+}
+
+/// Like [`analyse`], also returning the priced view (for charts).
+pub fn analyse_view(
+    files: &[PathBuf],
+    prices: &PriceArgs,
+    import: &ImportArgs,
+    levers: &Levers,
+    period: &str,
+    by: &str,
+) -> Result<(Analysis, Report, aggregate::View, aggregate::Evaluation), Fail> {
     let table = price_table(prices)?;
     let resolved = levers.resolve(&table).map_err(|e| Fail::usage(e.to_string()))?;
     let opts = import_options(import)?;
@@ -280,7 +293,7 @@ pub fn analyse(
     let view = analysis.view(&spec);
     let ev = view.evaluate(&analysis.table, &resolved);
     let report = report::build(&analysis, &view, &ev, levers);
-    Ok((analysis, report))
+    Ok((analysis, report, view, ev))
 }
 
 pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {

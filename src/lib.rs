@@ -3,6 +3,8 @@
 //! thin layers over these modules.
 
 pub mod aggregate;
+pub mod atomic;
+pub mod chart;
 pub mod cost;
 pub mod dataset;
 pub mod estimate;

@@ -1,0 +1,930 @@
+//! The desktop app: a thin layer over the costlens core. `CostlensApp` owns the persisted
+//! settings, the loaded analysis and the derived view; panels draw from it and return
+//! commands (`Cmd`) that are applied once per frame.
+
+pub mod calculator;
+pub mod chart;
+pub mod dashboard;
+pub mod export;
+pub mod import_report;
+pub mod levers;
+pub mod prices_view;
+#[cfg(test)]
+mod tests;
+
+use costlens::aggregate::{self, Evaluation, View, ViewSpec};
+use costlens::chart::{self as chartdata, ChartData, Forecast};
+use costlens::estimate::Workload;
+use costlens::import::{Control, Options};
+use costlens::prices::{PriceFile, PriceTable};
+use costlens::scenario::{Levers, ResolvedLevers};
+use costlens::session::{self, Analysis, Loaded};
+use egui::{Key, KeyboardShortcut, Modifiers};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+/// The bundled sample data: a 90-day Console usage export and its cost export.
+pub const SAMPLE_FILES: &[(&str, &[u8])] = &[
+    (
+        "sample-data/claude_api_tokens_2026_08-10.csv",
+        include_bytes!("../../sample-data/claude_api_tokens_2026_08-10.csv"),
+    ),
+    (
+        "sample-data/claude_api_cost_2026_08-10.csv",
+        include_bytes!("../../sample-data/claude_api_cost_2026_08-10.csv"),
+    ),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ThemeChoice {
+    #[default]
+    System,
+    Dark,
+    Light,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Tab {
+    #[default]
+    Dashboard,
+    Calculator,
+    Prices,
+}
+
+/// Everything remembered between runs (eframe storage).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub theme: ThemeChoice,
+    pub tab: Tab,
+    pub spec: ViewSpec,
+    pub levers: Levers,
+    pub cumulative: bool,
+    pub recent: Vec<PathBuf>,
+    pub overrides: PriceFile,
+    pub workload: Workload,
+    pub export_width: u32,
+    pub export_height: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            theme: ThemeChoice::System,
+            tab: Tab::Dashboard,
+            spec: ViewSpec::default(),
+            levers: Levers::default(),
+            cumulative: false,
+            recent: Vec::new(),
+            overrides: PriceFile::default(),
+            workload: Workload {
+                requests_per_day: 100.0,
+                active_hours: 1.0,
+                ..Workload::default()
+            },
+            export_width: 1600,
+            export_height: 900,
+        }
+    }
+}
+
+const RECENT_MAX: usize = 10;
+
+/// File dialogs behind a trait, so tests never open a native dialog.
+pub trait Dialogs {
+    fn open_files(&self) -> Vec<PathBuf>;
+    fn open_folder(&self) -> Option<PathBuf>;
+    fn save_file(&self, default_name: &str, extension: &str) -> Option<PathBuf>;
+    fn open_price_file(&self) -> Option<PathBuf>;
+}
+
+/// Native dialogs (rfd: the XDG portal, or zenity).
+pub struct NativeDialogs;
+
+impl Dialogs for NativeDialogs {
+    fn open_files(&self) -> Vec<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Open usage exports or logs")
+            .add_filter("Usage exports and logs", &["csv", "json", "jsonl", "ndjson"])
+            .add_filter("All files", &["*"])
+            .pick_files()
+            .unwrap_or_default()
+    }
+
+    fn open_folder(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new().set_title("Open a folder of logs").pick_folder()
+    }
+
+    fn save_file(&self, default_name: &str, extension: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_file_name(default_name)
+            .add_filter(extension.to_uppercase(), &[extension])
+            .save_file()
+    }
+
+    fn open_price_file(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Load a price file (costlens or LiteLLM JSON)")
+            .add_filter("JSON", &["json"])
+            .pick_file()
+    }
+}
+
+/// Where the current data came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    Sample,
+    Files(Vec<PathBuf>),
+}
+
+struct ImportJob {
+    control: Arc<Control>,
+    rx: Receiver<(Loaded, Analysis)>,
+    paths: Vec<PathBuf>,
+    started: Instant,
+}
+
+struct ExportJob {
+    rx: Receiver<Result<PathBuf, String>>,
+}
+
+/// What panels ask the app to do, applied once per frame.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cmd {
+    OpenFiles,
+    OpenFolder,
+    OpenClaudeCode,
+    Open(Vec<PathBuf>),
+    AddFiles(Vec<PathBuf>),
+    CancelImport,
+    ExportPng,
+    ExportCsv,
+    LoadPriceFile,
+    ResetPrices,
+    MapModel(String, String),
+    PricesChanged,
+    ViewChanged,
+    LeversChanged,
+    ShowSample,
+}
+
+/// A message in the status bar.
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+pub struct CostlensApp {
+    pub settings: Settings,
+    dialogs: Box<dyn Dialogs>,
+    pub source: Source,
+    pub analysis: Analysis,
+    pub view: View,
+    pub eval: Evaluation,
+    pub chart: ChartData,
+    pub forecast: Option<Forecast>,
+    pub resolved: Result<ResolvedLevers, String>,
+    pub load_errors: Vec<String>,
+    pub unrecognised: Vec<String>,
+    pub status: Option<Status>,
+    pub show_report: bool,
+    pub show_shortcuts: bool,
+    pub show_export: bool,
+    /// Milliseconds the last re-price took (shown in the status bar).
+    pub reprice_ms: f64,
+    dirty_view: bool,
+    dirty_eval: bool,
+    job: Option<ImportJob>,
+    export_job: Option<ExportJob>,
+    pending: Vec<Cmd>,
+}
+
+impl CostlensApp {
+    /// The app as eframe starts it: settings from storage, then `files` or the sample data.
+    pub fn new(cc: &eframe::CreationContext<'_>, files: Vec<PathBuf>) -> Self {
+        let settings: Settings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        let mut app = Self::with_settings(settings, Box::new(NativeDialogs));
+        apply_theme(&cc.egui_ctx, app.settings.theme);
+        if !files.is_empty() {
+            app.start_import(files, &cc.egui_ctx);
+        }
+        app
+    }
+
+    /// The app on the sample data with the given settings and dialogs (tests use this).
+    pub fn with_settings(settings: Settings, dialogs: Box<dyn Dialogs>) -> Self {
+        let mut table = PriceTable::bundled();
+        let mut status = None;
+        if let Ok(text) = serde_json::to_string(&settings.overrides)
+            && (!settings.overrides.models.is_empty() || !settings.overrides.map.is_empty())
+            && let Err(e) = table.apply_text("saved price overrides", &text)
+        {
+            status = Some(Status {
+                text: format!("Saved price overrides could not be applied: {e}"),
+                error: true,
+            });
+        }
+        let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
+        let analysis = Analysis::new(loaded.data, table, &aggregate::prompt_length_grid());
+        let mut app = CostlensApp {
+            settings,
+            dialogs,
+            source: Source::Sample,
+            analysis,
+            view: View::default(),
+            eval: Evaluation::default(),
+            chart: ChartData::default(),
+            forecast: None,
+            resolved: Err(String::new()),
+            load_errors: loaded.errors.iter().map(|e| e.to_string()).collect(),
+            unrecognised: Vec::new(),
+            status,
+            show_report: false,
+            show_shortcuts: false,
+            show_export: false,
+            reprice_ms: 0.0,
+            dirty_view: true,
+            dirty_eval: true,
+            job: None,
+            export_job: None,
+            pending: Vec::new(),
+        };
+        app.refresh();
+        app
+    }
+
+    #[cfg(test)]
+    pub fn is_importing(&self) -> bool {
+        self.job.is_some()
+    }
+
+    pub fn push(&mut self, cmd: Cmd) {
+        self.pending.push(cmd);
+    }
+
+    fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(Status {
+            text: text.into(),
+            error,
+        });
+    }
+
+    /// Rebuilds what is stale: the view when data, prices or the view spec changed; the
+    /// evaluation when levers changed. Cheap enough to run inside a frame.
+    pub fn refresh(&mut self) {
+        if self.dirty_view {
+            self.view = self.analysis.view(&self.settings.spec);
+            self.forecast = chartdata::forecast_for(&self.analysis, &self.settings.spec.filter);
+            self.dirty_view = false;
+            self.dirty_eval = true;
+        }
+        if self.dirty_eval {
+            let t = Instant::now();
+            self.resolved = self
+                .settings
+                .levers
+                .resolve(&self.analysis.table)
+                .map_err(|e| e.to_string());
+            let neutral;
+            let levers = match &self.resolved {
+                Ok(r) => r,
+                Err(_) => {
+                    neutral = Levers::default()
+                        .resolve(&self.analysis.table)
+                        .expect("neutral levers always resolve");
+                    &neutral
+                }
+            };
+            self.eval = self.view.evaluate(&self.analysis.table, levers);
+            let title = match &self.source {
+                Source::Sample => "Claude API cost — sample data".to_owned(),
+                _ => "Claude API cost: actual vs scenario".to_owned(),
+            };
+            self.chart = ChartData::new(&self.view, &self.eval, &self.settings.levers, &title);
+            self.chart.forecast = self.forecast.clone();
+            self.reprice_ms = t.elapsed().as_secs_f64() * 1000.0;
+            self.dirty_eval = false;
+        }
+    }
+
+    fn start_import(&mut self, paths: Vec<PathBuf>, ctx: &egui::Context) {
+        if paths.is_empty() {
+            return;
+        }
+        if let Some(job) = &self.job {
+            job.control.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let control = Control::new();
+        let (tx, rx) = channel();
+        let c = control.clone();
+        let p = paths.clone();
+        let table = self.analysis.table.clone();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let loaded = session::load(&p, &Options::default(), &c);
+            let data = std::mem::take(&mut { loaded.data });
+            let analysis = Analysis::new(data, table, &aggregate::prompt_length_grid());
+            let loaded = Loaded {
+                data: Default::default(),
+                errors: loaded.errors,
+                unrecognised_in_folders: loaded.unrecognised_in_folders,
+            };
+            let _ = tx.send((loaded, analysis));
+            ctx.request_repaint();
+        });
+        self.job = Some(ImportJob {
+            control,
+            rx,
+            paths,
+            started: Instant::now(),
+        });
+    }
+
+    /// Applies a finished import, if one has finished.
+    fn poll_jobs(&mut self, ctx: &egui::Context) {
+        if let Some(job) = &self.job {
+            match job.rx.try_recv() {
+                Ok((loaded, analysis)) => {
+                    let job = self.job.take().expect("job is present");
+                    if job.control.is_cancelled() {
+                        self.set_status("Import cancelled: nothing changed", false);
+                        return;
+                    }
+                    let secs = job.started.elapsed().as_secs_f64();
+                    self.load_errors = loaded.errors.iter().map(|e| e.to_string()).collect();
+                    self.unrecognised = loaded.unrecognised_in_folders;
+                    if analysis.data.is_empty() {
+                        self.set_status(
+                            format!(
+                                "Nothing could be imported from {} — see the import report",
+                                describe_paths(&job.paths)
+                            ),
+                            true,
+                        );
+                        self.show_report = true;
+                        return;
+                    }
+                    let rows: u64 = analysis.data.files.iter().map(|f| f.rows).sum();
+                    let rejected = analysis.data.rejected.len();
+                    self.analysis = analysis;
+                    self.source = Source::Files(job.paths.clone());
+                    for p in job.paths.iter().rev() {
+                        self.settings.recent.retain(|r| r != p);
+                        self.settings.recent.insert(0, p.clone());
+                    }
+                    self.settings.recent.truncate(RECENT_MAX);
+                    // Filters name things of the old data; start the new data unfiltered.
+                    self.settings.spec.filter = Default::default();
+                    self.dirty_view = true;
+                    let problems = rejected + self.load_errors.len() + self.view.unpriced.len();
+                    self.set_status(
+                        format!(
+                            "Imported {} rows from {} in {:.1} s{}",
+                            costlens::money::count(rows),
+                            describe_paths(&job.paths),
+                            secs,
+                            if problems > 0 { " — some lines need a look (Import report)" } else { "" }
+                        ),
+                        false,
+                    );
+                    if rejected > 0 || !self.load_errors.is_empty() {
+                        self.show_report = true;
+                    }
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ctx.request_repaint_after(Duration::from_millis(100));
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.job = None;
+                    self.set_status("The import stopped unexpectedly", true);
+                }
+            }
+        }
+        if let Some(job) = &self.export_job {
+            match job.rx.try_recv() {
+                Ok(r) => {
+                    self.export_job = None;
+                    match r {
+                        Ok(p) => self.set_status(format!("Saved chart to {}", p.display()), false),
+                        Err(e) => self.set_status(format!("Chart export failed: {e}"), true),
+                    }
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ctx.request_repaint_after(Duration::from_millis(100));
+                }
+                Err(_) => {
+                    self.export_job = None;
+                    self.set_status("Chart export failed: the renderer stopped", true);
+                }
+            }
+        }
+    }
+
+    /// Renders the chart to `path` on a background thread.
+    pub fn export_png_to(&mut self, path: PathBuf, ctx: &egui::Context) {
+        let data = self.chart.clone();
+        let (w, h) = (self.settings.export_width, self.settings.export_height);
+        let cumulative = self.settings.cumulative;
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let r = export::render_png(&data, cumulative, w, h)
+                .and_then(|img| export::write_png(&img, &path).map(|_| path));
+            let _ = tx.send(r);
+            ctx.request_repaint();
+        });
+        self.export_job = Some(ExportJob { rx });
+        self.set_status("Rendering chart…", false);
+    }
+
+    /// Writes the current breakdown table as CSV.
+    pub fn export_csv_to(&mut self, path: &std::path::Path) {
+        let levers = self.settings.levers.clone();
+        let report = costlens::report::build(&self.analysis, &self.view, &self.eval, &levers);
+        match costlens::atomic::write(path, report.breakdown_csv().as_bytes()) {
+            Ok(()) => self.set_status(format!("Saved table to {}", path.display()), false),
+            Err(e) => self.set_status(format!("Cannot write {}: {e}", path.display()), true),
+        }
+    }
+
+    fn apply(&mut self, cmd: Cmd, ctx: &egui::Context) {
+        match cmd {
+            Cmd::OpenFiles => {
+                let files = self.dialogs.open_files();
+                self.start_import(files, ctx);
+            }
+            Cmd::OpenFolder => {
+                if let Some(d) = self.dialogs.open_folder() {
+                    self.start_import(vec![d], ctx);
+                }
+            }
+            Cmd::OpenClaudeCode => {
+                let dirs = claude_code_dirs();
+                if dirs.is_empty() {
+                    self.set_status(
+                        "No Claude Code logs found in ~/.claude/projects, ~/.config/claude/projects or $CLAUDE_CONFIG_DIR",
+                        true,
+                    );
+                } else {
+                    self.start_import(dirs, ctx);
+                }
+            }
+            Cmd::Open(paths) => self.start_import(paths, ctx),
+            Cmd::AddFiles(paths) => {
+                let mut all = match &self.source {
+                    Source::Files(f) => f.clone(),
+                    _ => Vec::new(),
+                };
+                for p in paths {
+                    if !all.contains(&p) {
+                        all.push(p);
+                    }
+                }
+                self.start_import(all, ctx);
+            }
+            Cmd::CancelImport => {
+                if let Some(job) = &self.job {
+                    job.control.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            Cmd::ExportPng => self.show_export = true,
+            Cmd::ExportCsv => {
+                let name = format!("costlens-by-{}.csv", self.settings.spec.dimension.key());
+                if let Some(p) = self.dialogs.save_file(&name, "csv") {
+                    self.export_csv_to(&p);
+                }
+            }
+            Cmd::LoadPriceFile => {
+                if let Some(p) = self.dialogs.open_price_file() {
+                    self.load_price_file(&p);
+                }
+            }
+            Cmd::ResetPrices => {
+                self.settings.overrides = PriceFile::default();
+                self.analysis.table = PriceTable::bundled();
+                self.dirty_view = true;
+                self.set_status("Prices reset to the bundled list prices", false);
+            }
+            Cmd::MapModel(from, to) => match self.analysis.table.map_model(&from, &to) {
+                Ok(()) => {
+                    self.settings.overrides.map.insert(from.clone(), to.clone());
+                    self.dirty_view = true;
+                    self.set_status(format!("{from} is now billed as {to}"), false);
+                }
+                Err(e) => self.set_status(e.to_string(), true),
+            },
+            Cmd::PricesChanged | Cmd::ViewChanged => self.dirty_view = true,
+            Cmd::LeversChanged => self.dirty_eval = true,
+            Cmd::ShowSample => {
+                let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
+                let table = self.analysis.table.clone();
+                self.analysis = Analysis::new(loaded.data, table, &aggregate::prompt_length_grid());
+                self.source = Source::Sample;
+                self.settings.spec.filter = Default::default();
+                self.dirty_view = true;
+            }
+        }
+    }
+
+    pub fn load_price_file(&mut self, path: &std::path::Path) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return self.set_status(format!("Cannot read {}: {e}", path.display()), true),
+        };
+        let name = path.display().to_string();
+        match self.analysis.table.apply_text(&name, &text) {
+            Ok(changed) => {
+                // Remember the effect, not the path: the file may move.
+                let mut probe = PriceTable::bundled();
+                if probe.apply_text(&name, &text).is_ok() {
+                    for m in &probe.models {
+                        if changed.contains(&m.id) {
+                            self.settings.overrides.models.retain(|o| o.id != m.id);
+                            self.settings.overrides.models.push(m.clone());
+                        }
+                    }
+                }
+                self.dirty_view = true;
+                self.set_status(format!("Loaded {} prices from {}", changed.len(), name), false);
+            }
+            Err(e) => self.set_status(e.to_string(), true),
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let cmd = |k| KeyboardShortcut::new(Modifiers::COMMAND, k);
+        let cmd_shift = |k| KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, k);
+        ctx.input_mut(|i| {
+            if i.consume_shortcut(&cmd_shift(Key::O)) {
+                self.pending.push(Cmd::OpenFolder);
+            }
+            if i.consume_shortcut(&cmd(Key::O)) {
+                self.pending.push(Cmd::OpenFiles);
+            }
+            if i.consume_shortcut(&cmd_shift(Key::E)) {
+                self.pending.push(Cmd::ExportCsv);
+            }
+            if i.consume_shortcut(&cmd(Key::E)) {
+                self.pending.push(Cmd::ExportPng);
+            }
+            if i.consume_shortcut(&cmd(Key::R)) {
+                self.settings.levers = Levers::default();
+                self.pending.push(Cmd::LeversChanged);
+            }
+            if i.consume_shortcut(&cmd(Key::I)) {
+                self.show_report = !self.show_report;
+            }
+            if i.consume_shortcut(&cmd(Key::Num1)) {
+                self.settings.tab = Tab::Dashboard;
+            }
+            if i.consume_shortcut(&cmd(Key::Num2)) {
+                self.settings.tab = Tab::Calculator;
+            }
+            if i.consume_shortcut(&cmd(Key::Num3)) {
+                self.settings.tab = Tab::Prices;
+            }
+            if i.consume_key(Modifiers::NONE, Key::F1) {
+                self.show_shortcuts = !self.show_shortcuts;
+            }
+            if i.key_pressed(Key::Escape) {
+                self.show_shortcuts = false;
+                self.show_export = false;
+            }
+        });
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        egui::containers::menu::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.add(egui::Button::new("Open…").shortcut_text(ui.ctx().format_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::O)))).clicked() {
+                    self.pending.push(Cmd::OpenFiles);
+                }
+                if ui.add(egui::Button::new("Open folder…").shortcut_text(ui.ctx().format_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::O)))).clicked() {
+                    self.pending.push(Cmd::OpenFolder);
+                }
+                if ui.button("Open Claude Code logs").on_hover_text("Imports ~/.claude/projects, ~/.config/claude/projects or $CLAUDE_CONFIG_DIR").clicked() {
+                    self.pending.push(Cmd::OpenClaudeCode);
+                }
+                ui.menu_button("Open Recent", |ui| {
+                    if self.settings.recent.is_empty() {
+                        ui.label("No recent files");
+                    }
+                    for p in self.settings.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            self.pending.push(Cmd::Open(vec![p]));
+                        }
+                    }
+                    if !self.settings.recent.is_empty() && ui.button("Clear recent").clicked() {
+                        self.settings.recent.clear();
+                    }
+                });
+                if ui.button("Show sample data").clicked() {
+                    self.pending.push(Cmd::ShowSample);
+                }
+                ui.separator();
+                if ui.add(egui::Button::new("Export chart as PNG…").shortcut_text(ui.ctx().format_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::E)))).clicked() {
+                    self.pending.push(Cmd::ExportPng);
+                }
+                if ui.add(egui::Button::new("Export table as CSV…").shortcut_text(ui.ctx().format_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::E)))).clicked() {
+                    self.pending.push(Cmd::ExportCsv);
+                }
+                ui.separator();
+                if ui.button("Import report").clicked() {
+                    self.show_report = true;
+                }
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                ui.label("Theme");
+                let before = self.settings.theme;
+                ui.radio_value(&mut self.settings.theme, ThemeChoice::System, "Follow system");
+                ui.radio_value(&mut self.settings.theme, ThemeChoice::Dark, "Dark");
+                ui.radio_value(&mut self.settings.theme, ThemeChoice::Light, "Light");
+                if before != self.settings.theme {
+                    apply_theme(ui.ctx(), self.settings.theme);
+                }
+                ui.separator();
+                ui.checkbox(&mut self.settings.cumulative, "Cumulative chart");
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.button("Keyboard shortcuts (F1)").clicked() {
+                    self.show_shortcuts = true;
+                }
+                ui.label(format!("costlens {}", env!("CARGO_PKG_VERSION")));
+            });
+            ui.separator();
+            for (tab, label) in [
+                (Tab::Dashboard, "Dashboard"),
+                (Tab::Calculator, "Calculator"),
+                (Tab::Prices, "Prices"),
+            ] {
+                ui.selectable_value(&mut self.settings.tab, tab, label);
+            }
+        });
+    }
+
+    fn shortcuts_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_shortcuts;
+        egui::Window::new("Keyboard shortcuts")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                    for (k, what) in [
+                        ("Ctrl+O", "Open files"),
+                        ("Ctrl+Shift+O", "Open a folder"),
+                        ("Ctrl+E", "Export chart as PNG"),
+                        ("Ctrl+Shift+E", "Export table as CSV"),
+                        ("Ctrl+R", "Reset all levers"),
+                        ("Ctrl+I", "Import report"),
+                        ("Ctrl+1 / 2 / 3", "Dashboard / Calculator / Prices"),
+                        ("F1", "This list"),
+                        ("Drag & drop", "Add files or folders"),
+                        ("Double-click chart", "Reset zoom"),
+                    ] {
+                        ui.monospace(k);
+                        ui.label(what);
+                        ui.end_row();
+                    }
+                });
+            });
+        self.show_shortcuts = open;
+    }
+
+    fn export_dialog(&mut self, ctx: &egui::Context) {
+        if !self.show_export {
+            return;
+        }
+        let modal = egui::Modal::new(egui::Id::unique("export_png")).show(ctx, |ui| {
+            ui.heading("Export chart as PNG");
+            ui.label("The chart as shown, with title, totals, legend and the lever settings as a caption.");
+            egui::Grid::new("export_size").show(ui, |ui| {
+                ui.label("Width (px)");
+                ui.add(egui::DragValue::new(&mut self.settings.export_width).range(400..=8000));
+                ui.end_row();
+                ui.label("Height (px)");
+                ui.add(egui::DragValue::new(&mut self.settings.export_height).range(300..=8000));
+                ui.end_row();
+            });
+            ui.horizontal(|ui| {
+                for (w, h) in [(1600, 900), (1200, 675), (2400, 1350)] {
+                    if ui.button(format!("{w}×{h}")).clicked() {
+                        self.settings.export_width = w;
+                        self.settings.export_height = h;
+                    }
+                }
+            });
+            ui.label("Rendered at 2x pixel density.");
+            ui.separator();
+            ui.horizontal(|ui| {
+                if ui.button("Save PNG…").clicked() {
+                    if let Some(p) = self.dialogs.save_file("costlens-savings.png", "png") {
+                        self.export_png_to(p, ui.ctx());
+                    }
+                    self.show_export = false;
+                }
+                if ui.button("Cancel").clicked() {
+                    self.show_export = false;
+                }
+            });
+        });
+        if modal.should_close() {
+            self.show_export = false;
+        }
+    }
+
+    fn handle_drops(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if !dropped.is_empty() {
+            let cmd = if self.source == Source::Sample {
+                Cmd::Open(dropped)
+            } else {
+                Cmd::AddFiles(dropped)
+            };
+            self.pending.push(cmd);
+        }
+    }
+
+    /// One frame of UI; also what tests drive.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll_jobs(&ctx);
+        self.shortcuts(&ctx);
+        self.handle_drops(&ctx);
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        if let Some(job) = &self.job {
+            let (done, total) = job.control.progress();
+            let frac = if total > 0 { done as f32 / total as f32 } else { 0.0 };
+            let label = format!(
+                "Importing {} — {} of {}",
+                describe_paths(&job.paths),
+                human_bytes(done),
+                human_bytes(total)
+            );
+            let mut cancel = false;
+            egui::Panel::top("progress").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.add(egui::ProgressBar::new(frac).text(label).desired_width(ui.available_width() - 90.0));
+                    cancel = ui.button("Cancel").clicked();
+                });
+            });
+            if cancel {
+                self.pending.push(Cmd::CancelImport);
+            }
+        }
+        if self.source == Source::Sample && self.settings.tab == Tab::Dashboard {
+            egui::Panel::top("sample_banner").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(egui::RichText::new("Sample data").strong());
+                    ui.label("— this is a made-up 90-day Console export. Open your own export to see your spend:");
+                    if ui.button("Open your export…").clicked() {
+                        self.pending.push(Cmd::OpenFiles);
+                    }
+                    if ui.button("Open Claude Code logs").clicked() {
+                        self.pending.push(Cmd::OpenClaudeCode);
+                    }
+                    ui.label("(or drop files here)");
+                });
+            });
+        }
+        match self.settings.tab {
+            Tab::Dashboard => dashboard::show(self, ui),
+            Tab::Calculator => calculator::show(self, ui),
+            Tab::Prices => prices_view::show(self, ui),
+        }
+        self.shortcuts_window(&ctx);
+        self.export_dialog(&ctx);
+        import_report::window(self, &ctx);
+        let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
+        if hovering {
+            let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop_overlay")));
+            let rect = ctx.content_rect();
+            painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(160));
+            painter.text(rect.center(), egui::Align2::CENTER_CENTER, "Drop usage files or folders to import", egui::FontId::proportional(24.0), egui::Color32::WHITE);
+        }
+        for cmd in std::mem::take(&mut self.pending) {
+            self.apply(cmd, &ctx);
+        }
+        self.refresh();
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let files = &self.analysis.data.files;
+            let rows: u64 = files.iter().map(|f| f.rows).sum();
+            let src = match &self.source {
+                Source::Sample => "Sample data".to_owned(),
+                Source::Files(p) => describe_paths(p),
+            };
+            ui.label(format!("{src} · {} files · {} rows", files.len(), costlens::money::count(rows)));
+            let rejected = self.analysis.data.rejected.len();
+            let problems = rejected + self.load_errors.len();
+            if problems > 0
+                && ui
+                    .link(format!("{problems} problems"))
+                    .on_hover_text("Open the import report")
+                    .clicked()
+            {
+                self.show_report = true;
+            }
+            if !self.view.unpriced.is_empty()
+                && ui
+                    .link(format!("{} unpriced models", self.view.unpriced.len()))
+                    .on_hover_text("Their tokens are not in the totals: map them to a priced model in the import report")
+                    .clicked()
+            {
+                self.show_report = true;
+            }
+            ui.label(format!("· re-priced in {:.2} ms", self.reprice_ms))
+                .on_hover_text(format!("{} priced groups", self.view.groups()));
+            if let Some(s) = &self.status {
+                let color = if s.error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
+                ui.separator();
+                ui.colored_label(color, &s.text);
+            }
+        });
+    }
+}
+
+impl eframe::App for CostlensApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+pub fn apply_theme(ctx: &egui::Context, theme: ThemeChoice) {
+    ctx.set_theme(match theme {
+        ThemeChoice::System => egui::ThemePreference::System,
+        ThemeChoice::Dark => egui::ThemePreference::Dark,
+        ThemeChoice::Light => egui::ThemePreference::Light,
+    });
+}
+
+/// Claude Code log folders that exist on this machine.
+pub fn claude_code_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Ok(v) = std::env::var("CLAUDE_CONFIG_DIR") {
+        dirs.extend(v.split(',').map(|d| PathBuf::from(d.trim()).join("projects")));
+    } else if let Some(home) = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()) {
+        dirs.push(home.join(".claude").join("projects"));
+        dirs.push(home.join(".config").join("claude").join("projects"));
+    }
+    dirs.retain(|d| d.is_dir());
+    dirs
+}
+
+pub fn describe_paths(p: &[PathBuf]) -> String {
+    match p {
+        [] => "nothing".into(),
+        [one] => one
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| one.display().to_string()),
+        many => format!("{} files", many.len()),
+    }
+}
+
+pub fn human_bytes(b: u64) -> String {
+    let b = b as f64;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.0} KB", b / 1e3)
+    } else {
+        format!("{b:.0} B")
+    }
+}
+
+/// Starts the native app.
+pub fn run(files: Vec<PathBuf>) -> eframe::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("costlens")
+            .with_inner_size([1400.0, 900.0])
+            .with_min_inner_size([900.0, 600.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "costlens",
+        options,
+        Box::new(move |cc| Ok(Box::new(CostlensApp::new(cc, files)))),
+    )
+}

@@ -1,0 +1,75 @@
+//! The Prices view: the effective price table, editable per model; overrides are remembered;
+//! load a price file (ours or LiteLLM's); reset to bundled.
+
+use super::{Cmd, CostlensApp};
+use costlens::prices::PricePeriod;
+use egui::{RichText, Ui};
+
+pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.heading("Prices");
+            ui.label(RichText::new("USD per million tokens. Edit a price to override it; overrides are remembered.").weak());
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Load price file…").on_hover_text("A costlens price JSON or LiteLLM's model_prices_and_context_window.json").clicked() {
+                app.push(Cmd::LoadPriceFile);
+            }
+            if ui.button("Reset to bundled prices").clicked() {
+                app.push(Cmd::ResetPrices);
+            }
+            let n = app.settings.overrides.models.len() + app.settings.overrides.map.len();
+            if n > 0 {
+                ui.label(format!("{n} override(s) active"));
+            }
+        });
+        ui.label(format!("Web search: ${} per 1,000 searches", app.analysis.table.web_search_per_1k));
+        ui.separator();
+        let mut edited: Option<(String, PricePeriod)> = None;
+        egui::ScrollArea::both().show(ui, |ui| {
+            egui::Grid::new("prices").striped(true).num_columns(9).show(ui, |ui| {
+                for h in ["Model", "ID", "From", "Input", "5m write", "1h write", "Cache read", "Output", "> 200K input"] {
+                    ui.label(RichText::new(h).weak());
+                }
+                ui.end_row();
+                for m in &app.analysis.table.models {
+                    let Some(p) = m.prices.last() else { continue };
+                    ui.label(m.display_name()).on_hover_text(
+                        std::iter::once(format!("aliases: {}", m.aliases.join(", ")))
+                            .chain(m.note.clone())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    );
+                    ui.monospace(&m.id);
+                    ui.label(p.effective_from.to_string()).on_hover_text(if m.prices.len() > 1 {
+                        m.prices.iter().map(|q| format!("from {}: ${} / ${}", q.effective_from, q.standard.input, q.standard.output)).collect::<Vec<_>>().join("\n")
+                    } else {
+                        "one price since this date".into()
+                    });
+                    let mut r = p.standard;
+                    let mut any = false;
+                    for v in [&mut r.input, &mut r.cache_write_5m, &mut r.cache_write_1h, &mut r.cache_read, &mut r.output] {
+                        any |= ui.add(egui::DragValue::new(v).range(0.0..=1000.0).speed(0.01).max_decimals(4).prefix("$")).changed();
+                    }
+                    ui.label(match &p.long_context {
+                        Some(l) => format!("${} / ${}", l.input, l.output),
+                        None => "—".into(),
+                    });
+                    ui.end_row();
+                    if any {
+                        edited = Some((m.id.clone(), PricePeriod { standard: r, ..p.clone() }));
+                    }
+                }
+            });
+        });
+        if let Some((id, period)) = edited
+            && app.analysis.table.set_prices(&id, period).is_ok()
+            && let Some(i) = app.analysis.table.lookup(&id)
+        {
+            let m = app.analysis.table.model(i).clone();
+            app.settings.overrides.models.retain(|o| o.id != m.id);
+            app.settings.overrides.models.push(m);
+            app.push(Cmd::PricesChanged);
+        }
+    });
+}

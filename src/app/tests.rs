@@ -1,0 +1,267 @@
+//! UI tests that drive the real app with egui_kittest (offscreen, wgpu on llvmpipe). No test
+//! opens a native dialog: file dialogs are a fake that returns prepared paths.
+
+use super::*;
+use costlens::aggregate::{Evaluation, ViewSpec, prompt_length_grid};
+use costlens::money;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Dialogs that answer with prepared paths and record what was asked.
+#[derive(Default, Clone)]
+struct FakeDialogs {
+    save_to: Option<PathBuf>,
+    open: Vec<PathBuf>,
+    asked: Rc<RefCell<Vec<&'static str>>>,
+}
+
+impl Dialogs for FakeDialogs {
+    fn open_files(&self) -> Vec<PathBuf> {
+        self.asked.borrow_mut().push("open_files");
+        self.open.clone()
+    }
+    fn open_folder(&self) -> Option<PathBuf> {
+        self.asked.borrow_mut().push("open_folder");
+        None
+    }
+    fn save_file(&self, _name: &str, _ext: &str) -> Option<PathBuf> {
+        self.asked.borrow_mut().push("save_file");
+        self.save_to.clone()
+    }
+    fn open_price_file(&self) -> Option<PathBuf> {
+        self.asked.borrow_mut().push("open_price_file");
+        None
+    }
+}
+
+fn harness_with(dialogs: FakeDialogs) -> Harness<'static, CostlensApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_theme(egui::Theme::Light)
+        .wgpu()
+        .build_eframe(move |_cc| CostlensApp::with_settings(Settings::default(), Box::new(dialogs)))
+}
+
+fn harness() -> Harness<'static, CostlensApp> {
+    harness_with(FakeDialogs::default())
+}
+
+/// What the core computes for the bundled sample data under `levers`, independently of the
+/// app's own state.
+fn core_eval(levers: &Levers) -> Evaluation {
+    let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
+    let a = Analysis::new(loaded.data, PriceTable::bundled(), &prompt_length_grid());
+    let view = a.view(&ViewSpec::default());
+    view.evaluate(&a.table, &levers.resolve(&a.table).expect("levers resolve"))
+}
+
+#[test]
+fn starts_on_sample_data_and_shows_its_totals() {
+    let mut h = harness();
+    h.run();
+    let ev = core_eval(&Levers::default());
+    assert!(ev.actual > 1000.0, "sample data has real spend: {}", ev.actual);
+    // Actual and scenario cards both show the actual cost when no lever is moved.
+    assert_eq!(h.get_all_by_label(&money::usd(ev.actual)).count(), 2);
+    h.get_by_label_contains("Sample data");
+    h.get_by_label("Billed (cost export)");
+    assert_eq!(h.state().source, Source::Sample);
+}
+
+#[test]
+fn batch_lever_set_through_the_ui_changes_the_scenario_card() {
+    let mut h = harness();
+    h.run();
+    h.get_by_label("Moved to batch").set_value_accesskit(50.0);
+    h.run();
+    let expected = core_eval(&Levers {
+        batch_share: 0.5,
+        ..Levers::default()
+    });
+    let neutral = core_eval(&Levers::default());
+    assert!(expected.scenario < neutral.actual);
+    h.get_by_label(&money::usd(expected.scenario));
+    assert_eq!(h.state().settings.levers.batch_share, 0.5);
+
+    // Reset all restores the actual cost on the scenario card.
+    h.get_by_label("Reset all levers").click();
+    h.run();
+    assert!(h.state().settings.levers.is_neutral());
+    assert_eq!(h.get_all_by_label(&money::usd(neutral.actual)).count(), 2);
+}
+
+#[test]
+fn traffic_slider_and_per_lever_reset() {
+    let mut h = harness();
+    h.run();
+    h.get_by_label("Traffic").set_value_accesskit(2.0);
+    h.run();
+    let doubled = core_eval(&Levers {
+        traffic: 2.0,
+        ..Levers::default()
+    });
+    let neutral = core_eval(&Levers::default());
+    // Twice the traffic is exactly twice the cost: every count doubles.
+    assert!((doubled.scenario - 2.0 * neutral.actual).abs() < 1e-6 * neutral.actual);
+    h.get_by_label(&money::usd(doubled.scenario));
+    assert_eq!(h.state().chart.scenario_total, doubled.scenario);
+}
+
+#[test]
+fn preset_routes_easy_work_to_haiku() {
+    let mut h = harness();
+    h.run();
+    h.get_by_label("Easy work to Haiku").click();
+    h.run();
+    let expected = core_eval(&Levers {
+        route_share: 0.3,
+        ..Levers::default()
+    });
+    h.get_by_label(&money::usd(expected.scenario));
+    let routing = expected.waterfall.iter().find(|(s, _)| *s == costlens::scenario::Stage::Routing);
+    assert!(routing.is_some_and(|(_, saved)| *saved > 0.0));
+}
+
+#[test]
+fn calculator_reproduces_the_pricing_example() {
+    let mut h = harness();
+    h.run();
+    h.get_by_label("Calculator").click();
+    h.run();
+    h.get_by_label("Example: 1,000-token system prompt sent 100 times in an hour").click();
+    h.run();
+    // pricing.md: $0.30 without caching, $0.03345 with caching.
+    h.get_by_label("$0.30");
+    h.get_by_label(&money::usd(0.03345));
+    h.get_by_label_contains("1 writes · 99 reads");
+}
+
+#[test]
+fn export_png_goes_through_the_dialog_and_writes_a_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("chart.png");
+    let dialogs = FakeDialogs {
+        save_to: Some(out.clone()),
+        ..Default::default()
+    };
+    let asked = dialogs.asked.clone();
+    let mut h = harness_with(dialogs);
+    h.run();
+    h.state_mut().settings.export_width = 800;
+    h.state_mut().settings.export_height = 450;
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    h.run();
+    h.get_by_label("Save PNG…").click();
+    h.run();
+    // The render runs on a background thread; wait for it (bounded).
+    for _ in 0..300 {
+        if h.state().export_job.is_none() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.step();
+    }
+    assert_eq!(asked.borrow().as_slice(), ["save_file"]);
+    let img = image::open(&out).expect("PNG written").to_rgba8();
+    assert_eq!((img.width(), img.height()), (800, 450));
+    let status = h.state().status.clone().expect("status");
+    assert!(!status.error, "{}", status.text);
+}
+
+#[test]
+fn importing_a_file_replaces_the_sample_and_reports_rejected_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("usage.csv");
+    std::fs::write(
+        &file,
+        "usage_date_utc,model_version,api_key,workspace,usage_type,usage_input_tokens_no_cache,usage_input_tokens_cache_write_5m,usage_input_tokens_cache_write_1h,usage_input_tokens_cache_read,usage_output_tokens,web_search_count\n\
+         2025-06-12,claude-sonnet-4-5-20250929,k,W,standard,1000000,0,0,0,100000,0\n\
+         2025-06-13,claude-sonnet-4-5-20250929,k,W,standard,lots,0,0,0,1,0\n",
+    )
+    .expect("write");
+    let dialogs = FakeDialogs {
+        open: vec![file.clone()],
+        ..Default::default()
+    };
+    let mut h = harness_with(dialogs);
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run();
+    for _ in 0..300 {
+        if !h.state().is_importing() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    h.run();
+    // 1M input at $3 + 100K output at $15 = $4.50.
+    assert_eq!(h.state().source, Source::Files(vec![file.clone()]));
+    assert!((h.state().eval.actual - 4.5).abs() < 1e-9);
+    assert_eq!(h.get_all_by_label("$4.50").count(), 2);
+    // A rejected line opens the import report with `file:line: reason`.
+    assert!(h.state().show_report);
+    h.get_by_label_contains(&format!(
+        "{}:3: usage_input_tokens_no_cache: not a whole number",
+        file.display()
+    ));
+}
+
+#[test]
+fn prices_view_edit_changes_the_actual_cost() {
+    let mut h = harness();
+    h.run();
+    let before = h.state().eval.actual;
+    h.get_by_label("Prices").click();
+    h.run();
+    h.get_by_label("Reset to bundled prices");
+    // Doubling Haiku 3's output price through the table changes the recomputed cost.
+    let table = &mut h.state_mut().analysis.table;
+    let i = table.lookup("claude-3-haiku-20240307").expect("haiku 3");
+    let mut p = table.model(i).prices[0].clone();
+    p.standard.output *= 2.0;
+    table.set_prices("claude-3-haiku-20240307", p).expect("set");
+    h.state_mut().push(Cmd::PricesChanged);
+    h.run();
+    assert!(h.state().eval.actual > before);
+    h.get_by_label("Reset to bundled prices").click();
+    h.run();
+    assert_eq!(h.state().eval.actual, before);
+}
+
+#[test]
+fn snapshot_dashboard() {
+    let mut h = harness();
+    h.run();
+    h.snapshot("dashboard");
+}
+
+#[test]
+fn snapshot_exported_chart() {
+    let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
+    let a = Analysis::new(loaded.data, PriceTable::bundled(), &prompt_length_grid());
+    let view = a.view(&ViewSpec::default());
+    let levers = Levers {
+        cache_share: Some(0.8),
+        cache_hit: Some(0.9),
+        batch_share: 0.3,
+        ..Levers::default()
+    };
+    let ev = view.evaluate(&a.table, &levers.resolve(&a.table).expect("resolve"));
+    let data = ChartData::new(&view, &ev, &levers, "Claude API cost: actual vs scenario");
+    let img = export::render_png(&data, false, 1600, 900).expect("render");
+    assert_eq!((img.width(), img.height()), (1600, 900));
+    // Not blank: many distinct colours.
+    let distinct: std::collections::HashSet<[u8; 4]> = img.pixels().map(|p| p.0).collect();
+    assert!(distinct.len() > 50, "only {} colours", distinct.len());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(800.0, 450.0))
+        .with_pixels_per_point(2.0)
+        .with_theme(egui::Theme::Light)
+        .wgpu()
+        .build_ui(move |ui| chart::export_figure(ui, &data, false));
+    h.run_steps(3);
+    h.snapshot("exported_chart");
+}

@@ -1,0 +1,219 @@
+//! The data behind the savings chart, shared by the app's dashboard, the PNG export and the
+//! headless `costlens export`. Pure data: drawing lives in the app.
+
+use crate::aggregate::{Dimension, Evaluation, Period, View};
+use crate::money;
+use crate::scenario::{Levers, Observed};
+use chrono::{Datelike, TimeZone, Utc};
+use serde::Serialize;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Forecast {
+    /// e.g. "2026-10".
+    pub month: String,
+    /// Spent so far in the month.
+    pub to_date: f64,
+    /// Projected total at month end from the run rate of the last 7 days with data.
+    pub month_end: f64,
+    /// Average daily cost those days.
+    pub daily_rate: f64,
+    /// First instant after the month, Unix seconds.
+    pub month_end_time: i64,
+    /// Last day with data (its start), Unix seconds.
+    pub last_day: i64,
+}
+
+/// Month-end forecast from daily costs `(day start, cost)`, ascending.
+pub fn forecast_month_end(days: &[(i64, f64)]) -> Option<Forecast> {
+    let &(last_day, _) = days.last()?;
+    let d = Utc.timestamp_opt(last_day, 0).single()?;
+    let month_start = Period::Month.start(last_day);
+    let month_end_time = Period::Month.next(month_start);
+    let to_date: f64 = days.iter().filter(|(t, _)| *t >= month_start).map(|(_, c)| c).sum();
+    let window: Vec<f64> = days
+        .iter()
+        .filter(|(t, _)| *t > last_day - 7 * 86400)
+        .map(|(_, c)| *c)
+        .collect();
+    let daily_rate = window.iter().sum::<f64>() / 7.0_f64.min(window.len().max(1) as f64).max(1.0);
+    let remaining_days = ((month_end_time - last_day) / 86400 - 1).max(0) as f64;
+    Some(Forecast {
+        month: format!("{}-{:02}", d.year(), d.month()),
+        to_date,
+        month_end: to_date + daily_rate * remaining_days,
+        daily_rate,
+        month_end_time,
+        last_day,
+    })
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ChartData {
+    pub title: String,
+    pub period: Period,
+    pub dimension: Dimension,
+    /// Period starts (Unix seconds) and their labels.
+    pub starts: Vec<i64>,
+    pub labels: Vec<String>,
+    /// Breakdown values (legend entries) and actual cost per [period][dim].
+    pub dims: Vec<String>,
+    pub cells: Vec<f64>,
+    pub actual: Vec<f64>,
+    pub scenario: Vec<f64>,
+    pub billed: Option<Vec<f64>>,
+    pub actual_total: f64,
+    pub scenario_total: f64,
+    pub billed_total: Option<f64>,
+    pub caption: String,
+    pub forecast: Option<Forecast>,
+}
+
+impl ChartData {
+    pub fn new(view: &View, ev: &Evaluation, levers: &Levers, title: &str) -> ChartData {
+        let nd = view.dims.len().max(1);
+        let billed = view.billed.clone();
+        ChartData {
+            title: title.to_owned(),
+            period: view.spec.period,
+            dimension: view.spec.dimension,
+            starts: view.periods.clone(),
+            labels: view.periods.iter().map(|&p| view.spec.period.label(p)).collect(),
+            dims: if view.spec.dimension == Dimension::Category {
+                view.dims.iter().map(|d| category_label(d).to_owned()).collect()
+            } else {
+                view.dims.clone()
+            },
+            cells: ev.actual_cells.clone(),
+            actual: ev.actual_by_period(nd),
+            scenario: ev.scenario_by_period(nd),
+            billed_total: billed.as_ref().map(|b| b.iter().sum()),
+            billed,
+            actual_total: ev.actual,
+            scenario_total: ev.scenario,
+            caption: levers_caption(levers, &view.observed),
+            forecast: None,
+        }
+    }
+
+    pub fn savings(&self) -> f64 {
+        self.actual_total - self.scenario_total
+    }
+
+    pub fn savings_pct(&self) -> f64 {
+        if self.actual_total > 0.0 {
+            100.0 * self.savings() / self.actual_total
+        } else {
+            0.0
+        }
+    }
+
+    /// Width of one period in seconds (for bar widths).
+    pub fn period_seconds(&self) -> f64 {
+        match self.period {
+            Period::Hour => 3600.0,
+            Period::Day => 86400.0,
+            Period::Week => 7.0 * 86400.0,
+            Period::Month => 30.0 * 86400.0,
+        }
+    }
+
+    /// Running totals of a series.
+    pub fn cumulative(v: &[f64]) -> Vec<f64> {
+        v.iter()
+            .scan(0.0, |acc, x| {
+                *acc += x;
+                Some(*acc)
+            })
+            .collect()
+    }
+
+    /// One line of totals for captions: "Actual $X · Scenario $Y · Saving $Z (N%)".
+    pub fn totals_line(&self) -> String {
+        let mut s = format!(
+            "Actual {}  ·  Scenario {}  ·  Saving {} ({})",
+            money::usd(self.actual_total),
+            money::usd(self.scenario_total),
+            money::usd(self.savings()),
+            money::pct(self.savings_pct())
+        );
+        if let Some(b) = self.billed_total {
+            s.push_str(&format!("  ·  Billed {}", money::usd(b)));
+        }
+        s
+    }
+}
+
+/// "cache_read" -> "Cache read", for legends.
+pub fn category_label(key: &str) -> &str {
+    crate::records::Category::ALL
+        .iter()
+        .find(|c| c.key() == key)
+        .map(|c| c.label())
+        .unwrap_or(if key == "web_search" { "Web search" } else { key })
+}
+
+/// The lever settings in words, for captions and exported charts.
+pub fn levers_caption(l: &Levers, obs: &Observed) -> String {
+    let mut parts = Vec::new();
+    if l.traffic != 1.0 {
+        parts.push(format!("traffic ×{:.2}", l.traffic));
+    }
+    if l.prompt_length != 1.0 {
+        parts.push(format!("prompt length ×{:.2}", l.prompt_length));
+    }
+    if l.output_length != 1.0 {
+        parts.push(format!("output length ×{:.2}", l.output_length));
+    }
+    if let Some(c) = l.cache_share {
+        parts.push(format!(
+            "cacheable share {:.0}% (observed {:.0}%)",
+            100.0 * c,
+            100.0 * obs.cache_share
+        ));
+    }
+    if let Some(h) = l.cache_hit {
+        parts.push(format!(
+            "cache hit rate {:.0}% (observed {:.0}%)",
+            100.0 * h,
+            100.0 * obs.cache_hit
+        ));
+    }
+    if let Some(t) = l.cache_ttl {
+        parts.push(format!("cache TTL {}", t.label()));
+    }
+    if l.route_share > 0.0 {
+        let to = if l.route_to.is_empty() { "Claude Haiku 4.5" } else { &l.route_to };
+        let from = if l.route_from.is_empty() {
+            "Sonnet and Opus".to_owned()
+        } else {
+            l.route_from.join(", ")
+        };
+        parts.push(format!("{:.0}% of {from} routed to {to}", 100.0 * l.route_share));
+    }
+    if l.batch_share > 0.0 {
+        parts.push(format!("{:.0}% moved to the Batch API", 100.0 * l.batch_share));
+    }
+    if parts.is_empty() {
+        "Scenario: no levers moved (scenario = actual)".to_owned()
+    } else {
+        format!("Scenario: {}", parts.join(", "))
+    }
+}
+
+/// The month-end forecast of actual cost over `filter`, from a daily view of the analysis.
+pub fn forecast_for(
+    analysis: &crate::session::Analysis,
+    filter: &crate::aggregate::Filter,
+) -> Option<Forecast> {
+    let spec = crate::aggregate::ViewSpec {
+        period: Period::Day,
+        dimension: Dimension::Tier,
+        filter: filter.clone(),
+    };
+    let view = analysis.view(&spec);
+    let neutral = Levers::default().resolve(&analysis.table).ok()?;
+    let ev = view.evaluate(&analysis.table, &neutral);
+    let per_day = ev.actual_by_period(view.dims.len().max(1));
+    let days: Vec<(i64, f64)> = view.periods.iter().copied().zip(per_day).collect();
+    forecast_month_end(&days)
+}
