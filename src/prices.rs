@@ -368,16 +368,24 @@ fn litellm_to_price_file(name: &str, v: &serde_json::Value) -> Result<PriceFile,
         if provider != Some("anthropic") {
             continue;
         }
-        let per_m = |k: &str| e.get(k).and_then(|x| x.as_f64()).map(|x| x * 1e6);
+        // USD per token -> USD per MTok, rounded to a millionth of a dollar so that 3e-06
+        // reads back as 3 rather than 3.0000000000000004.
+        let per_m = |k: &str| {
+            e.get(k)
+                .and_then(|x| x.as_f64())
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .map(|x| (x * 1e12).round() / 1e6)
+        };
         let (Some(input), Some(output)) = (per_m("input_cost_per_token"), per_m("output_cost_per_token"))
         else {
             continue;
         };
         let w5 = per_m("cache_creation_input_token_cost").unwrap_or(input * 1.25);
-        // LiteLLM's 1h field is wrong for some models (6e-06 for Haiku 3 and Opus 3): a 1h
-        // write is never cheaper than a 5m write, so an implausible value falls back to 2x.
+        // LiteLLM's 1h field is wrong for some models (6e-06, Sonnet's price, for Haiku 3 and
+        // Opus 3). A 1h write costs 2x input on every model Anthropic lists, so a value that is
+        // not above the 5m write, or above 3x input, falls back to 2x input.
         let w1 = per_m("cache_creation_input_token_cost_above_1hr")
-            .filter(|&w| w > w5)
+            .filter(|&w| w > w5 && w <= input * 3.0)
             .unwrap_or(input * 2.0);
         let read = per_m("cache_read_input_token_cost").unwrap_or(input * 0.1);
         let long_context = per_m("input_cost_per_token_above_200k_tokens").map(|li| Rates {
