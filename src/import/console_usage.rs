@@ -1,7 +1,14 @@
 //! The Console usage export (CSV), both header versions (`formats.md` section 1).
+//!
+//! An hourly export of a busy organisation runs to millions of rows, so the file is read into
+//! memory once and, when it holds no quoted field, cut at line breaks into pieces parsed in
+//! parallel. Line numbers are counted here ([`CsvCursor`]) rather than taken from the csv
+//! crate, whose positions lag one line behind after CRLF line ends and blank lines.
 
 use super::{Identity, ParsedFile, Rejected, parse_count, stable_hash};
-use crate::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
+use crate::records::{Bucket, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord};
+use rayon::prelude::*;
+use std::borrow::Cow;
 use std::io::Read;
 
 /// Columns by name; `None` where the header version lacks one.
@@ -26,17 +33,21 @@ const TOKEN_COLUMNS: [&str; 5] = [
     "usage_output_tokens",
 ];
 
+/// Header names as importers compare them: trimmed, lower case, without a BOM.
+pub(crate) fn header_names(fields: &[Cow<[u8]>]) -> Vec<String> {
+    fields
+        .iter()
+        .map(|f| {
+            String::from_utf8_lossy(f)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_ascii_lowercase()
+        })
+        .collect()
+}
+
 impl Columns {
-    fn from_header(h: &csv::ByteRecord) -> Result<Columns, String> {
-        let names: Vec<String> = h
-            .iter()
-            .map(|f| {
-                String::from_utf8_lossy(f)
-                    .trim()
-                    .trim_start_matches('\u{feff}')
-                    .to_ascii_lowercase()
-            })
-            .collect();
+    fn from_header(names: &[String]) -> Result<Columns, String> {
         let find = |n: &str| names.iter().position(|x| x == n);
         let need = |n: &str| find(n).ok_or_else(|| format!("header has no {n} column"));
         let mut tokens = [0; 5];
@@ -66,7 +77,12 @@ pub fn parse_usage_time(s: &str) -> Option<(i64, Bucket)> {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Some((d.and_hms_opt(0, 0, 0)?.and_utc().timestamp(), Bucket::Day));
     }
-    for f in ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"] {
+    for f in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%SZ",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
             return Some((t.and_utc().timestamp(), Bucket::Hour));
         }
@@ -78,25 +94,180 @@ pub fn parse_usage_time(s: &str) -> Option<(i64, Bucket)> {
 /// `200k-1M`, ...) means long context.
 pub fn is_long_context_label(s: &str) -> bool {
     let s = s.trim().to_ascii_lowercase();
-    !(s.is_empty() || s == "≤ 200k" || s == "≤200k" || s == "<= 200k" || s == "0-200k" || s == "null")
+    !(s.is_empty()
+        || s == "≤ 200k"
+        || s == "≤200k"
+        || s == "<= 200k"
+        || s == "0-200k"
+        || s == "null")
 }
 
-fn text<'a>(rec: &'a csv::ByteRecord, i: Option<usize>, name: &str) -> Result<&'a str, String> {
-    match i.and_then(|i| rec.get(i)) {
-        None => Ok(""),
-        Some(b) => std::str::from_utf8(b)
-            .map(str::trim)
-            .map_err(|_| format!("{name}: not valid UTF-8")),
+/// Reads all of `reader`. Stops at the first error, `Interrupted` included: a cancelled
+/// import reports it, and retrying (as `read_to_end` does) would never end.
+pub(crate) fn read_all<R: Read>(mut reader: R) -> (Vec<u8>, Option<std::io::Error>) {
+    let mut bytes = Vec::new();
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        match reader.read(&mut block) {
+            Ok(0) => return (bytes, None),
+            Ok(n) => bytes.extend_from_slice(&block[..n]),
+            Err(e) => return (bytes, Some(e)),
+        }
     }
 }
 
+/// Walks the records of CSV text, counting lines (1-based) the way an editor shows them.
+/// Fields are borrowed from the text unless a quoted field holds an escaped quote. Blank lines
+/// are skipped. Only `\n` ends a line (a `\r` before it is dropped).
+pub(crate) struct CsvCursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> CsvCursor<'a> {
+    pub(crate) fn new(bytes: &'a [u8], first_line: u64) -> Self {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        CsvCursor {
+            bytes,
+            pos: 0,
+            line: first_line,
+        }
+    }
+
+    /// The line the next record would start on.
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The text not read yet.
+    fn rest(&self) -> &'a [u8] {
+        &self.bytes[self.pos..]
+    }
+
+    /// Reads the next record into `fields` and returns the line it starts on, or `None` at
+    /// the end. `Err((line, reason))` for a quoted field never closed (the rest is consumed).
+    pub(crate) fn next_record(
+        &mut self,
+        fields: &mut Vec<Cow<'a, [u8]>>,
+    ) -> Option<Result<u64, (u64, String)>> {
+        let bytes = self.bytes;
+        loop {
+            if self.pos >= bytes.len() {
+                return None;
+            }
+            let start = self.line;
+            let line_end = memchr::memchr(b'\n', self.rest()).map_or(bytes.len(), |k| self.pos + k);
+            let raw = &bytes[self.pos..line_end];
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            fields.clear();
+            if memchr::memchr(b'"', raw).is_none() {
+                // The common case: one line, no quotes.
+                self.pos = (line_end + 1).min(bytes.len());
+                self.line += 1;
+                if raw.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                fields.extend(raw.split(|&b| b == b',').map(Cow::Borrowed));
+                return Some(Ok(start));
+            }
+            if let Err(why) = self.quoted_record(fields) {
+                return Some(Err((start, why)));
+            }
+            if fields.len() == 1 && fields[0].iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(Ok(start));
+        }
+    }
+
+    /// A record with quoted fields (which may span lines), as RFC 4180 writes them; text
+    /// after a closing quote is kept, as the csv crate does.
+    fn quoted_record(&mut self, fields: &mut Vec<Cow<'a, [u8]>>) -> Result<(), String> {
+        let bytes = self.bytes;
+        let n = bytes.len();
+        loop {
+            let field_start = self.pos;
+            if self.pos < n && bytes[self.pos] == b'"' {
+                let mut owned: Option<Vec<u8>> = None;
+                let mut seg = self.pos + 1;
+                let close = loop {
+                    let Some(k) = memchr::memchr(b'"', &bytes[seg..]) else {
+                        self.line +=
+                            memchr::memchr_iter(b'\n', &bytes[field_start..]).count() as u64;
+                        self.pos = n;
+                        return Err("a quoted field is never closed".into());
+                    };
+                    let q = seg + k;
+                    if bytes.get(q + 1) == Some(&b'"') {
+                        owned
+                            .get_or_insert_with(Vec::new)
+                            .extend_from_slice(&bytes[seg..=q]);
+                        seg = q + 2;
+                        continue;
+                    }
+                    break q;
+                };
+                self.line += memchr::memchr_iter(b'\n', &bytes[field_start..close]).count() as u64;
+                let end =
+                    memchr::memchr2(b',', b'\n', &bytes[close + 1..]).map_or(n, |k| close + 1 + k);
+                let mut after = &bytes[close + 1..end];
+                if end == n || bytes[end] == b'\n' {
+                    after = after.strip_suffix(b"\r").unwrap_or(after);
+                }
+                let field = match (owned, after.is_empty()) {
+                    (None, true) => Cow::Borrowed(&bytes[seg..close]),
+                    (owned, _) => {
+                        let mut v = owned.unwrap_or_default();
+                        v.extend_from_slice(&bytes[seg..close]);
+                        v.extend_from_slice(after);
+                        Cow::Owned(v)
+                    }
+                };
+                fields.push(field);
+                self.pos = end;
+            } else {
+                let end =
+                    memchr::memchr2(b',', b'\n', &bytes[self.pos..]).map_or(n, |k| self.pos + k);
+                let mut f = &bytes[self.pos..end];
+                if end == n || bytes[end] == b'\n' {
+                    f = f.strip_suffix(b"\r").unwrap_or(f);
+                }
+                fields.push(Cow::Borrowed(f));
+                self.pos = end;
+            }
+            match bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(_) => {
+                    self.pos += 1;
+                    self.line += 1;
+                    return Ok(());
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Bodies smaller than this are parsed on the calling thread.
+const PARALLEL_MIN: usize = 2 << 20;
+
 pub fn parse<R: Read>(name: &str, reader: R) -> ParsedFile {
+    let (bytes, error) = read_all(reader);
+    let mut out = parse_text(name, &bytes);
+    if let Some(e) = error {
+        let line = 1 + memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        out.rejected.push(Rejected {
+            file: name.to_owned(),
+            line,
+            reason: format!("read error: {e}"),
+        });
+    }
+    out
+}
+
+fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let mut out = ParsedFile::default();
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(reader);
-    let mut rec = csv::ByteRecord::new();
     let reject = |out: &mut ParsedFile, line: u64, reason: String| {
         out.rejected.push(Rejected {
             file: name.to_owned(),
@@ -104,89 +275,232 @@ pub fn parse<R: Read>(name: &str, reader: R) -> ParsedFile {
             reason,
         })
     };
-    // Header.
-    let cols = match rdr.read_byte_record(&mut rec) {
-        Ok(true) => match Columns::from_header(&rec) {
-            Ok(c) => c,
-            Err(e) => {
-                reject(&mut out, 1, e);
-                return out;
-            }
-        },
-        Ok(false) => {
+    let mut cursor = CsvCursor::new(bytes, 1);
+    let mut fields = Vec::new();
+    let cols = match cursor.next_record(&mut fields) {
+        None => {
             reject(&mut out, 1, "the file is empty".into());
             return out;
         }
-        Err(e) => {
-            reject(&mut out, 1, format!("cannot read header: {e}"));
+        Some(Err((line, why))) => {
+            reject(&mut out, line, format!("cannot read header: {why}"));
             return out;
         }
-    };
-    let width = rec.len();
-    loop {
-        let line = rdr.position().line();
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
+        Some(Ok(line)) => match Columns::from_header(&header_names(&fields)) {
+            Ok(c) => c,
             Err(e) => {
-                if e.is_io_error() {
-                    let what = e.to_string();
-                    reject(&mut out, line, format!("read error: {what}"));
-                    break;
-                }
-                reject(&mut out, line, format!("malformed CSV: {e}"));
-                continue;
+                reject(&mut out, line, e);
+                return out;
             }
+        },
+    };
+    let width = fields.len();
+    let body_line = cursor.line();
+    let body = cursor.rest();
+
+    // Pieces end just after a line break. A quote could hide a line break inside a field, so
+    // a body with any quote is read in one piece.
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    if body.len() >= PARALLEL_MIN && memchr::memchr(b'"', body).is_none() {
+        let want = (rayon::current_num_threads() * 4).max(1);
+        let size = (body.len() / want).max(1 << 20);
+        let mut rest = body;
+        while rest.len() > size {
+            let cut = memchr::memchr(b'\n', &rest[size..]).map_or(rest.len(), |k| size + k + 1);
+            let (piece, tail) = rest.split_at(cut);
+            pieces.push(piece);
+            rest = tail;
         }
-        if rec.len() == 1 && rec.get(0).is_some_and(|f| f.iter().all(|b| b.is_ascii_whitespace())) {
-            continue; // blank line
+        if !rest.is_empty() {
+            pieces.push(rest);
         }
-        match parse_row(&cols, &rec, width, &mut out) {
-            Ok((r, id)) => out.records.push((r, id)),
-            Err(reason) => reject(&mut out, line, reason),
+    } else {
+        pieces.push(body);
+    }
+    let parse_piece = |piece: &[u8]| Piece::parse(piece, &cols, width);
+    let parsed: Vec<Piece> = if pieces.len() > 1 {
+        pieces.into_par_iter().map(parse_piece).collect()
+    } else {
+        pieces.into_iter().map(parse_piece).collect()
+    };
+
+    let total: usize = parsed.iter().map(|p| p.records.len()).sum();
+    out.records.reserve_exact(total);
+    let mut first_line = body_line;
+    for p in parsed {
+        let map: Vec<Sym> = (0..p.symbols.len() as Sym)
+            .map(|s| out.symbols.intern(p.symbols.get(s)))
+            .collect();
+        let identity = map.iter().enumerate().all(|(i, &s)| i as Sym == s);
+        if identity {
+            out.records.extend(p.records);
+        } else {
+            out.records.extend(p.records.into_iter().map(|(mut r, id)| {
+                r.model = map[r.model as usize];
+                r.workspace = map[r.workspace as usize];
+                r.api_key = map[r.api_key as usize];
+                (r, id)
+            }));
         }
+        for (line, reason) in p.rejected {
+            reject(&mut out, first_line + line - 1, reason);
+        }
+        first_line += p.lines;
     }
     out.summary.rows = out.records.len() as u64;
     if out.records.is_empty() && out.rejected.is_empty() {
-        out.summary.notes.push("only a header: no usage rows".into());
+        out.summary
+            .notes
+            .push("only a header: no usage rows".into());
     }
     out
 }
 
+/// What one piece of a file contributed; lines are counted from 1 at the piece's start.
+struct Piece {
+    records: Vec<(UsageRecord, Identity)>,
+    symbols: Symbols,
+    rejected: Vec<(u64, String)>,
+    /// Line breaks in the piece.
+    lines: u64,
+}
+
+impl Piece {
+    fn parse(text: &[u8], cols: &Columns, width: usize) -> Piece {
+        let mut p = Piece {
+            records: Vec::with_capacity(text.len() / 100),
+            symbols: Symbols::default(),
+            rejected: Vec::new(),
+            lines: 0,
+        };
+        let mut cursor = CsvCursor::new(text, 1);
+        let mut fields = Vec::with_capacity(width + 2);
+        let mut memo = Memo::default();
+        while let Some(next) = cursor.next_record(&mut fields) {
+            match next {
+                Ok(line) => match parse_row(cols, &fields, width, &mut p.symbols, &mut memo) {
+                    Ok(row) => p.records.push(row),
+                    Err(reason) => p.rejected.push((line, reason)),
+                },
+                Err((line, reason)) => p.rejected.push((line, reason)),
+            }
+        }
+        p.lines = cursor.line() - 1;
+        p
+    }
+}
+
+/// The last value seen in a column, and what it parsed to: consecutive rows of an export
+/// mostly repeat their date, model, tier and labels.
+struct Last<T> {
+    raw: Vec<u8>,
+    value: Option<T>,
+}
+
+impl<T: Copy> Default for Last<T> {
+    fn default() -> Self {
+        Last {
+            raw: Vec::new(),
+            value: None,
+        }
+    }
+}
+
+impl<T: Copy> Last<T> {
+    fn get(&mut self, raw: &[u8], parse: impl FnOnce() -> T) -> T {
+        if let Some(v) = self.value
+            && self.raw == raw
+        {
+            return v;
+        }
+        let v = parse();
+        self.raw.clear();
+        self.raw.extend_from_slice(raw);
+        self.value = Some(v);
+        v
+    }
+}
+
+#[derive(Default)]
+struct Memo {
+    date: Last<Option<(i64, Bucket)>>,
+    model: Last<Sym>,
+    workspace: Last<Sym>,
+    api_key: Last<Sym>,
+    tier: Last<Option<Tier>>,
+    long: Last<bool>,
+    geo: Last<Option<Geo>>,
+    speed: Last<Option<Speed>>,
+}
+
+/// A field as trimmed text; an absent column reads as empty.
+fn text<'f>(fields: &'f [Cow<[u8]>], i: Option<usize>, name: &str) -> Result<&'f str, String> {
+    match i.and_then(|i| fields.get(i)) {
+        None => Ok(""),
+        Some(b) => std::str::from_utf8(b)
+            .map(str::trim)
+            .map_err(|_| format!("{name}: not valid UTF-8")),
+    }
+}
+
+/// A token count: plain digits directly, anything else through [`parse_count`] (which
+/// accepts `12.0` and spaces, and words the reason for a bad value).
+fn count(name: &str, raw: &[u8]) -> Result<u64, String> {
+    if !raw.is_empty() && raw.len() < 20 && raw.iter().all(u8::is_ascii_digit) {
+        return Ok(raw.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')));
+    }
+    parse_count(name, raw)
+}
+
 fn parse_row(
     cols: &Columns,
-    rec: &csv::ByteRecord,
+    fields: &[Cow<[u8]>],
     width: usize,
-    out: &mut ParsedFile,
+    symbols: &mut Symbols,
+    memo: &mut Memo,
 ) -> Result<(UsageRecord, Identity), String> {
-    if rec.len() < width {
-        return Err(format!("expected {width} columns, found {}", rec.len()));
+    if fields.len() < width {
+        return Err(format!("expected {width} columns, found {}", fields.len()));
     }
-    let date = text(rec, Some(cols.date), "usage_date_utc")?;
-    let (time, bucket) = parse_usage_time(date).ok_or_else(|| {
-        format!("usage_date_utc: not a date (expected YYYY-MM-DD or YYYY-MM-DD HH:MM): {date:?}")
-    })?;
-    let model = text(rec, Some(cols.model), "model_version")?;
+    let date = text(fields, Some(cols.date), "usage_date_utc")?;
+    let (time, bucket) = memo
+        .date
+        .get(date.as_bytes(), || parse_usage_time(date))
+        .ok_or_else(|| {
+            format!(
+                "usage_date_utc: not a date (expected YYYY-MM-DD or YYYY-MM-DD HH:MM): {date:?}"
+            )
+        })?;
+    let model = text(fields, Some(cols.model), "model_version")?;
     if model.is_empty() {
         return Err("model_version is empty".into());
     }
-    let tier_s = text(rec, cols.usage_type, "usage_type")?;
-    let tier = Tier::parse(tier_s).ok_or_else(|| format!("usage_type: unknown service tier {tier_s:?}"))?;
-    let ctx = text(rec, cols.context_window, "context_window")?;
-    let geo_s = text(rec, cols.geo, "inference_geo")?;
-    let geo = Geo::parse(geo_s).ok_or_else(|| format!("inference_geo: unknown value {geo_s:?}"))?;
-    let speed_s = text(rec, cols.speed, "speed")?;
-    let speed = Speed::parse(speed_s).ok_or_else(|| format!("speed: unknown value {speed_s:?}"))?;
+    let tier_s = text(fields, cols.usage_type, "usage_type")?;
+    let tier = memo
+        .tier
+        .get(tier_s.as_bytes(), || Tier::parse(tier_s))
+        .ok_or_else(|| format!("usage_type: unknown service tier {tier_s:?}"))?;
+    let ctx = text(fields, cols.context_window, "context_window")?;
+    let geo_s = text(fields, cols.geo, "inference_geo")?;
+    let geo = memo
+        .geo
+        .get(geo_s.as_bytes(), || Geo::parse(geo_s))
+        .ok_or_else(|| format!("inference_geo: unknown value {geo_s:?}"))?;
+    let speed_s = text(fields, cols.speed, "speed")?;
+    let speed = memo
+        .speed
+        .get(speed_s.as_bytes(), || Speed::parse(speed_s))
+        .ok_or_else(|| format!("speed: unknown value {speed_s:?}"))?;
     let mut t = [0u64; 5];
     for (i, &c) in cols.tokens.iter().enumerate() {
-        t[i] = parse_count(TOKEN_COLUMNS[i], rec.get(c).unwrap_or_default())?;
+        t[i] = count(TOKEN_COLUMNS[i], fields.get(c).map_or(&[][..], |f| f))?;
     }
     let web_search = match cols.web_search {
-        Some(c) => parse_count("web_search_count", rec.get(c).unwrap_or_default())?,
+        Some(c) => count("web_search_count", fields.get(c).map_or(&[][..], |f| f))?,
         None => 0,
     };
-    let workspace = text(rec, cols.workspace, "workspace")?;
-    let api_key = text(rec, cols.api_key, "api_key")?;
+    let workspace = text(fields, cols.workspace, "workspace")?;
+    let api_key = text(fields, cols.api_key, "api_key")?;
     let id = stable_hash(&[
         date.as_bytes(),
         model.as_bytes(),
@@ -197,17 +511,21 @@ fn parse_row(
         geo_s.as_bytes(),
         speed_s.as_bytes(),
     ]);
-    let s = &mut out.symbols;
+    let long = memo.long.get(ctx.as_bytes(), || is_long_context_label(ctx));
     let r = UsageRecord {
         time,
         bucket,
-        model: s.intern(model),
+        model: memo.model.get(model.as_bytes(), || symbols.intern(model)),
         tier,
-        context: Context::Flag(is_long_context_label(ctx)),
+        context: Context::Flag(long),
         geo,
         speed,
-        workspace: s.intern(workspace),
-        api_key: s.intern(api_key),
+        workspace: memo
+            .workspace
+            .get(workspace.as_bytes(), || symbols.intern(workspace)),
+        api_key: memo
+            .api_key
+            .get(api_key.as_bytes(), || symbols.intern(api_key)),
         project: 0,
         tokens: Tokens::from_array(t),
         web_search,
