@@ -6,7 +6,9 @@
 use crate::cost::Cost;
 use crate::dataset::Dataset;
 use crate::prices::PriceTable;
-use crate::records::{Bucket, Category, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord};
+use crate::records::{
+    Bucket, Category, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord,
+};
 use crate::scenario::{self, LongRule, Observed, ResolvedLevers, Stage, Usage};
 use chrono::{Datelike, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -392,11 +394,14 @@ impl View {
         }
         let (models_ok, ws_ok, keys_ok) = (set(&f.models), set(&f.workspaces), set(&f.api_keys));
         // Per-symbol model resolution, done once.
-        let model_idx: Vec<Option<usize>> =
-            (0..syms.len() as u32).map(|s| table.lookup(syms.get(s))).collect();
-        let model_lbl: Vec<String> =
-            (0..syms.len() as u32).map(|s| model_label(table, syms.get(s))).collect();
-        let name_ok = |ok: &Option<HashSet<&str>>, s: &str| ok.as_ref().is_none_or(|o| o.contains(s));
+        let model_idx: Vec<Option<usize>> = (0..syms.len() as u32)
+            .map(|s| table.lookup(syms.get(s)))
+            .collect();
+        let model_lbl: Vec<String> = (0..syms.len() as u32)
+            .map(|s| model_label(table, syms.get(s)))
+            .collect();
+        let name_ok =
+            |ok: &Option<HashSet<&str>>, s: &str| ok.as_ref().is_none_or(|o| o.contains(s));
 
         let mut periods: Vec<i64> = Vec::new();
         let mut period_ix: HashMap<i64, u32> = HashMap::new();
@@ -480,13 +485,21 @@ impl View {
             .iter()
             .filter(|b| f.time_ok(b.time))
             .map(|b| spec.period.start(b.time))
-            .chain(data.reported.iter().filter(|r| f.time_ok(r.0)).map(|r| spec.period.start(r.0)))
+            .chain(
+                data.reported
+                    .iter()
+                    .filter(|r| f.time_ok(r.0))
+                    .map(|r| spec.period.start(r.0)),
+            )
             .collect();
         periods.extend(billed_periods);
         periods.sort_unstable();
         periods.dedup();
-        let period_pos: HashMap<i64, u32> =
-            periods.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect();
+        let period_pos: HashMap<i64, u32> = periods
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (p, i as u32))
+            .collect();
 
         // Sort dimension values by name for a stable legend.
         let mut order: Vec<u32> = (0..dims.len() as u32).collect();
@@ -538,7 +551,12 @@ impl View {
         groups.sort_by(|a, b| {
             (a.period, a.dim, a.usage.model)
                 .cmp(&(b.period, b.dim, b.usage.model))
-                .then(a.usage.tokens.total_input().total_cmp(&b.usage.tokens.total_input()))
+                .then(
+                    a.usage
+                        .tokens
+                        .total_input()
+                        .total_cmp(&b.usage.tokens.total_input()),
+                )
                 .then(a.usage.tokens.output.total_cmp(&b.usage.tokens.output))
         });
         view.observed = Observed::from_tokens(&view.tokens.to_f64(), batch_tokens as f64);
@@ -591,7 +609,11 @@ impl View {
             let o = scenario::evaluate(table, &g.usage, levers, &self.observed);
             let base = g.period as usize * nd;
             if self.spec.dimension == Dimension::Category {
-                for (i, (a, s)) in cost_fields(&o.actual).iter().zip(cost_fields(&o.scenario)).enumerate() {
+                for (i, (a, s)) in cost_fields(&o.actual)
+                    .iter()
+                    .zip(cost_fields(&o.scenario))
+                    .enumerate()
+                {
                     ev.actual_cells[base + i] += a;
                     ev.scenario_cells[base + i] += s;
                 }
@@ -642,7 +664,13 @@ fn cost_fields(c: &Cost) -> [f64; 6] {
 }
 
 fn dim_label(d: Dimension, k: &CubeKey, syms: &Symbols, model_lbl: &[String]) -> String {
-    let or_none = |s: &str| if s.is_empty() { "(none)".to_owned() } else { s.to_owned() };
+    let or_none = |s: &str| {
+        if s.is_empty() {
+            "(none)".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
     match d {
         Dimension::Model => model_lbl[k.model as usize].clone(),
         Dimension::Category => String::new(),

@@ -75,12 +75,32 @@ pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateEr
         .lookup(&w.model)
         .ok_or_else(|| EstimateError::UnknownModel(w.model.clone()))?;
     let checks = [
-        ("requests per day", w.requests_per_day >= 0.0 && w.requests_per_day.is_finite(), "0 or more"),
-        ("active hours", w.active_hours > 0.0 && w.active_hours <= 24.0, "above 0 and at most 24"),
-        ("cached prefix", w.cached_prefix >= 0.0 && w.cached_prefix.is_finite(), "0 or more"),
+        (
+            "requests per day",
+            w.requests_per_day >= 0.0 && w.requests_per_day.is_finite(),
+            "0 or more",
+        ),
+        (
+            "active hours",
+            w.active_hours > 0.0 && w.active_hours <= 24.0,
+            "above 0 and at most 24",
+        ),
+        (
+            "cached prefix",
+            w.cached_prefix >= 0.0 && w.cached_prefix.is_finite(),
+            "0 or more",
+        ),
         ("input", w.input >= 0.0 && w.input.is_finite(), "0 or more"),
-        ("output", w.output >= 0.0 && w.output.is_finite(), "0 or more"),
-        ("batch share", (0.0..=1.0).contains(&w.batch_share), "between 0 and 1"),
+        (
+            "output",
+            w.output >= 0.0 && w.output.is_finite(),
+            "0 or more",
+        ),
+        (
+            "batch share",
+            (0.0..=1.0).contains(&w.batch_share),
+            "between 0 and 1",
+        ),
     ];
     if let Some((name, _, want)) = checks.iter().find(|c| !c.1) {
         return Err(EstimateError::Invalid(name, want));
@@ -89,10 +109,20 @@ pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateEr
     let time = entry
         .prices
         .last()
-        .map(|p| p.effective_from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp())
+        .map(|p| {
+            p.effective_from
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .and_utc()
+                .timestamp()
+        })
         .unwrap_or(0);
     let n = w.requests_per_day;
-    let gap = if n > 0.0 { w.active_hours * 3600.0 / n } else { f64::INFINITY };
+    let gap = if n > 0.0 {
+        w.active_hours * 3600.0 / n
+    } else {
+        f64::INFINITY
+    };
     // While requests come closer together than the TTL, each read refreshes the cache: one
     // write per active day, every later request reads. Otherwise every request writes.
     let stays_cached = gap < w.ttl.seconds();
@@ -121,7 +151,10 @@ pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateEr
     }
     let price_day = |t: &Tokens<f64>| -> Cost {
         let mut total = Cost::default();
-        for (tier, share) in [(Tier::Standard, 1.0 - w.batch_share), (Tier::Batch, w.batch_share)] {
+        for (tier, share) in [
+            (Tier::Standard, 1.0 - w.batch_share),
+            (Tier::Batch, w.batch_share),
+        ] {
             if share == 0.0 {
                 continue;
             }

@@ -124,7 +124,9 @@ pub struct PriceFile {
 pub enum PriceError {
     #[error("{0}: cannot read price file: {1}")]
     Io(String, std::io::Error),
-    #[error("{0}: not a price file (expected costlens-prices JSON or LiteLLM's model_prices_and_context_window.json): {1}")]
+    #[error(
+        "{0}: not a price file (expected costlens-prices JSON or LiteLLM's model_prices_and_context_window.json): {1}"
+    )]
     Format(String, String),
     #[error("{0}: model {1:?} has no prices")]
     Empty(String, String),
@@ -293,8 +295,8 @@ impl PriceTable {
     }
 
     pub fn apply_text(&mut self, name: &str, text: &str) -> Result<Vec<String>, PriceError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| PriceError::Format(name.into(), e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| PriceError::Format(name.into(), e.to_string()))?;
         let is_ours = value.get("models").is_some_and(|m| m.is_array());
         let file = if is_ours {
             serde_json::from_value::<PriceFile>(value)
@@ -358,9 +360,9 @@ fn strip_date_suffix(name: &str) -> Option<&str> {
 
 /// Converts LiteLLM's per-token price file into ours (Anthropic entries only).
 fn litellm_to_price_file(name: &str, v: &serde_json::Value) -> Result<PriceFile, PriceError> {
-    let obj = v.as_object().ok_or_else(|| {
-        PriceError::Format(name.into(), "the top level is not an object".into())
-    })?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| PriceError::Format(name.into(), "the top level is not an object".into()))?;
     let mut models = Vec::new();
     for (model, entry) in obj {
         let Some(e) = entry.as_object() else { continue };
@@ -376,8 +378,10 @@ fn litellm_to_price_file(name: &str, v: &serde_json::Value) -> Result<PriceFile,
                 .filter(|x| x.is_finite() && *x >= 0.0)
                 .map(|x| (x * 1e12).round() / 1e6)
         };
-        let (Some(input), Some(output)) = (per_m("input_cost_per_token"), per_m("output_cost_per_token"))
-        else {
+        let (Some(input), Some(output)) = (
+            per_m("input_cost_per_token"),
+            per_m("output_cost_per_token"),
+        ) else {
             continue;
         };
         let w5 = per_m("cache_creation_input_token_cost").unwrap_or(input * 1.25);

@@ -163,7 +163,12 @@ impl Levers {
         ];
         for (name, v) in scale {
             if !(SCALE_RANGE.0..=SCALE_RANGE.1).contains(&v) {
-                return Err(LeverError::OutOfRange(name, SCALE_RANGE.0, SCALE_RANGE.1, v));
+                return Err(LeverError::OutOfRange(
+                    name,
+                    SCALE_RANGE.0,
+                    SCALE_RANGE.1,
+                    v,
+                ));
             }
         }
         let shares = [
@@ -299,7 +304,13 @@ pub struct Outcome {
     pub scenario_tokens: Tokens<f64>,
 }
 
-fn price_usage(table: &PriceTable, u: &Usage, model: usize, tier: Tier, prompt_length: f64) -> Cost {
+fn price_usage(
+    table: &PriceTable,
+    u: &Usage,
+    model: usize,
+    tier: Tier,
+    prompt_length: f64,
+) -> Cost {
     let terms = Terms {
         tier,
         long: u.long.applies(prompt_length),
