@@ -29,7 +29,11 @@ pub fn forecast_month_end(days: &[(i64, f64)]) -> Option<Forecast> {
     let d = Utc.timestamp_opt(last_day, 0).single()?;
     let month_start = Period::Month.start(last_day);
     let month_end_time = Period::Month.next(month_start);
-    let to_date: f64 = days.iter().filter(|(t, _)| *t >= month_start).map(|(_, c)| c).sum();
+    let to_date: f64 = days
+        .iter()
+        .filter(|(t, _)| *t >= month_start)
+        .map(|(_, c)| c)
+        .sum();
     let window: Vec<f64> = days
         .iter()
         .filter(|(t, _)| *t > last_day - 7 * 86400)
@@ -77,9 +81,16 @@ impl ChartData {
             period: view.spec.period,
             dimension: view.spec.dimension,
             starts: view.periods.clone(),
-            labels: view.periods.iter().map(|&p| view.spec.period.label(p)).collect(),
+            labels: view
+                .periods
+                .iter()
+                .map(|&p| view.spec.period.label(p))
+                .collect(),
             dims: if view.spec.dimension == Dimension::Category {
-                view.dims.iter().map(|d| category_label(d).to_owned()).collect()
+                view.dims
+                    .iter()
+                    .map(|d| category_label(d).to_owned())
+                    .collect()
             } else {
                 view.dims.clone()
             },
@@ -149,7 +160,11 @@ pub fn category_label(key: &str) -> &str {
         .iter()
         .find(|c| c.key() == key)
         .map(|c| c.label())
-        .unwrap_or(if key == "web_search" { "Web search" } else { key })
+        .unwrap_or(if key == "web_search" {
+            "Web search"
+        } else {
+            key
+        })
 }
 
 /// The lever settings in words, for captions and exported charts.
@@ -182,16 +197,26 @@ pub fn levers_caption(l: &Levers, obs: &Observed) -> String {
         parts.push(format!("cache TTL {}", t.label()));
     }
     if l.route_share > 0.0 {
-        let to = if l.route_to.is_empty() { "Claude Haiku 4.5" } else { &l.route_to };
+        let to = if l.route_to.is_empty() {
+            "Claude Haiku 4.5"
+        } else {
+            &l.route_to
+        };
         let from = if l.route_from.is_empty() {
             "Sonnet and Opus".to_owned()
         } else {
             l.route_from.join(", ")
         };
-        parts.push(format!("{:.0}% of {from} routed to {to}", 100.0 * l.route_share));
+        parts.push(format!(
+            "{:.0}% of {from} routed to {to}",
+            100.0 * l.route_share
+        ));
     }
     if l.batch_share > 0.0 {
-        parts.push(format!("{:.0}% moved to the Batch API", 100.0 * l.batch_share));
+        parts.push(format!(
+            "{:.0}% moved to the Batch API",
+            100.0 * l.batch_share
+        ));
     }
     if parts.is_empty() {
         "Scenario: no levers moved (scenario = actual)".to_owned()

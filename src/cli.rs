@@ -43,6 +43,14 @@ pub enum Command {
     },
     /// Render the savings chart to a PNG without opening a window.
     Export(ExportArgs),
+    /// Measure the app's frame time with a large import (for BENCHMARKS.md).
+    #[command(hide = true)]
+    BenchUi {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 200)]
+        frames: usize,
+    },
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -194,11 +202,17 @@ pub struct Fail {
 
 impl Fail {
     pub fn input(m: impl Into<String>) -> Fail {
-        Fail { code: 1, message: m.into() }
+        Fail {
+            code: 1,
+            message: m.into(),
+        }
     }
 
     pub fn usage(m: impl Into<String>) -> Fail {
-        Fail { code: 2, message: m.into() }
+        Fail {
+            code: 2,
+            message: m.into(),
+        }
     }
 }
 
@@ -215,7 +229,9 @@ pub fn exit(r: Result<(), Fail>) -> ExitCode {
 pub fn price_table(args: &PriceArgs) -> Result<PriceTable, Fail> {
     let mut table = PriceTable::bundled();
     if let Some(p) = &args.prices {
-        table.apply_file(p).map_err(|e| Fail::input(e.to_string()))?;
+        table
+            .apply_file(p)
+            .map_err(|e| Fail::input(e.to_string()))?;
     }
     for m in &args.map {
         let (from, to) = m
@@ -266,7 +282,9 @@ pub fn analyse_view(
     by: &str,
 ) -> Result<(Analysis, Report, aggregate::View, aggregate::Evaluation), Fail> {
     let table = price_table(prices)?;
-    let resolved = levers.resolve(&table).map_err(|e| Fail::usage(e.to_string()))?;
+    let resolved = levers
+        .resolve(&table)
+        .map_err(|e| Fail::usage(e.to_string()))?;
     let opts = import_options(import)?;
     let loaded = session::load(files, &opts, &Control::default());
     if let Some(e) = loaded.errors.first() {
@@ -300,7 +318,10 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     let levers = a.levers.levers();
     let (_, report) = analyse(&a.files, &a.prices, &a.import, &levers, &a.period, &a.by)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         print!("{}", render_report(&report));
     }
@@ -319,7 +340,11 @@ pub fn render_report(r: &Report) -> String {
         r.rejected.len()
     );
     for f in &r.files {
-        let _ = writeln!(s, "  {} [{}]: {} rows, {} rejected", f.path, f.format, f.rows, f.rejected);
+        let _ = writeln!(
+            s,
+            "  {} [{}]: {} rows, {} rejected",
+            f.path, f.format, f.rows, f.rejected
+        );
         for n in &f.notes {
             let _ = writeln!(s, "    note: {n}");
         }
@@ -327,12 +352,21 @@ pub fn render_report(r: &Report) -> String {
     let _ = writeln!(s);
     let _ = writeln!(s, "  Actual (recomputed)  {:>16}", money::usd(r.actual_usd));
     if let (Some(b), Some(d)) = (r.billed_usd, r.billed_difference_usd) {
-        let _ = writeln!(s, "  Billed (cost export) {:>16}   difference {}", money::usd(b), money::usd(d));
+        let _ = writeln!(
+            s,
+            "  Billed (cost export) {:>16}   difference {}",
+            money::usd(b),
+            money::usd(d)
+        );
     }
     if let Some(rep) = r.reported_usd {
         let _ = writeln!(s, "  Reported by logs     {:>16}", money::usd(rep));
     }
-    let _ = writeln!(s, "  Scenario             {:>16}", money::usd(r.scenario_usd));
+    let _ = writeln!(
+        s,
+        "  Scenario             {:>16}",
+        money::usd(r.scenario_usd)
+    );
     let _ = writeln!(
         s,
         "  Savings              {:>16}   {}",
@@ -351,7 +385,11 @@ pub fn render_report(r: &Report) -> String {
         let _ = writeln!(s, "  {:<24} {:>14}", w.label, money::usd(w.savings_usd));
     }
     let _ = writeln!(s, "\nBy {}", r.by.label().to_lowercase());
-    let _ = writeln!(s, "  {:<32} {:>14} {:>14} {:>16}", "", "actual", "scenario", "tokens");
+    let _ = writeln!(
+        s,
+        "  {:<32} {:>14} {:>14} {:>16}",
+        "", "actual", "scenario", "tokens"
+    );
     for b in &r.breakdown {
         let _ = writeln!(
             s,
@@ -364,7 +402,10 @@ pub fn render_report(r: &Report) -> String {
     }
     let _ = writeln!(s, "\nBy {}", r.period.key());
     for p in &r.series {
-        let billed = p.billed_usd.map(|b| format!("  billed {}", money::usd(b))).unwrap_or_default();
+        let billed = p
+            .billed_usd
+            .map(|b| format!("  billed {}", money::usd(b)))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
             "  {:<18} {:>14} {:>14}{billed}",
@@ -374,7 +415,10 @@ pub fn render_report(r: &Report) -> String {
         );
     }
     if !r.unpriced.is_empty() {
-        let _ = writeln!(s, "\nUnpriced models (not in the totals; map them with --map MODEL=PRICED):");
+        let _ = writeln!(
+            s,
+            "\nUnpriced models (not in the totals; map them with --map MODEL=PRICED):"
+        );
         for u in &r.unpriced {
             let _ = writeln!(s, "  {:<40} {} tokens", u.model, money::count(u.tokens));
         }
@@ -421,7 +465,11 @@ pub fn run_estimate(a: &EstimateArgs) -> Result<(), Fail> {
             e.cache_writes,
             e.cache_reads,
             e.gap_seconds,
-            if e.stays_cached { "within" } else { "longer than" },
+            if e.stays_cached {
+                "within"
+            } else {
+                "longer than"
+            },
             w.ttl.label()
         );
     }
@@ -431,7 +479,10 @@ pub fn run_estimate(a: &EstimateArgs) -> Result<(), Fail> {
 pub fn run_prices(json: bool, args: &PriceArgs) -> Result<(), Fail> {
     let table = price_table(args)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&table.to_file()).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&table.to_file()).unwrap_or_default()
+        );
         return Ok(());
     }
     println!(
@@ -455,11 +506,21 @@ pub fn run_prices(json: bool, args: &PriceArgs) -> Result<(), Fail> {
             if let Some(l) = &p.long_context {
                 println!(
                     "{:<28} {:<18} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
-                    "", "  > 200K input", "", l.input, l.cache_write_5m, l.cache_write_1h, l.cache_read, l.output
+                    "",
+                    "  > 200K input",
+                    "",
+                    l.input,
+                    l.cache_write_5m,
+                    l.cache_write_1h,
+                    l.cache_read,
+                    l.output
                 );
             }
         }
     }
-    println!("USD per million tokens; web search ${} per 1,000 searches.", table.web_search_per_1k);
+    println!(
+        "USD per million tokens; web search ${} per 1,000 searches.",
+        table.web_search_per_1k
+    );
     Ok(())
 }

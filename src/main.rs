@@ -14,6 +14,10 @@ fn main() -> ExitCode {
         Some(cli::Command::Prices { json, prices }) => cli::exit(cli::run_prices(json, &prices)),
         Some(cli::Command::Export(a)) => cli::exit(run_export(&a)),
         Some(cli::Command::Open { files }) => run_app(files),
+        Some(cli::Command::BenchUi { rows, frames }) => {
+            app::bench::run(rows, frames);
+            ExitCode::SUCCESS
+        }
         None => run_app(args.files),
     }
 }
@@ -22,7 +26,9 @@ fn run_app(files: Vec<std::path::PathBuf>) -> ExitCode {
     match app::run(files) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("costlens: cannot open a window: {e}. The CLI works without a display: costlens --help");
+            eprintln!(
+                "costlens: cannot open a window: {e}. The CLI works without a display: costlens --help"
+            );
             ExitCode::from(1)
         }
     }
@@ -33,10 +39,16 @@ fn run_export(a: &cli::ExportArgs) -> Result<(), cli::Fail> {
     let levers = a.levers.levers();
     let (analysis, _report, view, ev) =
         cli::analyse_view(&a.files, &a.prices, &a.import, &levers, &a.period, &a.by)?;
-    let mut data = costlens::chart::ChartData::new(&view, &ev, &levers, "Claude API cost: actual vs scenario");
+    let mut data =
+        costlens::chart::ChartData::new(&view, &ev, &levers, "Claude API cost: actual vs scenario");
     data.forecast = costlens::chart::forecast_for(&analysis, &view.spec.filter);
     let img = app::export::render_png(&data, false, a.width, a.height).map_err(cli::Fail::input)?;
     app::export::write_png(&img, &a.png).map_err(cli::Fail::input)?;
-    eprintln!("wrote {} ({}x{})", a.png.display(), img.width(), img.height());
+    eprintln!(
+        "wrote {} ({}x{})",
+        a.png.display(),
+        img.width(),
+        img.height()
+    );
     Ok(())
 }

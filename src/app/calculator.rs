@@ -14,14 +14,22 @@ use egui::{RichText, Ui};
 /// caching" as the scenario line, one point per day.
 pub fn chart_data(e: &Estimate) -> ChartData {
     let day0 = 1_767_225_600; // 2026-01-01: days are relative, the axis shows the day number.
-    let starts: Vec<i64> = e.per_day.iter().map(|(d, _, _)| day0 + (*d as i64 - 1) * 86400).collect();
+    let starts: Vec<i64> = e
+        .per_day
+        .iter()
+        .map(|(d, _, _)| day0 + (*d as i64 - 1) * 86400)
+        .collect();
     let without: Vec<f64> = e.per_day.iter().map(|x| x.1).collect();
     let with: Vec<f64> = e.per_day.iter().map(|x| x.2).collect();
     ChartData {
         title: format!("{}: with and without prompt caching", e.model),
         period: Period::Day,
         dimension: Dimension::Category,
-        labels: e.per_day.iter().map(|(d, _, _)| format!("day {d}")).collect(),
+        labels: e
+            .per_day
+            .iter()
+            .map(|(d, _, _)| format!("day {d}"))
+            .collect(),
         starts,
         dims: vec!["Without caching".into()],
         cells: without.clone(),
@@ -40,14 +48,21 @@ pub fn chart_data(e: &Estimate) -> ChartData {
 }
 
 pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
-    let models: Vec<String> = app.analysis.table.models.iter().map(|m| m.display_name().to_owned()).collect();
+    let models: Vec<String> = app
+        .analysis
+        .table
+        .models
+        .iter()
+        .map(|m| m.display_name().to_owned())
+        .collect();
     egui::Panel::left("calc_inputs").default_size(320.0).show(ui, |ui| {
         ui.heading("Workload");
         let w = &mut app.settings.workload;
         egui::Grid::new("workload").num_columns(2).show(ui, |ui| {
-            ui.label("Model");
+            ui.label("");
             let current = app.analysis.table.lookup(&w.model).map(|i| app.analysis.table.model(i).display_name().to_owned()).unwrap_or_else(|| w.model.clone());
-            egui::ComboBox::from_id_salt("calc_model").selected_text(current).show_ui(ui, |ui| {
+            egui::ComboBox::new("calc_model", "Model")
+                .width(180.0).selected_text(current).show_ui(ui, |ui| {
                 for m in &models {
                     if ui.selectable_label(false, m).clicked() {
                         w.model = m.clone();
@@ -55,23 +70,23 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                 }
             });
             ui.end_row();
-            ui.label("Requests per day");
-            ui.add(egui::DragValue::new(&mut w.requests_per_day).range(0.0..=1e9).speed(1.0));
+            let l = ui.label("Requests per day");
+            ui.add(egui::DragValue::new(&mut w.requests_per_day).range(0.0..=1e9).speed(1.0)).labelled_by(l.id);
             ui.end_row();
-            ui.label("Active hours per day");
-            ui.add(egui::DragValue::new(&mut w.active_hours).range(0.1..=24.0).speed(0.1));
+            let l = ui.label("Active hours per day");
+            ui.add(egui::DragValue::new(&mut w.active_hours).range(0.1..=24.0).speed(0.1)).labelled_by(l.id);
             ui.end_row();
-            ui.label("Days");
-            ui.add(egui::DragValue::new(&mut w.days).range(1..=366));
+            let l = ui.label("Days");
+            ui.add(egui::DragValue::new(&mut w.days).range(1..=366)).labelled_by(l.id);
             ui.end_row();
-            ui.label("Cached prefix (tokens)");
-            ui.add(egui::DragValue::new(&mut w.cached_prefix).range(0.0..=1e7).speed(10.0));
+            let l = ui.label("Cached prefix (tokens)");
+            ui.add(egui::DragValue::new(&mut w.cached_prefix).range(0.0..=1e7).speed(10.0)).labelled_by(l.id);
             ui.end_row();
-            ui.label("Other input (tokens)");
-            ui.add(egui::DragValue::new(&mut w.input).range(0.0..=1e7).speed(10.0));
+            let l = ui.label("Other input (tokens)");
+            ui.add(egui::DragValue::new(&mut w.input).range(0.0..=1e7).speed(10.0)).labelled_by(l.id);
             ui.end_row();
-            ui.label("Output (tokens)");
-            ui.add(egui::DragValue::new(&mut w.output).range(0.0..=1e7).speed(10.0));
+            let l = ui.label("Output (tokens)");
+            ui.add(egui::DragValue::new(&mut w.output).range(0.0..=1e7).speed(10.0)).labelled_by(l.id);
             ui.end_row();
             ui.label("Cache TTL");
             ui.horizontal(|ui| {
@@ -79,9 +94,9 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                 ui.selectable_value(&mut w.ttl, Ttl::OneHour, "1 hour");
             });
             ui.end_row();
-            ui.label("Batch share");
+            let l = ui.label("Batch share");
             let mut pct = 100.0 * w.batch_share;
-            if ui.add(egui::Slider::new(&mut pct, 0.0..=100.0).suffix("%")).changed() {
+            if ui.add(egui::Slider::new(&mut pct, 0.0..=100.0).suffix("%")).labelled_by(l.id).changed() {
                 w.batch_share = pct / 100.0;
             }
             ui.end_row();
@@ -112,28 +127,55 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
             Ok(e) => {
                 ui.horizontal_wrapped(|ui| {
                     for (caption, v, sub) in [
-                        ("Without caching", e.without_cache_usd, format!("{} requests", e.requests)),
-                        ("With caching", e.with_cache_usd, format!("{} writes · {} reads", e.cache_writes, e.cache_reads)),
-                        ("Calculator saving", e.savings_usd, money::pct(e.savings_pct)),
+                        (
+                            "Without caching",
+                            e.without_cache_usd,
+                            format!("{} requests", e.requests),
+                        ),
+                        (
+                            "With caching",
+                            e.with_cache_usd,
+                            format!("{} writes · {} reads", e.cache_writes, e.cache_reads),
+                        ),
+                        (
+                            "Calculator saving",
+                            e.savings_usd,
+                            money::pct(e.savings_pct),
+                        ),
                     ] {
-                        egui::Frame::group(ui.style()).inner_margin(egui::Margin::same(10)).show(ui, |ui| {
-                            ui.set_min_width(170.0);
-                            ui.vertical(|ui| {
-                                ui.label(RichText::new(caption).small().weak());
-                                ui.label(RichText::new(money::usd(v)).size(22.0).strong()).on_hover_text(money::usd_exact(v));
-                                ui.label(RichText::new(sub).small());
+                        egui::Frame::group(ui.style())
+                            .inner_margin(egui::Margin::same(10))
+                            .show(ui, |ui| {
+                                ui.set_min_width(170.0);
+                                ui.vertical(|ui| {
+                                    ui.label(RichText::new(caption).small().weak());
+                                    ui.label(RichText::new(money::usd(v)).size(22.0).strong())
+                                        .on_hover_text(money::usd_exact(v));
+                                    ui.label(RichText::new(sub).small());
+                                });
                             });
-                        });
                     }
                 });
                 ui.label(format!(
                     "A request every {:.0} s: the prefix {} the {} TTL.",
                     e.gap_seconds,
-                    if e.stays_cached { "stays cached within" } else { "expires between requests, longer than" },
+                    if e.stays_cached {
+                        "stays cached within"
+                    } else {
+                        "expires between requests, longer than"
+                    },
                     app.settings.workload.ttl.label()
                 ));
                 let data = chart_data(&e);
-                savings_chart(ui, &data, ChartStyle { cumulative: app.settings.cumulative, interactive: true, height: 320.0 });
+                savings_chart(
+                    ui,
+                    &data,
+                    ChartStyle {
+                        cumulative: app.settings.cumulative,
+                        interactive: true,
+                        height: 320.0,
+                    },
+                );
             }
         }
     });

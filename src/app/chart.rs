@@ -42,7 +42,10 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
     let xs: Vec<f64> = data.starts.iter().map(|&s| s as f64 + half).collect();
     let nd = data.dims.len().max(1);
     let (actual, scenario) = if style.cumulative {
-        (ChartData::cumulative(&data.actual), ChartData::cumulative(&data.scenario))
+        (
+            ChartData::cumulative(&data.actual),
+            ChartData::cumulative(&data.scenario),
+        )
     } else {
         (data.actual.clone(), data.scenario.clone())
     };
@@ -130,13 +133,27 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
             }
         } else {
             plot_ui.line(
-                Line::new("Actual (cumulative)", xs.iter().zip(&actual).map(|(&x, &y)| [x, y]).collect::<Vec<_>>())
-                    .color(series_color(0))
-                    .width(2.5),
+                Line::new(
+                    "Actual (cumulative)",
+                    xs.iter()
+                        .zip(&actual)
+                        .map(|(&x, &y)| [x, y])
+                        .collect::<Vec<_>>(),
+                )
+                .color(series_color(0))
+                .width(2.5),
             );
         }
-        let lo: Vec<f64> = actual.iter().zip(&scenario).map(|(a, s)| a.min(*s)).collect();
-        let hi: Vec<f64> = actual.iter().zip(&scenario).map(|(a, s)| a.max(*s)).collect();
+        let lo: Vec<f64> = actual
+            .iter()
+            .zip(&scenario)
+            .map(|(a, s)| a.min(*s))
+            .collect();
+        let hi: Vec<f64> = actual
+            .iter()
+            .zip(&scenario)
+            .map(|(a, s)| a.max(*s))
+            .collect();
         if xs.len() > 1 {
             plot_ui.add(
                 FilledArea::new("Saving", &xs, &lo, &hi)
@@ -145,17 +162,30 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
             );
         }
         plot_ui.line(
-            Line::new("Scenario", xs.iter().zip(&scenario).map(|(&x, &y)| [x, y]).collect::<Vec<_>>())
-                .color(SCENARIO_COLOR)
-                .width(2.5),
+            Line::new(
+                "Scenario",
+                xs.iter()
+                    .zip(&scenario)
+                    .map(|(&x, &y)| [x, y])
+                    .collect::<Vec<_>>(),
+            )
+            .color(SCENARIO_COLOR)
+            .width(2.5),
         );
         if let Some(b) = &data.billed {
-            let b = if style.cumulative { ChartData::cumulative(b) } else { b.clone() };
+            let b = if style.cumulative {
+                ChartData::cumulative(b)
+            } else {
+                b.clone()
+            };
             plot_ui.line(
-                Line::new("Billed", xs.iter().zip(&b).map(|(&x, &y)| [x, y]).collect::<Vec<_>>())
-                    .color(BILLED_COLOR)
-                    .style(LineStyle::dotted_dense())
-                    .width(1.5),
+                Line::new(
+                    "Billed",
+                    xs.iter().zip(&b).map(|(&x, &y)| [x, y]).collect::<Vec<_>>(),
+                )
+                .color(BILLED_COLOR)
+                .style(LineStyle::dotted_dense())
+                .width(1.5),
             );
         }
         if style.cumulative
@@ -164,7 +194,9 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
         {
             // Only meaningful when the chart's last period is the forecast month.
             if (f.last_day as f64) <= last_x + half && f.month_end_time as f64 > last_x {
-                let end_y = last_y + f.daily_rate * ((f.month_end_time - f.last_day) as f64 / 86400.0 - 1.0).max(0.0);
+                let end_y = last_y
+                    + f.daily_rate
+                        * ((f.month_end_time - f.last_day) as f64 / 86400.0 - 1.0).max(0.0);
                 plot_ui.line(
                     Line::new(
                         "Month-end forecast",

@@ -2,7 +2,7 @@
 //! table, with filters on the left and the what-if levers on the right.
 
 use super::chart::{ChartStyle, savings_chart, series_color};
-use super::{CostlensApp, Cmd, levers};
+use super::{Cmd, CostlensApp, levers};
 use costlens::aggregate::{Dimension, Period};
 use costlens::money;
 use egui::{RichText, Ui};
@@ -65,15 +65,45 @@ fn empty_state(app: &mut CostlensApp, ui: &mut Ui) {
 }
 
 /// A card: a small caption over a large figure, with the exact figure in the tooltip.
-fn card(ui: &mut Ui, caption: &str, value: String, sub: String, exact: String) {
+struct Card {
+    caption: String,
+    value: String,
+    sub: String,
+    exact: String,
+}
+
+const CARD_WIDTH: f32 = 168.0;
+
+/// Lays cards out in as many rows as the width needs.
+fn card_rows(ui: &mut Ui, cards: Vec<Card>) {
+    let per_row = ((ui.available_width() / (CARD_WIDTH + 30.0)).floor() as usize).max(1);
+    for row in cards.chunks(per_row) {
+        ui.horizontal(|ui| {
+            for c in row {
+                card_ui(ui, c);
+            }
+        });
+    }
+}
+
+fn card_ui(ui: &mut Ui, c: &Card) {
+    let (caption, value, sub, exact) = (&c.caption, &c.value, &c.sub, &c.exact);
     egui::Frame::group(ui.style())
         .inner_margin(egui::Margin::same(10))
         .show(ui, |ui| {
-            ui.set_min_width(150.0);
+            ui.set_width(CARD_WIDTH);
             ui.vertical(|ui| {
                 ui.label(RichText::new(caption).small().weak());
-                ui.label(RichText::new(value).size(22.0).strong())
-                    .on_hover_text(exact);
+                let r = ui.label(RichText::new(value).size(22.0).strong());
+                // Screen readers (and the UI tests) read the figure with its caption.
+                r.widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::accesskit::Role::Label,
+                        true,
+                        format!("{caption}: {value}"),
+                    )
+                });
+                r.on_hover_text(exact);
                 if !sub.is_empty() {
                     ui.label(RichText::new(sub).small());
                 }
@@ -84,25 +114,47 @@ fn card(ui: &mut Ui, caption: &str, value: String, sub: String, exact: String) {
 fn cards(app: &mut CostlensApp, ui: &mut Ui) {
     let ev = &app.eval;
     let obs = app.view.observed;
-    ui.horizontal_wrapped(|ui| {
+    let mut cards = Vec::new();
+    let mut card = |caption: &str, value: String, sub: String, exact: String| {
+        cards.push(Card {
+            caption: caption.to_owned(),
+            value,
+            sub,
+            exact,
+        });
+    };
+    {
         card(
-            ui,
             "Actual (recomputed)",
             money::usd(ev.actual),
-            format!("{} requests · {} tokens", money::compact(app.view.requests as f64), money::compact(app.view.tokens.total() as f64)),
+            if app.view.requests > 0 {
+                format!(
+                    "{} requests · {} tokens",
+                    money::compact(app.view.requests as f64),
+                    money::compact(app.view.tokens.total() as f64)
+                )
+            } else {
+                format!("{} tokens", money::compact(app.view.tokens.total() as f64))
+            },
             money::usd_exact(ev.actual),
         );
         card(
-            ui,
             "Scenario",
             money::usd(ev.scenario),
-            if app.settings.levers.is_neutral() { "no levers moved".into() } else { "with the levers on the right".into() },
+            if app.settings.levers.is_neutral() {
+                "no levers moved".into()
+            } else {
+                "with the levers on the right".into()
+            },
             money::usd_exact(ev.scenario),
         );
         let saving = ev.savings();
         card(
-            ui,
-            if saving >= 0.0 { "Saving" } else { "Extra cost" },
+            if saving >= 0.0 {
+                "Saving"
+            } else {
+                "Extra cost"
+            },
             money::usd(saving.abs()),
             money::pct(ev.savings_pct().abs()),
             money::usd_exact(saving),
@@ -110,16 +162,18 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
         if let Some(billed) = app.chart.billed_total {
             let diff = ev.actual - billed;
             card(
-                ui,
                 "Billed (cost export)",
                 money::usd(billed),
                 format!("recomputed differs by {}", money::usd(diff)),
-                format!("billed {} · recomputed − billed = {}", money::usd_exact(billed), money::usd_exact(diff)),
+                format!(
+                    "billed {} · recomputed − billed = {}",
+                    money::usd_exact(billed),
+                    money::usd_exact(diff)
+                ),
             );
         }
         if let Some(rep) = app.view.reported.as_ref().map(|r| r.iter().sum::<f64>()) {
             card(
-                ui,
                 "Reported by logs (costUSD)",
                 money::usd(rep),
                 format!("recomputed differs by {}", money::usd(ev.actual - rep)),
@@ -127,7 +181,6 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
             );
         }
         card(
-            ui,
             "Cache",
             format!("{:.0}% hit", 100.0 * obs.cache_hit),
             format!("{:.0}% of input cacheable", 100.0 * obs.cache_share),
@@ -139,7 +192,6 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
             ),
         );
         card(
-            ui,
             "Batch",
             format!("{:.0}%", 100.0 * obs.batch_share),
             "of tokens on the Batch API".into(),
@@ -147,14 +199,21 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
         );
         if let Some(f) = &app.forecast {
             card(
-                ui,
                 &format!("Forecast {}", f.month),
                 money::usd(f.month_end),
-                format!("{} so far · {}/day", money::usd(f.to_date), money::usd(f.daily_rate)),
-                format!("run rate of the last 7 days with data: {}/day", money::usd_exact(f.daily_rate)),
+                format!(
+                    "{} so far · {}/day",
+                    money::usd(f.to_date),
+                    money::usd(f.daily_rate)
+                ),
+                format!(
+                    "run rate of the last 7 days with data: {}/day",
+                    money::usd_exact(f.daily_rate)
+                ),
             );
         }
-    });
+    }
+    card_rows(ui, cards);
     if !app.view.unpriced.is_empty() {
         ui.horizontal(|ui| {
             ui.colored_label(
@@ -162,7 +221,16 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
                 format!(
                     "Warning: {} model(s) have no price and are not in these totals: {}",
                     app.view.unpriced.len(),
-                    app.view.unpriced.iter().map(|u| format!("{} ({} tokens)", u.model, money::compact(u.tokens as f64))).collect::<Vec<_>>().join(", ")
+                    app.view
+                        .unpriced
+                        .iter()
+                        .map(|u| format!(
+                            "{} ({} tokens)",
+                            u.model,
+                            money::compact(u.tokens as f64)
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
             if ui.button("Map to a price…").clicked() {
@@ -177,15 +245,18 @@ fn chart_controls(app: &mut CostlensApp, ui: &mut Ui) {
         ui.label("Per");
         let mut changed = false;
         for p in Period::ALL {
-            changed |= ui.selectable_value(&mut app.settings.spec.period, p, p.key()).changed();
+            changed |= ui
+                .selectable_value(&mut app.settings.spec.period, p, p.key())
+                .changed();
         }
         ui.separator();
-        ui.label("by");
-        egui::ComboBox::from_id_salt("dimension")
+        egui::ComboBox::new("dimension", "breakdown")
             .selected_text(app.settings.spec.dimension.label())
             .show_ui(ui, |ui| {
                 for d in Dimension::ALL {
-                    changed |= ui.selectable_value(&mut app.settings.spec.dimension, d, d.label()).changed();
+                    changed |= ui
+                        .selectable_value(&mut app.settings.spec.dimension, d, d.label())
+                        .changed();
                 }
             });
         ui.separator();
@@ -197,7 +268,11 @@ fn chart_controls(app: &mut CostlensApp, ui: &mut Ui) {
             if ui.button("Export PNG…").on_hover_text("Ctrl+E").clicked() {
                 app.push(Cmd::ExportPng);
             }
-            if ui.button("Export CSV…").on_hover_text("Ctrl+Shift+E").clicked() {
+            if ui
+                .button("Export CSV…")
+                .on_hover_text("Ctrl+Shift+E")
+                .clicked()
+            {
                 app.push(Cmd::ExportCsv);
             }
         });
@@ -209,11 +284,19 @@ fn waterfall(app: &CostlensApp, ui: &mut Ui) {
     let ev = &app.eval;
     let mut bars = Vec::new();
     let mut level = ev.actual;
-    bars.push(Bar::new(0.0, ev.actual).name("Actual").fill(series_color(0)));
+    bars.push(
+        Bar::new(0.0, ev.actual)
+            .name("Actual")
+            .fill(series_color(0)),
+    );
     for (i, (stage, saved)) in ev.waterfall.iter().enumerate() {
         let after = level - saved;
         let (lo, hi) = (after.min(level), after.max(level));
-        let color = if *saved >= 0.0 { egui::Color32::from_rgb(40, 160, 80) } else { egui::Color32::from_rgb(220, 50, 47) };
+        let color = if *saved >= 0.0 {
+            egui::Color32::from_rgb(40, 160, 80)
+        } else {
+            egui::Color32::from_rgb(220, 50, 47)
+        };
         bars.push(
             Bar::new((i + 1) as f64, hi - lo)
                 .base_offset(lo)
@@ -222,11 +305,16 @@ fn waterfall(app: &CostlensApp, ui: &mut Ui) {
         );
         level = after;
     }
-    bars.push(Bar::new((ev.waterfall.len() + 1) as f64, ev.scenario).name("Scenario").fill(super::chart::SCENARIO_COLOR));
+    bars.push(
+        Bar::new((ev.waterfall.len() + 1) as f64, ev.scenario)
+            .name("Scenario")
+            .fill(super::chart::SCENARIO_COLOR),
+    );
     let names: Vec<String> = std::iter::once("Actual".to_owned())
         .chain(ev.waterfall.iter().map(|(s, _)| s.label().to_owned()))
         .chain(std::iter::once("Scenario".to_owned()))
         .collect();
+    let stages = ev.waterfall.len() + 1;
     Plot::new("waterfall")
         .height(200.0)
         .allow_zoom(false)
@@ -234,6 +322,14 @@ fn waterfall(app: &CostlensApp, ui: &mut Ui) {
         .allow_scroll(false)
         .show_grid([false, true])
         .include_y(0.0)
+        .x_grid_spacer(move |_input| {
+            (0..=stages)
+                .map(|i| egui_plot::GridMark {
+                    value: i as f64,
+                    step_size: 1.0,
+                })
+                .collect()
+        })
         .x_axis_formatter(move |m, _| {
             let i = m.value.round();
             if (m.value - i).abs() < 1e-6 && i >= 0.0 {
@@ -250,39 +346,53 @@ fn waterfall(app: &CostlensApp, ui: &mut Ui) {
                     .element_formatter(Box::new(|b, _| b.name.clone())),
             );
         });
-    egui::Grid::new("waterfall_table").striped(true).show(ui, |ui| {
-        for (stage, saved) in &ev.waterfall {
-            ui.label(stage.label());
-            ui.label(money::usd(*saved)).on_hover_text(money::usd_exact(*saved));
-            ui.end_row();
-        }
-    });
+    egui::Grid::new("waterfall_table")
+        .striped(true)
+        .show(ui, |ui| {
+            for (stage, saved) in &ev.waterfall {
+                ui.label(stage.label());
+                ui.label(money::usd(*saved))
+                    .on_hover_text(money::usd_exact(*saved));
+                ui.end_row();
+            }
+        });
 }
 
 fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
     let nd = app.view.dims.len().max(1);
     let actual = app.eval.actual_by_dim(nd);
     let scenario = app.eval.scenario_by_dim(nd);
-    ui.label(RichText::new(format!("By {}", app.settings.spec.dimension.label().to_lowercase())).strong());
-    egui::Grid::new("breakdown").striped(true).num_columns(5).show(ui, |ui| {
-        ui.label(RichText::new(app.settings.spec.dimension.label()).weak());
-        ui.label(RichText::new("Actual").weak());
-        ui.label(RichText::new("Scenario").weak());
-        ui.label(RichText::new("Saving").weak());
-        ui.label(RichText::new("Tokens").weak());
-        ui.end_row();
-        for (i, name) in app.view.dims.iter().enumerate() {
-            ui.horizontal(|ui| {
-                let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-                ui.painter().rect_filled(rect, 2.0, series_color(i));
-                ui.label(name);
-            });
-            let (a, s) = (actual[i], scenario[i]);
-            ui.label(money::usd(a)).on_hover_text(money::usd_exact(a));
-            ui.label(money::usd(s)).on_hover_text(money::usd_exact(s));
-            ui.label(money::usd(a - s)).on_hover_text(money::usd_exact(a - s));
-            let t = app.view.dim_tokens.get(i).copied().unwrap_or_default();
-            ui.label(money::compact(t.total() as f64)).on_hover_text(format!(
+    ui.label(
+        RichText::new(format!(
+            "By {}",
+            app.settings.spec.dimension.label().to_lowercase()
+        ))
+        .strong(),
+    );
+    egui::Grid::new("breakdown")
+        .striped(true)
+        .num_columns(5)
+        .show(ui, |ui| {
+            ui.label(RichText::new(app.settings.spec.dimension.label()).weak());
+            ui.label(RichText::new("Actual").weak());
+            ui.label(RichText::new("Scenario").weak());
+            ui.label(RichText::new("Saving").weak());
+            ui.label(RichText::new("Tokens").weak());
+            ui.end_row();
+            for (i, name) in app.view.dims.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    let (rect, _) =
+                        ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                    ui.painter().rect_filled(rect, 2.0, series_color(i));
+                    ui.label(name);
+                });
+                let (a, s) = (actual[i], scenario[i]);
+                ui.label(money::usd(a)).on_hover_text(money::usd_exact(a));
+                ui.label(money::usd(s)).on_hover_text(money::usd_exact(s));
+                ui.label(money::usd(a - s))
+                    .on_hover_text(money::usd_exact(a - s));
+                let t = app.view.dim_tokens.get(i).copied().unwrap_or_default();
+                ui.label(money::compact(t.total() as f64)).on_hover_text(format!(
                 "uncached input {}\ncache write 5m {}\ncache write 1h {}\ncache read {}\noutput {}",
                 money::count(t.uncached_input),
                 money::count(t.cache_write_5m),
@@ -290,21 +400,26 @@ fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
                 money::count(t.cache_read),
                 money::count(t.output)
             ));
-            ui.end_row();
-        }
-    });
+                ui.end_row();
+            }
+        });
 }
 
 fn filters(app: &mut CostlensApp, ui: &mut Ui) {
     ui.heading("Filters");
     let mut changed = false;
-    let range = app.analysis.data.time_range();
+    let range = app.choices.time_range;
     ui.label("Date range");
     if let Some((first, last)) = range {
         let last_day = Period::Day.start(last);
         let f = &mut app.settings.spec.filter;
         ui.horizontal_wrapped(|ui| {
-            for (label, days) in [("All", 0), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90)] {
+            for (label, days) in [
+                ("All", 0),
+                ("Last 7 days", 7),
+                ("Last 30 days", 30),
+                ("Last 90 days", 90),
+            ] {
                 let from = (days > 0).then(|| last_day - (days - 1) * 86400);
                 let selected = f.from == from && f.to.is_none();
                 if ui.selectable_label(selected, label).clicked() {
@@ -314,22 +429,24 @@ fn filters(app: &mut CostlensApp, ui: &mut Ui) {
                 }
             }
         });
-        let fmt = |t: i64| chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
-        ui.label(RichText::new(format!("Data: {} to {}", fmt(first), fmt(last))).small().weak());
+        let fmt = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default()
+        };
+        ui.label(
+            RichText::new(format!("Data: {} to {}", fmt(first), fmt(last)))
+                .small()
+                .weak(),
+        );
     }
     ui.separator();
-    let data = &app.analysis.data;
-    let table = &app.analysis.table;
-    let mut models: Vec<String> = data.records.iter().map(|r| r.model).collect::<std::collections::BTreeSet<_>>().into_iter().map(|s| costlens::aggregate::model_label(table, data.symbols.get(s))).collect();
-    models.sort();
-    models.dedup();
-    let names = |f: fn(&costlens::records::UsageRecord) -> u32| -> Vec<String> {
-        let mut v: Vec<String> = data.records.iter().map(f).collect::<std::collections::BTreeSet<_>>().into_iter().map(|s| data.symbols.get(s).to_owned()).filter(|s| !s.is_empty()).collect();
-        v.sort();
-        v
-    };
-    let workspaces = names(|r| r.workspace);
-    let keys = names(|r| r.api_key);
+    let choices = &app.choices;
+    let (models, workspaces, keys) = (
+        choices.models.clone(),
+        choices.workspaces.clone(),
+        choices.api_keys.clone(),
+    );
     let f = &mut app.settings.spec.filter;
     changed |= checklist(ui, "Models", &models, &mut f.models);
     changed |= checklist(ui, "Workspaces", &workspaces, &mut f.workspaces);
@@ -349,29 +466,36 @@ fn checklist(ui: &mut Ui, title: &str, all: &[String], selected: &mut Vec<String
         return false;
     }
     let mut changed = false;
-    egui::CollapsingHeader::new(format!("{title} ({})", if selected.is_empty() { "all".to_owned() } else { selected.len().to_string() }))
-        .id_salt(title)
-        .default_open(all.len() <= 6)
-        .show(ui, |ui| {
-            for name in all {
-                let mut on = selected.is_empty() || selected.contains(name);
-                if ui.checkbox(&mut on, name).changed() {
-                    if selected.is_empty() {
-                        *selected = all.to_vec();
-                    }
-                    if on {
-                        selected.push(name.clone());
-                    } else {
-                        selected.retain(|s| s != name);
-                    }
-                    selected.sort();
-                    selected.dedup();
-                    if selected.len() == all.len() {
-                        selected.clear();
-                    }
-                    changed = true;
+    egui::CollapsingHeader::new(format!(
+        "{title} ({})",
+        if selected.is_empty() {
+            "all".to_owned()
+        } else {
+            selected.len().to_string()
+        }
+    ))
+    .id_salt(title)
+    .default_open(all.len() <= 6)
+    .show(ui, |ui| {
+        for name in all {
+            let mut on = selected.is_empty() || selected.contains(name);
+            if ui.checkbox(&mut on, name).changed() {
+                if selected.is_empty() {
+                    *selected = all.to_vec();
                 }
+                if on {
+                    selected.push(name.clone());
+                } else {
+                    selected.retain(|s| s != name);
+                }
+                selected.sort();
+                selected.dedup();
+                if selected.len() == all.len() {
+                    selected.clear();
+                }
+                changed = true;
             }
-        });
+        }
+    });
     changed
 }

@@ -52,7 +52,11 @@ pub fn render_png(
 /// (unwritable folder, full disk) leaves no half-written file and says why.
 pub fn write_png(img: &image::RgbaImage, path: &Path) -> Result<(), String> {
     let mut bytes = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| format!("cannot encode PNG: {e}"))?;
-    costlens::atomic::write(path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| format!("cannot encode PNG: {e}"))?;
+    costlens::atomic::write(path, &bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

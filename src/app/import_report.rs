@@ -21,27 +21,33 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                 ui.colored_label(ui.visuals().error_fg_color, format!("Error: {e}"));
             }
             if !app.unrecognised.is_empty() {
-                egui::CollapsingHeader::new(format!("{} files in opened folders are not usage files (skipped)", app.unrecognised.len()))
-                    .show(ui, |ui| {
-                        for f in &app.unrecognised {
-                            ui.label(f);
-                        }
-                    });
+                egui::CollapsingHeader::new(format!(
+                    "{} files in opened folders are not usage files (skipped)",
+                    app.unrecognised.len()
+                ))
+                .show(ui, |ui| {
+                    for f in &app.unrecognised {
+                        ui.label(f);
+                    }
+                });
             }
-            egui::Grid::new("files").striped(true).num_columns(5).show(ui, |ui| {
-                for h in ["File", "Format", "Rows", "Rejected", "Duplicates"] {
-                    ui.label(RichText::new(h).weak());
-                }
-                ui.end_row();
-                for f in &app.analysis.data.files {
-                    ui.label(&f.path);
-                    ui.label(&f.format);
-                    ui.label(money::count(f.rows));
-                    ui.label(money::count(f.rejected));
-                    ui.label(money::count(f.duplicates));
+            egui::Grid::new("files")
+                .striped(true)
+                .num_columns(5)
+                .show(ui, |ui| {
+                    for h in ["File", "Format", "Rows", "Rejected", "Duplicates"] {
+                        ui.label(RichText::new(h).weak());
+                    }
                     ui.end_row();
-                }
-            });
+                    for f in &app.analysis.data.files {
+                        ui.label(&f.path);
+                        ui.label(&f.format);
+                        ui.label(money::count(f.rows));
+                        ui.label(money::count(f.rejected));
+                        ui.label(money::count(f.duplicates));
+                        ui.end_row();
+                    }
+                });
             for f in &app.analysis.data.files {
                 for n in &f.notes {
                     ui.label(format!("Note: {}: {n}", f.path));
@@ -56,7 +62,10 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                             ui.monospace(r.to_string());
                         }
                         if rejected.len() > 1000 {
-                            ui.label(format!("… and {} more (all of them are in `costlens report --json`)", rejected.len() - 1000));
+                            ui.label(format!(
+                                "… and {} more (all of them are in `costlens report --json`)",
+                                rejected.len() - 1000
+                            ));
                         }
                     });
             }
@@ -64,12 +73,18 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                 ui.separator();
                 ui.label(RichText::new("Unpriced models").strong());
                 ui.label("These tokens are not in any total. Bill a model as a priced one:");
-                let models: Vec<String> = app.analysis.table.models.iter().map(|m| m.display_name().to_owned()).collect();
+                let models: Vec<String> = app
+                    .analysis
+                    .table
+                    .models
+                    .iter()
+                    .map(|m| m.display_name().to_owned())
+                    .collect();
                 for u in &app.view.unpriced {
                     ui.horizontal(|ui| {
                         ui.label(format!("{} — {} tokens", u.model, money::count(u.tokens)));
-                        egui::ComboBox::from_id_salt(("map", &u.model))
-                            .selected_text("bill as…")
+                        egui::ComboBox::new(("map", &u.model), "bill as")
+                            .selected_text("choose a model")
                             .show_ui(ui, |ui| {
                                 for m in &models {
                                     if ui.selectable_label(false, m).clicked() {

@@ -54,7 +54,13 @@ fn reset_button(ui: &mut Ui, enabled: bool) -> bool {
 }
 
 /// A multiplier slider (x0.1 - x10, logarithmic); `grid` snaps it to the given steps.
-fn scale_slider(ui: &mut Ui, label: &str, value: &mut f64, help: &str, grid: Option<&[f64]>) -> bool {
+fn scale_slider(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut f64,
+    help: &str,
+    grid: Option<&[f64]>,
+) -> bool {
     let mut changed = false;
     ui.horizontal(|ui| {
         let r = ui
@@ -90,12 +96,26 @@ pub fn snap(v: f64, grid: &[f64]) -> f64 {
 }
 
 /// A share slider (0 - 100%) for an optional lever: `None` shows the observed value.
-fn share_slider(ui: &mut Ui, label: &str, value: &mut Option<f64>, observed: f64, help: &str) -> bool {
+fn share_slider(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut Option<f64>,
+    observed: f64,
+    help: &str,
+) -> bool {
     let mut changed = false;
     ui.horizontal(|ui| {
         let mut pct = 100.0 * value.unwrap_or(observed);
         let r = ui
-            .add(egui::Slider::new(&mut pct, 0.0..=100.0).text(label).suffix("%").fixed_decimals(0))
+            // No rounding and no clamping of the shown value: an observed 70.5% must not turn
+            // into a set 71% just by being drawn.
+            .add(
+                egui::Slider::new(&mut pct, 0.0..=100.0)
+                    .text(label)
+                    .suffix("%")
+                    .custom_formatter(|v, _| format!("{v:.1}"))
+                    .clamping(egui::SliderClamping::Edits),
+            )
             .on_hover_text(help);
         if r.changed() {
             *value = Some(pct / 100.0);
@@ -122,7 +142,12 @@ fn plain_share(ui: &mut Ui, label: &str, value: &mut f64, help: &str) -> bool {
     ui.horizontal(|ui| {
         let mut pct = 100.0 * *value;
         if ui
-            .add(egui::Slider::new(&mut pct, 0.0..=100.0).text(label).suffix("%").fixed_decimals(0))
+            .add(
+                egui::Slider::new(&mut pct, 0.0..=100.0)
+                    .text(label)
+                    .suffix("%")
+                    .fixed_decimals(0),
+            )
             .on_hover_text(help)
             .changed()
         {
@@ -140,13 +165,25 @@ fn plain_share(ui: &mut Ui, label: &str, value: &mut f64, help: &str) -> bool {
 pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
     ui.heading("What if…");
     let obs = app.view.observed;
-    let table_models: Vec<String> = app.analysis.table.models.iter().map(|m| m.display_name().to_owned()).collect();
+    let table_models: Vec<String> = app
+        .analysis
+        .table
+        .models
+        .iter()
+        .map(|m| m.display_name().to_owned())
+        .collect();
     let grid = prompt_length_grid();
     let l = &mut app.settings.levers;
     let mut changed = false;
 
     ui.label(RichText::new("Volume").strong());
-    changed |= scale_slider(ui, "Traffic", &mut l.traffic, "Every count scales: tokens, searches, requests", None);
+    changed |= scale_slider(
+        ui,
+        "Traffic",
+        &mut l.traffic,
+        "Every count scales: tokens, searches, requests",
+        None,
+    );
     changed |= scale_slider(
         ui,
         "Prompt length",
@@ -154,7 +191,13 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
         "Every input category scales; requests over 200K input tokens move to long-context rates",
         Some(&grid),
     );
-    changed |= scale_slider(ui, "Output length", &mut l.output_length, "Output tokens scale", None);
+    changed |= scale_slider(
+        ui,
+        "Output length",
+        &mut l.output_length,
+        "Output tokens scale",
+        None,
+    );
 
     ui.separator();
     ui.label(RichText::new("Prompt caching").strong());
@@ -180,9 +223,15 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
         egui::ComboBox::from_label("Cache TTL")
             .selected_text(text)
             .show_ui(ui, |ui| {
-                changed |= ui.selectable_value(&mut l.cache_ttl, None, "as observed").changed();
                 changed |= ui
-                    .selectable_value(&mut l.cache_ttl, Some(Ttl::FiveMinutes), "5 minutes (writes 1.25x)")
+                    .selectable_value(&mut l.cache_ttl, None, "as observed")
+                    .changed();
+                changed |= ui
+                    .selectable_value(
+                        &mut l.cache_ttl,
+                        Some(Ttl::FiveMinutes),
+                        "5 minutes (writes 1.25x)",
+                    )
                     .changed();
                 changed |= ui
                     .selectable_value(&mut l.cache_ttl, Some(Ttl::OneHour), "1 hour (writes 2x)")
@@ -203,14 +252,23 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
         "That share of each source-model row is priced as the target model",
     );
     ui.horizontal(|ui| {
-        let target = if l.route_to.is_empty() { "Claude Haiku 4.5".to_owned() } else { l.route_to.clone() };
+        let target = if l.route_to.is_empty() {
+            "Claude Haiku 4.5".to_owned()
+        } else {
+            l.route_to.clone()
+        };
         egui::ComboBox::from_label("to")
             .selected_text(target)
             .show_ui(ui, |ui| {
                 for m in &table_models {
-                    let selected = l.route_to == *m || (l.route_to.is_empty() && m == "Claude Haiku 4.5");
+                    let selected =
+                        l.route_to == *m || (l.route_to.is_empty() && m == "Claude Haiku 4.5");
                     if ui.selectable_label(selected, m).clicked() {
-                        l.route_to = if m == "Claude Haiku 4.5" { String::new() } else { m.clone() };
+                        l.route_to = if m == "Claude Haiku 4.5" {
+                            String::new()
+                        } else {
+                            m.clone()
+                        };
                         changed = true;
                     }
                 }
@@ -223,7 +281,10 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
     })
     .id_salt("route_from")
     .show(ui, |ui| {
-        if ui.selectable_label(l.route_from.is_empty(), "Every Sonnet and Opus model").clicked() {
+        if ui
+            .selectable_label(l.route_from.is_empty(), "Every Sonnet and Opus model")
+            .clicked()
+        {
             l.route_from.clear();
             changed = true;
         }
@@ -248,11 +309,22 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
         &mut l.batch_share,
         "That share of non-batch usage moves to the Batch API, which costs 50% on every token category",
     );
-    ui.label(RichText::new(format!("    observed: {:.1}% of tokens already batch", 100.0 * obs.batch_share)).small().weak());
+    ui.label(
+        RichText::new(format!(
+            "    observed: {:.1}% of tokens already batch",
+            100.0 * obs.batch_share
+        ))
+        .small()
+        .weak(),
+    );
 
     ui.separator();
     ui.horizontal(|ui| {
-        if ui.add_enabled(!l.is_neutral(), egui::Button::new("Reset all levers")).on_hover_text("Ctrl+R").clicked() {
+        if ui
+            .add_enabled(!l.is_neutral(), egui::Button::new("Reset all levers"))
+            .on_hover_text("Ctrl+R")
+            .clicked()
+        {
             *l = Levers::default();
             changed = true;
         }

@@ -2,6 +2,7 @@
 //! settings, the loaded analysis and the derived view; panels draw from it and return
 //! commands (`Cmd`) that are applied once per frame.
 
+pub mod bench;
 pub mod calculator;
 pub mod chart;
 pub mod dashboard;
@@ -108,14 +109,19 @@ impl Dialogs for NativeDialogs {
     fn open_files(&self) -> Vec<PathBuf> {
         rfd::FileDialog::new()
             .set_title("Open usage exports or logs")
-            .add_filter("Usage exports and logs", &["csv", "json", "jsonl", "ndjson"])
+            .add_filter(
+                "Usage exports and logs",
+                &["csv", "json", "jsonl", "ndjson"],
+            )
             .add_filter("All files", &["*"])
             .pick_files()
             .unwrap_or_default()
     }
 
     fn open_folder(&self) -> Option<PathBuf> {
-        rfd::FileDialog::new().set_title("Open a folder of logs").pick_folder()
+        rfd::FileDialog::new()
+            .set_title("Open a folder of logs")
+            .pick_folder()
     }
 
     fn save_file(&self, default_name: &str, extension: &str) -> Option<PathBuf> {
@@ -178,8 +184,64 @@ pub struct Status {
     pub error: bool,
 }
 
+/// The values the filters offer, from the loaded data (computed when the data changes).
+#[derive(Clone, Debug, Default)]
+pub struct Choices {
+    pub models: Vec<String>,
+    pub workspaces: Vec<String>,
+    pub api_keys: Vec<String>,
+    /// First and last record time.
+    pub time_range: Option<(i64, i64)>,
+    /// The data these were computed from (its record count and first file), to notice a change.
+    key: (usize, Option<String>),
+}
+
+impl Choices {
+    fn of(a: &Analysis) -> Choices {
+        use std::collections::BTreeSet;
+        let data = &a.data;
+        let (mut m, mut w, mut k) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for r in &data.records {
+            m.insert(r.model);
+            w.insert(r.workspace);
+            k.insert(r.api_key);
+        }
+        let names = |s: BTreeSet<u32>| -> Vec<String> {
+            let mut v: Vec<String> = s
+                .into_iter()
+                .map(|x| data.symbols.get(x).to_owned())
+                .filter(|x| !x.is_empty())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut models: Vec<String> = m
+            .into_iter()
+            .map(|x| aggregate::model_label(&a.table, data.symbols.get(x)))
+            .collect();
+        models.sort();
+        models.dedup();
+        Choices {
+            models,
+            workspaces: names(w),
+            api_keys: names(k),
+            time_range: data.time_range(),
+            key: Self::key_of(a),
+        }
+    }
+
+    fn key_of(a: &Analysis) -> (usize, Option<String>) {
+        (
+            a.data.records.len(),
+            a.data.files.first().map(|f| f.path.clone()),
+        )
+    }
+}
+
 pub struct CostlensApp {
     pub settings: Settings,
+    pub choices: Choices,
     dialogs: Box<dyn Dialogs>,
     pub source: Source,
     pub analysis: Analysis,
@@ -235,6 +297,7 @@ impl CostlensApp {
         let analysis = Analysis::new(loaded.data, table, &aggregate::prompt_length_grid());
         let mut app = CostlensApp {
             settings,
+            choices: Choices::default(),
             dialogs,
             source: Source::Sample,
             analysis,
@@ -260,6 +323,14 @@ impl CostlensApp {
         app
     }
 
+    /// Replaces the data (the bench loads a large synthetic import this way).
+    pub fn set_analysis(&mut self, analysis: Analysis, source: Source) {
+        self.analysis = analysis;
+        self.source = source;
+        self.settings.spec.filter = Default::default();
+        self.dirty_view = true;
+    }
+
     #[cfg(test)]
     pub fn is_importing(&self) -> bool {
         self.job.is_some()
@@ -280,6 +351,10 @@ impl CostlensApp {
     /// evaluation when levers changed. Cheap enough to run inside a frame.
     pub fn refresh(&mut self) {
         if self.dirty_view {
+            if self.choices.key != Choices::key_of(&self.analysis) || self.choices.models.is_empty()
+            {
+                self.choices = Choices::of(&self.analysis);
+            }
             self.view = self.analysis.view(&self.settings.spec);
             self.forecast = chartdata::forecast_for(&self.analysis, &self.settings.spec.filter);
             self.dirty_view = false;
@@ -319,7 +394,9 @@ impl CostlensApp {
             return;
         }
         if let Some(job) = &self.job {
-            job.control.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            job.control
+                .cancel
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let control = Control::new();
         let (tx, rx) = channel();
@@ -390,7 +467,11 @@ impl CostlensApp {
                             costlens::money::count(rows),
                             describe_paths(&job.paths),
                             secs,
-                            if problems > 0 { " — some lines need a look (Import report)" } else { "" }
+                            if problems > 0 {
+                                " — some lines need a look (Import report)"
+                            } else {
+                                ""
+                            }
                         ),
                         false,
                     );
@@ -491,7 +572,9 @@ impl CostlensApp {
             }
             Cmd::CancelImport => {
                 if let Some(job) = &self.job {
-                    job.control.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                    job.control
+                        .cancel
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             }
             Cmd::ExportPng => self.show_export = true,
@@ -509,18 +592,25 @@ impl CostlensApp {
             Cmd::ResetPrices => {
                 self.settings.overrides = PriceFile::default();
                 self.analysis.table = PriceTable::bundled();
+                self.choices = Choices::default();
                 self.dirty_view = true;
                 self.set_status("Prices reset to the bundled list prices", false);
             }
             Cmd::MapModel(from, to) => match self.analysis.table.map_model(&from, &to) {
                 Ok(()) => {
                     self.settings.overrides.map.insert(from.clone(), to.clone());
+                    self.choices = Choices::default();
                     self.dirty_view = true;
                     self.set_status(format!("{from} is now billed as {to}"), false);
                 }
                 Err(e) => self.set_status(e.to_string(), true),
             },
-            Cmd::PricesChanged | Cmd::ViewChanged => self.dirty_view = true,
+            Cmd::PricesChanged => {
+                // Model labels come from the price table.
+                self.choices = Choices::default();
+                self.dirty_view = true;
+            }
+            Cmd::ViewChanged => self.dirty_view = true,
             Cmd::LeversChanged => self.dirty_eval = true,
             Cmd::ShowSample => {
                 let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
@@ -552,7 +642,10 @@ impl CostlensApp {
                     }
                 }
                 self.dirty_view = true;
-                self.set_status(format!("Loaded {} prices from {}", changed.len(), name), false);
+                self.set_status(
+                    format!("Loaded {} prices from {}", changed.len(), name),
+                    false,
+                );
             }
             Err(e) => self.set_status(e.to_string(), true),
         }
@@ -709,11 +802,13 @@ impl CostlensApp {
             ui.heading("Export chart as PNG");
             ui.label("The chart as shown, with title, totals, legend and the lever settings as a caption.");
             egui::Grid::new("export_size").show(ui, |ui| {
-                ui.label("Width (px)");
-                ui.add(egui::DragValue::new(&mut self.settings.export_width).range(400..=8000));
+                let l = ui.label("Width (px)");
+                ui.add(egui::DragValue::new(&mut self.settings.export_width).range(400..=8000))
+                    .labelled_by(l.id);
                 ui.end_row();
-                ui.label("Height (px)");
-                ui.add(egui::DragValue::new(&mut self.settings.export_height).range(300..=8000));
+                let l = ui.label("Height (px)");
+                ui.add(egui::DragValue::new(&mut self.settings.export_height).range(300..=8000))
+                    .labelled_by(l.id);
                 ui.end_row();
             });
             ui.horizontal(|ui| {
@@ -744,7 +839,13 @@ impl CostlensApp {
     }
 
     fn handle_drops(&mut self, ctx: &egui::Context) {
-        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
         if !dropped.is_empty() {
             let cmd = if self.source == Source::Sample {
                 Cmd::Open(dropped)
@@ -765,7 +866,11 @@ impl CostlensApp {
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         if let Some(job) = &self.job {
             let (done, total) = job.control.progress();
-            let frac = if total > 0 { done as f32 / total as f32 } else { 0.0 };
+            let frac = if total > 0 {
+                done as f32 / total as f32
+            } else {
+                0.0
+            };
             let label = format!(
                 "Importing {} — {} of {}",
                 describe_paths(&job.paths),
@@ -775,7 +880,11 @@ impl CostlensApp {
             let mut cancel = false;
             egui::Panel::top("progress").show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    ui.add(egui::ProgressBar::new(frac).text(label).desired_width(ui.available_width() - 90.0));
+                    ui.add(
+                        egui::ProgressBar::new(frac)
+                            .text(label)
+                            .desired_width(ui.available_width() - 90.0),
+                    );
                     cancel = ui.button("Cancel").clicked();
                 });
             });
@@ -808,10 +917,19 @@ impl CostlensApp {
         import_report::window(self, &ctx);
         let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
         if hovering {
-            let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop_overlay")));
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop_overlay"),
+            ));
             let rect = ctx.content_rect();
             painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(160));
-            painter.text(rect.center(), egui::Align2::CENTER_CENTER, "Drop usage files or folders to import", egui::FontId::proportional(24.0), egui::Color32::WHITE);
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop usage files or folders to import",
+                egui::FontId::proportional(24.0),
+                egui::Color32::WHITE,
+            );
         }
         for cmd in std::mem::take(&mut self.pending) {
             self.apply(cmd, &ctx);
@@ -879,7 +997,10 @@ pub fn apply_theme(ctx: &egui::Context, theme: ThemeChoice) {
 pub fn claude_code_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Ok(v) = std::env::var("CLAUDE_CONFIG_DIR") {
-        dirs.extend(v.split(',').map(|d| PathBuf::from(d.trim()).join("projects")));
+        dirs.extend(
+            v.split(',')
+                .map(|d| PathBuf::from(d.trim()).join("projects")),
+        );
     } else if let Some(home) = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()) {
         dirs.push(home.join(".claude").join("projects"));
         dirs.push(home.join(".config").join("claude").join("projects"));

@@ -48,8 +48,17 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                     });
                     let mut r = p.standard;
                     let mut any = false;
-                    for v in [&mut r.input, &mut r.cache_write_5m, &mut r.cache_write_1h, &mut r.cache_read, &mut r.output] {
-                        any |= ui.add(egui::DragValue::new(v).range(0.0..=1000.0).speed(0.01).max_decimals(4).prefix("$")).changed();
+                    for (what, v) in [
+                        ("input", &mut r.input),
+                        ("5m write", &mut r.cache_write_5m),
+                        ("1h write", &mut r.cache_write_1h),
+                        ("cache read", &mut r.cache_read),
+                        ("output", &mut r.output),
+                    ] {
+                        let name = format!("{} {what}", m.display_name());
+                        let resp = ui.add(egui::DragValue::new(v).range(0.0..=1000.0).speed(0.01).max_decimals(4).prefix("$"));
+                        resp.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::SpinButton, true, &name));
+                        any |= resp.changed();
                     }
                     ui.label(match &p.long_context {
                         Some(l) => format!("${} / ${}", l.input, l.output),

@@ -1,0 +1,96 @@
+//! `costlens bench-ui` (hidden): the app's frame time while a slider is dragged, with a large
+//! import, start-up time on the sample data, and peak memory. Figures go to BENCHMARKS.md.
+//! Runs the real app headless through egui_kittest (layout and tessellation, no GPU upload).
+
+use super::{CostlensApp, Settings, Source};
+use costlens::aggregate::prompt_length_grid;
+use costlens::import::{self, Options};
+use costlens::prices::PriceTable;
+use costlens::session::Analysis;
+use egui_kittest::Harness;
+use std::time::Instant;
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+pub fn run(rows: usize, frames: usize) {
+    // Start-up: settings to first frame on the embedded sample data.
+    let t = Instant::now();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(|_cc| {
+            CostlensApp::with_settings(Settings::default(), Box::new(super::NativeDialogs))
+        });
+    h.step();
+    println!(
+        "first frame on sample data: {:.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+
+    // A large import.
+    let t = Instant::now();
+    let csv = costlens::synth::usage_csv(&costlens::synth::bulk_rows(rows, 7));
+    let gen_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let parsed =
+        import::parse_bytes("bulk.csv", csv.as_bytes(), &Options::default()).expect("parse");
+    let mut data = costlens::dataset::Dataset::default();
+    data.add(parsed);
+    drop(csv);
+    let analysis = Analysis::new(data, PriceTable::bundled(), &prompt_length_grid());
+    println!(
+        "{rows} rows: generated in {gen_s:.2} s, imported + cube in {:.2} s ({} cube groups)",
+        t.elapsed().as_secs_f64(),
+        analysis.cube.groups()
+    );
+    h.state_mut()
+        .set_analysis(analysis, Source::Files(vec!["bulk.csv".into()]));
+    let t = Instant::now();
+    h.step();
+    println!(
+        "first frame with {rows} rows (view build): {:.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    h.step();
+
+    // Dragging: each frame moves a lever, re-prices and lays out the dashboard.
+    let mut frame_ms = Vec::with_capacity(frames);
+    let mut reprice_ms = Vec::with_capacity(frames);
+    for i in 0..frames {
+        let x = i as f64 / frames as f64;
+        {
+            let app = h.state_mut();
+            app.settings.levers.traffic = 0.5 + 2.0 * x;
+            app.settings.levers.batch_share = x;
+            app.push(super::Cmd::LeversChanged);
+        }
+        let t = Instant::now();
+        h.step();
+        frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        reprice_ms.push(h.state().reprice_ms);
+    }
+    let max = frame_ms.iter().cloned().fold(0.0, f64::max);
+    println!(
+        "slider drag, {frames} frames: median {:.2} ms, max {:.2} ms per frame (re-price median {:.3} ms; {} view groups)",
+        median(&mut frame_ms),
+        max,
+        median(&mut reprice_ms),
+        h.state().view.groups()
+    );
+    println!("peak memory (VmHWM): {:.0} MB", peak_rss_mb());
+}
