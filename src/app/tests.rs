@@ -80,6 +80,17 @@ fn starts_on_sample_data_and_shows_its_totals() {
 }
 
 #[test]
+fn idle_app_does_not_keep_repainting() {
+    let mut h = harness();
+    // `run` steps until egui stops asking for repaints; a continuously repainting app would
+    // run into kittest's step limit instead.
+    let steps = h.run();
+    assert!(steps <= 4, "took {steps} steps to settle");
+    let steps = h.run();
+    assert!(steps <= 1, "still repainting when idle: {steps} steps");
+}
+
+#[test]
 fn batch_lever_set_through_the_ui_changes_the_scenario_card() {
     let mut h = harness();
     h.run();
