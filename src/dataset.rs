@@ -16,8 +16,17 @@ pub struct Dataset {
     pub rejected: Vec<Rejected>,
     seen_rows: HashSet<u64>,
     seen_billed: HashSet<u64>,
-    /// Message identity -> (record index, sidechain).
-    seen_messages: HashMap<u64, (usize, bool)>,
+    /// Message identity -> the record kept for it.
+    seen_messages: HashMap<u64, KeptMessage>,
+}
+
+/// The record kept for one API response, and where its reported cost is.
+#[derive(Clone, Copy, Debug)]
+struct KeptMessage {
+    record: usize,
+    sidechain: bool,
+    /// Index in `Dataset::reported` of the kept line's `costUSD`, if it had one.
+    reported: Option<usize>,
 }
 
 impl Dataset {
@@ -26,6 +35,11 @@ impl Dataset {
     }
 
     /// Merges one parsed file. Symbols are re-interned into the dataset's table.
+    ///
+    /// A cost the file reports for a record (`reported_per_record`) is counted only when that
+    /// record is: a row loaded twice reports once, and of the lines of one API response the
+    /// line that wins reports its own cost (if it has none, the cost of the line it replaced
+    /// stays), so Claude Code's `costUSD` is not counted once per streaming snapshot.
     pub fn add(&mut self, mut file: ParsedFile) {
         let map: Vec<u32> = (0..file.symbols.len() as u32)
             .map(|i| self.symbols.intern(file.symbols.get(i)))
@@ -33,39 +47,78 @@ impl Dataset {
         let remap = |s: u32| map.get(s as usize).copied().unwrap_or(0);
         let mut duplicates = 0;
         let mut merged = 0;
-        for (mut r, id) in file.records {
+        let mut costs = file.reported_per_record.iter().copied().peekable();
+        for (j, (mut r, id)) in file.records.into_iter().enumerate() {
             r.model = remap(r.model);
             r.workspace = remap(r.workspace);
             r.api_key = remap(r.api_key);
             r.project = remap(r.project);
+            while costs.next_if(|&(i, _)| i < j).is_some() {}
+            let cost = costs
+                .next_if(|&(i, _)| i == j)
+                .map(|(_, usd)| (r.time, usd));
             match id {
-                Identity::None => self.records.push(r),
+                Identity::None => {
+                    self.reported.extend(cost);
+                    self.records.push(r);
+                }
                 Identity::Row(h) => {
                     if self.seen_rows.insert(h) {
+                        self.reported.extend(cost);
                         self.records.push(r);
                     } else {
                         duplicates += 1;
                     }
                 }
-                Identity::Message { id, sidechain } => match self.seen_messages.get(&id) {
+                Identity::Message { id, sidechain } => match self.seen_messages.get(&id).copied() {
                     None => {
-                        self.seen_messages.insert(id, (self.records.len(), sidechain));
+                        let reported = cost.map(|c| {
+                            self.reported.push(c);
+                            self.reported.len() - 1
+                        });
+                        self.seen_messages.insert(
+                            id,
+                            KeptMessage {
+                                record: self.records.len(),
+                                sidechain,
+                                reported,
+                            },
+                        );
                         self.records.push(r);
                     }
-                    Some(&(i, kept_sidechain)) => {
+                    Some(kept) => {
                         merged += 1;
                         // Claude Code writes one line per content block / streaming snapshot
-                        // of the same response. The main-thread copy wins over a sidechain
-                        // copy; otherwise the larger token total wins, because earlier
-                        // snapshots carry partial output counts.
-                        let better = if kept_sidechain != sidechain {
+                        // of the same response (formats.md section 7). The main-thread copy
+                        // wins over a sidechain copy; otherwise the larger token total wins,
+                        // because earlier snapshots carry partial output counts (keeping the
+                        // first seen undercounts). On a tie the first stays.
+                        let better = if kept.sidechain != sidechain {
                             !sidechain
                         } else {
-                            r.tokens.total() > self.records[i].tokens.total()
+                            r.tokens.total() > self.records[kept.record].tokens.total()
                         };
                         if better {
-                            self.records[i] = r;
-                            self.seen_messages.insert(id, (i, sidechain));
+                            self.records[kept.record] = r;
+                            let reported = match (cost, kept.reported) {
+                                (Some(c), Some(slot)) => {
+                                    self.reported[slot] = c;
+                                    Some(slot)
+                                }
+                                (Some(c), None) => {
+                                    self.reported.push(c);
+                                    Some(self.reported.len() - 1)
+                                }
+                                (None, slot) => slot,
+                            };
+                            self.seen_messages.insert(
+                                id,
+                                KeptMessage {
+                                    record: kept.record,
+                                    sidechain,
+                                    reported,
+                                },
+                            );
                         }
                     }
                 },
@@ -92,7 +145,7 @@ impl Dataset {
             file.summary.duplicates += merged;
             file.summary.rows = file.summary.rows.saturating_sub(merged);
             file.summary.notes.push(format!(
-                "{merged} lines repeat an API response already seen (same message id and request id) and were merged into one request"
+                "{merged} lines repeat an API response already seen (same message id, and request id where logged) and were merged into one request"
             ));
         }
         self.reported.extend(file.reported);

@@ -3,6 +3,7 @@
 
 use crate::aggregate::{Cube, View, ViewSpec};
 use crate::dataset::Dataset;
+use crate::import::cache::Cache;
 use crate::import::{self, Control, ImportError, Options, ParsedFile};
 use crate::prices::PriceTable;
 use rayon::prelude::*;
@@ -68,7 +69,20 @@ pub struct Loaded {
 }
 
 /// Imports `paths` (files and folders), in parallel across files, merging in input order.
+/// Unchanged files come from the user's import cache ([`Cache::from_env`]).
 pub fn load(paths: &[PathBuf], opts: &Options, control: &Control) -> Loaded {
+    load_with_cache(paths, opts, control, &Cache::from_env())
+}
+
+/// [`load`] with an explicit cache (tests, or [`Cache::disabled`]). Files are parsed in
+/// parallel (and big files in parallel chunks); a cancel through `control` stops the import
+/// and returns nothing but the `Cancelled` error.
+pub fn load_with_cache(
+    paths: &[PathBuf],
+    opts: &Options,
+    control: &Control,
+    cache: &Cache,
+) -> Loaded {
     let (files, mut errors) = expand_inputs(paths);
     let total: u64 = files
         .iter()
@@ -76,17 +90,25 @@ pub fn load(paths: &[PathBuf], opts: &Options, control: &Control) -> Loaded {
         .map(|m| m.len())
         .sum();
     control.bytes_total.store(total, Ordering::Relaxed);
-    let parsed: Vec<(PathBuf, bool, Result<ParsedFile, ImportError>)> = files
+    type Outcome = Result<(ParsedFile, bool), ImportError>;
+    let parsed: Vec<(PathBuf, bool, Outcome)> = files
         .into_par_iter()
         .map(|(f, in_folder)| {
-            let r = import::parse_path(&f, opts, control);
+            let r = cache.parse_path(&f, opts, control);
             (f, in_folder, r)
         })
         .collect();
     let mut loaded = Loaded::default();
+    if control.is_cancelled() {
+        let what = paths
+            .first()
+            .map_or_else(|| "import".to_owned(), |p| p.display().to_string());
+        loaded.errors.push(ImportError::Cancelled(what));
+        return loaded;
+    }
     for (f, in_folder, r) in parsed {
         match r {
-            Ok(p) => loaded.data.add(p),
+            Ok((p, _from_cache)) => loaded.data.add(p),
             Err(ImportError::Unrecognised(..)) if in_folder => {
                 loaded.unrecognised_in_folders.push(f.display().to_string())
             }
@@ -112,7 +134,10 @@ pub fn load_bytes(files: &[(&str, &[u8])], opts: &Options) -> Loaded {
 /// True when `path` looks like something the user can open (used by file dialogs' filters).
 pub fn is_candidate(path: &Path) -> bool {
     matches!(
-        path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
         Some("csv" | "json" | "jsonl" | "ndjson" | "log" | "txt")
     )
 }

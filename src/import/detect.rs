@@ -10,6 +10,16 @@ pub enum Format {
     ConsoleUsageCsv,
     /// Console cost export (`claude_api_cost_*.csv`): the billed series.
     ConsoleCostCsv,
+    /// Admin API usage report (JSON pages of `/v1/organizations/usage_report/messages`).
+    AdminUsageJson,
+    /// Admin API cost report (JSON pages of `/v1/organizations/cost_report`): billed series.
+    AdminCostJson,
+    /// The user's own Messages API request log (JSONL).
+    MessagesJsonl,
+    /// Message Batches results (JSONL).
+    BatchResultsJsonl,
+    /// A Claude Code session log (JSONL, one file of `~/.claude/projects/`).
+    ClaudeCodeJsonl,
 }
 
 impl Format {
@@ -17,11 +27,17 @@ impl Format {
         match self {
             Format::ConsoleUsageCsv => "Console usage CSV",
             Format::ConsoleCostCsv => "Console cost CSV",
+            Format::AdminUsageJson => "Admin API usage report",
+            Format::AdminCostJson => "Admin API cost report",
+            Format::MessagesJsonl => "Messages API log",
+            Format::BatchResultsJsonl => "Message Batches results",
+            Format::ClaudeCodeJsonl => "Claude Code log",
         }
     }
 }
 
-pub const SUPPORTED: &str = "a Console usage or cost CSV";
+pub const SUPPORTED: &str = "a Console usage or cost CSV, an Admin API usage or cost report (JSON), \
+a Messages API log or Message Batches results (JSONL), or a Claude Code log folder (~/.claude/projects)";
 
 /// Detects the format from the first bytes of a file (64 KiB is plenty).
 pub fn detect_format(head: &[u8]) -> Result<Format, String> {
@@ -31,6 +47,13 @@ pub fn detect_format(head: &[u8]) -> Result<Format, String> {
     }
     if let Some(kind) = binary_kind(head) {
         return Err(format!("this is {kind}, not a usage export ({SUPPORTED})"));
+    }
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    if matches!(head[start], b'{' | b'[') {
+        return detect_json(&head[start..]);
     }
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
     let first_line = String::from_utf8_lossy(first_line);
@@ -61,7 +84,10 @@ fn binary_kind(head: &[u8]) -> Option<&'static str> {
         (b"\xff\xd8\xff", "a JPEG image"),
         (b"GIF8", "a GIF image"),
         (b"SQLite format 3", "an SQLite database"),
-        (b"\xd0\xcf\x11\xe0", "an old Excel/Office file (save it as CSV)"),
+        (
+            b"\xd0\xcf\x11\xe0",
+            "an old Excel/Office file (save it as CSV)",
+        ),
     ];
     if let Some((_, kind)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
         return Some(kind);
@@ -71,4 +97,103 @@ fn binary_kind(head: &[u8]) -> Option<&'static str> {
         return Some("a binary file");
     }
     None
+}
+
+/// What one JSON object (a line of a JSONL file) says about its format, from its top-level
+/// keys; `None` when it could belong to several (an error line, a blank record).
+fn json_line_kind(v: &serde_json::Value) -> Option<Format> {
+    let o = v.as_object()?;
+    let has = |k: &str| o.contains_key(k);
+    let obj_has = |k: &str, inner: &str| {
+        o.get(k)
+            .and_then(|x| x.as_object())
+            .is_some_and(|x| x.contains_key(inner))
+    };
+    if has("data") && o.get("data").is_some_and(|d| d.is_array()) {
+        return report_kind(v.to_string().as_bytes());
+    }
+    if has("custom_id") && has("result") {
+        return Some(Format::BatchResultsJsonl);
+    }
+    // Claude Code lines carry session bookkeeping that no API response has.
+    if has("sessionId")
+        || has("parentUuid")
+        || has("leafUuid")
+        || o.get("type").and_then(|t| t.as_str()) == Some("file-history-snapshot")
+    {
+        return Some(Format::ClaudeCodeJsonl);
+    }
+    if obj_has("response", "usage")
+        || obj_has("message", "usage")
+        || has("usage")
+        || has("input_tokens")
+        || has("output_tokens")
+    {
+        return Some(Format::MessagesJsonl);
+    }
+    None
+}
+
+/// Usage or cost report, from a page's text: cost results carry `amount`, usage results
+/// token counts. A page of empty buckets is read as a usage report (it adds nothing either way).
+fn report_kind(text: &[u8]) -> Option<Format> {
+    let has = |k: &[u8]| memchr::memmem::find(text, k).is_some();
+    if has(b"\"amount\"") && has(b"\"currency\"") {
+        Some(Format::AdminCostJson)
+    } else {
+        Some(Format::AdminUsageJson)
+    }
+}
+
+/// JSON or JSONL: an Admin API report (pages with `data` buckets), or a JSONL file judged by
+/// the top-level keys of its first decisive lines (the head may end inside a long line).
+fn detect_json(head: &[u8]) -> Result<Format, String> {
+    let has = |k: &[u8]| memchr::memmem::find(head, k).is_some();
+    if has(b"\"starting_at\"") && has(b"\"data\"") && (has(b"\"results\"") || has(b"\"ending_at\""))
+    {
+        return report_kind(head).ok_or_else(String::new);
+    }
+    let mut keys_seen: Vec<String> = Vec::new();
+    let mut complete_lines = 0;
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        complete_lines += 1;
+        if let Some(f) = json_line_kind(&v) {
+            return Ok(f);
+        }
+        if keys_seen.is_empty()
+            && let Some(o) = v.as_object()
+        {
+            keys_seen = o.keys().take(8).cloned().collect();
+        }
+        if complete_lines >= 200 {
+            break;
+        }
+    }
+    // A first line longer than the head: judge by the keys it starts with.
+    if complete_lines == 0 {
+        if has(b"\"sessionId\"") || has(b"\"parentUuid\"") {
+            return Ok(Format::ClaudeCodeJsonl);
+        }
+        if has(b"\"custom_id\"") && has(b"\"result\"") {
+            return Ok(Format::BatchResultsJsonl);
+        }
+        if has(b"\"usage\"") && has(b"\"output_tokens\"") {
+            return Ok(Format::MessagesJsonl);
+        }
+    }
+    let what = if keys_seen.is_empty() {
+        "JSON without usage fields".to_owned()
+    } else {
+        format!("JSON with fields {}", keys_seen.join(", "))
+    };
+    Err(format!(
+        "not a recognised usage file: expected {SUPPORTED}; found {what}"
+    ))
 }

@@ -2,13 +2,18 @@
 //! [`ParsedFile`]. Format detection lives in [`detect`]. Importers parse by header or field
 //! name, never by position, and report each rejected line as `file:line: reason`.
 
+pub mod admin;
+pub mod batch;
+pub mod cache;
+pub mod claude_code;
 pub mod console_cost;
 pub mod console_usage;
 pub mod detect;
+pub mod messages;
 
 use crate::records::{Category, Symbols, Tier, UsageRecord};
-use serde::Serialize;
-use std::io::Read;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 pub use detect::{Format, detect_format};
 
 /// A line that was not imported, and why.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rejected {
     pub file: String,
     pub line: u64,
@@ -30,7 +35,7 @@ impl std::fmt::Display for Rejected {
 }
 
 /// What one file contributed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileSummary {
     pub path: String,
     pub format: String,
@@ -47,7 +52,7 @@ pub struct FileSummary {
 }
 
 /// One row of a billed series (a cost export): what the invoice says, for reconciliation.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BilledRow {
     pub time: i64,
     /// Model name as the export has it (a display name in the Console's cost CSV).
@@ -80,8 +85,12 @@ pub struct ParsedFile {
     pub symbols: Symbols,
     pub records: Vec<(UsageRecord, Identity)>,
     pub billed: Vec<BilledRow>,
-    /// A cost the source itself reports (`costUSD` in Claude Code logs), for comparison.
+    /// A cost the source itself reports, not tied to one record, for comparison.
     pub reported: Vec<(i64, f64)>,
+    /// A cost the source reports for one record (`costUSD` of a Claude Code line), as
+    /// (index into `records`, USD). It follows its record through de-duplication, so a
+    /// response written as several lines is reported once (see [`crate::dataset::Dataset::add`]).
+    pub reported_per_record: Vec<(usize, f64)>,
     pub rejected: Vec<Rejected>,
     pub summary: FileSummary,
 }
@@ -142,7 +151,9 @@ impl<R: Read> Read for Counted<'_, R> {
             ));
         }
         let n = self.inner.read(buf)?;
-        self.control.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
+        self.control
+            .bytes_done
+            .fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -155,21 +166,57 @@ pub struct Options {
 }
 
 /// Opens `path` read-only, detects its format and parses it.
-pub fn parse_path(path: &Path, opts: &Options, control: &Control) -> Result<ParsedFile, ImportError> {
+pub fn parse_path(
+    path: &Path,
+    opts: &Options,
+    control: &Control,
+) -> Result<ParsedFile, ImportError> {
     let name = path.display().to_string();
     let io = |e| ImportError::Io(name.clone(), e);
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut head = vec![0u8; 64 * 1024];
     let n = read_up_to(&mut file, &mut head).map_err(io)?;
     head.truncate(n);
-    let format = detect_format(&head).map_err(|why| ImportError::Unrecognised(name.clone(), why))?;
+    let format =
+        detect_format(&head).map_err(|why| ImportError::Unrecognised(name.clone(), why))?;
     let file = std::fs::File::open(path).map_err(io)?;
     let reader = Counted::new(std::io::BufReader::with_capacity(256 * 1024, file), control);
     let mut parsed = match format {
         Format::ConsoleUsageCsv => console_usage::parse(&name, reader),
         Format::ConsoleCostCsv => console_cost::parse(&name, reader),
+        Format::AdminUsageJson | Format::AdminCostJson => {
+            let mut bytes = Vec::new();
+            let mut reader = reader;
+            reader.read_to_end(&mut bytes).map_err(io)?;
+            admin::parse(&name, &bytes, admin_report(format))
+        }
+        Format::MessagesJsonl => {
+            parse_lines_file(&messages::MessagesLog { name: &name }, path, control).map_err(io)?
+        }
+        Format::BatchResultsJsonl => {
+            let date = match opts.batch_date {
+                Some(t) => batch::BatchDate::Given(t),
+                None => match std::fs::metadata(path).and_then(|m| m.modified()) {
+                    Ok(m) => {
+                        let secs = m
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs() as i64);
+                        batch::BatchDate::FileModified(secs.div_euclid(86_400) * 86_400)
+                    }
+                    Err(_) => batch::BatchDate::Unknown,
+                },
+            };
+            parse_lines_file(&batch::BatchResults { name: &name, date }, path, control)
+                .map_err(io)?
+        }
+        Format::ClaudeCodeJsonl => {
+            let fmt = claude_code::ClaudeCodeLog {
+                name: &name,
+                project: claude_code::project_of(path),
+            };
+            parse_lines_file(&fmt, path, control).map_err(io)?
+        }
     };
-    let _ = opts;
     if control.is_cancelled() {
         return Err(ImportError::Cancelled(name));
     }
@@ -179,14 +226,42 @@ pub fn parse_path(path: &Path, opts: &Options, control: &Control) -> Result<Pars
     Ok(parsed)
 }
 
-/// Parses in-memory bytes (tests, the embedded sample data).
+fn admin_report(format: Format) -> admin::Report {
+    if format == Format::AdminCostJson {
+        admin::Report::Cost
+    } else {
+        admin::Report::Usage
+    }
+}
+
+/// Parses in-memory bytes (tests, the embedded sample data). `name` stands for the path:
+/// a Claude Code log's project is taken from it.
 pub fn parse_bytes(name: &str, bytes: &[u8], opts: &Options) -> Result<ParsedFile, ImportError> {
     let format =
         detect_format(bytes).map_err(|why| ImportError::Unrecognised(name.to_owned(), why))?;
-    let _ = opts;
+    let control = Control::default();
     let mut parsed = match format {
         Format::ConsoleUsageCsv => console_usage::parse(name, bytes),
         Format::ConsoleCostCsv => console_cost::parse(name, bytes),
+        Format::AdminUsageJson | Format::AdminCostJson => {
+            admin::parse(name, bytes, admin_report(format))
+        }
+        Format::MessagesJsonl => {
+            parse_lines_bytes(&messages::MessagesLog { name }, bytes, &control)
+        }
+        Format::BatchResultsJsonl => {
+            let date = opts
+                .batch_date
+                .map_or(batch::BatchDate::Unknown, batch::BatchDate::Given);
+            parse_lines_bytes(&batch::BatchResults { name, date }, bytes, &control)
+        }
+        Format::ClaudeCodeJsonl => {
+            let fmt = claude_code::ClaudeCodeLog {
+                name,
+                project: claude_code::project_of(Path::new(name)),
+            };
+            parse_lines_bytes(&fmt, bytes, &control)
+        }
     };
     parsed.summary.path = name.to_owned();
     parsed.summary.format = format.label().to_owned();
@@ -215,10 +290,11 @@ pub fn parse_count(field: &str, raw: &[u8]) -> Result<u64, String> {
     if s.is_empty() {
         return Ok(0);
     }
-    if let Some(rest) = s.strip_prefix('-') {
-        if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("{field}: negative count {s}"));
-        }
+    if let Some(rest) = s.strip_prefix('-')
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(format!("{field}: negative count {s}"));
     }
     if s.bytes().all(|b| b.is_ascii_digit()) {
         return s
@@ -249,4 +325,435 @@ pub fn stable_hash(parts: &[&[u8]]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+// ---------------------------------------------------------------------------------------
+// Timestamps.
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// The common shape `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` without chrono: Claude Code logs
+/// have one per line, and this is the hot path of their import.
+fn parse_rfc3339_fast(b: &[u8]) -> Option<i64> {
+    fn num(b: &[u8]) -> Option<u32> {
+        b.iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)
+        })
+    }
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(&b[0..4])? as i64, num(&b[5..7])?, num(&b[8..10])?);
+    let (h, mi, s) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
+    {
+        return None;
+    }
+    let mut rest = &b[19..];
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let oh = num(&[*h1, *h2])? as i64;
+            let om = num(&[*m1, *m2])? as i64;
+            let o = oh * 3600 + om * 60;
+            if *sign == b'+' { o } else { -o }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + (h * 3600 + mi * 60 + s.min(59)) as i64;
+    Some(secs - offset)
+}
+
+/// Parses a timestamp string: RFC 3339 (`2026-02-18T11:30:24.575Z`, `...+02:00`), the same
+/// without a zone (taken as UTC), or Unix seconds written as a string. Fractions of a second
+/// are dropped. Returns Unix seconds.
+pub fn parse_time_str(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some(t) = parse_rfc3339_fast(s.as_bytes()) {
+        return Some(t);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp());
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            return Some(t.and_utc().timestamp());
+        }
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return s.parse::<f64>().ok().and_then(parse_time_number);
+    }
+    None
+}
+
+/// A numeric timestamp: Unix seconds. Values above 10^11 (later than the year 5000 as
+/// seconds) can only be milliseconds, which some loggers write; they are read as such.
+pub fn parse_time_number(x: f64) -> Option<i64> {
+    if !x.is_finite() || x < 0.0 {
+        return None;
+    }
+    let secs = if x > 1e11 { x / 1000.0 } else { x };
+    Some(secs.floor() as i64)
+}
+
+/// A timestamp field as JSON logs write it: an RFC 3339 string or a Unix-seconds number.
+/// Deserializes without failing: a value that is not a time is kept, for the error message.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Stamp {
+    At(i64),
+    Invalid(String),
+}
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Stamp, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Stamp;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a timestamp (RFC 3339 string or Unix seconds)")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Stamp, E> {
+                Ok(parse_time_str(s).map_or_else(|| Stamp::Invalid(format!("{s:?}")), Stamp::At))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Stamp, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Stamp, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Stamp, E> {
+                Ok(parse_time_number(v).map_or_else(|| Stamp::Invalid(v.to_string()), Stamp::At))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Stamp, E> {
+                Ok(Stamp::Invalid(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Line-oriented (JSONL) files, parsed in chunks.
+
+/// Big files are cut into chunks of about this size at line boundaries; chunks are parsed in
+/// parallel and their results concatenated in file order (line numbers stay right).
+pub const CHUNK_BYTES: u64 = 8 << 20;
+
+/// One JSONL format: how a line becomes records. Implementations keep per-file facts (name,
+/// project, date) in `self`; everything a line produces goes to `out` and `counts`.
+pub(crate) trait LineFormat: Sync {
+    /// What `finish` needs to write the summary and its notes (lines skipped by each rule...).
+    type Counts: Default + Send;
+    /// `line` has no line terminator and is not blank. `line_no` counts from 1 within the
+    /// current chunk; rejected lines are renumbered when chunks are joined.
+    fn parse_line(
+        &self,
+        line: &[u8],
+        line_no: u64,
+        out: &mut ParsedFile,
+        counts: &mut Self::Counts,
+    );
+    fn merge_counts(into: &mut Self::Counts, from: Self::Counts);
+    /// Sets `out.summary` (rows, skipped, notes) once all chunks are joined.
+    fn finish(&self, out: &mut ParsedFile, counts: Self::Counts);
+}
+
+struct ChunkResult<C> {
+    parsed: ParsedFile,
+    counts: C,
+    lines: u64,
+}
+
+/// Parses the complete lines in `data` (a chunk that starts and ends at line boundaries).
+fn parse_chunk<F: LineFormat>(
+    fmt: &F,
+    data: &[u8],
+    nominal: u64,
+    control: &Control,
+) -> ChunkResult<F::Counts> {
+    let mut out = ParsedFile::default();
+    let mut counts = F::Counts::default();
+    let mut lines = 0u64;
+    let mut pos = 0usize;
+    // Progress is published every MiB, capped at the chunk's nominal size so that the
+    // chunks of a file add up to exactly its length.
+    let mut published = 0u64;
+    let publish = |upto: u64, published: &mut u64| {
+        let upto = upto.min(nominal);
+        if upto > *published {
+            control
+                .bytes_done
+                .fetch_add(upto - *published, Ordering::Relaxed);
+            *published = upto;
+        }
+    };
+    while pos < data.len() {
+        // Checked per line: a cancel is honoured within one line's parse time.
+        if control.is_cancelled() {
+            return ChunkResult {
+                parsed: out,
+                counts,
+                lines,
+            };
+        }
+        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+        let mut line = &data[pos..end];
+        pos = end + 1;
+        lines += 1;
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            fmt.parse_line(line, lines, &mut out, &mut counts);
+        }
+        if pos as u64 - published >= 1 << 20 {
+            publish(pos as u64, &mut published);
+        }
+    }
+    publish(nominal, &mut published);
+    ChunkResult {
+        parsed: out,
+        counts,
+        lines,
+    }
+}
+
+/// Appends `part` (parsed from a later part of the same file) to `into`, re-interning its
+/// symbols and renumbering its rejected lines by `line_offset`.
+pub(crate) fn append_parsed(into: &mut ParsedFile, part: ParsedFile, line_offset: u64) {
+    let map: Vec<u32> = (0..part.symbols.len() as u32)
+        .map(|i| into.symbols.intern(part.symbols.get(i)))
+        .collect();
+    let remap = |s: u32| map.get(s as usize).copied().unwrap_or(0);
+    let base = into.records.len();
+    into.records
+        .extend(part.records.into_iter().map(|(mut r, id)| {
+            r.model = remap(r.model);
+            r.workspace = remap(r.workspace);
+            r.api_key = remap(r.api_key);
+            r.project = remap(r.project);
+            (r, id)
+        }));
+    into.billed.extend(part.billed.into_iter().map(|mut b| {
+        b.model = remap(b.model);
+        b.workspace = remap(b.workspace);
+        b.api_key = remap(b.api_key);
+        b
+    }));
+    into.reported.extend(part.reported);
+    into.reported_per_record.extend(
+        part.reported_per_record
+            .into_iter()
+            .map(|(i, usd)| (i + base, usd)),
+    );
+    into.rejected.extend(part.rejected.into_iter().map(|mut r| {
+        r.line += line_offset;
+        r
+    }));
+    into.summary.rows += part.summary.rows;
+    into.summary.skipped += part.summary.skipped;
+    into.summary.duplicates += part.summary.duplicates;
+    into.summary.notes.extend(part.summary.notes);
+}
+
+fn join_chunks<F: LineFormat>(fmt: &F, chunks: Vec<ChunkResult<F::Counts>>) -> ParsedFile {
+    let mut out = ParsedFile::default();
+    let mut counts = F::Counts::default();
+    let mut offset = 0;
+    for c in chunks {
+        append_parsed(&mut out, c.parsed, offset);
+        F::merge_counts(&mut counts, c.counts);
+        offset += c.lines;
+    }
+    fmt.finish(&mut out, counts);
+    out
+}
+
+/// Start of the first line that begins at or after `p`.
+fn line_start_at_or_after(bytes: &[u8], p: usize) -> usize {
+    if p == 0 || p >= bytes.len() {
+        return p.min(bytes.len());
+    }
+    memchr::memchr(b'\n', &bytes[p - 1..]).map_or(bytes.len(), |i| p + i)
+}
+
+fn chunk_ranges(len: u64) -> Vec<(u64, u64)> {
+    let n = len.div_ceil(CHUNK_BYTES).max(1);
+    (0..n)
+        .map(|i| (i * CHUNK_BYTES, ((i + 1) * CHUNK_BYTES).min(len)))
+        .collect()
+}
+
+/// Parses JSONL already in memory (tests, embedded samples), chunked like a file.
+pub(crate) fn parse_lines_bytes<F: LineFormat>(
+    fmt: &F,
+    bytes: &[u8],
+    control: &Control,
+) -> ParsedFile {
+    use rayon::prelude::*;
+    let chunks: Vec<_> = chunk_ranges(bytes.len() as u64)
+        .into_par_iter()
+        .map(|(s, e)| {
+            let (a, b) = (
+                line_start_at_or_after(bytes, s as usize),
+                line_start_at_or_after(bytes, e as usize),
+            );
+            parse_chunk(fmt, &bytes[a..b.max(a)], e - s, control)
+        })
+        .collect();
+    join_chunks(fmt, chunks)
+}
+
+thread_local! {
+    /// One read buffer per worker thread, reused from chunk to chunk.
+    static CHUNK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reads the lines that start in `[s, e)` of the file (see [`CHUNK_BYTES`]) into `buf` and
+/// returns where they are in it: the byte before `s` tells whether a line starts at `s`, and
+/// the last line is read to its end even past `e`.
+fn read_chunk(
+    file: &mut std::fs::File,
+    s: u64,
+    e: u64,
+    len: u64,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<(usize, usize)> {
+    let from = s.saturating_sub(1);
+    file.seek(SeekFrom::Start(from))?;
+    buf.clear();
+    buf.resize((e - from) as usize, 0);
+    let n = read_up_to(file, buf)?;
+    buf.truncate(n);
+    let start = if s == 0 {
+        0
+    } else {
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => i + 1,
+            // The whole range is inside one line that began in an earlier chunk.
+            None => return Ok((0, 0)),
+        }
+    };
+    if e < len && buf.last() != Some(&b'\n') {
+        let mut block = [0u8; 64 * 1024];
+        loop {
+            let k = read_up_to(file, &mut block)?;
+            if k == 0 {
+                break;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &block[..k]) {
+                buf.extend_from_slice(&block[..=i]);
+                break;
+            }
+            buf.extend_from_slice(&block[..k]);
+        }
+    }
+    Ok((start, buf.len().max(start)))
+}
+
+/// Parses a JSONL file in chunks, in parallel, never holding more than a chunk per worker.
+pub(crate) fn parse_lines_file<F: LineFormat>(
+    fmt: &F,
+    path: &Path,
+    control: &Control,
+) -> std::io::Result<ParsedFile> {
+    use rayon::prelude::*;
+    let len = std::fs::metadata(path)?.len();
+    let chunks: std::io::Result<Vec<_>> = chunk_ranges(len)
+        .into_par_iter()
+        .map(|(s, e)| {
+            if control.is_cancelled() {
+                return Ok(ChunkResult {
+                    parsed: ParsedFile::default(),
+                    counts: F::Counts::default(),
+                    lines: 0,
+                });
+            }
+            let mut file = std::fs::File::open(path)?;
+            CHUNK_BUF.with(|b| {
+                let mut buf = b.borrow_mut();
+                let (a, z) = read_chunk(&mut file, s, e, len, &mut buf)?;
+                let r = parse_chunk(fmt, &buf[a..z], e - s, control);
+                // A buffer that grew for one huge chunk is not kept forever.
+                if buf.capacity() > 4 * CHUNK_BYTES as usize {
+                    *buf = Vec::new();
+                }
+                Ok(r)
+            })
+        })
+        .collect();
+    Ok(join_chunks(fmt, chunks?))
+}
+
+/// The line of `bytes` (1-based) that byte `offset` is on.
+pub(crate) fn line_of_offset(bytes: &[u8], offset: usize) -> u64 {
+    1 + memchr::memchr_iter(b'\n', &bytes[..offset.min(bytes.len())]).count() as u64
+}
+
+/// A JSON string field borrowed from the line when it has no escapes (serde borrows a
+/// `Cow<str>` only as a direct field, never inside `Option`): no allocation per field on the
+/// hot path of JSONL imports.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Text<'a>(pub std::borrow::Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text<'a>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed(s)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }

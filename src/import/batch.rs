@@ -1,0 +1,218 @@
+//! Message Batches results (JSONL, `formats.md` section 6):
+//! `{"custom_id":"req-1","result":{"type":"succeeded","message":{<Message>}}}`.
+//!
+//! Only `succeeded` results are billed; `errored`, `canceled` and `expired` ones are skipped
+//! by rule and counted per type. All of it is batch tier (50%), whatever `usage.service_tier`
+//! says. Results carry no time: a line's own `timestamp`/`created_at`/`ended_at` field is used
+//! where a tool added one, else the date the user gives (`Options::batch_date`), else the
+//! file's modification date; the summary says which.
+
+use super::messages::{ApiMessage, assumed_5m_note, json_error_reason, reject};
+use super::{Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
+use crate::records::{Bucket, Context, Tier, UsageRecord};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+struct ResultLine<'a> {
+    #[serde(borrow, default)]
+    custom_id: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    result: Option<BatchResult<'a>>,
+    #[serde(default)]
+    timestamp: Option<Stamp>,
+    #[serde(default)]
+    created_at: Option<Stamp>,
+    #[serde(default)]
+    ended_at: Option<Stamp>,
+}
+
+#[derive(Deserialize)]
+struct BatchResult<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    message: Option<ApiMessage<'a>>,
+}
+
+/// Where results without a time of their own are dated.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BatchDate {
+    /// The date the user gave (`--batch-date`), Unix seconds.
+    Given(i64),
+    /// The file's modification date (start of the UTC day), Unix seconds.
+    FileModified(i64),
+    /// Neither is known (in-memory data): undated results are rejected.
+    Unknown,
+}
+
+#[derive(Default)]
+pub(crate) struct Counts {
+    /// Results not billed, by `result.type`.
+    not_billed: BTreeMap<String, u64>,
+    dated_by_line: u64,
+    dated_by_default: u64,
+    assumed_5m: u64,
+}
+
+pub(crate) struct BatchResults<'n> {
+    pub name: &'n str,
+    pub date: BatchDate,
+}
+
+impl LineFormat for BatchResults<'_> {
+    type Counts = Counts;
+
+    fn parse_line(&self, line: &[u8], line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
+        let mut parsed: ResultLine = match serde_json::from_slice(line) {
+            Ok(l) => l,
+            Err(e) => return reject(out, self.name, line_no, json_error_reason(line, &e)),
+        };
+        let Some(result) = parsed.result else {
+            return reject(out, self.name, line_no, "no result object".to_owned());
+        };
+        let kind = result.kind.as_deref().unwrap_or("").to_owned();
+        if kind != "succeeded" {
+            if kind.is_empty() {
+                return reject(out, self.name, line_no, "result.type is missing".to_owned());
+            }
+            *counts.not_billed.entry(kind).or_default() += 1;
+            out.summary.skipped += 1;
+            return;
+        }
+        let Some(message) = result.message else {
+            return reject(
+                out,
+                self.name,
+                line_no,
+                "succeeded result without a message".to_owned(),
+            );
+        };
+        let Some(usage) = message.usage else {
+            return reject(
+                out,
+                self.name,
+                line_no,
+                "succeeded result without message.usage".to_owned(),
+            );
+        };
+        let stamp = parsed
+            .timestamp
+            .take()
+            .or(parsed.created_at.take())
+            .or(parsed.ended_at.take());
+        let time = match (stamp, &self.date) {
+            (Some(Stamp::At(t)), _) => {
+                counts.dated_by_line += 1;
+                t
+            }
+            (Some(Stamp::Invalid(v)), _) => {
+                return reject(
+                    out,
+                    self.name,
+                    line_no,
+                    format!("timestamp: not RFC 3339 or Unix seconds: {v}"),
+                );
+            }
+            (None, BatchDate::Given(t) | BatchDate::FileModified(t)) => {
+                counts.dated_by_default += 1;
+                *t
+            }
+            (None, BatchDate::Unknown) => {
+                return reject(
+                    out,
+                    self.name,
+                    line_no,
+                    "Message Batches results carry no date and none was given (--batch-date)"
+                        .to_owned(),
+                );
+            }
+        };
+        let model = message.model.as_deref().unwrap_or("").trim();
+        if model.is_empty() {
+            return reject(
+                out,
+                self.name,
+                line_no,
+                "message.model is missing".to_owned(),
+            );
+        }
+        let terms = match usage.terms() {
+            Ok(t) => t,
+            Err(e) => return reject(out, self.name, line_no, e),
+        };
+        let (tokens, assumed) = usage.tokens();
+        counts.assumed_5m += assumed as u64;
+        // The message id names the response; without one, the custom_id names the request
+        // within its batch (unique per batch, so only a fallback).
+        let identity = match (message.id.as_deref(), parsed.custom_id.as_deref()) {
+            (Some(id), _) if !id.is_empty() => Identity::Message {
+                id: stable_hash(&[b"message", id.as_bytes()]),
+                sidechain: false,
+            },
+            (_, Some(cid)) if !cid.is_empty() => {
+                Identity::Row(stable_hash(&[b"batch", cid.as_bytes(), line]))
+            }
+            _ => Identity::None,
+        };
+        let r = UsageRecord {
+            time,
+            bucket: Bucket::Request,
+            model: out.symbols.intern(model),
+            tier: Tier::Batch,
+            context: Context::Request,
+            geo: terms.geo,
+            speed: terms.speed,
+            workspace: 0,
+            api_key: 0,
+            project: 0,
+            tokens,
+            web_search: usage.web_search(),
+            requests: 1,
+        };
+        out.records.push((r, identity));
+    }
+
+    fn merge_counts(into: &mut Counts, from: Counts) {
+        for (k, v) in from.not_billed {
+            *into.not_billed.entry(k).or_default() += v;
+        }
+        into.dated_by_line += from.dated_by_line;
+        into.dated_by_default += from.dated_by_default;
+        into.assumed_5m += from.assumed_5m;
+    }
+
+    fn finish(&self, out: &mut ParsedFile, c: Counts) {
+        out.summary.rows = out.records.len() as u64;
+        let notes = &mut out.summary.notes;
+        notes.push("all results priced at the Batch API tier (50%)".to_owned());
+        for (kind, n) in &c.not_billed {
+            notes.push(format!("{n} results {kind}: not billed, skipped"));
+        }
+        if c.dated_by_line > 0 {
+            notes.push(format!(
+                "{} results dated by their own timestamp field",
+                c.dated_by_line
+            ));
+        }
+        if c.dated_by_default > 0 {
+            let day = |t: i64| {
+                chrono::DateTime::from_timestamp(t, 0)
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default()
+            };
+            notes.push(match self.date {
+                BatchDate::Given(t) => format!("{} results dated {} (the date given)", c.dated_by_default, day(t)),
+                BatchDate::FileModified(t) => format!(
+                    "{} results dated {}, the file's modification date: batch results carry no date (give one with --batch-date)",
+                    c.dated_by_default,
+                    day(t)
+                ),
+                BatchDate::Unknown => String::new(),
+            });
+        }
+        if c.assumed_5m > 0 {
+            notes.push(assumed_5m_note(c.assumed_5m));
+        }
+    }
+}

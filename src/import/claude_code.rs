@@ -1,0 +1,281 @@
+//! Claude Code session logs (JSONL in a directory tree, `formats.md` section 7).
+//!
+//! Files are `projects/<project>/<session>.jsonl` and, for subagents (Task tool), nested files
+//! such as `projects/<project>/<session>/subagents/agent-<id>.jsonl`; `session::load` walks
+//! the whole tree, so subagent files (a large share of the calls) are included. Each file is
+//! parsed on its own; the rules that span files (de-duplication) are applied when files are
+//! merged, in [`crate::dataset::Dataset::add`].
+//!
+//! Rules, with their reasons:
+//! - Only lines with `message.usage` are API responses; every other line (user prompts, tool
+//!   results, summaries, snapshots) is skipped. A cheap byte search for `"usage"` skips most
+//!   of them without parsing JSON: tool-result lines are the bulk of a log's bytes.
+//! - Model `<synthetic>` lines are written by Claude Code itself (no API call), and
+//!   `isApiErrorMessage` lines are failed calls: neither was billed; both are skipped.
+//! - Claude Code writes one line per content block / streaming snapshot of a response, all
+//!   with the same `message.id` and `requestId`: records carry that pair as their identity,
+//!   and the dataset keeps one per pair (the non-sidechain copy, else the larger token total:
+//!   earlier snapshots carry partial `output_tokens`, so keeping the first undercounts).
+//!   A line with a `message.id` but no `requestId` is keyed on the id alone (the id already
+//!   names one response). Lines without `message.id` cannot be matched and are all counted.
+//! - `costUSD` (written by older Claude Code versions) is kept as the "reported" series for
+//!   comparison, attached to its record so that a merged response reports it once.
+//! - The `project` dimension is the folder directly under `projects/` (Claude Code's encoded
+//!   working directory, e.g. `-home-me-src-app`).
+
+use super::messages::{ApiUsage, assumed_5m_note, json_error_reason, reject};
+use super::{Identity, LineFormat, ParsedFile, Text, parse_time_str, stable_hash};
+use crate::records::{Bucket, Context, UsageRecord};
+use serde::Deserialize;
+
+use std::path::{Path, PathBuf};
+
+/// Where Claude Code keeps its logs, in the order it looks: `$CLAUDE_CONFIG_DIR` (a
+/// comma-separated list of config folders, each with a `projects/` folder) when set, else
+/// `~/.config/claude/projects` and `~/.claude/projects`. Candidates, whether or not they exist.
+pub fn claude_code_dir_candidates() -> Vec<PathBuf> {
+    if let Ok(v) = std::env::var("CLAUDE_CONFIG_DIR")
+        && !v.trim().is_empty()
+    {
+        return v
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| {
+                let d = PathBuf::from(d);
+                let projects = d.join("projects");
+                // Accept the projects folder itself as well.
+                if !projects.is_dir() && d.file_name().is_some_and(|n| n == "projects") {
+                    d
+                } else {
+                    projects
+                }
+            })
+            .collect();
+    }
+    let Some(base) = directories::BaseDirs::new() else {
+        return Vec::new();
+    };
+    let home = base.home_dir();
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".config"));
+    vec![
+        xdg.join("claude").join("projects"),
+        home.join(".claude").join("projects"),
+    ]
+}
+
+/// The Claude Code log folders that exist on this machine (see [`claude_code_dir_candidates`]).
+pub fn default_claude_code_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = claude_code_dir_candidates()
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .collect();
+    dirs.dedup();
+    dirs
+}
+
+/// The project a log file belongs to: the folder directly under the last `projects` folder
+/// of its path; failing that (a project folder opened directly), the folder of the session
+/// (`<project>/<session>/subagents/x.jsonl` counts as `<project>`), else the parent folder.
+pub fn project_of(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let n = parts.len();
+    if let Some(i) = parts.iter().rposition(|p| p == "projects")
+        && i + 2 < n
+    {
+        return parts[i + 1].clone();
+    }
+    if n >= 4 && parts[n - 2] == "subagents" {
+        return parts[n - 4].clone();
+    }
+    if n >= 2 {
+        return parts[n - 2].clone();
+    }
+    String::new()
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow, default)]
+    timestamp: Option<Text<'a>>,
+    #[serde(rename = "requestId", borrow, default)]
+    request_id: Option<Text<'a>>,
+    #[serde(rename = "isSidechain", default)]
+    is_sidechain: Option<bool>,
+    #[serde(rename = "isApiErrorMessage", default)]
+    is_api_error: Option<bool>,
+    #[serde(rename = "costUSD", default)]
+    cost_usd: Option<f64>,
+    #[serde(borrow, default)]
+    message: Option<Message<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default)]
+    id: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    model: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    usage: Option<ApiUsage<'a>>,
+}
+
+#[derive(Default)]
+pub(crate) struct Counts {
+    no_usage: u64,
+    synthetic: u64,
+    api_error: u64,
+    assumed_5m: u64,
+}
+
+pub(crate) struct ClaudeCodeLog<'n> {
+    pub name: &'n str,
+    pub project: String,
+}
+
+/// True when a line that serde could not read as a usage line has no `message.usage` object
+/// at all (a user or system line that merely mentions "usage"): skipped, not rejected.
+fn lacks_usage_object(line: &[u8]) -> bool {
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(v) => !v.pointer("/message/usage").is_some_and(|u| u.is_object()),
+        Err(_) => false,
+    }
+}
+
+impl LineFormat for ClaudeCodeLog<'_> {
+    type Counts = Counts;
+
+    fn parse_line(&self, line: &[u8], line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
+        static USAGE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
+        let skip = |out: &mut ParsedFile, n: &mut u64| {
+            *n += 1;
+            out.summary.skipped += 1;
+        };
+        // A JSON object line ends with `}`; one that does not was cut off (a crash, or the
+        // session still being written), whatever it held.
+        if line.trim_ascii_end().last() != Some(&b'}') {
+            return reject(
+                out,
+                self.name,
+                line_no,
+                "not valid JSON: the line ends early (truncated?)".to_owned(),
+            );
+        }
+        if USAGE.find(line).is_none() {
+            return skip(out, &mut counts.no_usage);
+        }
+        let parsed: Line = match serde_json::from_slice(line) {
+            Ok(l) => l,
+            Err(_) if lacks_usage_object(line) => return skip(out, &mut counts.no_usage),
+            Err(e) => return reject(out, self.name, line_no, json_error_reason(line, &e)),
+        };
+        let Some(message) = parsed.message else {
+            return skip(out, &mut counts.no_usage);
+        };
+        let Some(usage) = message.usage else {
+            return skip(out, &mut counts.no_usage);
+        };
+        if parsed.is_api_error == Some(true) {
+            return skip(out, &mut counts.api_error);
+        }
+        let model = message.model.as_deref().unwrap_or("").trim();
+        if model == "<synthetic>" {
+            return skip(out, &mut counts.synthetic);
+        }
+        if model.is_empty() {
+            return reject(
+                out,
+                self.name,
+                line_no,
+                "message.model is missing".to_owned(),
+            );
+        }
+        let time = match parsed.timestamp.as_deref() {
+            None => return reject(out, self.name, line_no, "no timestamp field".to_owned()),
+            Some(s) => match parse_time_str(s) {
+                Some(t) => t,
+                None => {
+                    return reject(
+                        out,
+                        self.name,
+                        line_no,
+                        format!("timestamp: not RFC 3339: {s:?}"),
+                    );
+                }
+            },
+        };
+        let terms = match usage.terms() {
+            Ok(t) => t,
+            Err(e) => return reject(out, self.name, line_no, e),
+        };
+        let (tokens, assumed) = usage.tokens();
+        counts.assumed_5m += assumed as u64;
+        let sidechain = parsed.is_sidechain == Some(true);
+        let identity = match message.id.as_deref().filter(|s| !s.is_empty()) {
+            Some(id) => {
+                let req = parsed.request_id.as_deref().unwrap_or("");
+                Identity::Message {
+                    id: stable_hash(&[b"claude-code", id.as_bytes(), req.as_bytes()]),
+                    sidechain,
+                }
+            }
+            None => Identity::None,
+        };
+        if let Some(usd) = parsed.cost_usd.filter(|c| c.is_finite() && *c >= 0.0) {
+            out.reported_per_record.push((out.records.len(), usd));
+        }
+        let r = UsageRecord {
+            time,
+            bucket: Bucket::Request,
+            model: out.symbols.intern(model),
+            tier: terms.tier,
+            context: Context::Request,
+            geo: terms.geo,
+            speed: terms.speed,
+            workspace: 0,
+            api_key: 0,
+            project: out.symbols.intern(&self.project),
+            tokens,
+            web_search: usage.web_search(),
+            requests: 1,
+        };
+        out.records.push((r, identity));
+    }
+
+    fn merge_counts(into: &mut Counts, from: Counts) {
+        into.no_usage += from.no_usage;
+        into.synthetic += from.synthetic;
+        into.api_error += from.api_error;
+        into.assumed_5m += from.assumed_5m;
+    }
+
+    fn finish(&self, out: &mut ParsedFile, c: Counts) {
+        out.summary.rows = out.records.len() as u64;
+        let notes = &mut out.summary.notes;
+        if c.synthetic > 0 {
+            notes.push(format!(
+                "{} lines with model <synthetic> (written by Claude Code, not an API call) were skipped",
+                c.synthetic
+            ));
+        }
+        if c.api_error > 0 {
+            notes.push(format!(
+                "{} API error lines (isApiErrorMessage, not billed) were skipped",
+                c.api_error
+            ));
+        }
+        if c.assumed_5m > 0 {
+            notes.push(assumed_5m_note(c.assumed_5m));
+        }
+    }
+}
