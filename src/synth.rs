@@ -34,6 +34,7 @@ struct Stream {
     web_search: f64,
 }
 
+#[rustfmt::skip]
 const STREAMS: &[Stream] = &[
     Stream { workspace: "Default", key: "prod-api", model: "claude-sonnet-4-5-20250929", tier: Tier::Standard, requests: 1800.0, uncached: 900.0, write_5m: 120.0, write_1h: 0.0, read: 3200.0, output: 380.0, web_search: 0.0 },
     Stream { workspace: "Default", key: "prod-api", model: "claude-haiku-4-5-20251001", tier: Tier::Standard, requests: 2600.0, uncached: 700.0, write_5m: 60.0, write_1h: 0.0, read: 1500.0, output: 160.0, web_search: 0.0 },
@@ -57,12 +58,18 @@ pub fn console_rows(last: NaiveDate, days: u32, seed: u64) -> Vec<Row> {
         let growth = 0.75 + 0.5 * d as f64 / days.max(1) as f64;
         for s in STREAMS {
             // Batch jobs run every night; people and bots follow the week.
-            let k = if s.tier == Tier::Batch { growth } else { weekend * growth };
+            let k = if s.tier == Tier::Batch {
+                growth
+            } else {
+                weekend * growth
+            };
             let n = s.requests * k * (0.8 + 0.4 * rng.f64());
             if n < 1.0 {
                 continue;
             }
-            let jitter = |rng: &mut fastrand::Rng, per: f64| (n * per * (0.9 + 0.2 * rng.f64())).round() as u64;
+            let jitter = |rng: &mut fastrand::Rng, per: f64| {
+                (n * per * (0.9 + 0.2 * rng.f64())).round() as u64
+            };
             let tokens = Tokens {
                 uncached_input: jitter(&mut rng, s.uncached),
                 cache_write_5m: jitter(&mut rng, s.write_5m),
@@ -170,9 +177,16 @@ pub fn cost_csv(rows: &[Row], table: &PriceTable) -> String {
         "usage_date_utc,model,workspace,api_key,usage_type,context_window,token_type,cost_usd,list_price_usd,cost_type,inference_geo,speed,api_key_id,api_key_status\n",
     );
     for r in rows {
-        let Some(m) = table.lookup(r.model) else { continue };
+        let Some(m) = table.lookup(r.model) else {
+            continue;
+        };
         let time = NaiveDate::parse_from_str(&r.date[..10], "%Y-%m-%d")
-            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp())
+            .map(|d| {
+                d.and_hms_opt(0, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc()
+                    .timestamp()
+            })
             .unwrap_or(0);
         let terms = Terms {
             tier: r.tier,
@@ -180,14 +194,32 @@ pub fn cost_csv(rows: &[Row], table: &PriceTable) -> String {
             geo: Geo::NotAvailable,
             speed: Speed::Standard,
         };
-        let c = cost::price(table, m, time, &r.tokens.to_f64(), r.web_search as f64, &terms);
+        let c = cost::price(
+            table,
+            m,
+            time,
+            &r.tokens.to_f64(),
+            r.web_search as f64,
+            &terms,
+        );
         let display = table.model(m).display_name();
         let ctx = if r.long { "> 200k" } else { "≤ 200k" };
-        let key_id = format!("apikey_{:08x}", crate::import::stable_hash(&[r.api_key.as_bytes()]) as u32);
+        let key_id = format!(
+            "apikey_{:08x}",
+            crate::import::stable_hash(&[r.api_key.as_bytes()]) as u32
+        );
         for (tt, usd, n) in [
             ("input_no_cache", c.uncached_input, r.tokens.uncached_input),
-            ("input_cache_write_5m", c.cache_write_5m, r.tokens.cache_write_5m),
-            ("input_cache_write_1h", c.cache_write_1h, r.tokens.cache_write_1h),
+            (
+                "input_cache_write_5m",
+                c.cache_write_5m,
+                r.tokens.cache_write_5m,
+            ),
+            (
+                "input_cache_write_1h",
+                c.cache_write_1h,
+                r.tokens.cache_write_1h,
+            ),
             ("input_cache_read", c.cache_read, r.tokens.cache_read),
             ("output", c.output, r.tokens.output),
         ] {
@@ -197,16 +229,645 @@ pub fn cost_csv(rows: &[Row], table: &PriceTable) -> String {
             let _ = writeln!(
                 s,
                 "{},{},{},{},{},{},{},{:.6},{:.6},token,not_available,,{},active",
-                &r.date[..10], display, r.workspace, r.api_key, r.tier.key(), ctx, tt, usd, usd, key_id
+                &r.date[..10],
+                display,
+                r.workspace,
+                r.api_key,
+                r.tier.key(),
+                ctx,
+                tt,
+                usd,
+                usd,
+                key_id
             );
         }
         if r.web_search > 0 {
             let _ = writeln!(
                 s,
                 "{},{},{},{},{},{},,{:.6},{:.6},web_search,not_available,,{},active",
-                &r.date[..10], display, r.workspace, r.api_key, r.tier.key(), ctx, c.web_search, c.web_search, key_id
+                &r.date[..10],
+                display,
+                r.workspace,
+                r.api_key,
+                r.tier.key(),
+                ctx,
+                c.web_search,
+                c.web_search,
+                key_id
             );
         }
     }
     s
+}
+
+// ---------------------------------------------------------------------------------------
+// Claude Code log trees.
+
+/// The shape of a generated Claude Code log tree.
+#[derive(Clone, Debug)]
+pub struct ClaudeTreeSpec {
+    /// Stop adding sessions once this many bytes are written.
+    pub approx_bytes: u64,
+    pub seed: u64,
+    /// Number of projects (at most 8).
+    pub projects: usize,
+    /// The last day with activity (UTC).
+    pub last_day: NaiveDate,
+    /// How many weeks before `last_day` sessions start.
+    pub weeks: u32,
+    /// Scales the size of tool results (file contents, command output): 1.0 is realistic.
+    pub tool_result_scale: f64,
+    /// Scales the number of turns per session.
+    pub session_scale: f64,
+}
+
+impl ClaudeTreeSpec {
+    pub fn new(approx_bytes: u64, seed: u64) -> ClaudeTreeSpec {
+        ClaudeTreeSpec {
+            approx_bytes,
+            seed,
+            projects: 6,
+            last_day: NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date"),
+            weeks: 6,
+            tool_result_scale: 1.0,
+            session_scale: 1.0,
+        }
+    }
+}
+
+/// What a generated tree holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClaudeTreeStats {
+    pub files: usize,
+    pub bytes: u64,
+    pub lines: u64,
+    /// Distinct API responses (what a correct import counts as requests).
+    pub responses: u64,
+    /// Assistant lines with usage, duplicates included.
+    pub usage_lines: u64,
+}
+
+const CC_PROJECTS: [&str; 8] = [
+    "/home/dev/src/webshop",
+    "/home/dev/src/billing-api",
+    "/home/dev/src/ml-pipeline",
+    "/home/dev/notes",
+    "/home/dev/src/mobile-app",
+    "/home/dev/src/infra",
+    "/home/dev/src/data-etl",
+    "/home/dev/src/docs-site",
+];
+
+const CC_WORDS: &[&str] = &[
+    "fn",
+    "let",
+    "mut",
+    "self",
+    "return",
+    "impl",
+    "struct",
+    "pub",
+    "use",
+    "match",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "if",
+    "else",
+    "for",
+    "in",
+    "while",
+    "async",
+    "await",
+    "const",
+    "type",
+    "cart",
+    "order",
+    "invoice",
+    "price",
+    "total",
+    "customer",
+    "request",
+    "response",
+    "handler",
+    "config",
+    "build",
+    "test",
+    "assert_eq!(",
+    ");",
+    "{",
+    "}",
+    "=>",
+    "->",
+    "==",
+    "+=",
+    "&mut",
+    "Vec<u64>",
+    "String",
+    "HashMap",
+    "iter()",
+    "map(|x|",
+    "collect()",
+    "// TODO:",
+    "error",
+    "tokens",
+    "cache",
+    "session",
+    "user_id",
+    "amount",
+    "currency",
+    "2026",
+    "0.25",
+    "42",
+    "items",
+    "len()",
+];
+
+/// Deterministic filler text without characters that JSON must escape.
+fn cc_filler(seed: u64) -> String {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut s = String::with_capacity(300_000);
+    while s.len() < 256 * 1024 {
+        let n = rng.usize(3..14);
+        for i in 0..n {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(CC_WORDS[rng.usize(..CC_WORDS.len())]);
+        }
+        s.push_str(if rng.u8(..4) == 0 { "; " } else { " " });
+    }
+    s
+}
+
+struct CcWriter<'a> {
+    filler: &'a str,
+    table: &'a PriceTable,
+    rng: fastrand::Rng,
+    stats: ClaudeTreeStats,
+}
+
+/// One line's identity fields.
+struct CcCtx<'a> {
+    session: &'a str,
+    cwd: &'a str,
+    version: &'a str,
+    sidechain: bool,
+    agent: Option<&'a str>,
+}
+
+fn cc_base62(rng: &mut fastrand::Rng, n: usize) -> String {
+    const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    (0..n).map(|_| A[rng.usize(..A.len())] as char).collect()
+}
+
+fn cc_uuid(rng: &mut fastrand::Rng) -> String {
+    let h = |rng: &mut fastrand::Rng, n: usize| -> String {
+        (0..n).map(|_| format!("{:x}", rng.u8(..16))).collect()
+    };
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        h(rng, 8),
+        h(rng, 4),
+        h(rng, 3),
+        h(rng, 3),
+        h(rng, 12)
+    )
+}
+
+fn cc_time(t: i64, ms: u32) -> String {
+    let d = chrono::DateTime::from_timestamp(t, ms * 1_000_000).unwrap_or_default();
+    d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+impl<'a> CcWriter<'a> {
+    fn text(&mut self, len: usize) -> &'a str {
+        let len = len.clamp(1, self.filler.len() / 2);
+        let start = self.rng.usize(..self.filler.len() - len);
+        // Cut at char boundaries (the filler is ASCII) and trim a trailing space.
+        self.filler[start..start + len].trim_end()
+    }
+
+    fn head(&self, line: &mut String, ctx: &CcCtx, parent: Option<&str>) {
+        let parent = parent.map_or("null".to_owned(), |p| format!("\"{p}\""));
+        let _ = write!(
+            line,
+            "{{\"parentUuid\":{parent},\"isSidechain\":{},\"userType\":\"external\",\"cwd\":\"{}\",\"sessionId\":\"{}\",\"version\":\"{}\",\"gitBranch\":\"main\"",
+            ctx.sidechain, ctx.cwd, ctx.session, ctx.version
+        );
+        if let Some(a) = ctx.agent {
+            let _ = write!(line, ",\"agentId\":\"{a}\"");
+        }
+    }
+
+    fn user_prompt(
+        &mut self,
+        out: &mut Vec<u8>,
+        ctx: &CcCtx,
+        parent: Option<&str>,
+        t: i64,
+    ) -> String {
+        let uuid = cc_uuid(&mut self.rng);
+        let len = self.rng.usize(20..600);
+        let text = self.text(len);
+        let mut line = String::with_capacity(len + 400);
+        self.head(&mut line, ctx, parent);
+        let _ = write!(
+            line,
+            ",\"type\":\"user\",\"message\":{{\"role\":\"user\",\"content\":\"{text}\"}},\"uuid\":\"{uuid}\",\"timestamp\":\"{}\"}}",
+            cc_time(t, self.rng.u32(..1000))
+        );
+        self.push(out, line);
+        uuid
+    }
+
+    fn push(&mut self, out: &mut Vec<u8>, line: String) {
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+        self.stats.lines += 1;
+    }
+
+    /// A tool result: a user line without usage, often the largest lines of a log (Claude
+    /// Code stores file contents twice: in the message and in `toolUseResult`).
+    fn tool_result(
+        &mut self,
+        out: &mut Vec<u8>,
+        ctx: &CcCtx,
+        parent: &str,
+        t: i64,
+        scale: f64,
+        task_usage: Option<&Tokens<u64>>,
+    ) -> String {
+        let uuid = cc_uuid(&mut self.rng);
+        let tool_id = cc_base62(&mut self.rng, 24);
+        // Heavy-tailed sizes: most results are a few KB, some hundreds of KB.
+        let size = ((self.rng.f64() * 4.0 + 5.5).exp()
+            * scale
+            * if self.rng.u8(..50) == 0 { 20.0 } else { 1.0 }) as usize;
+        let content = self.text(size.max(10));
+        let mut line = String::with_capacity(2 * content.len() + 600);
+        self.head(&mut line, ctx, Some(parent));
+        let _ = write!(
+            line,
+            ",\"type\":\"user\",\"message\":{{\"role\":\"user\",\"content\":[{{\"tool_use_id\":\"toolu_01{tool_id}\",\"type\":\"tool_result\",\"content\":\"{content}\"}}]}},\"uuid\":\"{uuid}\",\"timestamp\":\"{}\"",
+            cc_time(t, self.rng.u32(..1000))
+        );
+        match task_usage {
+            // A Task tool result repeats the subagent's token totals: not an API response.
+            Some(u) => {
+                let _ = write!(
+                    line,
+                    ",\"toolUseResult\":{{\"status\":\"completed\",\"totalDurationMs\":{},\"totalTokens\":{},\"usage\":{{\"input_tokens\":{},\"cache_creation_input_tokens\":{},\"cache_read_input_tokens\":{},\"output_tokens\":{}}}}}}}",
+                    self.rng.u32(5_000..300_000),
+                    u.total(),
+                    u.uncached_input,
+                    u.cache_write_5m + u.cache_write_1h,
+                    u.cache_read,
+                    u.output
+                );
+            }
+            None => {
+                let _ = write!(
+                    line,
+                    ",\"toolUseResult\":{{\"type\":\"text\",\"file\":{{\"filePath\":\"{}/src/lib.rs\",\"content\":\"{content}\"}}}}}}",
+                    ctx.cwd
+                );
+            }
+        }
+        self.push(out, line);
+        uuid
+    }
+
+    /// One API response as Claude Code logs it: 2-4 lines (content blocks / streaming
+    /// snapshots) with the same message id and request id, output tokens growing to the final
+    /// count. Returns the last line's uuid.
+    #[allow(clippy::too_many_arguments)]
+    fn response(
+        &mut self,
+        out: &mut Vec<u8>,
+        ctx: &CcCtx,
+        parent: &str,
+        t: i64,
+        model: &str,
+        tokens: &Tokens<u64>,
+        old_format: bool,
+        ids: Option<(&str, &str)>,
+    ) -> (String, String, String) {
+        let msg_id = ids.map_or_else(
+            || format!("msg_01{}", cc_base62(&mut self.rng, 22)),
+            |i| i.0.to_owned(),
+        );
+        let req_id = ids.map_or_else(
+            || format!("req_011C{}", cc_base62(&mut self.rng, 20)),
+            |i| i.1.to_owned(),
+        );
+        let n = self.rng.usize(2..=4);
+        let mut parent = parent.to_owned();
+        let priced = self.table.lookup(model);
+        for k in 0..n {
+            let uuid = cc_uuid(&mut self.rng);
+            let output = if k + 1 == n {
+                tokens.output
+            } else {
+                (tokens.output * (k as u64 + 1) / (n as u64 + 1)).max(1)
+            };
+            let block = match (k, k + 1 == n) {
+                (0, false) if self.rng.bool() => {
+                    let len = self.rng.usize(100..1500);
+                    format!(
+                        "{{\"type\":\"thinking\",\"thinking\":\"{}\",\"signature\":\"{}\"}}",
+                        self.text(len),
+                        cc_base62(&mut self.rng, 120)
+                    )
+                }
+                (_, true) => format!(
+                    "{{\"type\":\"tool_use\",\"id\":\"toolu_01{}\",\"name\":\"Read\",\"input\":{{\"file_path\":\"{}/src/main.rs\"}}}}",
+                    cc_base62(&mut self.rng, 22),
+                    ctx.cwd
+                ),
+                _ => {
+                    let len = self.rng.usize(40..900);
+                    format!("{{\"type\":\"text\",\"text\":\"{}\"}}", self.text(len))
+                }
+            };
+            let writes = tokens.cache_write_5m + tokens.cache_write_1h;
+            let usage = if old_format {
+                format!(
+                    "{{\"input_tokens\":{},\"cache_creation_input_tokens\":{writes},\"cache_read_input_tokens\":{},\"output_tokens\":{output},\"service_tier\":\"standard\"}}",
+                    tokens.uncached_input, tokens.cache_read
+                )
+            } else {
+                format!(
+                    "{{\"input_tokens\":{},\"cache_creation_input_tokens\":{writes},\"cache_read_input_tokens\":{},\"cache_creation\":{{\"ephemeral_5m_input_tokens\":{},\"ephemeral_1h_input_tokens\":{}}},\"output_tokens\":{output},\"service_tier\":\"standard\"}}",
+                    tokens.uncached_input,
+                    tokens.cache_read,
+                    tokens.cache_write_5m,
+                    tokens.cache_write_1h
+                )
+            };
+            let mut line = String::with_capacity(block.len() + usage.len() + 700);
+            self.head(&mut line, ctx, Some(&parent));
+            let _ = write!(
+                line,
+                ",\"message\":{{\"id\":\"{msg_id}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"{model}\",\"content\":[{block}],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{usage}}},\"requestId\":\"{req_id}\",\"type\":\"assistant\",\"uuid\":\"{uuid}\",\"timestamp\":\"{}\"",
+                cc_time(t + k as i64, self.rng.u32(..1000))
+            );
+            // Older Claude Code versions wrote their own cost estimate of each line.
+            if old_format && let Some(m) = priced {
+                let line_tokens = Tokens { output, ..*tokens };
+                let terms = Terms {
+                    tier: Tier::Standard,
+                    long: line_tokens.total_input() > cost::LONG_CONTEXT_THRESHOLD,
+                    geo: Geo::NotAvailable,
+                    speed: Speed::Standard,
+                };
+                let c = cost::price(self.table, m, t, &line_tokens.to_f64(), 0.0, &terms);
+                let _ = write!(line, ",\"costUSD\":{}", c.total());
+            }
+            line.push('}');
+            self.push(out, line);
+            self.stats.usage_lines += 1;
+            parent = uuid;
+        }
+        if ids.is_none() {
+            self.stats.responses += 1;
+        }
+        (parent, msg_id, req_id)
+    }
+
+    /// A line Claude Code writes itself: model `<synthetic>`, zero usage; as an API error
+    /// notice (`isApiErrorMessage`) or not.
+    fn synthetic(
+        &mut self,
+        out: &mut Vec<u8>,
+        ctx: &CcCtx,
+        parent: &str,
+        t: i64,
+        api_error: bool,
+    ) -> String {
+        let uuid = cc_uuid(&mut self.rng);
+        let mut line = String::with_capacity(900);
+        self.head(&mut line, ctx, Some(parent));
+        let text = if api_error {
+            "API Error: 529 Overloaded. Retrying."
+        } else {
+            "No response requested."
+        };
+        let _ = write!(
+            line,
+            ",\"type\":\"assistant\",\"uuid\":\"{uuid}\",\"timestamp\":\"{}\",\"message\":{{\"id\":\"{}\",\"model\":\"<synthetic>\",\"role\":\"assistant\",\"stop_reason\":\"stop_sequence\",\"stop_sequence\":\"\",\"type\":\"message\",\"usage\":{{\"input_tokens\":0,\"output_tokens\":0,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}},\"content\":[{{\"type\":\"text\",\"text\":\"{text}\"}}]}}",
+            cc_time(t, 0),
+            cc_uuid(&mut self.rng)
+        );
+        if api_error {
+            line.push_str(",\"isApiErrorMessage\":true");
+        }
+        line.push('}');
+        self.push(out, line);
+        uuid
+    }
+}
+
+/// Token counts of the next response of a conversation whose cached context is `context`.
+fn cc_tokens(
+    rng: &mut fastrand::Rng,
+    context: &mut u64,
+    ttl_1h: bool,
+    output_scale: f64,
+) -> Tokens<u64> {
+    // Claude Code compacts the conversation before the context window fills.
+    if *context > 165_000 {
+        *context = rng.u64(15_000..30_000);
+    }
+    let cap = if rng.u8(..6) == 0 { 25_000 } else { 6_000 };
+    let new = rng.u64(200..cap);
+    let read = *context;
+    *context += new;
+    let (w5, w1) = if ttl_1h { (0, new) } else { (new, 0) };
+    Tokens {
+        uncached_input: rng.u64(1..12),
+        cache_write_5m: w5,
+        cache_write_1h: w1,
+        cache_read: read,
+        output: ((rng.f64() * 3.0 + 3.5).exp() * output_scale) as u64 + 1,
+    }
+}
+
+/// Writes a deterministic, realistic Claude Code log tree under `out/projects/`: sessions of
+/// several projects over several weeks, each response written as 2-4 lines (streaming
+/// snapshots with growing output tokens), large tool-result lines without usage, subagent
+/// logs (`<session>/subagents/agent-*.jsonl`, sidechain lines) whose results the main log
+/// repeats, a few sidechain responses replayed in the main log, `<synthetic>` and API-error
+/// lines, and older sessions without the 5m/1h write split but with `costUSD`.
+/// Point Claude Code tools at it with `CLAUDE_CONFIG_DIR=out`.
+pub fn claude_code_tree(
+    out: &std::path::Path,
+    spec: &ClaudeTreeSpec,
+) -> std::io::Result<ClaudeTreeStats> {
+    let table = PriceTable::bundled();
+    let filler = cc_filler(spec.seed);
+    let mut w = CcWriter {
+        filler: &filler,
+        table: &table,
+        rng: fastrand::Rng::with_seed(spec.seed),
+        stats: ClaudeTreeStats::default(),
+    };
+    let projects = &CC_PROJECTS[..spec.projects.clamp(1, CC_PROJECTS.len())];
+    let first_day = spec.last_day - Duration::days(spec.weeks.max(1) as i64 * 7 - 1);
+    let span_days = (spec.last_day - first_day).num_days() + 1;
+    let t0 = first_day
+        .and_hms_opt(0, 0, 0)
+        .expect("valid time")
+        .and_utc()
+        .timestamp();
+    let mut session_no = 0u64;
+    while w.stats.bytes < spec.approx_bytes {
+        let mut rng =
+            fastrand::Rng::with_seed(spec.seed.wrapping_mul(0x9E37_79B9).wrapping_add(session_no));
+        w.rng = rng.fork();
+        let cwd = projects[if session_no < projects.len() as u64 {
+            session_no as usize
+        } else {
+            rng.usize(..projects.len())
+        }];
+        let dir_name = cwd.replace('/', "-");
+        let session = cc_uuid(&mut rng);
+        let day = rng.i64(0..span_days);
+        let mut t = t0 + day * 86_400 + rng.i64(7 * 3600..20 * 3600);
+        // The first third of the period: an older Claude Code (no write split, costUSD).
+        let old = day < span_days / 3;
+        let version = if old { "1.0.58" } else { "2.0.14" };
+        let model = match rng.u8(..20) {
+            0..=13 => "claude-sonnet-4-5-20250929",
+            14..=17 => "claude-opus-4-5-20251101",
+            _ => {
+                if old {
+                    "claude-sonnet-4-20250514"
+                } else {
+                    "claude-haiku-4-5-20251001"
+                }
+            }
+        };
+        let ttl_1h = !old && rng.bool();
+        let ctx = CcCtx {
+            session: &session,
+            cwd,
+            version,
+            sidechain: false,
+            agent: None,
+        };
+        let project_dir = out.join("projects").join(&dir_name);
+        std::fs::create_dir_all(&project_dir)?;
+        let mut main: Vec<u8> = Vec::new();
+        let mut agents: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut context = rng.u64(12_000..24_000);
+        let turns = ((rng.f64() * 2.5 + 1.0).exp() * spec.session_scale).ceil() as usize;
+        if rng.u8(..4) == 0 {
+            let line = format!(
+                "{{\"type\":\"summary\",\"summary\":\"{}\",\"leafUuid\":\"{}\"}}",
+                w.text(60),
+                cc_uuid(&mut rng)
+            );
+            w.push(&mut main, line);
+        }
+        let mut parent: Option<String> = None;
+        for turn in 0..turns {
+            let p = w.user_prompt(&mut main, &ctx, parent.as_deref(), t);
+            let mut last = p;
+            t += rng.i64(2..20);
+            let steps = rng.usize(1..10);
+            for step in 0..steps {
+                let tokens = cc_tokens(&mut rng, &mut context, ttl_1h, 1.0);
+                let (uuid, _, _) = w.response(&mut main, &ctx, &last, t, model, &tokens, old, None);
+                last = uuid;
+                t += rng.i64(3..40);
+                // A Task tool call: a subagent with its own log, then its result here.
+                let force = session_no == 0 && turn == 0 && step == 0;
+                if force || rng.u8(..25) == 0 {
+                    let agent = format!("{:08x}", rng.u32(..));
+                    let actx = CcCtx {
+                        session: &session,
+                        cwd,
+                        version,
+                        sidechain: true,
+                        agent: Some(&agent),
+                    };
+                    let mut log = Vec::new();
+                    let amodel = if rng.bool() {
+                        "claude-haiku-4-5-20251001"
+                    } else {
+                        model
+                    };
+                    let mut actx_context = rng.u64(8_000..15_000);
+                    let mut at = t;
+                    let mut aparent = w.user_prompt(&mut log, &actx, None, at);
+                    let mut total = Tokens::<u64>::default();
+                    for _ in 0..rng.usize(2..12) {
+                        let tk = cc_tokens(&mut rng, &mut actx_context, false, 0.8);
+                        total = total.saturating_add(&tk);
+                        let (u, msg, req) =
+                            w.response(&mut log, &actx, &aparent, at, amodel, &tk, old, None);
+                        at += rng.i64(2..30);
+                        aparent = w.tool_result(
+                            &mut log,
+                            &actx,
+                            &u,
+                            at,
+                            spec.tool_result_scale * 0.5,
+                            None,
+                        );
+                        // Now and then the main log replays a subagent response (same ids,
+                        // not a sidechain): counted once, as the main-thread copy.
+                        if rng.u8(..40) == 0 {
+                            let ids = Some((msg.as_str(), req.as_str()));
+                            let (u2, _, _) =
+                                w.response(&mut main, &ctx, &last, at, amodel, &tk, old, ids);
+                            last = u2;
+                        }
+                    }
+                    agents.push((agent, log));
+                    t = at + rng.i64(2..10);
+                    last = w.tool_result(&mut main, &ctx, &last, t, 0.2, Some(&total));
+                } else if step + 1 < steps || rng.bool() {
+                    last = w.tool_result(&mut main, &ctx, &last, t, spec.tool_result_scale, None);
+                }
+                t += rng.i64(1..15);
+                match rng.u16(..300) {
+                    0 => last = w.synthetic(&mut main, &ctx, &last, t, true),
+                    1 => last = w.synthetic(&mut main, &ctx, &last, t, false),
+                    2 => {
+                        let line = format!(
+                            "{{\"type\":\"file-history-snapshot\",\"messageId\":\"{}\",\"snapshot\":{{\"trackedFileBackups\":{{}},\"timestamp\":\"{}\"}},\"isSnapshotUpdate\":false}}",
+                            cc_uuid(&mut rng),
+                            cc_time(t, 0)
+                        );
+                        w.push(&mut main, line);
+                    }
+                    _ => {}
+                }
+            }
+            parent = Some(last);
+            // Between prompts: a few minutes, sometimes a long break.
+            t += if rng.u8(..8) == 0 {
+                rng.i64(3600..6 * 3600)
+            } else {
+                rng.i64(30..900)
+            };
+        }
+        std::fs::write(project_dir.join(format!("{session}.jsonl")), &main)?;
+        w.stats.bytes += main.len() as u64;
+        w.stats.files += 1;
+        if !agents.is_empty() {
+            let sub = project_dir.join(&session).join("subagents");
+            std::fs::create_dir_all(&sub)?;
+            for (agent, log) in &agents {
+                std::fs::write(sub.join(format!("agent-{agent}.jsonl")), log)?;
+                w.stats.bytes += log.len() as u64;
+                w.stats.files += 1;
+            }
+        }
+        session_no += 1;
+    }
+    Ok(w.stats)
 }
