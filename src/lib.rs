@@ -15,4 +15,5 @@ pub mod records;
 pub mod report;
 pub mod scenario;
 pub mod session;
+pub mod store;
 pub mod synth;

@@ -260,6 +260,8 @@ pub struct CostlensApp {
     pub reprice_ms: f64,
     dirty_view: bool,
     dirty_eval: bool,
+    /// Where settings are saved; `None` in tests (nothing is written).
+    settings_path: Option<PathBuf>,
     job: Option<ImportJob>,
     export_job: Option<ExportJob>,
     pending: Vec<Cmd>,
@@ -268,11 +270,22 @@ pub struct CostlensApp {
 impl CostlensApp {
     /// The app as eframe starts it: settings from storage, then `files` or the sample data.
     pub fn new(cc: &eframe::CreationContext<'_>, files: Vec<PathBuf>) -> Self {
-        let settings: Settings = cc
-            .storage
-            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
-            .unwrap_or_default();
+        // Our own settings file, written atomically (eframe's storage truncates in place).
+        let path = costlens::store::settings_path();
+        let (settings, problem) = match path.as_deref().map(costlens::store::load_json::<Settings>)
+        {
+            Some(costlens::store::Loaded::Ok(s)) => (s, None),
+            Some(costlens::store::Loaded::Unreadable(why)) => (
+                Settings::default(),
+                Some(format!("Settings could not be read, using defaults: {why}")),
+            ),
+            _ => (Settings::default(), None),
+        };
         let mut app = Self::with_settings(settings, Box::new(NativeDialogs));
+        app.settings_path = path;
+        if let Some(p) = problem {
+            app.set_status(p, true);
+        }
         apply_theme(&cc.egui_ctx, app.settings.theme);
         if !files.is_empty() {
             app.start_import(files, &cc.egui_ctx);
@@ -315,12 +328,25 @@ impl CostlensApp {
             reprice_ms: 0.0,
             dirty_view: true,
             dirty_eval: true,
+            settings_path: None,
             job: None,
             export_job: None,
             pending: Vec::new(),
         };
         app.refresh();
         app
+    }
+
+    /// Writes the settings file (temp file + rename). Errors reach the status bar.
+    pub fn save_settings(&mut self) {
+        if let Some(p) = self.settings_path.clone()
+            && let Err(e) = costlens::store::save_json(&p, &self.settings)
+        {
+            self.set_status(
+                format!("Cannot save settings to {}: {e}", p.display()),
+                true,
+            );
+        }
     }
 
     /// Replaces the data (the bench loads a large synthetic import this way).
@@ -980,8 +1006,9 @@ impl eframe::App for CostlensApp {
         self.frame(ui);
     }
 
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    /// eframe calls this every 30 s and on exit; settings go to our own file, atomically.
+    fn save(&mut self, _storage: &mut dyn eframe::Storage) {
+        self.save_settings();
     }
 }
 
