@@ -11,8 +11,10 @@ use crate::records::{
 };
 use crate::scenario::{self, LongRule, Observed, ResolvedLevers, Stage, Usage};
 use chrono::{Datelike, TimeZone, Utc};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -177,10 +179,12 @@ struct Cell {
 /// Prompt-length values at which request-level long-context status is exact: the slider's
 /// steps (0.1 - 1 by 0.05, 1 - 3 by 0.1, 3 - 10 by 0.25).
 pub fn prompt_length_grid() -> Vec<f64> {
+    // Divided, not multiplied (`i as f64 * 0.1` is 1.5000000000000002 at i = 15): each
+    // value is the double nearest its decimal, the one a slider or `--prompt-length 1.5` gives.
     let mut g = Vec::new();
-    g.extend((2..=20).map(|i| i as f64 * 0.05));
-    g.extend((11..=30).map(|i| i as f64 * 0.1));
-    g.extend((13..=40).map(|i| i as f64 * 0.25));
+    g.extend((2..=20).map(|i| i as f64 / 20.0));
+    g.extend((11..=30).map(|i| i as f64 / 10.0));
+    g.extend((13..=40).map(|i| i as f64 / 4.0));
     g
 }
 
@@ -194,29 +198,30 @@ pub struct Cube {
 
 impl Cube {
     /// `grid`: prompt-length values the scenario must be exact at (1.0 is always added).
+    ///
+    /// Large inputs are summed on every thread: each thread owns the keys whose hash falls in
+    /// its shard, so no two threads touch one cell and no merge is needed.
     pub fn build(records: &[UsageRecord], grid: &[f64]) -> Cube {
         let mut grid: Vec<f64> = grid.iter().copied().chain([1.0]).collect();
         grid.sort_by(f64::total_cmp);
         grid.dedup();
-        let mut map: HashMap<CubeKey, Cell> = HashMap::new();
-        for r in records {
-            let input = r.tokens.total_input();
+        let threshold = crate::cost::LONG_CONTEXT_THRESHOLD as f64;
+        let key_of = |r: &UsageRecord| {
             let ctx = match r.context {
                 Context::Flag(b) => CtxKey::Flag(b),
                 Context::Request => {
-                    let x = input as f64;
-                    let band = grid
-                        .iter()
-                        .filter(|&&g| x * g > crate::cost::LONG_CONTEXT_THRESHOLD as f64)
-                        .count();
-                    CtxKey::Band(band as u16)
+                    // How many grid values make the request long: `x * g > 200K` is monotone
+                    // in g (the grid is sorted), so it is false then true along the grid.
+                    let x = r.tokens.total_input() as f64;
+                    let standard = grid.partition_point(|&g| !(x * g > threshold));
+                    CtxKey::Band((grid.len() - standard) as u16)
                 }
             };
             let time = match r.bucket {
                 Bucket::Day => Period::Day.start(r.time),
                 _ => Period::Hour.start(r.time),
             };
-            let key = CubeKey {
+            CubeKey {
                 time,
                 model: r.model,
                 tier: r.tier,
@@ -226,21 +231,53 @@ impl Cube {
                 workspace: r.workspace,
                 api_key: r.api_key,
                 project: r.project,
-            };
-            let c = map.entry(key).or_insert(Cell {
-                tokens: Tokens::default(),
-                web_search: 0,
-                requests: 0,
-                rows: 0,
-                min_input: u64::MAX,
-            });
-            c.tokens = c.tokens.saturating_add(&r.tokens);
-            c.web_search = c.web_search.saturating_add(r.web_search);
-            c.requests = c.requests.saturating_add(r.requests);
-            c.rows += 1;
-            c.min_input = c.min_input.min(input);
+            }
+        };
+        let shards = if records.len() >= 1 << 16 {
+            rayon::current_num_threads().max(1) as u64
+        } else {
+            1
+        };
+        let build_shard = |shard: u64| {
+            let mut index: FxHashMap<CubeKey, u32> = FxHashMap::default();
+            index.reserve((records.len() / shards as usize / 4).min(1 << 20));
+            let mut keys = Vec::new();
+            let mut cells: Vec<Cell> = Vec::new();
+            for r in records {
+                let key = key_of(r);
+                if shards > 1 && shard_of(&key, shards) != shard {
+                    continue;
+                }
+                let i = *index.entry(key).or_insert_with(|| {
+                    keys.push(key);
+                    cells.push(Cell {
+                        tokens: Tokens::default(),
+                        web_search: 0,
+                        requests: 0,
+                        rows: 0,
+                        min_input: u64::MAX,
+                    });
+                    (cells.len() - 1) as u32
+                });
+                let c = &mut cells[i as usize];
+                c.tokens = c.tokens.saturating_add(&r.tokens);
+                c.web_search = c.web_search.saturating_add(r.web_search);
+                c.requests = c.requests.saturating_add(r.requests);
+                c.rows += 1;
+                c.min_input = c.min_input.min(r.tokens.total_input());
+            }
+            (keys, cells)
+        };
+        let mut parts: Vec<(Vec<CubeKey>, Vec<Cell>)> = if shards > 1 {
+            (0..shards).into_par_iter().map(build_shard).collect()
+        } else {
+            vec![build_shard(0)]
+        };
+        let (mut keys, mut cells) = parts.swap_remove(0);
+        for (k, c) in parts {
+            keys.extend(k);
+            cells.extend(c);
         }
-        let (keys, cells) = map.into_iter().unzip();
         Cube { keys, cells, grid }
     }
 
@@ -404,8 +441,13 @@ impl View {
             |ok: &Option<HashSet<&str>>, s: &str| ok.as_ref().is_none_or(|o| o.contains(s));
 
         let mut periods: Vec<i64> = Vec::new();
-        let mut period_ix: HashMap<i64, u32> = HashMap::new();
+        let mut period_seen: FxHashMap<i64, ()> = FxHashMap::default();
+        let mut last_period = None;
         let mut dim_ix: HashMap<String, u32> = HashMap::new();
+        // The dimension value of each symbol (or tier), worked out once: labels are strings,
+        // and a cube can have a million cells.
+        let tier_slot = |t: Tier| syms.len() + t as usize;
+        let mut dim_of_slot: Vec<u32> = vec![u32::MAX; syms.len() + 8];
         let mut dims: Vec<String> = Vec::new();
         if spec.dimension == Dimension::Category {
             dims = CATEGORY_LABELS.iter().map(|s| s.to_string()).collect();
@@ -421,7 +463,7 @@ impl View {
             geo: Geo,
             speed: Speed,
         }
-        let mut gmap: HashMap<GKey, (Tokens<u64>, u64, u64)> = HashMap::new();
+        let mut gmap: FxHashMap<GKey, (Tokens<u64>, u64, u64)> = FxHashMap::default();
         let mut unpriced: HashMap<String, Tokens<u64>> = HashMap::new();
         let mut view = View {
             spec: spec.clone(),
@@ -448,19 +490,31 @@ impl View {
                 continue;
             };
             let p = spec.period.start(k.time);
-            if let std::collections::hash_map::Entry::Vacant(e) = period_ix.entry(p) {
-                e.insert(0);
-                periods.push(p);
+            if last_period != Some(p) {
+                last_period = Some(p);
+                if period_seen.insert(p, ()).is_none() {
+                    periods.push(p);
+                }
             }
             let dim = match spec.dimension {
                 Dimension::Category => 0,
                 d => {
-                    let label = dim_label(d, k, syms, &model_lbl);
-                    let next = dims.len() as u32;
-                    *dim_ix.entry(label.clone()).or_insert_with(|| {
-                        dims.push(label);
-                        next
-                    })
+                    let slot = match d {
+                        Dimension::Model => k.model as usize,
+                        Dimension::Workspace => k.workspace as usize,
+                        Dimension::Key => k.api_key as usize,
+                        Dimension::Project => k.project as usize,
+                        Dimension::Tier | Dimension::Category => tier_slot(k.tier),
+                    };
+                    if dim_of_slot[slot] == u32::MAX {
+                        let label = dim_label(d, k, syms, &model_lbl);
+                        let next = dims.len() as u32;
+                        dim_of_slot[slot] = *dim_ix.entry(label.clone()).or_insert_with(|| {
+                            dims.push(label);
+                            next
+                        });
+                    }
+                    dim_of_slot[slot]
                 }
             };
             let g = gmap
@@ -679,4 +733,66 @@ fn dim_label(d: Dimension, k: &CubeKey, syms: &Symbols, model_lbl: &[String]) ->
         Dimension::Tier => k.tier.key().to_owned(),
         Dimension::Project => or_none(syms.get(k.project)),
     }
+}
+
+/// A fast hasher for the engine's own keys (integers, not attacker-chosen): the std SipHash
+/// costs more than the rest of building a cube. The word mixing is FxHash's (rustc).
+#[derive(Clone, Copy, Default)]
+struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(i as u64);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        // The multiply leaves the low bits weakest; hash tables index by them.
+        self.0.rotate_left(26)
+    }
+}
+
+type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+fn fx_hash<T: Hash>(v: &T) -> u64 {
+    let mut h = FxHasher::default();
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// The shard of a key: from the high bits of a second mix, so that keys within one shard
+/// still differ in the low bits that the shard's hash table indexes by.
+fn shard_of<T: Hash>(v: &T, shards: u64) -> u64 {
+    (fx_hash(v).wrapping_mul(FX_SEED) >> 32) % shards
 }
