@@ -213,7 +213,7 @@ impl Cube {
                     // How many grid values make the request long: `x * g > 200K` is monotone
                     // in g (the grid is sorted), so it is false then true along the grid.
                     let x = r.tokens.total_input() as f64;
-                    let standard = grid.partition_point(|&g| !(x * g > threshold));
+                    let standard = grid.partition_point(|&g| x * g <= threshold);
                     CtxKey::Band((grid.len() - standard) as u16)
                 }
             };
