@@ -95,6 +95,35 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                     });
                 }
             }
+            let batch_files = app
+                .analysis
+                .data
+                .files
+                .iter()
+                .any(|f| f.format.contains("Batches"));
+            if batch_files || !app.settings.batch_date.is_empty() {
+                ui.separator();
+                ui.horizontal(|ui| {
+                    let l = ui.label("Date for Message Batches results (they carry none):");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut app.settings.batch_date)
+                            .hint_text("YYYY-MM-DD")
+                            .desired_width(100.0),
+                    )
+                    .labelled_by(l.id);
+                    let valid = app.settings.batch_date.is_empty()
+                        || app.import_options().batch_date.is_some();
+                    if !valid {
+                        ui.colored_label(ui.visuals().error_fg_color, "not a date");
+                    }
+                    if ui
+                        .add_enabled(valid, egui::Button::new("Apply and re-import"))
+                        .clicked()
+                    {
+                        cmds.push(Cmd::Reimport);
+                    }
+                });
+            }
             if app.analysis.data.files.is_empty() && app.load_errors.is_empty() {
                 ui.label("Nothing imported yet.");
             }

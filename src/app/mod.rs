@@ -69,6 +69,8 @@ pub struct Settings {
     pub workload: Workload,
     pub export_width: u32,
     pub export_height: u32,
+    /// Date (YYYY-MM-DD) for Message Batches results, which carry none; empty = the file's date.
+    pub batch_date: String,
 }
 
 impl Default for Settings {
@@ -88,6 +90,7 @@ impl Default for Settings {
             },
             export_width: 1600,
             export_height: 900,
+            batch_date: String::new(),
         }
     }
 }
@@ -175,6 +178,7 @@ pub enum Cmd {
     ViewChanged,
     LeversChanged,
     ShowSample,
+    Reimport,
 }
 
 /// A message in the status bar.
@@ -430,8 +434,9 @@ impl CostlensApp {
         let p = paths.clone();
         let table = self.analysis.table.clone();
         let ctx = ctx.clone();
+        let opts = self.import_options();
         std::thread::spawn(move || {
-            let loaded = session::load(&p, &Options::default(), &c);
+            let loaded = session::load(&p, &opts, &c);
             let data = std::mem::take(&mut { loaded.data });
             let analysis = Analysis::new(data, table, &aggregate::prompt_length_grid());
             let loaded = Loaded {
@@ -448,6 +453,23 @@ impl CostlensApp {
             paths,
             started: Instant::now(),
         });
+    }
+
+    /// Import options from the settings (the date for batch results).
+    pub fn import_options(&self) -> Options {
+        let batch_date =
+            chrono::NaiveDate::parse_from_str(self.settings.batch_date.trim(), "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp());
+        Options { batch_date }
+    }
+
+    /// Imports the current files again (after an import option changed).
+    pub fn reimport(&mut self, ctx: &egui::Context) {
+        if let Source::Files(p) = self.source.clone() {
+            self.start_import(p, ctx);
+        }
     }
 
     /// Applies a finished import, if one has finished.
@@ -573,7 +595,7 @@ impl CostlensApp {
                 }
             }
             Cmd::OpenClaudeCode => {
-                let dirs = claude_code_dirs();
+                let dirs = costlens::import::claude_code::default_claude_code_dirs();
                 if dirs.is_empty() {
                     self.set_status(
                         "No Claude Code logs found in ~/.claude/projects, ~/.config/claude/projects or $CLAUDE_CONFIG_DIR",
@@ -638,6 +660,7 @@ impl CostlensApp {
             }
             Cmd::ViewChanged => self.dirty_view = true,
             Cmd::LeversChanged => self.dirty_eval = true,
+            Cmd::Reimport => self.reimport(ctx),
             Cmd::ShowSample => {
                 let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
                 let table = self.analysis.table.clone();
@@ -1018,22 +1041,6 @@ pub fn apply_theme(ctx: &egui::Context, theme: ThemeChoice) {
         ThemeChoice::Dark => egui::ThemePreference::Dark,
         ThemeChoice::Light => egui::ThemePreference::Light,
     });
-}
-
-/// Claude Code log folders that exist on this machine.
-pub fn claude_code_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Ok(v) = std::env::var("CLAUDE_CONFIG_DIR") {
-        dirs.extend(
-            v.split(',')
-                .map(|d| PathBuf::from(d.trim()).join("projects")),
-        );
-    } else if let Some(home) = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()) {
-        dirs.push(home.join(".claude").join("projects"));
-        dirs.push(home.join(".config").join("claude").join("projects"));
-    }
-    dirs.retain(|d| d.is_dir());
-    dirs
 }
 
 pub fn describe_paths(p: &[PathBuf]) -> String {
