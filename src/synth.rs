@@ -871,3 +871,260 @@ pub fn claude_code_tree(
     }
     Ok(w.stats)
 }
+
+// ---------------------------------------------------------------------------------------
+// Admin API reports, Messages API logs and Message Batches results.
+
+/// Sample files in the API's formats, consistent with each other: the cost report bills
+/// exactly the usage report's rows at list price.
+#[derive(Clone, Debug)]
+pub struct ApiSamples {
+    /// Admin API usage report: two saved pages, one JSON object per line.
+    pub admin_usage: String,
+    /// Admin API cost report: one page, pretty-printed; amounts in cents as decimal strings.
+    pub admin_cost: String,
+    /// A Messages API request log (JSONL) in the three accepted shapes.
+    pub messages_log: String,
+    /// Message Batches results (JSONL).
+    pub batch_results: String,
+}
+
+struct AdminStream {
+    workspace: &'static str,
+    key: &'static str,
+    model: &'static str,
+    tier: Tier,
+    requests: f64,
+    per_request: [f64; 5],
+    web_search: f64,
+}
+
+#[rustfmt::skip]
+const ADMIN_STREAMS: &[AdminStream] = &[
+    AdminStream { workspace: "wrkspc_01DefaultWs", key: "apikey_01ProdApi", model: "claude-sonnet-4-5-20250929", tier: Tier::Standard, requests: 1500.0, per_request: [900.0, 120.0, 0.0, 3200.0, 380.0], web_search: 0.04 },
+    AdminStream { workspace: "wrkspc_01DefaultWs", key: "apikey_01ProdApi", model: "claude-haiku-4-5-20251001", tier: Tier::Standard, requests: 2400.0, per_request: [700.0, 60.0, 0.0, 1500.0, 160.0], web_search: 0.0 },
+    AdminStream { workspace: "wrkspc_01DefaultWs", key: "apikey_02BatchNightly", model: "claude-sonnet-4-5-20250929", tier: Tier::Batch, requests: 800.0, per_request: [2400.0, 0.0, 0.0, 0.0, 600.0], web_search: 0.0 },
+    AdminStream { workspace: "wrkspc_02SupportBot", key: "apikey_03SupportProd", model: "claude-haiku-4-5-20251001", tier: Tier::Priority, requests: 1300.0, per_request: [350.0, 90.0, 0.0, 2600.0, 210.0], web_search: 0.0 },
+    AdminStream { workspace: "wrkspc_02SupportBot", key: "apikey_03SupportProd", model: "claude-opus-4-5-20251101", tier: Tier::Standard, requests: 120.0, per_request: [60.0, 0.0, 1800.0, 36000.0, 520.0], web_search: 0.0 },
+];
+
+/// Deterministic samples of every API format for the `days` days from `first`.
+pub fn api_samples(first: NaiveDate, days: u32, seed: u64) -> ApiSamples {
+    use serde_json::{Value, json};
+    let table = PriceTable::bundled();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let day_time = |d: u32| {
+        (first + Duration::days(d as i64))
+            .and_hms_opt(0, 0, 0)
+            .expect("valid time")
+            .and_utc()
+    };
+    let rfc = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    // Usage rows: (day, stream, long context, tokens, web searches).
+    let mut buckets: Vec<(String, String, Vec<Value>)> = Vec::new();
+    let mut costs: Vec<(String, String, Vec<Value>)> = Vec::new();
+    for d in 0..days {
+        let (start, end) = (day_time(d), day_time(d + 1));
+        let weekday = chrono::Datelike::weekday(&start.date_naive()).num_days_from_monday();
+        let mut results = Vec::new();
+        let mut cost_results = Vec::new();
+        // One quiet day: the API returns the bucket with empty results.
+        if d != 3 {
+            for (si, s) in ADMIN_STREAMS.iter().enumerate() {
+                let k = if weekday >= 5 && s.tier != Tier::Batch {
+                    0.3
+                } else {
+                    1.0
+                };
+                for long in [false, true] {
+                    // Long-context traffic (1M beta) only on Sonnet, some days.
+                    if long && !(si == 0 && d % 4 == 1) {
+                        continue;
+                    }
+                    let n = if long {
+                        6.0
+                    } else {
+                        s.requests * k * (0.8 + 0.4 * rng.f64())
+                    };
+                    let per = if long {
+                        [240_000.0, 0.0, 0.0, 0.0, 2_000.0]
+                    } else {
+                        s.per_request
+                    };
+                    let t: [u64; 5] = std::array::from_fn(|i| {
+                        (n * per[i] * (0.9 + 0.2 * rng.f64())).round() as u64
+                    });
+                    let tokens = Tokens::from_array(t);
+                    let searches = (n * s.web_search).round() as u64;
+                    let ctx = if long { "200k-1M" } else { "0-200k" };
+                    results.push(json!({
+                        "api_key_id": s.key, "workspace_id": s.workspace, "model": s.model,
+                        "service_tier": s.tier.key(), "context_window": ctx, "inference_geo": "global",
+                        "uncached_input_tokens": t[0],
+                        "cache_creation": {"ephemeral_1h_input_tokens": t[2], "ephemeral_5m_input_tokens": t[1]},
+                        "cache_read_input_tokens": t[3], "output_tokens": t[4],
+                        "server_tool_use": {"web_search_requests": searches},
+                    }));
+                    let Some(m) = table.lookup(s.model) else {
+                        continue;
+                    };
+                    let terms = Terms {
+                        tier: s.tier,
+                        long,
+                        geo: Geo::Global,
+                        speed: Speed::Standard,
+                    };
+                    let c = cost::price(
+                        &table,
+                        m,
+                        start.timestamp(),
+                        &tokens.to_f64(),
+                        searches as f64,
+                        &terms,
+                    );
+                    let display = table.model(m).display_name().to_owned();
+                    for (token_type, label, usd) in [
+                        ("uncached_input_tokens", "Input Tokens", c.uncached_input),
+                        (
+                            "cache_creation.ephemeral_5m_input_tokens",
+                            "Cache Write (5m)",
+                            c.cache_write_5m,
+                        ),
+                        (
+                            "cache_creation.ephemeral_1h_input_tokens",
+                            "Cache Write (1h)",
+                            c.cache_write_1h,
+                        ),
+                        ("cache_read_input_tokens", "Cache Read", c.cache_read),
+                        ("output_tokens", "Output Tokens", c.output),
+                    ] {
+                        if usd == 0.0 {
+                            continue;
+                        }
+                        cost_results.push(json!({
+                            "currency": "USD", "amount": format!("{:.6}", usd * 100.0),
+                            "workspace_id": s.workspace, "description": format!("{display} Usage - {label}"),
+                            "cost_type": "tokens", "context_window": ctx, "model": s.model,
+                            "service_tier": s.tier.key(), "token_type": token_type,
+                        }));
+                    }
+                    if searches > 0 {
+                        cost_results.push(json!({
+                            "currency": "USD", "amount": format!("{:.6}", c.web_search * 100.0),
+                            "workspace_id": s.workspace, "description": "Web Search",
+                            "cost_type": "web_search", "context_window": null, "model": s.model,
+                            "service_tier": s.tier.key(), "token_type": null,
+                        }));
+                    }
+                }
+            }
+        }
+        buckets.push((rfc(start), rfc(end), results));
+        costs.push((rfc(start), rfc(end), cost_results));
+    }
+    let page = |b: &[(String, String, Vec<Value>)], more: bool, next: &str| {
+        let data: Vec<Value> = b
+            .iter()
+            .map(|(s, e, r)| json!({"starting_at": s, "ending_at": e, "results": r}))
+            .collect();
+        json!({"data": data, "has_more": more, "next_page": if more { json!(next) } else { Value::Null }})
+    };
+    let half = buckets.len() / 2;
+    let admin_usage = format!(
+        "{}\n{}\n",
+        page(&buckets[..half], true, "page_MjAyNi0xMS0wOA"),
+        page(&buckets[half..], false, "")
+    );
+    let admin_cost =
+        serde_json::to_string_pretty(&page(&costs, false, "")).unwrap_or_default() + "\n";
+
+    // The support bot's own request log.
+    let mut messages_log = String::new();
+    let models = ["claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"];
+    for i in 0..80u32 {
+        let d = i * days / 80;
+        let t = day_time(d).timestamp() + 8 * 3600 + rng.i64(0..10 * 3600);
+        let model = models[(rng.u8(..4) == 0) as usize];
+        let id = format!("msg_01{}", cc_base62(&mut rng, 22));
+        let (input, read, write, output) = (
+            rng.u64(20..1500),
+            if i % 5 == 0 { 0 } else { 2_600 },
+            if i % 5 == 0 { 2_600 } else { 0 },
+            rng.u64(40..700),
+        );
+        // Older entries lack the 5m/1h split (counted as 5-minute writes).
+        let split = i >= 12;
+        let mut usage = json!({
+            "input_tokens": input, "cache_creation_input_tokens": write,
+            "cache_read_input_tokens": read, "output_tokens": output, "service_tier": "standard",
+        });
+        if split {
+            usage["cache_creation"] =
+                json!({"ephemeral_5m_input_tokens": write, "ephemeral_1h_input_tokens": 0});
+        }
+        // One request of the long-context beta (more than 200K input: all of it at long rates).
+        if i == 41 {
+            usage["input_tokens"] = json!(232_000);
+        }
+        let message = json!({
+            "id": id, "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": "Thanks for reaching out! Here is how to reset your password."}],
+            "stop_reason": "end_turn", "stop_sequence": null, "usage": usage,
+        });
+        let line = match i % 3 {
+            0 => {
+                json!({"timestamp": rfc(chrono::DateTime::from_timestamp(t, 0).unwrap_or_default()), "request_id": format!("req_011C{}", cc_base62(&mut rng, 20)), "response": message})
+            }
+            1 => json!({"created_at": t, "message": message}),
+            _ => json!({
+                "time": rfc(chrono::DateTime::from_timestamp(t, 0).unwrap_or_default()), "id": id, "model": model,
+                "input_tokens": usage["input_tokens"], "output_tokens": output,
+                "cache_creation_input_tokens": write, "cache_read_input_tokens": read,
+                "cache_creation": usage.get("cache_creation").cloned().unwrap_or(Value::Null),
+                "service_tier": "standard",
+            }),
+        };
+        messages_log.push_str(&line.to_string());
+        messages_log.push('\n');
+        if i == 57 {
+            let err = json!({"timestamp": rfc(chrono::DateTime::from_timestamp(t + 5, 0).unwrap_or_default()), "response": {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}});
+            messages_log.push_str(&err.to_string());
+            messages_log.push('\n');
+        }
+    }
+
+    // A nightly batch of ticket summaries.
+    let mut batch_results = String::new();
+    for i in 0..40u32 {
+        let custom_id = format!("ticket-{:04}", 1000 + i);
+        let line = match i {
+            7 | 23 => {
+                json!({"custom_id": custom_id, "result": {"type": "errored", "error": {"type": "invalid_request_error", "message": "max_tokens: must be at least 1"}}})
+            }
+            11 | 31 => json!({"custom_id": custom_id, "result": {"type": "expired"}}),
+            36 => json!({"custom_id": custom_id, "result": {"type": "canceled"}}),
+            _ => {
+                let model = if i % 4 == 0 {
+                    "claude-sonnet-4-5-20250929"
+                } else {
+                    "claude-haiku-4-5-20251001"
+                };
+                json!({"custom_id": custom_id, "result": {"type": "succeeded", "message": {
+                    "id": format!("msg_01{}", cc_base62(&mut rng, 22)), "type": "message", "role": "assistant", "model": model,
+                    "content": [{"type": "text", "text": "Summary: customer asks about a refund for order 1042."}],
+                    "stop_reason": "end_turn", "stop_sequence": null,
+                    "usage": {"input_tokens": rng.u64(800..4000), "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                              "output_tokens": rng.u64(60..400), "service_tier": "batch"},
+                }}})
+            }
+        };
+        batch_results.push_str(&line.to_string());
+        batch_results.push('\n');
+    }
+    ApiSamples {
+        admin_usage,
+        admin_cost,
+        messages_log,
+        batch_results,
+    }
+}
