@@ -14,7 +14,7 @@ use chrono::{Datelike, TimeZone, Utc};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -199,14 +199,20 @@ pub struct Cube {
 impl Cube {
     /// `grid`: prompt-length values the scenario must be exact at (1.0 is always added).
     ///
-    /// Large inputs are summed on every thread: each thread owns the keys whose hash falls in
-    /// its shard, so no two threads touch one cell and no merge is needed.
+    /// Records are summed one time bucket (hour or day) at a time, so the table of cells
+    /// being filled stays small enough for the CPU cache however many cells there are in all.
+    /// Buckets are split between threads. Exports and logs are mostly in time order already;
+    /// when they are not, the records are visited through an index sorted by bucket.
     pub fn build(records: &[UsageRecord], grid: &[f64]) -> Cube {
         let mut grid: Vec<f64> = grid.iter().copied().chain([1.0]).collect();
         grid.sort_by(f64::total_cmp);
         grid.dedup();
         let threshold = crate::cost::LONG_CONTEXT_THRESHOLD as f64;
-        let key_of = |r: &UsageRecord| {
+        let bucket_of = |r: &UsageRecord| match r.bucket {
+            Bucket::Day => Period::Day.start(r.time),
+            _ => Period::Hour.start(r.time),
+        };
+        let key_of = |r: &UsageRecord, time: i64| {
             let ctx = match r.context {
                 Context::Flag(b) => CtxKey::Flag(b),
                 Context::Request => {
@@ -216,10 +222,6 @@ impl Cube {
                     let standard = grid.partition_point(|&g| x * g <= threshold);
                     CtxKey::Band((grid.len() - standard) as u16)
                 }
-            };
-            let time = match r.bucket {
-                Bucket::Day => Period::Day.start(r.time),
-                _ => Period::Hour.start(r.time),
             };
             CubeKey {
                 time,
@@ -233,21 +235,57 @@ impl Cube {
                 project: r.project,
             }
         };
-        let shards = if records.len() >= 1 << 16 {
-            rayon::current_num_threads().max(1) as u64
+        let in_order = records
+            .windows(2)
+            .all(|w| bucket_of(&w[0]) <= bucket_of(&w[1]));
+        let order: Vec<(i64, u32)> = if in_order {
+            Vec::new()
+        } else {
+            let mut o: Vec<(i64, u32)> = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (bucket_of(r), i as u32))
+                .collect();
+            o.par_sort_unstable();
+            o
+        };
+        let n = records.len();
+        let at = |i: usize| -> (i64, &UsageRecord) {
+            if in_order {
+                let r = &records[i];
+                (bucket_of(r), r)
+            } else {
+                let (b, j) = order[i];
+                (b, &records[j as usize])
+            }
+        };
+        // Cut the sequence into one part per thread, each cut at a bucket boundary.
+        let parts = if n >= 1 << 16 {
+            rayon::current_num_threads().max(1)
         } else {
             1
         };
-        let build_shard = |shard: u64| {
+        let mut cuts = vec![0usize];
+        for p in 1..parts {
+            let mut c = (n * p / parts).max(*cuts.last().unwrap_or(&0));
+            while c > 0 && c < n && at(c).0 == at(c - 1).0 {
+                c += 1;
+            }
+            cuts.push(c.min(n));
+        }
+        cuts.push(n);
+        let sum_part = |(from, to): (usize, usize)| {
             let mut index: FxHashMap<CubeKey, u32> = FxHashMap::default();
-            index.reserve((records.len() / shards as usize / 4).min(1 << 20));
             let mut keys = Vec::new();
             let mut cells: Vec<Cell> = Vec::new();
-            for r in records {
-                let key = key_of(r);
-                if shards > 1 && shard_of(&key, shards) != shard {
-                    continue;
+            let mut current = None;
+            for i in from..to {
+                let (time, r) = at(i);
+                if current != Some(time) {
+                    current = Some(time);
+                    index.clear();
                 }
+                let key = key_of(r, time);
                 let i = *index.entry(key).or_insert_with(|| {
                     keys.push(key);
                     cells.push(Cell {
@@ -268,13 +306,14 @@ impl Cube {
             }
             (keys, cells)
         };
-        let mut parts: Vec<(Vec<CubeKey>, Vec<Cell>)> = if shards > 1 {
-            (0..shards).into_par_iter().map(build_shard).collect()
+        let ranges: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+        let mut summed: Vec<(Vec<CubeKey>, Vec<Cell>)> = if ranges.len() > 1 {
+            ranges.into_par_iter().map(sum_part).collect()
         } else {
-            vec![build_shard(0)]
+            ranges.into_iter().map(sum_part).collect()
         };
-        let (mut keys, mut cells) = parts.swap_remove(0);
-        for (k, c) in parts {
+        let (mut keys, mut cells) = summed.remove(0);
+        for (k, c) in summed {
             keys.extend(k);
             cells.extend(c);
         }
@@ -738,7 +777,7 @@ fn dim_label(d: Dimension, k: &CubeKey, syms: &Symbols, model_lbl: &[String]) ->
 /// A fast hasher for the engine's own keys (integers, not attacker-chosen): the std SipHash
 /// costs more than the rest of building a cube. The word mixing is FxHash's (rustc).
 #[derive(Clone, Copy, Default)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -750,10 +789,15 @@ impl FxHasher {
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(w));
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(u64::from_le_bytes([
+                w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+            ]));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            self.add(rest.iter().fold(0u64, |acc, &b| acc << 8 | b as u64));
         }
     }
     fn write_u8(&mut self, i: u8) {
@@ -783,16 +827,4 @@ impl Hasher for FxHasher {
     }
 }
 
-type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
-fn fx_hash<T: Hash>(v: &T) -> u64 {
-    let mut h = FxHasher::default();
-    v.hash(&mut h);
-    h.finish()
-}
-
-/// The shard of a key: from the high bits of a second mix, so that keys within one shard
-/// still differ in the low bits that the shard's hash table indexes by.
-fn shard_of<T: Hash>(v: &T, shards: u64) -> u64 {
-    (fx_hash(v).wrapping_mul(FX_SEED) >> 32) % shards
-}
+pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;

@@ -144,7 +144,7 @@ fn billed_total() -> f64 {
 
 #[test]
 fn report_json_on_the_sample_data() {
-    let r = json(&["report", "sample-data", "--json"]);
+    let r = json(&["report", USAGE, COST, "--json"]);
     for field in [
         "actual_usd",
         "scenario_usd",
@@ -745,15 +745,33 @@ fn estimate_worked_example() {
 }
 
 #[test]
-fn sample_folder_and_files_give_the_same_report() {
+fn the_sample_folder_imports_every_file_in_it() {
     let folder = json(&["report", sample_dir().to_str().unwrap(), "--json"]);
-    let files = json(&["report", USAGE, COST, "--json"]);
-    assert_eq!(folder["actual_usd"], files["actual_usd"]);
-    assert_eq!(folder["billed_usd"], files["billed_usd"]);
+    let csvs = json(&["report", USAGE, COST, "--json"]);
+    let paths: Vec<&str> = folder["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    let n = std::fs::read_dir(sample_dir()).unwrap().count();
+    assert!(
+        paths.len() >= n,
+        "every sample file (and folder) is imported: {paths:?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with("claude_api_tokens_2026_08-10.csv")),
+        "{paths:?}"
+    );
+    // The Console CSVs are part of it.
+    assert!(f(&folder["actual_usd"]) >= f(&csvs["actual_usd"]));
     // The same file twice is counted once.
     let twice = json(&["report", USAGE, USAGE, "--json"]);
     assert_eq!(
         twice["actual_usd"],
         json(&["report", USAGE, "--json"])["actual_usd"]
     );
+    assert_eq!(twice["files"][1]["duplicates"], 813);
 }

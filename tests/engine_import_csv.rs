@@ -613,3 +613,32 @@ fn importers_read_through_a_reader_and_report_its_error() {
         vec!["r.csv:3: read error: import cancelled".to_owned()]
     );
 }
+
+#[test]
+fn fields_are_trimmed_like_text() {
+    let text = file(
+        &[
+            NEW_HEADER,
+            " 2026-03-30 ,\u{a0}claude-haiku-4-5\u{a0},\u{b}key\t, Default ,Standard, ≤ 200k , 7 ,0,0,0, 8 ,0, Global , ",
+            "2026-03-30,claude-haiku-4-5,key,Default,standard,≤ 200k,7,0,0,0,8,0,global,",
+        ],
+        "\n",
+        false,
+    );
+    let p = parse("spaces.csv", &text);
+    assert_eq!(rejected(&p), Vec::<String>::new());
+    let r = records(&p);
+    assert_eq!(r.len(), 2);
+    assert_eq!(p.symbols.get(r[0].model), "claude-haiku-4-5");
+    assert_eq!(p.symbols.get(r[0].api_key), "key");
+    assert_eq!(p.symbols.get(r[0].workspace), "Default");
+    assert_eq!(
+        (r[0].tier, r[0].geo, r[0].context),
+        (Tier::Standard, Geo::Global, Context::Flag(false))
+    );
+    assert_eq!(r[0].tokens, tokens([7, 0, 0, 0, 8]));
+    assert_eq!(
+        (r[0].model, r[0].api_key, r[0].workspace),
+        (r[1].model, r[1].api_key, r[1].workspace)
+    );
+}

@@ -705,9 +705,18 @@ fn a_large_dataset_summed_on_several_threads_prices_like_its_records() {
         r.record.requests = 1;
         raws.push(r);
     }
-    let a = analysis(&raws);
+    // As generated (out of time order), and sorted by time as exports are.
+    let mut sorted = raws.clone();
+    sorted.sort_by_key(|r| r.record.time);
+    for raws in [raws, sorted] {
+        check_large(&raws);
+    }
+}
+
+fn check_large(raws: &[Raw]) {
+    let a = analysis(raws);
     assert!(a.cube.groups() > 1000);
-    let obs = observed(&raws);
+    let obs = observed(raws);
     for (spec, levers) in [
         (spec(Period::Day, Dimension::Model), Levers::default()),
         (spec(Period::Hour, Dimension::Key), Levers::default()),

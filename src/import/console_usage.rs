@@ -6,6 +6,7 @@
 //! crate, whose positions lag one line behind after CRLF line ends and blank lines.
 
 use super::{Identity, ParsedFile, Rejected, parse_count, stable_hash};
+use crate::aggregate::FxHashMap;
 use crate::records::{Bucket, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -391,13 +392,13 @@ impl Piece {
 }
 
 /// The last value seen in a column, and what it parsed to: consecutive rows of an export
-/// mostly repeat their date, model, tier and labels.
+/// mostly repeat their date, tier and labels.
 struct Last<T> {
     raw: Vec<u8>,
     value: Option<T>,
 }
 
-impl<T: Copy> Default for Last<T> {
+impl<T: Clone> Default for Last<T> {
     fn default() -> Self {
         Last {
             raw: Vec::new(),
@@ -406,41 +407,82 @@ impl<T: Copy> Default for Last<T> {
     }
 }
 
-impl<T: Copy> Last<T> {
+impl<T: Clone> Last<T> {
     fn get(&mut self, raw: &[u8], parse: impl FnOnce() -> T) -> T {
-        if let Some(v) = self.value
+        if let Some(v) = &self.value
             && self.raw == raw
         {
-            return v;
+            return v.clone();
         }
         let v = parse();
         self.raw.clear();
         self.raw.extend_from_slice(raw);
-        self.value = Some(v);
+        self.value = Some(v.clone());
         v
     }
 }
 
 #[derive(Default)]
-struct Memo {
-    date: Last<Option<(i64, Bucket)>>,
-    model: Last<Sym>,
-    workspace: Last<Sym>,
-    api_key: Last<Sym>,
-    tier: Last<Option<Tier>>,
-    long: Last<bool>,
-    geo: Last<Option<Geo>>,
-    speed: Last<Option<Speed>>,
+struct Memo<'a> {
+    date: Last<Result<(i64, Bucket), String>>,
+    tier: Last<Result<Tier, String>>,
+    long: Last<Result<bool, String>>,
+    geo: Last<Result<Geo, String>>,
+    speed: Last<Result<Speed, String>>,
+    /// Names already interned, by their bytes in the text: no UTF-8 check or SipHash again.
+    names: FxHashMap<&'a [u8], Sym>,
 }
 
-/// A field as trimmed text; an absent column reads as empty.
-fn text<'f>(fields: &'f [Cow<[u8]>], i: Option<usize>, name: &str) -> Result<&'f str, String> {
-    match i.and_then(|i| fields.get(i)) {
-        None => Ok(""),
-        Some(b) => std::str::from_utf8(b)
-            .map(str::trim)
-            .map_err(|_| format!("{name}: not valid UTF-8")),
+impl<'a> Memo<'a> {
+    /// The symbol of a name column's (trimmed) value.
+    fn name(
+        &mut self,
+        symbols: &mut Symbols,
+        fields: &[Cow<'a, [u8]>],
+        column: Option<usize>,
+        value: &[u8],
+        what: &str,
+    ) -> Result<Sym, String> {
+        if let Some(&s) = self.names.get(value) {
+            return Ok(s);
+        }
+        let sym = symbols.intern(utf8(value, what)?);
+        // Remembered only when borrowed from the text (a quoted field with escapes is not).
+        if let Some(Cow::Borrowed(b)) = column.and_then(|i| fields.get(i)) {
+            self.names.insert(trim(b), sym);
+        }
+        Ok(sym)
     }
+}
+
+/// Whitespace as `str::trim` sees it, in ASCII.
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+}
+
+/// Trims a field like `str::trim`: ASCII spaces here; a field that starts or ends with a
+/// non-ASCII byte goes through `str::trim` itself (Unicode spaces).
+fn trim(b: &[u8]) -> &[u8] {
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => return b,
+        _ => {}
+    }
+    let start = b.iter().position(|&c| !is_space(c)).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|&c| !is_space(c))
+        .map_or(start, |e| e + 1);
+    let t = &b[start..end];
+    match (t.first(), t.last()) {
+        (Some(&f), Some(&l)) if f >= 0x80 || l >= 0x80 => {
+            std::str::from_utf8(t).map_or(t, |s| s.trim().as_bytes())
+        }
+        _ => t,
+    }
+}
+
+fn utf8<'s>(b: &'s [u8], name: &str) -> Result<&'s str, String> {
+    std::str::from_utf8(b).map_err(|_| format!("{name}: not valid UTF-8"))
 }
 
 /// A token count: plain digits directly, anything else through [`parse_count`] (which
@@ -452,45 +494,65 @@ fn count(name: &str, raw: &[u8]) -> Result<u64, String> {
     parse_count(name, raw)
 }
 
-fn parse_row(
+fn parse_row<'a>(
     cols: &Columns,
-    fields: &[Cow<[u8]>],
+    fields: &[Cow<'a, [u8]>],
     width: usize,
     symbols: &mut Symbols,
-    memo: &mut Memo,
+    memo: &mut Memo<'a>,
 ) -> Result<(UsageRecord, Identity), String> {
     if fields.len() < width {
         return Err(format!("expected {width} columns, found {}", fields.len()));
     }
-    let date = text(fields, Some(cols.date), "usage_date_utc")?;
-    let (time, bucket) = memo
-        .date
-        .get(date.as_bytes(), || parse_usage_time(date))
-        .ok_or_else(|| {
-            format!(
-                "usage_date_utc: not a date (expected YYYY-MM-DD or YYYY-MM-DD HH:MM): {date:?}"
-            )
-        })?;
-    let model = text(fields, Some(cols.model), "model_version")?;
+    // Trimmed bytes of a column; an absent column reads as empty.
+    let get = |i: Option<usize>| i.and_then(|i| fields.get(i)).map_or(&[][..], |f| trim(f));
+    let date = get(Some(cols.date));
+    let (time, bucket) = memo.date.get(date, || {
+        let s = utf8(date, "usage_date_utc")?;
+        parse_usage_time(s).ok_or_else(|| {
+            format!("usage_date_utc: not a date (expected YYYY-MM-DD or YYYY-MM-DD HH:MM): {s:?}")
+        })
+    })?;
+    let model = get(Some(cols.model));
     if model.is_empty() {
         return Err("model_version is empty".into());
     }
-    let tier_s = text(fields, cols.usage_type, "usage_type")?;
-    let tier = memo
-        .tier
-        .get(tier_s.as_bytes(), || Tier::parse(tier_s))
-        .ok_or_else(|| format!("usage_type: unknown service tier {tier_s:?}"))?;
-    let ctx = text(fields, cols.context_window, "context_window")?;
-    let geo_s = text(fields, cols.geo, "inference_geo")?;
-    let geo = memo
-        .geo
-        .get(geo_s.as_bytes(), || Geo::parse(geo_s))
-        .ok_or_else(|| format!("inference_geo: unknown value {geo_s:?}"))?;
-    let speed_s = text(fields, cols.speed, "speed")?;
-    let speed = memo
-        .speed
-        .get(speed_s.as_bytes(), || Speed::parse(speed_s))
-        .ok_or_else(|| format!("speed: unknown value {speed_s:?}"))?;
+    let model_sym = memo.name(symbols, fields, Some(cols.model), model, "model_version")?;
+    // The values every export uses are matched directly; others go through the parsers.
+    let tier_b = get(cols.usage_type);
+    let tier = match tier_b {
+        b"standard" => Tier::Standard,
+        b"batch" => Tier::Batch,
+        _ => memo.tier.get(tier_b, || {
+            let s = utf8(tier_b, "usage_type")?;
+            Tier::parse(s).ok_or_else(|| format!("usage_type: unknown service tier {s:?}"))
+        })?,
+    };
+    let ctx = get(cols.context_window);
+    let long = match ctx {
+        b"" => false,
+        _ if ctx == "≤ 200k".as_bytes() => false,
+        b"> 200k" => true,
+        _ => memo.long.get(ctx, || {
+            utf8(ctx, "context_window").map(is_long_context_label)
+        })?,
+    };
+    let geo_b = get(cols.geo);
+    let geo = match geo_b {
+        b"not_available" | b"" => Geo::NotAvailable,
+        _ => memo.geo.get(geo_b, || {
+            let s = utf8(geo_b, "inference_geo")?;
+            Geo::parse(s).ok_or_else(|| format!("inference_geo: unknown value {s:?}"))
+        })?,
+    };
+    let speed_b = get(cols.speed);
+    let speed = match speed_b {
+        b"" => Speed::Standard,
+        _ => memo.speed.get(speed_b, || {
+            let s = utf8(speed_b, "speed")?;
+            Speed::parse(s).ok_or_else(|| format!("speed: unknown value {s:?}"))
+        })?,
+    };
     let mut t = [0u64; 5];
     for (i, &c) in cols.tokens.iter().enumerate() {
         t[i] = count(TOKEN_COLUMNS[i], fields.get(c).map_or(&[][..], |f| f))?;
@@ -499,33 +561,21 @@ fn parse_row(
         Some(c) => count("web_search_count", fields.get(c).map_or(&[][..], |f| f))?,
         None => 0,
     };
-    let workspace = text(fields, cols.workspace, "workspace")?;
-    let api_key = text(fields, cols.api_key, "api_key")?;
-    let id = stable_hash(&[
-        date.as_bytes(),
-        model.as_bytes(),
-        api_key.as_bytes(),
-        workspace.as_bytes(),
-        tier_s.as_bytes(),
-        ctx.as_bytes(),
-        geo_s.as_bytes(),
-        speed_s.as_bytes(),
-    ]);
-    let long = memo.long.get(ctx.as_bytes(), || is_long_context_label(ctx));
+    let workspace = get(cols.workspace);
+    let workspace_sym = memo.name(symbols, fields, cols.workspace, workspace, "workspace")?;
+    let api_key = get(cols.api_key);
+    let api_key_sym = memo.name(symbols, fields, cols.api_key, api_key, "api_key")?;
+    let id = stable_hash(&[date, model, api_key, workspace, tier_b, ctx, geo_b, speed_b]);
     let r = UsageRecord {
         time,
         bucket,
-        model: memo.model.get(model.as_bytes(), || symbols.intern(model)),
+        model: model_sym,
         tier,
         context: Context::Flag(long),
         geo,
         speed,
-        workspace: memo
-            .workspace
-            .get(workspace.as_bytes(), || symbols.intern(workspace)),
-        api_key: memo
-            .api_key
-            .get(api_key.as_bytes(), || symbols.intern(api_key)),
+        workspace: workspace_sym,
+        api_key: api_key_sym,
         project: 0,
         tokens: Tokens::from_array(t),
         web_search,
