@@ -316,15 +316,17 @@ impl LineFormat for MessagesLog<'_> {
             ));
         }
         if c.no_timestamp > 0 {
-            let all = if c.no_timestamp == c.lines {
-                "no line"
+            let which = if c.no_timestamp == c.lines {
+                "no line of this log has a timestamp, so nothing was imported".to_owned()
             } else {
-                "some lines"
+                format!(
+                    "{} lines have no timestamp and were rejected",
+                    c.no_timestamp
+                )
             };
             notes.push(format!(
-                "{all} of this log has a timestamp ({} lines rejected): usage must be placed in time; \
-                 log each response with one, e.g. {{\"timestamp\":\"2026-02-18T11:30:24Z\",\"response\":{{...}}}}",
-                c.no_timestamp
+                "{which}: usage must be placed in time; log each response with one, \
+                 e.g. {{\"timestamp\":\"2026-02-18T11:30:24Z\",\"response\":{{...}}}}"
             ));
         }
     }

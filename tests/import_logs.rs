@@ -1,0 +1,1230 @@
+//! Importers of the Admin API reports, Messages API logs, Message Batches results and Claude
+//! Code logs: sample files against totals computed here independently (serde_json), every
+//! de-duplication rule, detection, merging, truncated lines, the import cache, cancellation.
+
+use costlens::dataset::Dataset;
+use costlens::import::cache::Cache;
+use costlens::import::{
+    self, Control, Format, Identity, ImportError, Options, ParsedFile, detect_format,
+};
+use costlens::records::{Bucket, Context, Tier, Tokens, UsageRecord};
+use costlens::session::{self, Loaded};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+fn sample(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-data")
+        .join(rel)
+}
+
+fn sum(records: &[UsageRecord]) -> Tokens<u64> {
+    records
+        .iter()
+        .fold(Tokens::default(), |a, r| a.saturating_add(&r.tokens))
+}
+
+fn sum_parsed(p: &ParsedFile) -> Tokens<u64> {
+    p.records
+        .iter()
+        .fold(Tokens::default(), |a, (r, _)| a.saturating_add(&r.tokens))
+}
+
+fn load(paths: &[PathBuf]) -> Loaded {
+    session::load_with_cache(
+        paths,
+        &Options::default(),
+        &Control::default(),
+        &Cache::disabled(),
+    )
+}
+
+fn parse_file(path: &Path) -> ParsedFile {
+    import::parse_path(path, &Options::default(), &Control::default()).expect("parses")
+}
+
+fn u(v: &Value, key: &str) -> u64 {
+    v.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// Tokens of a Messages API `usage` object, by the rules of pricing.md: the 5m/1h split
+/// when present, else `cache_creation_input_tokens` as 5-minute writes.
+fn usage_tokens(usage: &Value) -> Tokens<u64> {
+    let cci = u(usage, "cache_creation_input_tokens");
+    let (w5, w1) = match usage.get("cache_creation").filter(|c| c.is_object()) {
+        Some(c)
+            if u(c, "ephemeral_5m_input_tokens") + u(c, "ephemeral_1h_input_tokens") > 0
+                || cci == 0 =>
+        {
+            (
+                u(c, "ephemeral_5m_input_tokens"),
+                u(c, "ephemeral_1h_input_tokens"),
+            )
+        }
+        _ => (cci, 0),
+    };
+    Tokens {
+        uncached_input: u(usage, "input_tokens"),
+        cache_write_5m: w5,
+        cache_write_1h: w1,
+        cache_read: u(usage, "cache_read_input_tokens"),
+        output: u(usage, "output_tokens"),
+    }
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .expect("readable")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
+}
+
+// --- samples, against independent totals ---------------------------------------------------
+
+#[test]
+fn admin_usage_sample_has_exact_totals() {
+    let path = sample("admin_usage_report.json");
+    let mut expected = Tokens::default();
+    let mut rows = 0;
+    let mut long_rows = 0;
+    let mut empty_buckets = 0;
+    for page in jsonl(&path) {
+        for bucket in page["data"].as_array().expect("data") {
+            let results = bucket["results"].as_array().expect("results");
+            empty_buckets += results.is_empty() as u32;
+            for r in results {
+                rows += 1;
+                long_rows += (r["context_window"] == "200k-1M") as u32;
+                let c = &r["cache_creation"];
+                expected = expected.saturating_add(&Tokens {
+                    uncached_input: u(r, "uncached_input_tokens"),
+                    cache_write_5m: u(c, "ephemeral_5m_input_tokens"),
+                    cache_write_1h: u(c, "ephemeral_1h_input_tokens"),
+                    cache_read: u(r, "cache_read_input_tokens"),
+                    output: u(r, "output_tokens"),
+                });
+            }
+        }
+    }
+    assert!(
+        rows > 50 && long_rows > 0 && empty_buckets == 1,
+        "{rows} {long_rows} {empty_buckets}"
+    );
+    let p = parse_file(&path);
+    assert_eq!(p.summary.format, "Admin API usage report");
+    assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+    assert_eq!(p.records.len(), rows as usize);
+    assert_eq!(sum_parsed(&p), expected);
+    assert_eq!(
+        p.records
+            .iter()
+            .filter(|(r, _)| r.context == Context::Flag(true))
+            .count(),
+        long_rows as usize
+    );
+    assert!(
+        p.records
+            .iter()
+            .all(|(r, id)| r.bucket == Bucket::Day && matches!(id, Identity::Row(_)))
+    );
+    assert!(p.records.iter().any(|(r, _)| r.tier == Tier::Priority));
+    assert!(p.records.iter().any(|(r, _)| r.tier == Tier::Batch));
+}
+
+#[test]
+fn admin_cost_sample_is_in_cents_and_reconciles_with_the_usage_report() {
+    let path = sample("admin_cost_report.json");
+    let page: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut expected_usd = 0.0;
+    let mut n = 0;
+    for bucket in page["data"].as_array().unwrap() {
+        for r in bucket["results"].as_array().unwrap() {
+            expected_usd += r["amount"].as_str().unwrap().parse::<f64>().unwrap() / 100.0;
+            n += 1;
+        }
+    }
+    let p = parse_file(&path);
+    assert_eq!(p.summary.format, "Admin API cost report");
+    assert!(p.records.is_empty() && p.rejected.is_empty());
+    assert_eq!(p.billed.len(), n);
+    let billed: f64 = p.billed.iter().map(|b| b.usd).sum();
+    assert!(
+        (billed - expected_usd).abs() < 1e-9,
+        "{billed} vs {expected_usd}"
+    );
+    // The two samples describe the same usage: recomputed cost equals the bill to the cent.
+    let loaded = load(&[sample("admin_usage_report.json"), path]);
+    let analysis =
+        session::Analysis::new(loaded.data, costlens::prices::PriceTable::bundled(), &[]);
+    let view = analysis.view(&Default::default());
+    let levers = costlens::scenario::Levers::default()
+        .resolve(&analysis.table)
+        .unwrap();
+    let ev = view.evaluate(&analysis.table, &levers);
+    assert!(
+        (ev.actual - expected_usd).abs() < 0.01,
+        "recomputed {} vs billed {}",
+        ev.actual,
+        expected_usd
+    );
+}
+
+#[test]
+fn messages_log_sample_has_exact_totals_and_says_what_it_assumed() {
+    let path = sample("messages_log.jsonl");
+    let mut expected = Tokens::default();
+    let (mut rows, mut no_usage, mut assumed_5m) = (0, 0, 0);
+    for v in jsonl(&path) {
+        // The three shapes: wrapper with response/message, or a flat record.
+        let inner = v.get("response").or(v.get("message"));
+        let usage = match inner {
+            Some(m) => m.get("usage").cloned(),
+            None if v.get("input_tokens").is_some() => Some(v.clone()),
+            None => v.get("usage").cloned(),
+        };
+        let Some(usage) = usage else {
+            no_usage += 1;
+            continue;
+        };
+        rows += 1;
+        if !usage.get("cache_creation").is_some_and(Value::is_object)
+            && u(&usage, "cache_creation_input_tokens") > 0
+        {
+            assumed_5m += 1;
+        }
+        expected = expected.saturating_add(&usage_tokens(&usage));
+    }
+    let p = parse_file(&path);
+    assert_eq!(p.summary.format, "Messages API log");
+    assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+    assert_eq!(p.records.len(), rows);
+    assert_eq!(sum_parsed(&p), expected);
+    assert_eq!(p.summary.skipped, no_usage);
+    assert!(assumed_5m > 0);
+    let note = format!("{assumed_5m} lines give cache writes only as cache_creation_input_tokens");
+    assert!(
+        p.summary.notes.iter().any(|n| n.starts_with(&note)),
+        "{:?}",
+        p.summary.notes
+    );
+    assert!(
+        p.records
+            .iter()
+            .all(|(r, _)| r.context == Context::Request && r.requests == 1)
+    );
+    // One request of the sample is long context (total input over 200K).
+    assert_eq!(
+        p.records
+            .iter()
+            .filter(|(r, _)| r.is_long_context_observed())
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn batch_results_sample_bills_only_succeeded_results_at_batch_tier() {
+    let path = sample("batch_results.jsonl");
+    let mut expected = Tokens::default();
+    let (mut ok, mut other) = (0, 0);
+    for v in jsonl(&path) {
+        if v["result"]["type"] == "succeeded" {
+            ok += 1;
+            expected = expected.saturating_add(&usage_tokens(&v["result"]["message"]["usage"]));
+        } else {
+            other += 1;
+        }
+    }
+    let day = 1_793_491_200; // 2026-11-01
+    let opts = Options {
+        batch_date: Some(day),
+    };
+    let p = import::parse_path(&path, &opts, &Control::default()).unwrap();
+    assert_eq!(p.summary.format, "Message Batches results");
+    assert_eq!((p.records.len(), p.summary.skipped), (ok, other));
+    assert_eq!(sum_parsed(&p), expected);
+    assert!(
+        p.records
+            .iter()
+            .all(|(r, _)| r.tier == Tier::Batch && r.time == day)
+    );
+    for n in [
+        "2 results errored",
+        "2 results expired",
+        "1 results canceled",
+        "dated 2026-11-01 (the date given)",
+    ] {
+        assert!(
+            p.summary.notes.iter().any(|x| x.contains(n)),
+            "{n} not in {:?}",
+            p.summary.notes
+        );
+    }
+    // Without a date: the file's modification date, and the summary says so.
+    let p = parse_file(&path);
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mday = mtime
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 86_400
+        * 86_400;
+    assert!(p.records.iter().all(|(r, _)| r.time == mday));
+    assert!(
+        p.summary
+            .notes
+            .iter()
+            .any(|n| n.contains("the file's modification date"))
+    );
+    // In memory there is no file date: without --batch-date nothing can be dated.
+    let bytes = std::fs::read(&path).unwrap();
+    let p = import::parse_bytes("batch.jsonl", &bytes, &Options::default()).unwrap();
+    assert_eq!(p.records.len(), 0);
+    assert_eq!(p.rejected.len(), ok);
+    assert!(p.rejected[0].reason.contains("--batch-date"));
+}
+
+/// Claude Code totals computed here from the rules of formats.md section 7.
+struct CcExpected {
+    tokens: Tokens<u64>,
+    responses: usize,
+    reported: f64,
+    projects: Vec<String>,
+}
+
+fn claude_code_expected(root: &Path) -> CcExpected {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "jsonl"))
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    // key -> (sidechain, tokens, cost)
+    let mut kept: Vec<(bool, Tokens<u64>, Option<f64>)> = Vec::new();
+    let mut index: std::collections::HashMap<(String, String), usize> = Default::default();
+    let mut projects = std::collections::BTreeSet::new();
+    for f in &files {
+        let rel = f.strip_prefix(root).unwrap();
+        let project = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .into_owned();
+        projects.insert(project);
+        for v in jsonl(f) {
+            let Some(usage) = v.pointer("/message/usage") else {
+                continue;
+            };
+            if v["isApiErrorMessage"] == true || v["message"]["model"] == "<synthetic>" {
+                continue;
+            }
+            let side = v["isSidechain"] == true;
+            let t = usage_tokens(usage);
+            let cost = v.get("costUSD").and_then(Value::as_f64);
+            let Some(id) = v["message"]["id"].as_str() else {
+                kept.push((side, t, cost));
+                continue;
+            };
+            let key = (
+                id.to_owned(),
+                v["requestId"].as_str().unwrap_or("").to_owned(),
+            );
+            match index.get(&key) {
+                None => {
+                    index.insert(key, kept.len());
+                    kept.push((side, t, cost));
+                }
+                Some(&i) => {
+                    let (ks, kt, kc) = kept[i];
+                    let better = if ks != side {
+                        !side
+                    } else {
+                        t.total() > kt.total()
+                    };
+                    if better {
+                        kept[i] = (side, t, cost.or(kc));
+                    }
+                }
+            }
+        }
+    }
+    CcExpected {
+        tokens: kept
+            .iter()
+            .fold(Tokens::default(), |a, k| a.saturating_add(&k.1)),
+        responses: kept.len(),
+        reported: kept.iter().filter_map(|k| k.2).sum(),
+        projects: projects.into_iter().collect(),
+    }
+}
+
+#[test]
+fn claude_code_sample_tree_has_exact_totals_after_deduplication() {
+    let root = sample("claude-code/projects");
+    let expected = claude_code_expected(&root);
+    let loaded = load(&[sample("claude-code")]);
+    assert!(loaded.errors.is_empty() && loaded.unrecognised_in_folders.is_empty());
+    let d = &loaded.data;
+    assert!(d.files.len() >= 3 && d.files.iter().any(|f| f.path.contains("/subagents/")));
+    assert!(d.files.iter().all(|f| f.format == "Claude Code log"));
+    assert!(d.rejected.is_empty(), "{:?}", d.rejected);
+    assert_eq!(d.records.len(), expected.responses);
+    assert_eq!(sum(&d.records), expected.tokens);
+    let reported: f64 = d.reported.iter().map(|r| r.1).sum();
+    assert!((reported - expected.reported).abs() < 1e-9);
+    let mut projects: Vec<String> = d
+        .records
+        .iter()
+        .map(|r| d.symbols.get(r.project).to_owned())
+        .collect();
+    projects.sort();
+    projects.dedup();
+    assert_eq!(projects, expected.projects);
+    assert_eq!(projects.len(), 2);
+    // Streaming snapshots were merged, and the summary says how many.
+    let merged: u64 = d.files.iter().map(|f| f.duplicates).sum();
+    assert!(merged > 0);
+    assert!(d.files.iter().any(|f| {
+        f.notes
+            .iter()
+            .any(|n| n.contains("merged into one request"))
+    }));
+}
+
+#[test]
+fn claude_code_generated_tree_matches_independent_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = costlens::synth::ClaudeTreeSpec::new(3_000_000, 7);
+    spec.tool_result_scale = 0.3;
+    let stats = costlens::synth::claude_code_tree(dir.path(), &spec).unwrap();
+    let expected = claude_code_expected(&dir.path().join("projects"));
+    let loaded = load(&[dir.path().to_path_buf()]);
+    assert_eq!(loaded.data.records.len(), expected.responses);
+    assert_eq!(loaded.data.records.len() as u64, stats.responses);
+    assert_eq!(sum(&loaded.data.records), expected.tokens);
+    let reported: f64 = loaded.data.reported.iter().map(|r| r.1).sum();
+    assert!(expected.reported > 0.0 && (reported - expected.reported).abs() < 1e-6);
+    let skipped: u64 = loaded.data.files.iter().map(|f| f.skipped).sum();
+    assert!(
+        skipped > stats.usage_lines / 4,
+        "tool results and prompts are skipped"
+    );
+}
+
+// --- de-duplication rules ---------------------------------------------------------------
+
+fn cc_line(
+    id: Option<&str>,
+    req: Option<&str>,
+    sidechain: bool,
+    model: &str,
+    input: u64,
+    output: u64,
+) -> String {
+    let mut v = serde_json::json!({
+        "type": "assistant", "timestamp": "2026-02-18T11:30:24.575Z", "sessionId": "s-1",
+        "isSidechain": sidechain, "cwd": "/home/u/proj",
+        "message": {"model": model, "content": [{"type": "text", "text": "ok"}],
+                    "usage": {"input_tokens": input, "output_tokens": output, "service_tier": "standard"}},
+    });
+    if let Some(id) = id {
+        v["message"]["id"] = id.into();
+    }
+    if let Some(req) = req {
+        v["requestId"] = req.into();
+    }
+    v.to_string()
+}
+
+fn with_cost(line: String, usd: f64) -> String {
+    let mut v: Value = serde_json::from_str(&line).unwrap();
+    v["costUSD"] = usd.into();
+    v.to_string()
+}
+
+const SONNET: &str = "claude-sonnet-4-5-20250929";
+
+/// Parses Claude Code lines as one file of project `p` and merges them into a dataset.
+fn cc_dataset(lines: &[String]) -> Dataset {
+    let text = lines.join("\n") + "\n";
+    let p =
+        import::parse_bytes("projects/p/s.jsonl", text.as_bytes(), &Options::default()).unwrap();
+    assert_eq!(p.summary.format, "Claude Code log");
+    let mut d = Dataset::default();
+    d.add(p);
+    d
+}
+
+#[test]
+fn same_message_and_request_id_counts_once_with_the_larger_total() {
+    let d = cc_dataset(&[
+        cc_line(Some("msg_1"), Some("req_1"), false, SONNET, 100, 10),
+        cc_line(Some("msg_1"), Some("req_1"), false, SONNET, 100, 250),
+        cc_line(Some("msg_1"), Some("req_1"), false, SONNET, 100, 120),
+    ]);
+    assert_eq!(d.records.len(), 1);
+    assert_eq!(d.records[0].tokens.output, 250);
+    assert_eq!(d.files[0].duplicates, 2);
+    assert_eq!(d.files[0].rows, 1);
+}
+
+#[test]
+fn the_non_sidechain_copy_wins_whatever_the_order_and_totals() {
+    for lines in [
+        [
+            cc_line(Some("m"), Some("r"), true, SONNET, 100, 900),
+            cc_line(Some("m"), Some("r"), false, SONNET, 100, 5),
+        ],
+        [
+            cc_line(Some("m"), Some("r"), false, SONNET, 100, 5),
+            cc_line(Some("m"), Some("r"), true, SONNET, 100, 900),
+        ],
+    ] {
+        let d = cc_dataset(&lines);
+        assert_eq!(d.records.len(), 1);
+        assert_eq!(
+            d.records[0].tokens.output, 5,
+            "the main-thread copy is kept"
+        );
+    }
+}
+
+#[test]
+fn different_request_ids_and_lines_without_message_id_are_not_merged() {
+    let d = cc_dataset(&[
+        cc_line(Some("m"), Some("r1"), false, SONNET, 100, 5),
+        cc_line(Some("m"), Some("r2"), false, SONNET, 100, 5),
+        cc_line(None, Some("r3"), false, SONNET, 7, 1),
+        cc_line(None, Some("r3"), false, SONNET, 7, 1),
+    ]);
+    assert_eq!(d.records.len(), 4);
+    assert_eq!(sum(&d.records).uncached_input, 214);
+}
+
+#[test]
+fn synthetic_and_api_error_lines_are_skipped_and_counted() {
+    let mut error =
+        serde_json::from_str::<Value>(&cc_line(Some("e"), Some("re"), false, SONNET, 50, 50))
+            .unwrap();
+    error["isApiErrorMessage"] = true.into();
+    let d = cc_dataset(&[
+        cc_line(Some("s"), Some("rs"), false, "<synthetic>", 0, 0),
+        error.to_string(),
+        cc_line(Some("k"), Some("rk"), false, SONNET, 10, 20),
+        r#"{"type":"user","sessionId":"s-1","message":{"role":"user","content":"what is my usage?"}}"#.to_owned(),
+    ]);
+    assert_eq!(d.records.len(), 1);
+    let f = &d.files[0];
+    assert_eq!(f.skipped, 3);
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.starts_with("1 lines with model <synthetic>"))
+    );
+    assert!(f.notes.iter().any(|n| n.starts_with("1 API error lines")));
+}
+
+#[test]
+fn reported_cost_is_counted_once_per_merged_response_and_follows_the_winner() {
+    let d = cc_dataset(&[
+        with_cost(cc_line(Some("m"), Some("r"), false, SONNET, 100, 10), 0.01),
+        with_cost(cc_line(Some("m"), Some("r"), false, SONNET, 100, 300), 0.03),
+        with_cost(cc_line(Some("m"), Some("r"), true, SONNET, 100, 900), 0.09),
+        with_cost(cc_line(Some("x"), Some("rx"), false, SONNET, 1, 1), 0.5),
+    ]);
+    assert_eq!(d.records.len(), 2);
+    let mut reported: Vec<f64> = d.reported.iter().map(|r| r.1).collect();
+    reported.sort_by(f64::total_cmp);
+    assert_eq!(reported, vec![0.03, 0.5]);
+    // The same file loaded again adds nothing, reported cost included.
+    let text = [with_cost(
+        cc_line(Some("m"), Some("r"), false, SONNET, 100, 300),
+        0.03,
+    )]
+    .join("\n");
+    let mut d2 = d;
+    d2.add(
+        import::parse_bytes("projects/p/s.jsonl", text.as_bytes(), &Options::default()).unwrap(),
+    );
+    assert_eq!(d2.records.len(), 2);
+    assert_eq!(d2.reported.iter().map(|r| r.1).sum::<f64>(), 0.53);
+}
+
+// --- detection -----------------------------------------------------------------------------
+
+#[test]
+fn every_format_is_detected_by_content() {
+    let cases = [
+        ("admin_usage_report.json", Format::AdminUsageJson),
+        ("admin_cost_report.json", Format::AdminCostJson),
+        ("messages_log.jsonl", Format::MessagesJsonl),
+        ("batch_results.jsonl", Format::BatchResultsJsonl),
+        ("claude_api_tokens_2026_08-10.csv", Format::ConsoleUsageCsv),
+        ("claude_api_cost_2026_08-10.csv", Format::ConsoleCostCsv),
+    ];
+    for (file, format) in cases {
+        let bytes = std::fs::read(sample(file)).unwrap();
+        assert_eq!(
+            detect_format(&bytes[..bytes.len().min(64 * 1024)]),
+            Ok(format),
+            "{file}"
+        );
+    }
+    let cc = walkdir::WalkDir::new(sample("claude-code"))
+        .into_iter()
+        .filter_map(Result::ok);
+    for e in cc.filter(|e| e.file_type().is_file()) {
+        assert_eq!(
+            detect_format(&std::fs::read(e.path()).unwrap()),
+            Ok(Format::ClaudeCodeJsonl)
+        );
+    }
+    // Other page layouts: a JSON array of pages, pages concatenated without newlines.
+    let page = r#"{"data":[{"starting_at":"2025-08-01T00:00:00Z","ending_at":"2025-08-02T00:00:00Z","results":[{"model":"m","uncached_input_tokens":1}]}],"has_more":false}"#;
+    assert_eq!(
+        detect_format(format!("[{page},{page}]").as_bytes()),
+        Ok(Format::AdminUsageJson)
+    );
+    assert_eq!(
+        detect_format(format!("{page}{page}").as_bytes()),
+        Ok(Format::AdminUsageJson)
+    );
+    // A Claude Code log whose first line is longer than the detection window.
+    let huge = format!(
+        "{{\"parentUuid\":null,\"sessionId\":\"s\",\"type\":\"user\",\"message\":{{\"content\":\"{}\"}}}}\n",
+        "x".repeat(100_000)
+    );
+    assert_eq!(
+        detect_format(&huge.as_bytes()[..64 * 1024]),
+        Ok(Format::ClaudeCodeJsonl)
+    );
+    // A flat Messages record and a wrapper.
+    assert_eq!(
+        detect_format(br#"{"time":1,"model":"m","input_tokens":1,"output_tokens":2}"#),
+        Ok(Format::MessagesJsonl)
+    );
+}
+
+#[test]
+fn an_unrecognised_file_gets_a_clear_message() {
+    for (bytes, found) in [
+        (
+            &br#"{"display":"hello","pastedContents":{},"timestamp":1}"#[..],
+            "JSON with fields display, pastedContents, timestamp",
+        ),
+        (b"[]", "JSON without usage fields"),
+        (
+            b"date,amount\n2026-01-01,3\n",
+            "the first line is \"date,amount\"",
+        ),
+    ] {
+        let err = detect_format(bytes).unwrap_err();
+        assert!(
+            err.starts_with("not a recognised usage file: expected a Console usage or cost CSV"),
+            "{err}"
+        );
+        assert!(err.contains("Claude Code"), "{err}");
+        assert!(err.contains(found), "{err}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("history.jsonl");
+    std::fs::write(&f, "{\"display\":\"hello\",\"timestamp\":1}\n").unwrap();
+    match import::parse_path(&f, &Options::default(), &Control::default()) {
+        Err(ImportError::Unrecognised(path, why)) => {
+            assert!(path.ends_with("history.jsonl") && why.contains("not a recognised usage file"))
+        }
+        other => panic!("expected Unrecognised, got {other:?}"),
+    }
+    // Inside a folder it is skipped quietly and listed.
+    std::fs::copy(sample("messages_log.jsonl"), dir.path().join("log.jsonl")).unwrap();
+    let loaded = load(&[dir.path().to_path_buf()]);
+    assert!(loaded.errors.is_empty());
+    assert_eq!(loaded.unrecognised_in_folders.len(), 1);
+    assert_eq!(loaded.data.files.len(), 1);
+}
+
+// --- Admin reports: layouts, widths, dimensions ---------------------------------------------
+
+#[test]
+fn admin_usage_pages_in_every_layout_bucket_width_and_dimension() {
+    let bucket = |s: &str, e: &str, results: &str| {
+        format!(r#"{{"starting_at":"{s}","ending_at":"{e}","results":[{results}]}}"#)
+    };
+    let r = |tier: &str, ctx: &str, model: &str, n: u64| {
+        format!(
+            r#"{{"api_key_id":null,"workspace_id":null,"model":{model},"service_tier":{tier},"context_window":{ctx},"inference_geo":null,"uncached_input_tokens":{n},"cache_creation":{{"ephemeral_1h_input_tokens":2,"ephemeral_5m_input_tokens":3}},"cache_read_input_tokens":4,"output_tokens":5,"server_tool_use":{{"web_search_requests":1}}}}"#
+        )
+    };
+    let p1 = format!(
+        r#"{{"data":[{},{},{}],"has_more":true,"next_page":"page_2"}}"#,
+        bucket(
+            "2025-08-01T00:00:00Z",
+            "2025-08-01T00:01:00Z",
+            &r("\"flex\"", "\"0-200k\"", "\"claude-haiku-4-5\"", 10)
+        ),
+        bucket(
+            "2025-08-01T01:00:00Z",
+            "2025-08-01T02:00:00Z",
+            &r(
+                "\"priority_on_demand\"",
+                "\"200k-1M\"",
+                "\"claude-sonnet-4-5\"",
+                20
+            )
+        ),
+        bucket("2025-08-02T00:00:00Z", "2025-08-03T00:00:00Z", "")
+    );
+    let p2 = format!(
+        r#"{{"data":[{}],"has_more":false,"next_page":null}}"#,
+        bucket(
+            "2025-08-03T00:00:00Z",
+            "2025-08-04T00:00:00Z",
+            &[
+                r("\"flex_discount\"", "null", "null", 30),
+                r("null", "\"0-200k\"", "\"claude-haiku-4-5\"", 40)
+            ]
+            .join(",")
+        )
+    );
+    for text in [
+        format!("{p1}\n{p2}\n"),
+        format!("{p1}{p2}"),
+        format!("[{p1},\n{p2}]"),
+    ] {
+        let p = import::parse_bytes("usage.json", text.as_bytes(), &Options::default()).unwrap();
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        let rec: Vec<&UsageRecord> = p.records.iter().map(|(r, _)| r).collect();
+        assert_eq!(rec.len(), 4);
+        assert_eq!(
+            rec.iter().map(|r| r.bucket).collect::<Vec<_>>(),
+            [Bucket::Minute, Bucket::Hour, Bucket::Day, Bucket::Day]
+        );
+        assert_eq!(
+            rec.iter().map(|r| r.tier).collect::<Vec<_>>(),
+            [
+                Tier::Flex,
+                Tier::PriorityOnDemand,
+                Tier::FlexDiscount,
+                Tier::Standard
+            ]
+        );
+        assert_eq!(
+            rec.iter().map(|r| r.context).collect::<Vec<_>>(),
+            [
+                Context::Flag(false),
+                Context::Flag(true),
+                Context::Flag(false),
+                Context::Flag(false)
+            ]
+        );
+        assert_eq!(rec[0].time, 1_754_006_400);
+        assert_eq!(
+            sum_parsed(&p),
+            Tokens {
+                uncached_input: 100,
+                cache_write_5m: 12,
+                cache_write_1h: 8,
+                cache_read: 16,
+                output: 20
+            }
+        );
+        assert_eq!(rec.iter().map(|r| r.web_search).sum::<u64>(), 4);
+        assert!(rec.iter().all(|r| r.workspace == 0 && r.api_key == 0));
+        let notes = p.summary.notes.join("|");
+        assert!(notes.contains("1 rows have no model"), "{notes}");
+        assert!(notes.contains("1 rows have no service_tier"), "{notes}");
+        assert!(notes.contains("1 rows have no context_window"), "{notes}");
+    }
+    // Overlapping saves (page 1 alone, then both pages) count page 1 once.
+    let mut d = Dataset::default();
+    d.add(import::parse_bytes("a.json", p1.as_bytes(), &Options::default()).unwrap());
+    d.add(
+        import::parse_bytes(
+            "b.json",
+            format!("{p1}\n{p2}").as_bytes(),
+            &Options::default(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(d.records.len(), 4);
+    assert_eq!(d.files[1].duplicates, 2);
+    assert!(
+        d.files[1]
+            .notes
+            .iter()
+            .any(|n| n.contains("already loaded"))
+    );
+    // An empty report says so.
+    let empty = format!(
+        r#"{{"data":[{}],"has_more":false}}"#,
+        bucket("2025-08-01T00:00:00Z", "2025-08-02T00:00:00Z", "")
+    );
+    let p = import::parse_bytes("empty.json", empty.as_bytes(), &Options::default()).unwrap();
+    assert!(p.records.is_empty() && p.rejected.is_empty());
+    assert_eq!(
+        p.summary.notes,
+        ["no usage in this report (1 empty buckets)"]
+    );
+}
+
+#[test]
+fn admin_cost_amounts_are_decimal_cents() {
+    let text = r#"{"data":[{"starting_at":"2025-08-01T00:00:00Z","ending_at":"2025-08-02T00:00:00Z","results":[
+        {"currency":"USD","amount":"123.45","workspace_id":null,"description":"Claude Sonnet 4.5 Usage - Input Tokens","cost_type":"tokens","context_window":"0-200k","model":"claude-sonnet-4-5-20250929","service_tier":"standard","token_type":"uncached_input_tokens"},
+        {"currency":"USD","amount":"0.5","workspace_id":"wrkspc_1","description":"Web Search","cost_type":"web_search","context_window":null,"model":null,"service_tier":null,"token_type":null},
+        {"currency":"EUR","amount":"1","cost_type":"tokens","token_type":"output_tokens"}]}],"has_more":false}"#;
+    let p = import::parse_bytes("cost.json", text.as_bytes(), &Options::default()).unwrap();
+    assert_eq!(p.summary.format, "Admin API cost report");
+    assert_eq!(p.billed.len(), 2);
+    assert!((p.billed[0].usd - 1.2345).abs() < 1e-12);
+    assert!((p.billed[1].usd - 0.005).abs() < 1e-12);
+    assert_eq!(
+        p.billed[0].category,
+        Some(costlens::records::Category::UncachedInput)
+    );
+    assert_eq!(p.billed[1].category, None);
+    assert_eq!(p.rejected.len(), 1);
+    assert!(
+        p.rejected[0]
+            .reason
+            .ends_with("currency EUR: only USD is supported"),
+        "{}",
+        p.rejected[0]
+    );
+}
+
+// --- Messages logs: shapes and timestamps ------------------------------------------------------
+
+#[test]
+fn messages_log_timestamps_and_the_missing_timestamp_rule() {
+    let usage = r#""usage":{"input_tokens":10,"output_tokens":5}"#;
+    let lines = [
+        format!(
+            r#"{{"timestamp":"2026-02-18T11:30:24.575+02:00","response":{{"id":"msg_a","model":"claude-haiku-4-5",{usage}}}}}"#
+        ),
+        format!(
+            r#"{{"created_at":1771400000,"message":{{"id":"msg_b","model":"claude-haiku-4-5",{usage}}}}}"#
+        ),
+        r#"{"time":"1771400000","model":"claude-haiku-4-5","input_tokens":10,"output_tokens":5}"#
+            .to_owned(),
+        format!(
+            r#"{{"timestamp":1771400000123,"id":"msg_c","type":"message","model":"claude-haiku-4-5",{usage}}}"#
+        ),
+        format!(r#"{{"id":"msg_d","type":"message","model":"claude-haiku-4-5",{usage}}}"#),
+        format!(r#"{{"timestamp":"yesterday","id":"msg_e","model":"claude-haiku-4-5",{usage}}}"#),
+    ];
+    let p = import::parse_bytes(
+        "api.jsonl",
+        (lines.join("\n") + "\n").as_bytes(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(p.summary.format, "Messages API log");
+    let times: Vec<i64> = p.records.iter().map(|(r, _)| r.time).collect();
+    assert_eq!(
+        times,
+        [1_771_407_024, 1_771_400_000, 1_771_400_000, 1_771_400_000]
+    );
+    // A line without a timestamp is rejected with the reason, not placed at a made-up time.
+    let rejected: Vec<String> = p.rejected.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        rejected,
+        [
+            "api.jsonl:5: no timestamp field (timestamp, created_at or time)".to_owned(),
+            "api.jsonl:6: timestamp: not RFC 3339 or Unix seconds: \"yesterday\"".to_owned()
+        ]
+    );
+    assert!(
+        p.summary
+            .notes
+            .iter()
+            .any(|n| n.starts_with("1 lines have no timestamp and were rejected")),
+        "{:?}",
+        p.summary.notes
+    );
+    assert!(matches!(p.records[0].1, Identity::Message { .. }));
+    assert_eq!(p.records[2].1, Identity::None);
+}
+
+// --- truncated lines, merging, chunked big files -------------------------------------------
+
+#[test]
+fn a_truncated_last_line_is_rejected_and_the_rest_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = cc_line(Some("m2"), Some("r2"), false, SONNET, 3, 4);
+    let cut = &full[..full.len() / 2];
+    // The cut keeps "usage" or not: either way the line is reported.
+    for cut in [cut, &full[..60]] {
+        let f = dir.path().join("projects").join("p").join("s.jsonl");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(
+            &f,
+            format!(
+                "{}\n{}\n{cut}",
+                cc_line(Some("m1"), Some("r1"), false, SONNET, 1, 2),
+                full
+            ),
+        )
+        .unwrap();
+        let p = parse_file(&f);
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(p.rejected.len(), 1);
+        let shown = p.rejected[0].to_string();
+        assert_eq!(
+            shown,
+            format!(
+                "{}:3: not valid JSON: the line ends early (truncated?)",
+                f.display()
+            )
+        );
+    }
+    // A Messages log and a saved report: the same.
+    let m = sample("messages_log.jsonl");
+    let text = std::fs::read_to_string(&m).unwrap();
+    let lines = text.lines().count() as u64;
+    let cut_text = format!(
+        "{text}{{\"timestamp\":\"2026-11-02T10:00:00Z\",\"response\":{{\"id\":\"msg_x\",\"usa"
+    );
+    let p = import::parse_bytes("m.jsonl", cut_text.as_bytes(), &Options::default()).unwrap();
+    assert_eq!(p.records.len(), 80);
+    assert_eq!(p.rejected[0].line, lines + 1);
+    assert!(
+        p.rejected[0].reason.contains("truncated"),
+        "{}",
+        p.rejected[0]
+    );
+    let usage = std::fs::read_to_string(sample("admin_usage_report.json")).unwrap();
+    let first_page = usage.lines().next().unwrap();
+    let cut_report = format!("{usage}{}", &first_page[..500]);
+    let p = import::parse_bytes("u.json", cut_report.as_bytes(), &Options::default()).unwrap();
+    assert_eq!(
+        p.records.len(),
+        parse_file(&sample("admin_usage_report.json")).records.len()
+    );
+    assert_eq!(p.rejected.len(), 1);
+    assert_eq!(p.rejected[0].line, 3);
+    assert!(
+        p.rejected[0].reason.contains("truncated"),
+        "{}",
+        p.rejected[0]
+    );
+}
+
+#[test]
+fn the_same_files_loaded_twice_are_counted_once_and_the_report_says_so() {
+    let files = [
+        sample("admin_usage_report.json"),
+        sample("messages_log.jsonl"),
+        sample("claude-code/projects"),
+    ];
+    let once = load(&files);
+    let twice = load(&[files.to_vec(), files.to_vec()].concat());
+    assert_eq!(twice.data.records.len(), once.data.records.len());
+    assert_eq!(sum(&twice.data.records), sum(&once.data.records));
+    assert_eq!(twice.data.files.len(), 2 * once.data.files.len());
+    let n = once.data.files.len();
+    for (first, second) in once.data.files.iter().zip(&twice.data.files[n..]) {
+        assert_eq!(second.rows, 0, "{}", second.path);
+        assert_eq!(
+            second.duplicates,
+            first.rows + first.duplicates,
+            "{}",
+            second.path
+        );
+        assert!(
+            second
+                .notes
+                .iter()
+                .any(|x| x.contains("already loaded") || x.contains("already seen")),
+            "{:?}",
+            second.notes
+        );
+    }
+    let r1: f64 = once.data.reported.iter().map(|r| r.1).sum();
+    let r2: f64 = twice.data.reported.iter().map(|r| r.1).sum();
+    assert_eq!(r1, r2);
+}
+
+#[test]
+fn a_file_bigger_than_a_chunk_keeps_its_line_numbers_and_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("projects").join("big").join("s.jsonl");
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    let filler = format!(
+        "{{\"type\":\"user\",\"sessionId\":\"s\",\"message\":{{\"role\":\"user\",\"content\":\"{}\"}}}}",
+        "y".repeat(3000)
+    );
+    let mut text = String::new();
+    let mut bad_lines = Vec::new();
+    let mut n = 0u64;
+    let mut expected_output = 0;
+    while (text.len() as u64) < 3 * import::CHUNK_BYTES + 12_345 {
+        n += 1;
+        if n % 9 == 0 {
+            text.push_str(&cc_line(
+                Some(&format!("m{n}")),
+                Some("r"),
+                false,
+                SONNET,
+                1,
+                n,
+            ));
+            expected_output += n;
+        } else if n % 1001 == 0 {
+            text.push_str("{\"message\":{\"usage\":{\"input_tokens\":-1}},\"timestamp\":\"2026-01-01T00:00:00Z\"}");
+            bad_lines.push(n);
+        } else {
+            text.push_str(&filler);
+        }
+        text.push('\n');
+    }
+    std::fs::write(&f, &text).unwrap();
+    let control = Control::default();
+    let p = import::parse_path(&f, &Options::default(), &control).unwrap();
+    assert_eq!(
+        p.rejected.iter().map(|r| r.line).collect::<Vec<_>>(),
+        bad_lines
+    );
+    assert_eq!(sum_parsed(&p).output, expected_output);
+    assert_eq!(p.records.len() as u64, n / 9);
+    assert_eq!(p.summary.skipped, n - n / 9 - bad_lines.len() as u64);
+    assert_eq!(
+        control.progress().0,
+        text.len() as u64,
+        "progress adds up to the file size"
+    );
+    // The in-memory path chunks the same way.
+    let q = import::parse_bytes(
+        &f.display().to_string(),
+        text.as_bytes(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(q.rejected, p.rejected);
+    assert_eq!(sum_parsed(&q), sum_parsed(&p));
+}
+
+// --- the import cache --------------------------------------------------------------------------
+
+fn cache_entries(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_cache_answers_unchanged_files_and_notices_changed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    let cache = Cache::at(&cache_dir);
+    let f = dir.path().join("projects").join("p").join("s.jsonl");
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    let line = |out: u64| {
+        with_cost(
+            cc_line(Some("m1"), Some("r1"), false, SONNET, 10, out),
+            0.25,
+        )
+    };
+    std::fs::write(
+        &f,
+        format!(
+            "{}\n{}\n",
+            line(100),
+            cc_line(None, None, true, SONNET, 1, 1)
+        ),
+    )
+    .unwrap();
+    let opts = Options::default();
+    let (p, hit) = cache.parse_path(&f, &opts, &Control::default()).unwrap();
+    assert!(!hit);
+    assert_eq!(sum_parsed(&p).output, 101);
+    assert_eq!(cache_entries(&cache_dir).len(), 1);
+    let control = Control::default();
+    let (q, hit) = cache.parse_path(&f, &opts, &control).unwrap();
+    assert!(hit, "unchanged file comes from the cache");
+    assert_eq!(control.progress().0, std::fs::metadata(&f).unwrap().len());
+    assert_eq!(q.records, p.records);
+    assert_eq!(q.reported_per_record, p.reported_per_record);
+    assert_eq!(q.summary, p.summary);
+    assert_eq!(q.symbols.get(q.records[0].0.project), "p");
+    // Another batch date is another result.
+    let (_, hit) = cache
+        .parse_path(
+            &f,
+            &Options {
+                batch_date: Some(0),
+            },
+            &Control::default(),
+        )
+        .unwrap();
+    assert!(!hit);
+
+    // Same size, new content and modification time: parsed again.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(
+        &f,
+        format!(
+            "{}\n{}\n",
+            line(200),
+            cc_line(None, None, true, SONNET, 1, 1)
+        ),
+    )
+    .unwrap();
+    let (p2, hit) = cache.parse_path(&f, &opts, &Control::default()).unwrap();
+    assert!(!hit);
+    assert_eq!(sum_parsed(&p2).output, 201);
+    // Same content, only the modification time changed: parsed again too.
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert!(!cache.parse_path(&f, &opts, &Control::default()).unwrap().1);
+    assert!(cache.parse_path(&f, &opts, &Control::default()).unwrap().1);
+    // Appended to (a live session): new totals through session::load as well.
+    let mut text = std::fs::read_to_string(&f).unwrap();
+    text.push_str(&cc_line(Some("m9"), Some("r9"), false, SONNET, 1, 1000));
+    text.push('\n');
+    std::fs::write(&f, text).unwrap();
+    let loaded =
+        session::load_with_cache(std::slice::from_ref(&f), &opts, &Control::default(), &cache);
+    assert_eq!(sum(&loaded.data.records).output, 1201);
+    assert_eq!(loaded.data.reported.iter().map(|r| r.1).sum::<f64>(), 0.25);
+}
+
+#[test]
+fn a_corrupt_or_foreign_cache_entry_is_ignored_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    let cache = Cache::at(&cache_dir);
+    let f = dir.path().join("m.jsonl");
+    std::fs::copy(sample("messages_log.jsonl"), &f).unwrap();
+    let opts = Options::default();
+    let (fresh, _) = cache.parse_path(&f, &opts, &Control::default()).unwrap();
+    let entry = cache_entries(&cache_dir).pop().unwrap();
+    let good = std::fs::read(&entry).unwrap();
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x55;
+    let mut other_version = good.clone();
+    other_version[16] ^= 1;
+    for bad in [
+        b"garbage".to_vec(),
+        good[..good.len() / 3].to_vec(),
+        flipped,
+        other_version,
+        Vec::new(),
+    ] {
+        std::fs::write(&entry, bad).unwrap();
+        let (p, hit) = cache.parse_path(&f, &opts, &Control::default()).unwrap();
+        assert!(!hit);
+        assert_eq!(p.records, fresh.records);
+        assert_eq!(std::fs::read(&entry).unwrap(), good, "rebuilt");
+        assert!(cache.parse_path(&f, &opts, &Control::default()).unwrap().1);
+    }
+    // An unwritable cache folder never fails an import.
+    let blocked = Cache::at(f.join("not-a-dir"));
+    assert_eq!(
+        blocked
+            .parse_path(&f, &opts, &Control::default())
+            .unwrap()
+            .0
+            .records,
+        fresh.records
+    );
+}
+
+// --- progress and cancellation -------------------------------------------------------------
+
+#[test]
+fn progress_reaches_the_total_and_cancel_stops_within_100_ms() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = costlens::synth::claude_code_tree(
+        dir.path(),
+        &costlens::synth::ClaudeTreeSpec::new(40_000_000, 3),
+    )
+    .unwrap();
+    let paths = [dir.path().to_path_buf()];
+    let control = Control::new();
+    let loaded =
+        session::load_with_cache(&paths, &Options::default(), &control, &Cache::disabled());
+    assert!(loaded.errors.is_empty());
+    assert_eq!(control.progress(), (stats.bytes, stats.bytes));
+
+    // Cancel once the import is under way; it must return promptly with `Cancelled`.
+    let control = Control::new();
+    let watcher = {
+        let control = control.clone();
+        std::thread::spawn(move || {
+            while control.progress().0 < 2_000_000 {
+                std::thread::yield_now();
+            }
+            control.cancel.store(true, Ordering::Relaxed);
+            Instant::now()
+        })
+    };
+    let loaded =
+        session::load_with_cache(&paths, &Options::default(), &control, &Cache::disabled());
+    let returned = Instant::now();
+    let cancelled_at = watcher.join().unwrap();
+    assert!(control.progress().0 < stats.bytes, "stopped before the end");
+    assert!(
+        matches!(loaded.errors.as_slice(), [ImportError::Cancelled(_)]),
+        "{:?}",
+        loaded.errors
+    );
+    assert!(loaded.data.is_empty());
+    let latency = returned.duration_since(cancelled_at);
+    eprintln!(
+        "cancel latency {latency:?}, stopped at {} of {} bytes",
+        control.progress().0,
+        stats.bytes
+    );
+    assert!(
+        latency < Duration::from_millis(100),
+        "took {latency:?} to stop"
+    );
+
+    // Cancelled before it starts: nothing is read.
+    let control = Control::new();
+    control.cancel.store(true, Ordering::Relaxed);
+    let loaded =
+        session::load_with_cache(&paths, &Options::default(), &control, &Cache::disabled());
+    assert!(matches!(
+        loaded.errors.as_slice(),
+        [ImportError::Cancelled(_)]
+    ));
+    assert_eq!(control.progress().0, 0);
+}
+
+#[test]
+fn project_is_the_folder_under_projects() {
+    use costlens::import::claude_code::project_of;
+    assert_eq!(
+        project_of(Path::new("/home/u/.claude/projects/-home-u-app/abc.jsonl")),
+        "-home-u-app"
+    );
+    assert_eq!(
+        project_of(Path::new(
+            "/home/u/.claude/projects/-home-u-app/abc/subagents/agent-1.jsonl"
+        )),
+        "-home-u-app"
+    );
+    assert_eq!(
+        project_of(Path::new("/tmp/-home-u-app/abc/subagents/agent-1.jsonl")),
+        "-home-u-app"
+    );
+    assert_eq!(
+        project_of(Path::new("/tmp/-home-u-app/abc.jsonl")),
+        "-home-u-app"
+    );
+}
