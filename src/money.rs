@@ -13,7 +13,11 @@ pub fn usd(v: f64) -> String {
         format!("{a:.2}")
     };
     let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let sign = if neg && s.bytes().any(|b| matches!(b, b'1'..=b'9')) { "-" } else { "" };
+    let sign = if neg && s.bytes().any(|b| matches!(b, b'1'..=b'9')) {
+        "-"
+    } else {
+        ""
+    };
     format!("{sign}${}.{frac}", group(int))
 }
 
@@ -51,7 +55,7 @@ pub fn pct(v: f64) -> String {
 fn group(int: &str) -> String {
     let mut out = String::with_capacity(int.len() + int.len() / 3);
     for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

@@ -166,7 +166,9 @@ impl Tier {
 }
 
 /// Where inference ran. Only `us` (data residency) changes the price.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Geo {
     #[default]
@@ -186,7 +188,9 @@ impl Geo {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Speed {
     #[default]
@@ -287,7 +291,10 @@ impl Symbols {
     }
 
     pub fn get(&self, sym: Sym) -> &str {
-        self.names.get(sym as usize).map(String::as_str).unwrap_or("")
+        self.names
+            .get(sym as usize)
+            .map(String::as_str)
+            .unwrap_or("")
     }
 
     pub fn lookup(&self, name: &str) -> Option<Sym> {
