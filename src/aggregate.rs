@@ -588,7 +588,7 @@ impl View {
         periods.extend(billed_periods);
         periods.sort_unstable();
         periods.dedup();
-        let period_pos: HashMap<i64, u32> = periods
+        let period_pos: FxHashMap<i64, u32> = periods
             .iter()
             .enumerate()
             .map(|(i, &p)| (p, i as u32))
@@ -641,7 +641,7 @@ impl View {
             })
             .collect();
         // A fixed order makes sums reproducible run to run.
-        groups.sort_by(|a, b| {
+        groups.sort_unstable_by(|a, b| {
             (a.period, a.dim, a.usage.model)
                 .cmp(&(b.period, b.dim, b.usage.model))
                 .then(

@@ -104,17 +104,21 @@ pub fn is_long_context_label(s: &str) -> bool {
 }
 
 /// Reads all of `reader`. Stops at the first error, `Interrupted` included: a cancelled
-/// import reports it, and retrying (as `read_to_end` does) would never end.
-pub(crate) fn read_all<R: Read>(mut reader: R) -> (Vec<u8>, Option<std::io::Error>) {
-    let mut bytes = Vec::new();
-    let mut block = vec![0u8; 1 << 20];
-    loop {
-        match reader.read(&mut block) {
-            Ok(0) => return (bytes, None),
-            Ok(n) => bytes.extend_from_slice(&block[..n]),
-            Err(e) => return (bytes, Some(e)),
+/// import reports it, and `read_to_end` would retry it forever, so it is passed on as
+/// another kind.
+pub(crate) fn read_all<R: Read>(reader: R) -> (Vec<u8>, Option<std::io::Error>) {
+    struct NoRetry<R>(R);
+    impl<R: Read> Read for NoRetry<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf).map_err(|e| match e.kind() {
+                std::io::ErrorKind::Interrupted => std::io::Error::other(e),
+                _ => e,
+            })
         }
     }
+    let mut bytes = Vec::new();
+    let error = NoRetry(reader).read_to_end(&mut bytes).err();
+    (bytes, error)
 }
 
 /// Walks the records of CSV text, counting lines (1-based) the way an editor shows them.
@@ -325,6 +329,8 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         pieces.into_iter().map(parse_piece).collect()
     };
 
+    // The pieces' rows are copied into one list on every thread (the copy is as long as the
+    // parse is on one thread, mostly in fresh memory).
     let total: usize = parsed.iter().map(|p| p.records.len()).sum();
     out.records.reserve_exact(total);
     let mut first_line = body_line;
@@ -332,16 +338,16 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         let map: Vec<Sym> = (0..p.symbols.len() as Sym)
             .map(|s| out.symbols.intern(p.symbols.get(s)))
             .collect();
-        let identity = map.iter().enumerate().all(|(i, &s)| i as Sym == s);
-        if identity {
-            out.records.extend(p.records);
+        let remap = |&(mut r, id): &(UsageRecord, Identity)| {
+            r.model = map[r.model as usize];
+            r.workspace = map[r.workspace as usize];
+            r.api_key = map[r.api_key as usize];
+            (r, id)
+        };
+        if p.records.len() >= 1 << 14 {
+            out.records.par_extend(p.records.par_iter().map(remap));
         } else {
-            out.records.extend(p.records.into_iter().map(|(mut r, id)| {
-                r.model = map[r.model as usize];
-                r.workspace = map[r.workspace as usize];
-                r.api_key = map[r.api_key as usize];
-                (r, id)
-            }));
+            out.records.extend(p.records.iter().map(remap));
         }
         for (line, reason) in p.rejected {
             reject(&mut out, first_line + line - 1, reason);
