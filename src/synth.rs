@@ -762,7 +762,9 @@ pub fn claude_code_tree(
         let mut main: Vec<u8> = Vec::new();
         let mut agents: Vec<(String, Vec<u8>)> = Vec::new();
         let mut context = rng.u64(12_000..24_000);
-        let turns = ((rng.f64() * 2.5 + 1.0).exp() * spec.session_scale).ceil() as usize;
+        // Heavy-tailed: a few marathon sessions make log files of tens of megabytes.
+        let marathon = if rng.u8(..40) == 0 { 12.0 } else { 1.0 };
+        let turns = ((rng.f64() * 2.5 + 1.0).exp() * spec.session_scale * marathon).ceil() as usize;
         if rng.u8(..4) == 0 {
             let line = format!(
                 "{{\"type\":\"summary\",\"summary\":\"{}\",\"leafUuid\":\"{}\"}}",

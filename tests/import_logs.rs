@@ -3,7 +3,7 @@
 //! de-duplication rule, detection, merging, truncated lines, the import cache, cancellation.
 
 use costlens::dataset::Dataset;
-use costlens::import::cache::Cache;
+use costlens::import::cache::{self, Cache};
 use costlens::import::{
     self, Control, Format, Identity, ImportError, Options, ParsedFile, detect_format,
 };
@@ -1032,15 +1032,19 @@ fn the_cache_answers_unchanged_files_and_notices_changed_ones() {
             0.25,
         )
     };
-    std::fs::write(
-        &f,
+    // A prompt line makes the file big enough to be cached (small files are parsed each time).
+    let pad = format!(
+        "{{\"type\":\"user\",\"sessionId\":\"s\",\"message\":{{\"role\":\"user\",\"content\":\"{}\"}}}}",
+        "z".repeat(cache::MIN_CACHED_BYTES as usize)
+    );
+    let content = |out: u64| {
         format!(
-            "{}\n{}\n",
-            line(100),
+            "{}\n{}\n{pad}\n",
+            line(out),
             cc_line(None, None, true, SONNET, 1, 1)
-        ),
-    )
-    .unwrap();
+        )
+    };
+    std::fs::write(&f, content(100)).unwrap();
     let opts = Options::default();
     let (p, hit) = cache.parse_path(&f, &opts, &Control::default()).unwrap();
     assert!(!hit);
@@ -1068,15 +1072,7 @@ fn the_cache_answers_unchanged_files_and_notices_changed_ones() {
 
     // Same size, new content and modification time: parsed again.
     std::thread::sleep(Duration::from_millis(20));
-    std::fs::write(
-        &f,
-        format!(
-            "{}\n{}\n",
-            line(200),
-            cc_line(None, None, true, SONNET, 1, 1)
-        ),
-    )
-    .unwrap();
+    std::fs::write(&f, content(200)).unwrap();
     let (p2, hit) = cache.parse_path(&f, &opts, &Control::default()).unwrap();
     assert!(!hit);
     assert_eq!(sum_parsed(&p2).output, 201);
@@ -1107,9 +1103,16 @@ fn a_corrupt_or_foreign_cache_entry_is_ignored_and_rebuilt() {
     let cache_dir = dir.path().join("cache");
     let cache = Cache::at(&cache_dir);
     let f = dir.path().join("m.jsonl");
-    std::fs::copy(sample("messages_log.jsonl"), &f).unwrap();
+    let mut text = std::fs::read_to_string(sample("messages_log.jsonl")).unwrap();
+    // An error response with a long message: skipped, and makes the file big enough to cache.
+    let big = "o".repeat(cache::MIN_CACHED_BYTES as usize);
+    text.push_str(&format!(
+        "{{\"timestamp\":\"2026-11-02T10:00:00Z\",\"response\":{{\"type\":\"error\",\"error\":{{\"message\":\"{big}\"}}}}}}\n"
+    ));
+    std::fs::write(&f, text).unwrap();
     let opts = Options::default();
     let (fresh, _) = cache.parse_path(&f, &opts, &Control::default()).unwrap();
+    assert_eq!(fresh.records.len(), 80);
     let entry = cache_entries(&cache_dir).pop().unwrap();
     let good = std::fs::read(&entry).unwrap();
     let mut flipped = good.clone();
@@ -1131,6 +1134,22 @@ fn a_corrupt_or_foreign_cache_entry_is_ignored_and_rebuilt() {
         assert_eq!(std::fs::read(&entry).unwrap(), good, "rebuilt");
         assert!(cache.parse_path(&f, &opts, &Control::default()).unwrap().1);
     }
+    // A small file is not cached at all.
+    let small = dir.path().join("small.jsonl");
+    std::fs::copy(sample("messages_log.jsonl"), &small).unwrap();
+    assert!(
+        !cache
+            .parse_path(&small, &opts, &Control::default())
+            .unwrap()
+            .1
+    );
+    assert!(
+        !cache
+            .parse_path(&small, &opts, &Control::default())
+            .unwrap()
+            .1
+    );
+    assert_eq!(cache_entries(&cache_dir).len(), 1);
     // An unwritable cache folder never fails an import.
     let blocked = Cache::at(f.join("not-a-dir"));
     assert_eq!(

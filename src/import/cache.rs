@@ -25,6 +25,9 @@ use std::sync::atomic::Ordering;
 use std::time::UNIX_EPOCH;
 
 const MAGIC: &[u8; 16] = b"costlens-cache\n\0";
+/// Files smaller than this are not cached: they parse in well under a millisecond, about what
+/// reading a cache entry costs, and each entry is one more file in the cache folder.
+pub const MIN_CACHED_BYTES: u64 = 64 * 1024;
 /// Bump when an importer's output changes for the same input (the program version is part of
 /// the key as well, for released builds).
 pub const FORMAT_VERSION: u32 = 1;
@@ -121,6 +124,7 @@ impl Cache {
             .dir
             .as_deref()
             .and_then(|d| Some((d, key_of(path, opts)?)))
+            .filter(|(_, k)| k.size >= MIN_CACHED_BYTES)
         else {
             return super::parse_path(path, opts, control).map(|p| (p, false));
         };
@@ -142,7 +146,7 @@ impl Cache {
         }
         let parsed = super::parse_path(path, opts, control)?;
         // Not cached when the file changed while it was read (a log being written).
-        if key_of(path, opts).as_ref() == Some(&key) {
+        if key_for(Path::new(&key.path), opts).as_ref() == Some(&key) {
             let _ = write_atomically(dir, &entry, &encode(&parsed, &key));
         }
         Ok((parsed, false))
@@ -150,8 +154,11 @@ impl Cache {
 }
 
 fn key_of(path: &Path, opts: &Options) -> Option<Key> {
-    let canonical = std::fs::canonicalize(path).ok()?;
-    let meta = std::fs::metadata(&canonical).ok()?;
+    key_for(&std::fs::canonicalize(path).ok()?, opts)
+}
+
+fn key_for(canonical: &Path, opts: &Options) -> Option<Key> {
+    let meta = std::fs::metadata(canonical).ok()?;
     let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
     Some(Key {
         format_version: FORMAT_VERSION,

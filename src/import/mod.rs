@@ -173,21 +173,26 @@ pub fn parse_path(
 ) -> Result<ParsedFile, ImportError> {
     let name = path.display().to_string();
     let io = |e| ImportError::Io(name.clone(), e);
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut head = vec![0u8; 64 * 1024];
-    let n = read_up_to(&mut file, &mut head).map_err(io)?;
-    head.truncate(n);
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut head = Vec::with_capacity(64 * 1024);
+    (&file).take(64 * 1024).read_to_end(&mut head).map_err(io)?;
     let format =
         detect_format(&head).map_err(|why| ImportError::Unrecognised(name.clone(), why))?;
-    let file = std::fs::File::open(path).map_err(io)?;
-    let reader = Counted::new(std::io::BufReader::with_capacity(256 * 1024, file), control);
+    // CSV and report files are read through one counted reader from the start; JSONL files
+    // are read in chunks by `parse_lines_file`.
+    let reader = || -> Result<_, ImportError> {
+        (&file).seek(SeekFrom::Start(0)).map_err(io)?;
+        Ok(Counted::new(
+            std::io::BufReader::with_capacity(256 * 1024, &file),
+            control,
+        ))
+    };
     let mut parsed = match format {
-        Format::ConsoleUsageCsv => console_usage::parse(&name, reader),
-        Format::ConsoleCostCsv => console_cost::parse(&name, reader),
+        Format::ConsoleUsageCsv => console_usage::parse(&name, reader()?),
+        Format::ConsoleCostCsv => console_cost::parse(&name, reader()?),
         Format::AdminUsageJson | Format::AdminCostJson => {
             let mut bytes = Vec::new();
-            let mut reader = reader;
-            reader.read_to_end(&mut bytes).map_err(io)?;
+            reader()?.read_to_end(&mut bytes).map_err(io)?;
             admin::parse(&name, &bytes, admin_report(format))
         }
         Format::MessagesJsonl => {
@@ -655,9 +660,8 @@ fn read_chunk(
     let from = s.saturating_sub(1);
     file.seek(SeekFrom::Start(from))?;
     buf.clear();
-    buf.resize((e - from) as usize, 0);
-    let n = read_up_to(file, buf)?;
-    buf.truncate(n);
+    // `read_to_end` reads into spare capacity without zeroing it first.
+    file.take(e - from).read_to_end(buf)?;
     let start = if s == 0 {
         0
     } else {
