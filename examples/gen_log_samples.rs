@@ -23,7 +23,7 @@ fn main() -> std::io::Result<()> {
     if tree.exists() {
         std::fs::remove_dir_all(&tree)?;
     }
-    let mut spec = ClaudeTreeSpec::new(120_000, 2026);
+    let mut spec = ClaudeTreeSpec::new(100_000, 2026);
     spec.projects = 2;
     spec.weeks = 2;
     spec.last_day = NaiveDate::from_ymd_opt(2026, 11, 14).expect("valid date");
