@@ -605,6 +605,19 @@ fn every_format_is_detected_by_content() {
         detect_format(&huge.as_bytes()[..64 * 1024]),
         Ok(Format::ClaudeCodeJsonl)
     );
+    // A Claude Code session that quotes a saved report in a tool result is still a session.
+    let quoting = format!(
+        "{}\n{}\n",
+        serde_json::json!({"type": "user", "sessionId": "s", "parentUuid": null,
+            "message": {"role": "user", "content": [{"type": "tool_result", "content": page}]}}),
+        cc_line(Some("m"), Some("r"), false, SONNET, 1, 1)
+    );
+    assert_eq!(
+        detect_format(quoting.as_bytes()),
+        Ok(Format::ClaudeCodeJsonl)
+    );
+    // Some other API's `data` array is not a report.
+    assert!(detect_format(br#"{"data":[1,2],"object":"list"}"#).is_err());
     // A flat Messages record and a wrapper.
     assert_eq!(
         detect_format(br#"{"time":1,"model":"m","input_tokens":1,"output_tokens":2}"#),

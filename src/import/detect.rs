@@ -99,9 +99,16 @@ fn binary_kind(head: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// What one JSON object (a line of a JSONL file) says about its format, from its top-level
-/// keys; `None` when it could belong to several (an error line, a blank record).
+/// What one JSON value (a line of a JSONL file, or a whole one-line report) says about its
+/// format, from its top-level keys; `None` when it could belong to several (an error line, a
+/// blank record).
 fn json_line_kind(v: &serde_json::Value) -> Option<Format> {
+    if let Some(pages) = v.as_array() {
+        return pages
+            .first()
+            .filter(|p| is_report_page(p))
+            .and_then(|_| report_kind(v.to_string().as_bytes()));
+    }
     let o = v.as_object()?;
     let has = |k: &str| o.contains_key(k);
     let obj_has = |k: &str, inner: &str| {
@@ -109,7 +116,7 @@ fn json_line_kind(v: &serde_json::Value) -> Option<Format> {
             .and_then(|x| x.as_object())
             .is_some_and(|x| x.contains_key(inner))
     };
-    if has("data") && o.get("data").is_some_and(|d| d.is_array()) {
+    if is_report_page(v) {
         return report_kind(v.to_string().as_bytes());
     }
     if has("custom_id") && has("result") {
@@ -134,6 +141,18 @@ fn json_line_kind(v: &serde_json::Value) -> Option<Format> {
     None
 }
 
+/// A page of an Admin API report: `data` is an array of time buckets (or empty, next to the
+/// paging fields).
+fn is_report_page(v: &serde_json::Value) -> bool {
+    match v.get("data").and_then(|d| d.as_array()) {
+        Some(buckets) => match buckets.first() {
+            Some(b) => b.get("starting_at").is_some(),
+            None => v.get("has_more").is_some(),
+        },
+        None => false,
+    }
+}
+
 /// Usage or cost report, from a page's text: cost results carry `amount`, usage results
 /// token counts. A page of empty buckets is read as a usage report (it adds nothing either way).
 fn report_kind(text: &[u8]) -> Option<Format> {
@@ -145,14 +164,11 @@ fn report_kind(text: &[u8]) -> Option<Format> {
     }
 }
 
-/// JSON or JSONL: an Admin API report (pages with `data` buckets), or a JSONL file judged by
-/// the top-level keys of its first decisive lines (the head may end inside a long line).
+/// JSON or JSONL, judged by the top-level keys of the first decisive complete lines; failing
+/// that (a pretty-printed report, or a first line longer than the head), by the keys the head
+/// contains. Lines come first: a Claude Code log may well quote a report in a tool result.
 fn detect_json(head: &[u8]) -> Result<Format, String> {
     let has = |k: &[u8]| memchr::memmem::find(head, k).is_some();
-    if has(b"\"starting_at\"") && has(b"\"data\"") && (has(b"\"results\"") || has(b"\"ending_at\""))
-    {
-        return report_kind(head).ok_or_else(String::new);
-    }
     let mut keys_seen: Vec<String> = Vec::new();
     let mut complete_lines = 0;
     for line in head.split(|&b| b == b'\n') {
@@ -176,11 +192,14 @@ fn detect_json(head: &[u8]) -> Result<Format, String> {
             break;
         }
     }
-    // A first line longer than the head: judge by the keys it starts with.
+    if complete_lines == 0 && (has(b"\"sessionId\"") || has(b"\"parentUuid\"")) {
+        return Ok(Format::ClaudeCodeJsonl);
+    }
+    if has(b"\"starting_at\"") && has(b"\"data\"") && (has(b"\"results\"") || has(b"\"ending_at\""))
+    {
+        return report_kind(head).ok_or_else(String::new);
+    }
     if complete_lines == 0 {
-        if has(b"\"sessionId\"") || has(b"\"parentUuid\"") {
-            return Ok(Format::ClaudeCodeJsonl);
-        }
         if has(b"\"custom_id\"") && has(b"\"result\"") {
             return Ok(Format::BatchResultsJsonl);
         }
