@@ -310,41 +310,48 @@ fn waterfall(app: &CostlensApp, ui: &mut Ui) {
             .name("Scenario")
             .fill(super::chart::SCENARIO_COLOR),
     );
-    let names: Vec<String> = std::iter::once("Actual".to_owned())
-        .chain(ev.waterfall.iter().map(|(s, _)| s.label().to_owned()))
-        .chain(std::iter::once("Scenario".to_owned()))
+    // Short axis names; the full names and exact figures are in the hover text and the table.
+    let names: Vec<&str> = std::iter::once("Actual")
+        .chain(ev.waterfall.iter().map(|(s, _)| match s {
+            costlens::scenario::Stage::Traffic => "Traffic",
+            costlens::scenario::Stage::PromptLength => "Prompt",
+            costlens::scenario::Stage::OutputLength => "Output",
+            costlens::scenario::Stage::Caching => "Cache",
+            costlens::scenario::Stage::Routing => "Route",
+            costlens::scenario::Stage::Batch => "Batch",
+        }))
+        .chain(std::iter::once("Scenario"))
         .collect();
-    let stages = ev.waterfall.len() + 1;
+    // Bar names are drawn under the bars (axis labels would be thinned out at this width).
+    let top = ev.actual.max(ev.scenario).max(1e-9);
     Plot::new("waterfall")
         .height(200.0)
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
         .show_grid([false, true])
-        .include_y(0.0)
-        .x_grid_spacer(move |_input| {
-            (0..=stages)
-                .map(|i| egui_plot::GridMark {
-                    value: i as f64,
-                    step_size: 1.0,
-                })
-                .collect()
-        })
-        .x_axis_formatter(move |m, _| {
-            let i = m.value.round();
-            if (m.value - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
+        .show_axes([false, true])
+        .include_y(-0.08 * top)
+        .include_y(top * 1.05)
+        .y_axis_formatter(|m, _| {
+            if m.value < 0.0 {
                 String::new()
+            } else {
+                money::usd(m.value)
             }
         })
-        .y_axis_formatter(|m, _| money::usd(m.value))
         .show(ui, |p| {
             p.bar_chart(
                 BarChart::new("waterfall", bars)
                     .width(0.7)
                     .element_formatter(Box::new(|b, _| b.name.clone())),
             );
+            for (i, n) in names.iter().enumerate() {
+                p.text(
+                    egui_plot::Text::new(*n, egui_plot::PlotPoint::new(i as f64, 0.0), *n)
+                        .anchor(egui::Align2::CENTER_TOP),
+                );
+            }
         });
     egui::Grid::new("waterfall_table")
         .striped(true)
