@@ -1013,8 +1013,11 @@ impl CostlensApp {
             {
                 self.show_report = true;
             }
-            ui.label(format!("· re-priced in {:.2} ms", self.reprice_ms))
-                .on_hover_text(format!("{} priced groups", self.view.groups()));
+            // Timings go in the tooltip: the visible bar stays the same run to run.
+            ui.label(format!("· {} priced groups", self.view.groups())).on_hover_text(format!(
+                "last re-price took {:.3} ms",
+                self.reprice_ms
+            ));
             if let Some(s) = &self.status {
                 let color = if s.error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
                 ui.separator();
