@@ -4,9 +4,8 @@
 use crate::aggregate::{Cube, View, ViewSpec};
 use crate::dataset::Dataset;
 use crate::import::cache::Cache;
-use crate::import::{self, Control, ImportError, Options, ParsedFile};
+use crate::import::{self, Control, ImportError, Options};
 use crate::prices::PriceTable;
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -90,14 +89,13 @@ pub fn load_with_cache(
         .map(|m| m.len())
         .sum();
     control.bytes_total.store(total, Ordering::Relaxed);
-    type Outcome = Result<(ParsedFile, bool), ImportError>;
-    let parsed: Vec<(PathBuf, bool, Outcome)> = files
-        .into_par_iter()
-        .map(|(f, in_folder)| {
-            let r = cache.parse_path(&f, opts, control);
-            (f, in_folder, r)
-        })
-        .collect();
+    let (file_paths, in_folders): (Vec<PathBuf>, Vec<bool>) = files.into_iter().unzip();
+    let outcomes = cache.parse_paths(&file_paths, opts, control);
+    let parsed = file_paths
+        .into_iter()
+        .zip(in_folders)
+        .zip(outcomes)
+        .map(|((f, in_folder), r)| (f, in_folder, r));
     let mut loaded = Loaded::default();
     if control.is_cancelled() {
         let what = paths

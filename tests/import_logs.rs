@@ -1260,3 +1260,77 @@ fn project_is_the_folder_under_projects() {
         "-home-u-app"
     );
 }
+
+#[test]
+fn the_cache_keeps_one_pack_per_folder_and_reparses_only_changed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    let cache = Cache::at(&cache_dir);
+    let project = dir.path().join("projects").join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    let pad = format!(
+        "{{\"type\":\"user\",\"sessionId\":\"s\",\"message\":{{\"content\":\"{}\"}}}}",
+        "w".repeat(cache::MIN_CACHED_BYTES as usize)
+    );
+    let files: Vec<PathBuf> = (0..4u64)
+        .map(|i| {
+            let f = project.join(format!("s{i}.jsonl"));
+            let line = cc_line(Some(&format!("m{i}")), Some("r"), false, SONNET, 1, 10 + i);
+            std::fs::write(&f, format!("{line}\n{pad}\n")).unwrap();
+            f
+        })
+        .collect();
+    let opts = Options::default();
+    let hits = |c: &Cache| -> Vec<bool> {
+        c.parse_paths(&files, &opts, &Control::default())
+            .into_iter()
+            .map(|r| r.unwrap().1)
+            .collect()
+    };
+    assert_eq!(hits(&cache), [false; 4]);
+    assert_eq!(
+        cache_entries(&cache_dir).len(),
+        1,
+        "one pack for the folder"
+    );
+    assert_eq!(hits(&cache), [true; 4]);
+    // One session grows: only it is parsed again, and its new totals are used.
+    let mut text = std::fs::read_to_string(&files[2]).unwrap();
+    text.push_str(&cc_line(Some("m9"), Some("r9"), false, SONNET, 1, 500));
+    text.push('\n');
+    std::fs::write(&files[2], text).unwrap();
+    let outcomes = cache.parse_paths(&files, &opts, &Control::default());
+    let flags: Vec<bool> = outcomes.iter().map(|r| r.as_ref().unwrap().1).collect();
+    assert_eq!(flags, [true, true, false, true]);
+    assert_eq!(sum_parsed(&outcomes[2].as_ref().unwrap().0).output, 512);
+    assert_eq!(hits(&cache), [true; 4]);
+    // Importing one file keeps the others' entries; a deleted file's entry is dropped.
+    assert!(
+        cache
+            .parse_path(&files[0], &opts, &Control::default())
+            .unwrap()
+            .1
+    );
+    let pack = cache_entries(&cache_dir).pop().unwrap();
+    let before = std::fs::metadata(&pack).unwrap().len();
+    std::fs::remove_file(&files[3]).unwrap();
+    std::fs::write(
+        &files[1],
+        format!(
+            "{}\n{pad}\n",
+            cc_line(Some("m1"), Some("r"), false, SONNET, 1, 99)
+        ),
+    )
+    .unwrap();
+    assert!(
+        !cache
+            .parse_path(&files[1], &opts, &Control::default())
+            .unwrap()
+            .1
+    );
+    assert!(std::fs::metadata(&pack).unwrap().len() < before);
+    let rest = cache.parse_paths(&files[..3], &opts, &Control::default());
+    assert!(rest.iter().all(|r| r.as_ref().unwrap().1));
+    cache.clear().unwrap();
+    assert!(cache_entries(&cache_dir).is_empty());
+}

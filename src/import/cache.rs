@@ -1,36 +1,44 @@
 //! The import cache: a file's parsed result, kept so that an unchanged file is not parsed
 //! again (Claude Code logs run to gigabytes, and users re-import them often).
 //!
-//! One cache file per source file, named by a hash of its canonical path, holding the key it
-//! was made for (path, size, modification time, the import options that change the result, the
-//! cache format and the program version) and the parsed result. A source file whose size or
-//! modification time changed is parsed again and its entry replaced. Entries are written to a
-//! temporary file in the cache folder and renamed into place, so a crash leaves no torn entry;
-//! an entry that does not decode (corrupt, truncated, another version) is ignored and rebuilt.
+//! Each entry holds the key it was made for (absolute path, size, modification time, the
+//! import options that change the result, the cache format and the program version) and the
+//! parsed result; a file whose size or modification time changed is parsed again and its entry
+//! replaced. Entries are kept in one pack per source folder (a Claude Code project folder holds
+//! hundreds of sessions: one cache file per session would make a first import create
+//! thousands of files, which costs more than parsing them). Files under [`MIN_CACHED_BYTES`]
+//! are not cached. Packs are written to a temporary file in the cache folder and renamed into
+//! place, so a crash leaves no torn pack; a pack or an entry that does not decode (corrupt,
+//! truncated, another version) is ignored and rebuilt.
 //!
-//! Layout: `MAGIC`, format version (u32 LE), header length (u64 LE), header (JSON: key,
-//! symbols, summary, rejected lines, billed rows), body length (u64 LE), body (binary: the
-//! records and the costs reported per record, see [`encode_body`]), checksum (u64 LE) of
-//! header and body. Records are binary because there can be millions: varints make an entry
-//! a few percent of its log's size and decoding it takes milliseconds.
+//! Pack layout: `PACK_MAGIC`, format version (u32 LE), index length (u64 LE), index (JSON:
+//! file name, offset, length of each entry), entries. Entry layout: `MAGIC`, format version,
+//! header length (u64 LE), header (JSON: key, symbols, summary, rejected lines, billed rows),
+//! body length (u64 LE), body (binary: the records and the costs reported per record, see
+//! [`encode_body`]), checksum (u64 LE) of header and body. Records are binary because there
+//! can be millions: varints make an entry a few percent of its log's size and decoding it
+//! takes milliseconds.
 
 use super::{
     BilledRow, Control, FileSummary, Identity, ImportError, Options, ParsedFile, Rejected,
 };
 use crate::records::{Bucket, Context, Geo, Speed, Symbols, Tier, Tokens, UsageRecord};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::UNIX_EPOCH;
 
 const MAGIC: &[u8; 16] = b"costlens-cache\n\0";
+const PACK_MAGIC: &[u8; 16] = b"costlens-pack\n\0\0";
 /// Files smaller than this are not cached: they parse in well under a millisecond, about what
 /// reading a cache entry costs, and each entry is one more file in the cache folder.
 pub const MIN_CACHED_BYTES: u64 = 64 * 1024;
 /// Bump when an importer's output changes for the same input (the program version is part of
 /// the key as well, for released builds).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Where parsed files are cached, if anywhere.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,7 +106,10 @@ impl Cache {
         match std::fs::read_dir(dir) {
             Ok(entries) => {
                 for e in entries.flatten() {
-                    if e.path().extension().is_some_and(|x| x == "bin") {
+                    if e.path()
+                        .extension()
+                        .is_some_and(|x| x == "pack" || x == "bin")
+                    {
                         std::fs::remove_file(e.path())?;
                     }
                 }
@@ -117,53 +128,249 @@ impl Cache {
         opts: &Options,
         control: &Control,
     ) -> Result<(ParsedFile, bool), ImportError> {
-        if control.is_cancelled() {
-            return Err(ImportError::Cancelled(path.display().to_string()));
-        }
-        let Some((dir, key)) = self
-            .dir
-            .as_deref()
-            .and_then(|d| Some((d, key_of(path, opts)?)))
-            .filter(|(_, k)| k.size >= MIN_CACHED_BYTES)
-        else {
-            return super::parse_path(path, opts, control).map(|p| (p, false));
-        };
-        let entry = dir.join(format!(
-            "{:016x}.bin",
-            super::stable_hash(&[key.path.as_bytes()])
-        ));
-        let name = path.display().to_string();
-        if let Ok(bytes) = std::fs::read(&entry)
-            && let Some(mut parsed) = decode(&bytes, &key)
-        {
-            // The entry may have been made under another spelling of the same path.
-            parsed.summary.path = name.clone();
-            for r in &mut parsed.rejected {
-                r.file = name.clone();
+        self.parse_paths(&[path.to_path_buf()], opts, control)
+            .pop()
+            .unwrap_or_else(|| Err(ImportError::Cancelled(path.display().to_string())))
+    }
+
+    /// Parses `paths` in parallel, answering unchanged files from the cache; the results are
+    /// in the order of `paths`. Files are grouped by folder, one pack per folder.
+    pub fn parse_paths(
+        &self,
+        paths: &[PathBuf],
+        opts: &Options,
+        control: &Control,
+    ) -> Vec<Outcome> {
+        let direct = |p: &PathBuf| {
+            if control.is_cancelled() {
+                return Err(ImportError::Cancelled(p.display().to_string()));
             }
-            control.bytes_done.fetch_add(key.size, Ordering::Relaxed);
-            return Ok((parsed, true));
+            super::parse_path(p, opts, control).map(|f| (f, false))
+        };
+        let Some(cache_dir) = self.dir.as_deref() else {
+            return paths.par_iter().map(direct).collect();
+        };
+        let keys: Vec<Option<Key>> = paths.par_iter().map(|p| key_of(p, opts)).collect();
+        let mut folders: BTreeMap<PathBuf, Vec<(usize, Key)>> = BTreeMap::new();
+        let mut uncached = Vec::new();
+        for (i, key) in keys.into_iter().enumerate() {
+            match key {
+                Some(k) if k.size >= MIN_CACHED_BYTES => {
+                    let folder = Path::new(&k.path)
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default();
+                    folders.entry(folder).or_default().push((i, k));
+                }
+                _ => uncached.push(i),
+            }
         }
-        let parsed = super::parse_path(path, opts, control)?;
-        // Not cached when the file changed while it was read (a log being written).
-        if key_for(Path::new(&key.path), opts).as_ref() == Some(&key) {
-            let _ = write_atomically(dir, &entry, &encode(&parsed, &key));
-        }
-        Ok((parsed, false))
+        let mut results: Vec<(usize, Outcome)> = uncached
+            .into_par_iter()
+            .map(|i| (i, direct(&paths[i])))
+            .collect();
+        let cached: Vec<Vec<(usize, Outcome)>> = folders
+            .into_par_iter()
+            .map(|(folder, items)| parse_folder(cache_dir, &folder, items, paths, opts, control))
+            .collect();
+        results.extend(cached.into_iter().flatten());
+        results.sort_by_key(|r| r.0);
+        results.into_iter().map(|r| r.1).collect()
     }
 }
 
-fn key_of(path: &Path, opts: &Options) -> Option<Key> {
-    key_for(&std::fs::canonicalize(path).ok()?, opts)
+/// What parsing one file through the cache gives: the file and whether it came from the cache.
+pub type Outcome = Result<(ParsedFile, bool), ImportError>;
+
+/// A folder's entries: the pack file's bytes and each entry's file name and byte range.
+struct Pack {
+    bytes: Vec<u8>,
+    slots: Vec<PackSlot>,
 }
 
-fn key_for(canonical: &Path, opts: &Options) -> Option<Key> {
-    let meta = std::fs::metadata(canonical).ok()?;
+#[derive(Serialize, Deserialize)]
+struct PackSlot {
+    name: String,
+    offset: usize,
+    len: usize,
+}
+
+impl Pack {
+    fn read(path: &Path) -> Option<Pack> {
+        let bytes = std::fs::read(path).ok()?;
+        let mut r = Reader { b: &bytes, at: 0 };
+        if r.take(PACK_MAGIC.len())? != PACK_MAGIC
+            || u32::from_le_bytes(r.take(4)?.try_into().ok()?) != FORMAT_VERSION
+        {
+            return None;
+        }
+        let n = r.u64_fixed()? as usize;
+        let slots: Vec<PackSlot> = serde_json::from_slice(r.take(n)?).ok()?;
+        let base = r.at;
+        for s in &slots {
+            let end = base.checked_add(s.offset)?.checked_add(s.len)?;
+            if end > bytes.len() {
+                return None;
+            }
+        }
+        let slots = slots
+            .into_iter()
+            .map(|s| PackSlot {
+                offset: s.offset + base,
+                ..s
+            })
+            .collect();
+        Some(Pack { bytes, slots })
+    }
+
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        let s = self.slots.iter().find(|s| s.name == name)?;
+        self.bytes.get(s.offset..s.offset + s.len)
+    }
+}
+
+fn write_pack(cache_dir: &Path, dest: &Path, entries: &[(&str, &[u8])]) -> std::io::Result<()> {
+    let mut slots = Vec::with_capacity(entries.len());
+    let mut offset = 0;
+    for (name, blob) in entries {
+        slots.push(PackSlot {
+            name: (*name).to_owned(),
+            offset,
+            len: blob.len(),
+        });
+        offset += blob.len();
+    }
+    let index = serde_json::to_vec(&slots).map_err(std::io::Error::other)?;
+    let mut out = Vec::with_capacity(PACK_MAGIC.len() + 12 + index.len() + offset);
+    out.extend_from_slice(PACK_MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(index.len() as u64).to_le_bytes());
+    out.extend_from_slice(&index);
+    for (_, blob) in entries {
+        out.extend_from_slice(blob);
+    }
+    write_atomically(cache_dir, dest, &out)
+}
+
+/// Where a file's entry comes from when its folder's pack is rewritten.
+enum Blob {
+    Kept,
+    New(Vec<u8>),
+    None,
+}
+
+/// The cacheable files of one folder: answered from the folder's pack where unchanged, parsed
+/// otherwise; the pack is rewritten when an entry was added, replaced or dropped.
+fn parse_folder(
+    cache_dir: &Path,
+    folder: &Path,
+    items: Vec<(usize, Key)>,
+    paths: &[PathBuf],
+    opts: &Options,
+    control: &Control,
+) -> Vec<(usize, Outcome)> {
+    let pack_path = cache_dir.join(format!(
+        "{:016x}.pack",
+        super::stable_hash(&[folder.to_string_lossy().as_bytes()])
+    ));
+    let old = Pack::read(&pack_path);
+    let file_name = |k: &Key| {
+        Path::new(&k.path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let done: Vec<(usize, String, Outcome, Blob)> = items
+        .into_par_iter()
+        .map(|(i, key)| {
+            let path = &paths[i];
+            let name = file_name(&key);
+            if control.is_cancelled() {
+                return (
+                    i,
+                    name,
+                    Err(ImportError::Cancelled(path.display().to_string())),
+                    Blob::None,
+                );
+            }
+            let shown = path.display().to_string();
+            if let Some(mut parsed) = old
+                .as_ref()
+                .and_then(|p| p.get(&name))
+                .and_then(|b| decode(b, &key))
+            {
+                // The entry may have been made under another spelling of the same path.
+                parsed.summary.path = shown.clone();
+                for r in &mut parsed.rejected {
+                    r.file = shown.clone();
+                }
+                control.bytes_done.fetch_add(key.size, Ordering::Relaxed);
+                return (i, name, Ok((parsed, true)), Blob::Kept);
+            }
+            match super::parse_path(path, opts, control) {
+                Ok(parsed) => {
+                    // Not cached when the file changed while it was read (a log being written).
+                    let blob = if key_for(Path::new(&key.path), opts).as_ref() == Some(&key) {
+                        Blob::New(encode(&parsed, &key))
+                    } else {
+                        Blob::None
+                    };
+                    (i, name, Ok((parsed, false)), blob)
+                }
+                Err(e) => (i, name, Err(e), Blob::None),
+            }
+        })
+        .collect();
+    let had = |name: &str| old.as_ref().is_some_and(|p| p.get(name).is_some());
+    let changed = done.iter().any(|(_, name, _, blob)| match blob {
+        Blob::Kept => false,
+        Blob::New(_) => true,
+        Blob::None => had(name),
+    });
+    if changed && !control.is_cancelled() {
+        let here: std::collections::HashSet<&str> = done.iter().map(|d| d.1.as_str()).collect();
+        let mut entries: Vec<(&str, &[u8])> = Vec::new();
+        // Entries of files not in this import stay while their file exists.
+        if let Some(p) = &old {
+            for s in &p.slots {
+                if !here.contains(s.name.as_str()) && folder.join(&s.name).exists() {
+                    entries.push((&s.name, &p.bytes[s.offset..s.offset + s.len]));
+                }
+            }
+        }
+        for (_, name, _, blob) in &done {
+            match blob {
+                Blob::Kept => entries.extend(
+                    old.as_ref()
+                        .and_then(|p| p.get(name))
+                        .map(|b| (name.as_str(), b)),
+                ),
+                Blob::New(b) => entries.push((name, b)),
+                Blob::None => {}
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        let _ = write_pack(cache_dir, &pack_path, &entries);
+    }
+    done.into_iter()
+        .map(|(i, _, outcome, _)| (i, outcome))
+        .collect()
+}
+
+/// The key of `path` as it is now. The path is made absolute lexically, not canonicalised:
+/// resolving every component's symlinks costs more syscalls than a warm import spends on
+/// anything else, and another spelling of a path only means one more cache entry.
+fn key_of(path: &Path, opts: &Options) -> Option<Key> {
+    key_for(&std::path::absolute(path).ok()?, opts)
+}
+
+fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
+    let meta = std::fs::metadata(absolute).ok()?;
     let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
     Some(Key {
         format_version: FORMAT_VERSION,
         program_version: env!("CARGO_PKG_VERSION").to_owned(),
-        path: canonical.to_string_lossy().into_owned(),
+        path: absolute.to_string_lossy().into_owned(),
         size: meta.len(),
         mtime_secs: mtime.as_secs() as i64,
         mtime_nanos: mtime.subsec_nanos(),
