@@ -4,6 +4,41 @@
 use crate::import::{BilledRow, FileSummary, Identity, ParsedFile, Rejected};
 use crate::records::{Symbols, UsageRecord};
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Identities are already 64-bit hashes: hashing them again (SipHash) only costs time.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        // Spread the bits a little: hashbrown uses the top bits of the hash.
+        self.0 = v ^ (v >> 29);
+    }
+}
+
+type IdSet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
+
+/// The de-duplication rule for the lines of one API response (formats.md section 7): a
+/// main-thread copy replaces a sidechain copy; between copies of the same kind the larger
+/// token total wins, because earlier streaming snapshots carry partial output counts (keeping
+/// the first seen undercounts). On a tie the copy already kept stays.
+pub fn replaces(kept_sidechain: bool, kept_total: u64, sidechain: bool, total: u64) -> bool {
+    if kept_sidechain != sidechain {
+        !sidechain
+    } else {
+        total > kept_total
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Dataset {
@@ -14,10 +49,10 @@ pub struct Dataset {
     pub reported: Vec<(i64, f64)>,
     pub files: Vec<FileSummary>,
     pub rejected: Vec<Rejected>,
-    seen_rows: HashSet<u64>,
-    seen_billed: HashSet<u64>,
+    seen_rows: IdSet,
+    seen_billed: IdSet,
     /// Message identity -> the record kept for it.
-    seen_messages: HashMap<u64, KeptMessage>,
+    seen_messages: IdMap<KeptMessage>,
 }
 
 /// The record kept for one API response, and where its reported cost is.
@@ -89,15 +124,13 @@ impl Dataset {
                     Some(kept) => {
                         merged += 1;
                         // Claude Code writes one line per content block / streaming snapshot
-                        // of the same response (formats.md section 7). The main-thread copy
-                        // wins over a sidechain copy; otherwise the larger token total wins,
-                        // because earlier snapshots carry partial output counts (keeping the
-                        // first seen undercounts). On a tie the first stays.
-                        let better = if kept.sidechain != sidechain {
-                            !sidechain
-                        } else {
-                            r.tokens.total() > self.records[kept.record].tokens.total()
-                        };
+                        // of the same response; see `replaces`.
+                        let better = replaces(
+                            kept.sidechain,
+                            self.records[kept.record].tokens.total(),
+                            sidechain,
+                            r.tokens.total(),
+                        );
                         if better {
                             self.records[kept.record] = r;
                             let reported = match (cost, kept.reported) {

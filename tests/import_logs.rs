@@ -555,6 +555,23 @@ fn reported_cost_is_counted_once_per_merged_response_and_follows_the_winner() {
     );
     assert_eq!(d2.records.len(), 2);
     assert_eq!(d2.reported.iter().map(|r| r.1).sum::<f64>(), 0.53);
+    // Across files the same rule holds: a later file's fuller copy replaces the kept one, and
+    // its cost replaces the kept cost.
+    let part = |out: u64, usd: f64, side: bool| {
+        let text = with_cost(cc_line(Some("q"), Some("rq"), side, SONNET, 100, out), usd);
+        import::parse_bytes("projects/p/a.jsonl", text.as_bytes(), &Options::default()).unwrap()
+    };
+    let mut d3 = Dataset::default();
+    d3.add(part(10, 0.01, false));
+    d3.add(part(300, 0.03, false));
+    d3.add(part(900, 0.09, true));
+    assert_eq!(d3.records.len(), 1);
+    assert_eq!(d3.records[0].tokens.output, 300);
+    assert_eq!(d3.reported.iter().map(|r| r.1).collect::<Vec<_>>(), [0.03]);
+    assert_eq!(
+        d3.files.iter().map(|f| f.duplicates).collect::<Vec<_>>(),
+        [0, 1, 1]
+    );
 }
 
 // --- detection -----------------------------------------------------------------------------

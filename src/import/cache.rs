@@ -38,7 +38,7 @@ const PACK_MAGIC: &[u8; 16] = b"costlens-pack\n\0\0";
 pub const MIN_CACHED_BYTES: u64 = 64 * 1024;
 /// Bump when an importer's output changes for the same input (the program version is part of
 /// the key as well, for released builds).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Where parsed files are cached, if anywhere.
 #[derive(Clone, Debug, PartialEq)]

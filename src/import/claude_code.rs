@@ -14,8 +14,9 @@
 //!   `isApiErrorMessage` lines are failed calls: neither was billed; both are skipped.
 //! - Claude Code writes one line per content block / streaming snapshot of a response, all
 //!   with the same `message.id` and `requestId`: records carry that pair as their identity,
-//!   and the dataset keeps one per pair (the non-sidechain copy, else the larger token total:
-//!   earlier snapshots carry partial `output_tokens`, so keeping the first undercounts).
+//!   and one is kept per pair (the non-sidechain copy, else the larger token total: earlier
+//!   snapshots carry partial `output_tokens`, so keeping the first undercounts), within a file
+//!   when it is parsed and across files in the dataset (`crate::dataset::replaces`).
 //!   A line with a `message.id` but no `requestId` is keyed on the id alone (the id already
 //!   names one response). Lines without `message.id` cannot be matched and are all counted.
 //! - `costUSD` (written by older Claude Code versions) is kept as the "reported" series for
@@ -24,7 +25,9 @@
 //!   working directory, e.g. `-home-me-src-app`).
 
 use super::messages::{ApiUsage, assumed_5m_note, json_error_reason, reject};
-use super::{Identity, LineFormat, ParsedFile, Text, parse_time_str, stable_hash};
+use super::{
+    Identity, LineFormat, ParsedFile, Text, merge_repeated_messages, parse_time_str, stable_hash,
+};
 use crate::records::{Bucket, Context, UsageRecord};
 use serde::Deserialize;
 
@@ -260,8 +263,15 @@ impl LineFormat for ClaudeCodeLog<'_> {
     }
 
     fn finish(&self, out: &mut ParsedFile, c: Counts) {
+        let merged = merge_repeated_messages(out);
         out.summary.rows = out.records.len() as u64;
+        out.summary.duplicates += merged;
         let notes = &mut out.summary.notes;
+        if merged > 0 {
+            notes.push(format!(
+                "{merged} lines repeat an API response of this file (streaming snapshots, same message id and request id) and were merged into one request"
+            ));
+        }
         if c.synthetic > 0 {
             notes.push(format!(
                 "{} lines with model <synthetic> (written by Claude Code, not an API call) were skipped",

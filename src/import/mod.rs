@@ -761,3 +761,60 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
         d.deserialize_str(V)
     }
 }
+
+/// Merges the lines of one file that are the same API response (the same
+/// `Identity::Message`), by the rule of [`crate::dataset::replaces`], keeping the first line's
+/// place; a cost reported for a line follows the line that wins (or stays, if the winner has
+/// none). The dataset applies the same rule across files, so merging a file first gives the
+/// same result, with the work done in parallel per file and far fewer records to merge and
+/// cache. Returns the number of lines merged away.
+pub(crate) fn merge_repeated_messages(p: &mut ParsedFile) -> u64 {
+    let mut cost: Vec<Option<f64>> = vec![None; p.records.len()];
+    for &(i, usd) in &p.reported_per_record {
+        if let Some(c) = cost.get_mut(i) {
+            *c = Some(usd);
+        }
+    }
+    let mut first: std::collections::HashMap<u64, usize> = Default::default();
+    let mut kept: Vec<(UsageRecord, Identity, Option<f64>)> =
+        Vec::with_capacity(p.records.len() / 2);
+    let mut merged = 0;
+    for ((r, id), c) in p.records.drain(..).zip(cost) {
+        let Identity::Message { id: h, sidechain } = id else {
+            kept.push((r, id, c));
+            continue;
+        };
+        match first.get(&h) {
+            None => {
+                first.insert(h, kept.len());
+                kept.push((r, id, c));
+            }
+            Some(&k) => {
+                merged += 1;
+                let (kr, kid, kc) = kept[k];
+                let kept_sidechain = matches!(
+                    kid,
+                    Identity::Message {
+                        sidechain: true,
+                        ..
+                    }
+                );
+                if crate::dataset::replaces(
+                    kept_sidechain,
+                    kr.tokens.total(),
+                    sidechain,
+                    r.tokens.total(),
+                ) {
+                    kept[k] = (r, id, c.or(kc));
+                }
+            }
+        }
+    }
+    p.reported_per_record = kept
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| k.2.map(|c| (i, c)))
+        .collect();
+    p.records = kept.into_iter().map(|(r, id, _)| (r, id)).collect();
+    merged
+}
