@@ -1351,3 +1351,45 @@ fn the_cache_keeps_one_pack_per_folder_and_reparses_only_changed_files() {
     cache.clear().unwrap();
     assert!(cache_entries(&cache_dir).is_empty());
 }
+
+/// `CLAUDE_CONFIG_DIR` can only be set for a child process (`set_var` is unsafe, and this
+/// crate forbids unsafe code): the test runs itself again with the variable set.
+#[test]
+fn default_claude_code_dirs_follow_claude_config_dir() {
+    use costlens::import::claude_code::{claude_code_dir_candidates, default_claude_code_dirs};
+    if let Ok(expect) = std::env::var("COSTLENS_TEST_EXPECT_DIRS") {
+        let got: Vec<String> = claude_code_dir_candidates()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(got.join(","), expect);
+        let existing: Vec<PathBuf> = default_claude_code_dirs();
+        assert_eq!(existing.len(), 1, "{existing:?}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(a.join("projects")).unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "default_claude_code_dirs_follow_claude_config_dir",
+            "--test-threads=1",
+        ])
+        .env(
+            "CLAUDE_CONFIG_DIR",
+            format!("{}, {}", a.display(), b.display()),
+        )
+        .env(
+            "COSTLENS_TEST_EXPECT_DIRS",
+            format!(
+                "{},{}",
+                a.join("projects").display(),
+                b.join("projects").display()
+            ),
+        )
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
