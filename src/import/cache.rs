@@ -36,8 +36,8 @@ const PACK_MAGIC: &[u8; 16] = b"costlens-pack\n\0\0";
 /// Files smaller than this are not cached: they parse in well under a millisecond, about what
 /// reading a cache entry costs, and each entry is one more file in the cache folder.
 pub const MIN_CACHED_BYTES: u64 = 64 * 1024;
-/// Bump when an importer's output changes for the same input (the program version is part of
-/// the key as well, for released builds).
+/// The cache layout's version (the program's version and build are part of every key too, so a
+/// changed importer never reads entries of an older one).
 pub const FORMAT_VERSION: u32 = 3;
 
 /// Where parsed files are cached, if anywhere.
@@ -357,6 +357,30 @@ fn parse_folder(
         .collect()
 }
 
+/// The program version and which build of it is running (the executable's size and
+/// modification time): a rebuilt importer must not be answered by entries of the old one,
+/// whether or not the version number changed.
+fn program_build() -> &'static str {
+    static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILD.get_or_init(|| {
+        let exe = std::env::current_exe().and_then(std::fs::metadata).ok();
+        let stamp = exe
+            .as_ref()
+            .and_then(|m| {
+                Some((
+                    m.len(),
+                    m.modified()
+                        .ok()?
+                        .duration_since(UNIX_EPOCH)
+                        .ok()?
+                        .as_nanos(),
+                ))
+            })
+            .map_or_else(String::new, |(len, t)| format!(" ({len} bytes, {t})"));
+        format!("{}{stamp}", env!("CARGO_PKG_VERSION"))
+    })
+}
+
 /// The key of `path` as it is now. The path is made absolute lexically, not canonicalised:
 /// resolving every component's symlinks costs more syscalls than a warm import spends on
 /// anything else, and another spelling of a path only means one more cache entry.
@@ -369,7 +393,7 @@ fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
     let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
     Some(Key {
         format_version: FORMAT_VERSION,
-        program_version: env!("CARGO_PKG_VERSION").to_owned(),
+        program_version: program_build().to_owned(),
         path: absolute.to_string_lossy().into_owned(),
         size: meta.len(),
         mtime_secs: mtime.as_secs() as i64,
