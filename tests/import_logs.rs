@@ -997,7 +997,7 @@ fn a_file_bigger_than_a_chunk_keeps_its_line_numbers_and_totals() {
     let mut expected_output = 0;
     while (text.len() as u64) < 3 * import::CHUNK_BYTES + 12_345 {
         n += 1;
-        if n % 9 == 0 {
+        if n.is_multiple_of(9) {
             text.push_str(&cc_line(
                 Some(&format!("m{n}")),
                 Some("r"),
@@ -1007,7 +1007,7 @@ fn a_file_bigger_than_a_chunk_keeps_its_line_numbers_and_totals() {
                 n,
             ));
             expected_output += n;
-        } else if n % 1001 == 0 {
+        } else if n.is_multiple_of(1001) {
             text.push_str("{\"message\":{\"usage\":{\"input_tokens\":-1}},\"timestamp\":\"2026-01-01T00:00:00Z\"}");
             bad_lines.push(n);
         } else {
