@@ -572,16 +572,27 @@ impl View {
             g.1 = g.1.saturating_add(c.web_search);
             g.2 = g.2.min(c.min_input);
         }
+        // The bill is filtered like the usage (its model names are display names, which the
+        // model labels resolve to). Logs' own costs carry no model, workspace or key: they are
+        // shown only while the filter is on time alone.
+        let billed_ok = |b: &&crate::import::BilledRow| {
+            f.time_ok(b.time)
+                && name_ok(&models_ok, &model_lbl[b.model as usize])
+                && name_ok(&ws_ok, syms.get(b.workspace))
+                && name_ok(&keys_ok, syms.get(b.api_key))
+        };
+        let time_only = f.models.is_empty() && f.workspaces.is_empty() && f.api_keys.is_empty();
+        let reported_ok = |r: &&(i64, f64)| time_only && f.time_ok(r.0);
         // Billed and reported series may cover periods without usage.
         let billed_periods: Vec<i64> = data
             .billed
             .iter()
-            .filter(|b| f.time_ok(b.time))
+            .filter(billed_ok)
             .map(|b| spec.period.start(b.time))
             .chain(
                 data.reported
                     .iter()
-                    .filter(|r| f.time_ok(r.0))
+                    .filter(reported_ok)
                     .map(|r| spec.period.start(r.0)),
             )
             .collect();
@@ -665,14 +676,14 @@ impl View {
         view.unpriced = unpriced;
         if !data.billed.is_empty() {
             let mut billed = vec![0.0; periods.len()];
-            for b in data.billed.iter().filter(|b| f.time_ok(b.time)) {
+            for b in data.billed.iter().filter(billed_ok) {
                 billed[period_pos[&spec.period.start(b.time)] as usize] += b.usd;
             }
             view.billed = Some(billed);
         }
-        if !data.reported.is_empty() {
+        if !data.reported.is_empty() && time_only {
             let mut rep = vec![0.0; periods.len()];
-            for &(t, usd) in data.reported.iter().filter(|r| f.time_ok(r.0)) {
+            for &(t, usd) in data.reported.iter().filter(reported_ok) {
                 rep[period_pos[&spec.period.start(t)] as usize] += usd;
             }
             view.reported = Some(rep);
