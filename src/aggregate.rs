@@ -188,11 +188,11 @@ pub fn prompt_length_grid() -> Vec<f64> {
     g
 }
 
-/// Usage summed once per import.
+/// Usage summed once per import: cells and their keys, in parts (one per thread that summed
+/// them; kept apart rather than copied together).
 #[derive(Clone, Debug, Default)]
 pub struct Cube {
-    keys: Vec<CubeKey>,
-    cells: Vec<Cell>,
+    parts: Vec<(Vec<CubeKey>, Vec<Cell>)>,
     grid: Vec<f64>,
 }
 
@@ -307,21 +307,21 @@ impl Cube {
             (keys, cells)
         };
         let ranges: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
-        let mut summed: Vec<(Vec<CubeKey>, Vec<Cell>)> = if ranges.len() > 1 {
+        let parts = if ranges.len() > 1 {
             ranges.into_par_iter().map(sum_part).collect()
         } else {
             ranges.into_iter().map(sum_part).collect()
         };
-        let (mut keys, mut cells) = summed.remove(0);
-        for (k, c) in summed {
-            keys.extend(k);
-            cells.extend(c);
-        }
-        Cube { keys, cells, grid }
+        Cube { parts, grid }
+    }
+
+    /// Every cell with its key, in order.
+    fn cells(&self) -> impl Iterator<Item = (&CubeKey, &Cell)> {
+        self.parts.iter().flat_map(|(k, c)| k.iter().zip(c))
     }
 
     pub fn groups(&self) -> usize {
-        self.keys.len()
+        self.parts.iter().map(|p| p.0.len()).sum()
     }
 
     pub fn grid(&self) -> &[f64] {
@@ -509,7 +509,7 @@ impl View {
             ..Default::default()
         };
         let mut batch_tokens = 0u64;
-        for (k, c) in cube.keys.iter().zip(&cube.cells) {
+        for (k, c) in cube.cells() {
             if !f.time_ok(k.time)
                 || !name_ok(&models_ok, &model_lbl[k.model as usize])
                 || !name_ok(&ws_ok, syms.get(k.workspace))
