@@ -339,14 +339,48 @@ pub fn render_report(r: &Report) -> String {
         money::count(rows),
         r.rejected.len()
     );
-    for f in &r.files {
-        let _ = writeln!(
-            s,
-            "  {} [{}]: {} rows, {} rejected",
-            f.path, f.format, f.rows, f.rejected
-        );
-        for n in &f.notes {
-            let _ = writeln!(s, "    note: {n}");
+    if r.files.len() <= 12 {
+        for f in &r.files {
+            let _ = writeln!(
+                s,
+                "  {} [{}]: {} rows, {} rejected",
+                f.path, f.format, f.rows, f.rejected
+            );
+            for n in &f.notes {
+                let _ = writeln!(s, "    note: {n}");
+            }
+        }
+    } else {
+        // A Claude Code tree is thousands of files: one line per format, and each kind of
+        // note once (every file's notes are in --json).
+        let mut by_format: std::collections::BTreeMap<&str, (usize, u64, u64, u64)> =
+            Default::default();
+        for f in &r.files {
+            let e = by_format.entry(&f.format).or_default();
+            e.0 += 1;
+            e.1 += f.rows;
+            e.2 += f.rejected;
+            e.3 += f.duplicates;
+        }
+        for (format, (n, rows, rejected, dups)) in by_format {
+            let _ = writeln!(
+                s,
+                "  {n} files [{format}]: {} rows, {} rejected, {} duplicate lines merged",
+                money::count(rows),
+                money::count(rejected),
+                money::count(dups)
+            );
+        }
+        let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+        for n in r.files.iter().flat_map(|f| &f.notes) {
+            // Notes of one kind differ only in the count they start with.
+            let key = n
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == ',')
+                .to_owned();
+            *kinds.entry(key).or_default() += 1;
+        }
+        for (kind, count) in kinds.iter().take(8) {
+            let _ = writeln!(s, "    note ({count} files): {}", kind.trim());
         }
     }
     let _ = writeln!(s);
