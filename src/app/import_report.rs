@@ -39,7 +39,8 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                         ui.label(RichText::new(h).weak());
                     }
                     ui.end_row();
-                    for f in &app.analysis.data.files {
+                    // A log tree can be thousands of files: the first 300 here (all in --json).
+                    for f in app.analysis.data.files.iter().take(300) {
                         ui.label(&f.path);
                         ui.label(&f.format);
                         ui.label(money::count(f.rows));
@@ -48,7 +49,10 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                         ui.end_row();
                     }
                 });
-            for f in &app.analysis.data.files {
+            if app.analysis.data.files.len() > 300 {
+                ui.label(format!("… and {} more files", app.analysis.data.files.len() - 300));
+            }
+            for f in app.analysis.data.files.iter().take(300) {
                 for n in &f.notes {
                     ui.label(format!("Note: {}: {n}", f.path));
                 }
