@@ -22,6 +22,9 @@ pub const PALETTE: [Color32; 10] = [
 
 pub const SCENARIO_COLOR: Color32 = Color32::from_rgb(220, 50, 47);
 pub const SAVING_COLOR: Color32 = Color32::from_rgba_unmultiplied_const(40, 160, 80, 60);
+pub const SAVED_CAP: Color32 = Color32::from_rgba_unmultiplied_const(255, 255, 255, 170);
+pub const EXTRA_CAP: Color32 = Color32::from_rgba_unmultiplied_const(220, 50, 47, 60);
+pub const SAVING_STROKE: Color32 = Color32::from_rgb(40, 160, 80);
 pub const BILLED_COLOR: Color32 = Color32::from_rgb(120, 120, 120);
 
 pub fn series_color(i: usize) -> Color32 {
@@ -58,7 +61,8 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
         .chain(&scenario)
         .chain(data.billed.iter().flatten())
         .fold(0.0f64, |m, v| m.max(*v));
-    let headroom = top * 1.3;
+    // The legend sits top-left: leave it room in proportion to its entries.
+    let headroom = top * (1.2 + 0.05 * (data.dims.len() + 3) as f64);
     let plot = Plot::new(("savings_chart", style.interactive))
         .height(style.height)
         .legend(Legend::default().position(Corner::LeftTop))
@@ -154,12 +158,44 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
             .zip(&scenario)
             .map(|(a, s)| a.max(*s))
             .collect();
-        if xs.len() > 1 {
-            plot_ui.add(
-                FilledArea::new("Saving", &xs, &lo, &hi)
-                    .fill_color(SAVING_COLOR)
-                    .stroke(Stroke::NONE),
-            );
+        if style.cumulative {
+            if xs.len() > 1 {
+                plot_ui.add(
+                    FilledArea::new("Saving", &xs, &lo, &hi)
+                        .fill_color(SAVING_COLOR)
+                        .stroke(Stroke::NONE),
+                );
+            }
+        } else {
+            // The saved part of each bar (from the scenario up to the actual cost) is washed
+            // out and outlined in green; an extra cost (scenario above actual) in red.
+            let caps: Vec<Bar> = xs
+                .iter()
+                .zip(lo.iter().zip(&hi))
+                .zip(actual.iter().zip(&scenario))
+                .filter(|((_, (l, h)), _)| *h - *l > 0.0)
+                .map(|((&x, (&l, &h)), (&a, &sc))| {
+                    let saved = sc <= a;
+                    Bar::new(x, h - l)
+                        .base_offset(l)
+                        .width(period_s * 0.8)
+                        .fill(if saved { SAVED_CAP } else { EXTRA_CAP })
+                        .stroke(Stroke::new(
+                            1.5,
+                            if saved { SAVING_STROKE } else { SCENARIO_COLOR },
+                        ))
+                        .name(if saved { "Saving" } else { "Extra cost" })
+                })
+                .collect();
+            if !caps.is_empty() {
+                plot_ui.bar_chart(
+                    BarChart::new("Saving", caps)
+                        .color(SAVING_STROKE)
+                        .element_formatter(Box::new(|bar, _| {
+                            format!("{}\n{}", bar.name, money::usd_exact(bar.value))
+                        })),
+                );
+            }
         }
         plot_ui.line(
             Line::new(
