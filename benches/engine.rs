@@ -1,1 +1,242 @@
-fn main() {}
+//! The core engine's speed on a 1,000,000-row Console usage export (`BENCHMARKS.md`):
+//!
+//! - `import_and_price`: bytes -> parsed rows -> dataset -> cube -> the dashboard's view ->
+//!   priced (target: under 1 s in release).
+//! - `scenario_reprice`: the dashboard's view re-priced under non-neutral levers, what a slider
+//!   move costs (target: under 5 ms).
+//!
+//! `cargo bench --bench engine` (about a minute). After criterion's figures, a plain summary
+//! is printed: MB/s and rows/s, wall and CPU time of each phase (best of 5), the same work
+//! from a file through `session::load`, and the largest view the data allows (hour x key).
+
+use costlens::aggregate::{self, Dimension, Period, ViewSpec};
+use costlens::dataset::Dataset;
+use costlens::import::cache::Cache;
+use costlens::import::{self, Control, Options};
+use costlens::prices::PriceTable;
+use costlens::scenario::{Levers, Ttl};
+use costlens::session::{self, Analysis};
+use costlens::synth;
+use criterion::{Criterion, Throughput};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const ROWS: usize = 1_000_000;
+
+fn usage_file() -> Vec<u8> {
+    synth::usage_csv(&synth::bulk_rows(ROWS, 7)).into_bytes()
+}
+
+fn dashboard_spec() -> ViewSpec {
+    ViewSpec {
+        period: Period::Day,
+        dimension: Dimension::Model,
+        filter: Default::default(),
+    }
+}
+
+fn scenario_levers() -> Levers {
+    Levers {
+        traffic: 1.2,
+        prompt_length: 1.1,
+        output_length: 0.9,
+        cache_share: Some(0.8),
+        cache_hit: Some(0.9),
+        cache_ttl: Some(Ttl::OneHour),
+        route_share: 0.3,
+        batch_share: 0.5,
+        ..Levers::default()
+    }
+}
+
+/// Import + pricing, as the app does it on open. Returns the analysis so phases can be timed.
+fn import_and_price(bytes: &[u8], spec: &ViewSpec) -> (Analysis, f64) {
+    let parsed = import::parse_bytes("bench.csv", bytes, &Options::default()).expect("parses");
+    let mut data = Dataset::default();
+    data.add(parsed);
+    let analysis = Analysis::new(
+        data,
+        PriceTable::bundled(),
+        &aggregate::prompt_length_grid(),
+    );
+    let view = analysis.view(spec);
+    let neutral = Levers::default()
+        .resolve(&analysis.table)
+        .expect("neutral levers");
+    let actual = view.evaluate(&analysis.table, &neutral).actual;
+    (analysis, actual)
+}
+
+fn benches(c: &mut Criterion, bytes: &[u8]) {
+    let spec = dashboard_spec();
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("import_and_price_1M_rows", |b| {
+        b.iter(|| black_box(import_and_price(black_box(bytes), &spec).1))
+    });
+
+    let (analysis, _) = import_and_price(bytes, &spec);
+    let view = analysis.view(&spec);
+    let levers = scenario_levers().resolve(&analysis.table).expect("levers");
+    g.throughput(Throughput::Elements(view.groups() as u64));
+    g.measurement_time(Duration::from_secs(2));
+    g.bench_function("scenario_reprice_dashboard_view", |b| {
+        b.iter(|| black_box(view.evaluate(&analysis.table, black_box(&levers)).scenario))
+    });
+    g.finish();
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let t = Instant::now();
+    let v = f();
+    (v, t.elapsed())
+}
+
+/// CPU time of the whole process so far (user + system, all threads), from /proc on Linux:
+/// a figure that other work on the machine disturbs less than wall time.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Runs `f`, returning its value, its wall time and the process CPU time it took.
+fn phase<T>(f: impl FnOnce() -> T) -> (T, [Duration; 2]) {
+    let cpu0 = cpu_time();
+    let (v, wall) = time(f);
+    let cpu = match (cpu0, cpu_time()) {
+        (Some(a), Some(b)) => b - a,
+        _ => Duration::ZERO,
+    };
+    (v, [wall, cpu])
+}
+
+/// The same work, phase by phase: the best of a few runs, wall and CPU time.
+fn summary(bytes: &[u8]) {
+    let spec = dashboard_spec();
+    let table = PriceTable::bundled();
+    let levers = scenario_levers().resolve(&table).expect("levers");
+    const PHASES: [&str; 5] = ["parse", "dataset", "cube", "view", "scenario"];
+    let mut best_total: Option<(Duration, [[Duration; 2]; 5])> = None;
+    let mut groups = (0, 0);
+    for _ in 0..5 {
+        let (parsed, p0) =
+            phase(|| import::parse_bytes("bench.csv", bytes, &Options::default()).expect("parses"));
+        assert_eq!(parsed.records.len(), ROWS);
+        let (data, p1) = phase(|| {
+            let mut d = Dataset::default();
+            d.add(parsed);
+            d
+        });
+        let (analysis, p2) =
+            phase(|| Analysis::new(data, table.clone(), &aggregate::prompt_length_grid()));
+        let (view, p3) = phase(|| analysis.view(&spec));
+        let (_, p4) = phase(|| view.evaluate(&analysis.table, &levers));
+        let run = [p0, p1, p2, p3, p4];
+        let total: Duration = run.iter().map(|p| p[0]).sum();
+        groups = (analysis.cube.groups(), view.groups());
+        if best_total.is_none_or(|(t, _)| total < t) {
+            best_total = Some((total, run));
+        }
+    }
+    let (total, run) = best_total.expect("ran");
+    let secs = total.as_secs_f64();
+    let cpu: Duration = run.iter().map(|p| p[1]).sum();
+    println!();
+    println!(
+        "import + pricing of {ROWS} rows ({:.1} MB): {:.0} ms = {:.0} MB/s, {:.2} M rows/s \
+         (CPU {:.0} ms on {} threads)",
+        bytes.len() as f64 / 1e6,
+        ms(total),
+        bytes.len() as f64 / 1e6 / secs,
+        ROWS as f64 / 1e6 / secs,
+        ms(cpu),
+        rayon::current_num_threads(),
+    );
+    for (name, [wall, cpu]) in PHASES.iter().zip(run) {
+        println!(
+            "  {name:<9} {:>8.3} ms wall {:>6.0} ms CPU",
+            ms(wall),
+            ms(cpu)
+        );
+    }
+    println!("  cube cells {}, view groups {}", groups.0, groups.1);
+
+    // The same from a file, through the loader the app and the CLI use (import cache off).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("claude_api_tokens_bench.csv");
+    std::fs::write(&path, bytes).expect("temp file");
+    let from_file = (0..3)
+        .map(|_| {
+            time(|| {
+                let loaded = session::load_with_cache(
+                    std::slice::from_ref(&path),
+                    &Options::default(),
+                    &Control::default(),
+                    &Cache::disabled(),
+                );
+                assert_eq!(loaded.data.records.len(), ROWS);
+                let analysis =
+                    Analysis::new(loaded.data, table.clone(), &aggregate::prompt_length_grid());
+                let view = analysis.view(&spec);
+                view.evaluate(&analysis.table, &levers).actual
+            })
+            .1
+        })
+        .min()
+        .expect("ran");
+    println!(
+        "  from a file (session::load): {:.0} ms = {:.0} MB/s, {:.2} M rows/s",
+        ms(from_file),
+        bytes.len() as f64 / 1e6 / from_file.as_secs_f64(),
+        ROWS as f64 / 1e6 / from_file.as_secs_f64()
+    );
+
+    // The largest view the data allows: every hour x every API key.
+    let parsed = import::parse_bytes("bench.csv", bytes, &Options::default()).expect("parses");
+    let mut data = Dataset::default();
+    data.add(parsed);
+    let analysis = Analysis::new(data, table, &aggregate::prompt_length_grid());
+    let big = ViewSpec {
+        period: Period::Hour,
+        dimension: Dimension::Key,
+        filter: Default::default(),
+    };
+    let (view, [build, _]) = phase(|| analysis.view(&big));
+    let best = (0..5)
+        .map(|_| time(|| view.evaluate(&analysis.table, &levers)).1)
+        .min()
+        .expect("ran");
+    println!(
+        "  hour x key view: {} periods x {} keys, {} groups: built in {:.0} ms, scenario {:.1} ms",
+        view.periods.len(),
+        view.dims.len(),
+        view.groups(),
+        ms(build),
+        ms(best)
+    );
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    if std::env::args().any(|a| a == "--list") {
+        // Listing the benchmarks (as `cargo test --benches -- --list` does) needs no data.
+        println!("engine/import_and_price_1M_rows: benchmark");
+        println!("engine/scenario_reprice_dashboard_view: benchmark");
+        return;
+    }
+    let bytes = usage_file();
+    benches(&mut c, &bytes);
+    c.final_summary();
+    summary(&bytes);
+}
