@@ -165,6 +165,11 @@ pub struct Options {
     pub batch_date: Option<i64>,
 }
 
+/// How much of a file's start format detection reads.
+const HEAD_BYTES: u64 = 64 * 1024;
+/// How far detection reads when the first line is longer than [`HEAD_BYTES`].
+const FIRST_LINE_MAX: u64 = 64 << 20;
+
 /// Opens `path` read-only, detects its format and parses it.
 pub fn parse_path(
     path: &Path,
@@ -174,10 +179,35 @@ pub fn parse_path(
     let name = path.display().to_string();
     let io = |e| ImportError::Io(name.clone(), e);
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut head = Vec::with_capacity(64 * 1024);
-    (&file).take(64 * 1024).read_to_end(&mut head).map_err(io)?;
-    let format =
-        detect_format(&head).map_err(|why| ImportError::Unrecognised(name.clone(), why))?;
+    let mut head = Vec::with_capacity(HEAD_BYTES as usize);
+    (&file)
+        .take(HEAD_BYTES)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    let format = match detect_format(&head) {
+        Ok(f) => f,
+        // The head holds no complete line: the first line is longer than the head (a
+        // Messages API log whose first response has >64 KiB of content before its `usage`).
+        // Detection is retried on the whole first line, up to FIRST_LINE_MAX: without this,
+        // such a log was refused as "JSON without usage fields" (issue 5).
+        Err(_)
+            if head.len() as u64 == HEAD_BYTES
+                && head.trim_ascii_start().first() == Some(&b'{')
+                && memchr::memchr(b'\n', &head).is_none() =>
+        {
+            let mut block = vec![0u8; 1 << 20];
+            while (head.len() as u64) < FIRST_LINE_MAX {
+                let k = read_up_to(&mut &file, &mut block).map_err(io)?;
+                let nl = memchr::memchr(b'\n', &block[..k]);
+                head.extend_from_slice(&block[..nl.map_or(k, |i| i + 1)]);
+                if k < block.len() || nl.is_some() {
+                    break;
+                }
+            }
+            detect_format(&head).map_err(|why| ImportError::Unrecognised(name.clone(), why))?
+        }
+        Err(why) => return Err(ImportError::Unrecognised(name.clone(), why)),
+    };
     // CSV and report files are read through one counted reader from the start; JSONL files
     // are read in chunks by `parse_lines_file`.
     let reader = || -> Result<_, ImportError> {
