@@ -1,0 +1,543 @@
+//! Issue 5, hardening: every importer is fed the sample files mutated at random (truncated at
+//! a random byte, bytes flipped, lines duplicated, CSV columns swapped with their header) and
+//! must never panic. For line-based formats every non-blank data line is accounted for
+//! (imported + rejected + skipped by a rule + merged duplicates), and for the mutations whose
+//! outcome is known exactly (line duplication, column swap) the tokens imported equal a sum
+//! computed here independently (csv crate / serde_json), not by the importer.
+
+use costlens::dataset::Dataset;
+use costlens::import::{self, Format, Options, ParsedFile, detect_format};
+use proptest::prelude::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn sample(rel: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sample-data")
+            .join(rel),
+    )
+    .expect("sample file")
+}
+
+const USAGE_CSV: &str = "claude_api_tokens_2026_08-10.csv";
+const COST_CSV: &str = "claude_api_cost_2026_08-10.csv";
+const ADMIN_USAGE: &str = "admin_usage_report.json";
+const ADMIN_COST: &str = "admin_cost_report.json";
+const MESSAGES: &str = "messages_log.jsonl";
+const BATCH: &str = "batch_results.jsonl";
+const CLAUDE_CODE: &str =
+    "claude-code/projects/-home-dev-src-webshop/896fff3b-5368-416d-a066-3994f3f45609.jsonl";
+const SUBAGENT: &str = "claude-code/projects/-home-dev-src-webshop/896fff3b-5368-416d-a066-3994f3f45609/subagents/agent-e83a6893.jsonl";
+
+/// The CSV samples are cut to their first lines: the properties are about shapes, not volume,
+/// and the whole test set must stay fast in debug builds.
+fn head_lines(bytes: &[u8], n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in bytes.split_inclusive(|&b| b == b'\n').take(n) {
+        out.extend_from_slice(l);
+    }
+    out
+}
+
+fn opts() -> Options {
+    Options {
+        batch_date: Some(1_790_000_000),
+    }
+}
+
+/// Lines as the importers count them: split on `\n`, a trailing `\r` dropped, blank lines
+/// (ASCII whitespace only) not counted.
+fn non_blank_lines(bytes: &[u8]) -> Vec<&[u8]> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .collect()
+}
+
+fn is_jsonl(f: Format) -> bool {
+    matches!(
+        f,
+        Format::MessagesJsonl | Format::BatchResultsJsonl | Format::ClaudeCodeJsonl
+    )
+}
+
+fn is_csv(f: Format) -> bool {
+    matches!(f, Format::ConsoleUsageCsv | Format::ConsoleCostCsv)
+}
+
+/// Parses `bytes` (must not panic) and checks the line accounting where it is defined.
+fn parse_and_account(name: &str, bytes: &[u8]) -> Option<ParsedFile> {
+    let format = detect_format(bytes).ok();
+    let parsed = import::parse_bytes(name, bytes, &opts());
+    let Ok(p) = parsed else {
+        // Detection refused the file: a whole-file error with a reason, never a panic.
+        assert!(
+            format.is_none(),
+            "detected {format:?} yet parse_bytes failed"
+        );
+        return None;
+    };
+    let format = format.expect("parse_bytes succeeded, so detection did");
+    let s = &p.summary;
+    assert_eq!(s.rejected, p.rejected.len() as u64);
+    for r in &p.rejected {
+        assert!(!r.reason.is_empty(), "a rejection without a reason: {r:?}");
+        assert!(r.line >= 1, "{r:?}");
+    }
+    let lines = non_blank_lines(bytes);
+    if is_jsonl(format) {
+        // Every non-blank line is imported, rejected, skipped by a documented rule (no usage,
+        // <synthetic>, API error, not billed) or merged into a repeat of the same response.
+        assert_eq!(
+            s.rows + s.rejected + s.skipped + s.duplicates,
+            lines.len() as u64,
+            "{name} ({format:?}): {s:?}"
+        );
+        let max_line = bytes.split(|&b| b == b'\n').count() as u64;
+        assert!(p.rejected.iter().all(|r| r.line <= max_line));
+    } else if is_csv(format) {
+        let header_rejected =
+            s.rows == 0 && p.rejected.len() == 1 && p.rejected[0].line == 1 && p.billed.is_empty();
+        // A `"` may open a quoted field spanning lines (one record for several lines), so the
+        // one-record-per-line accounting only holds for a file without quotes.
+        if !header_rejected && !bytes.contains(&b'"') {
+            let rows = s.rows;
+            assert_eq!(
+                rows + s.rejected,
+                lines.len() as u64 - 1,
+                "{name} ({format:?}): {s:?} {:?}",
+                p.rejected.first()
+            );
+        }
+    }
+    Some(p)
+}
+
+fn dataset_of(p: ParsedFile) -> Dataset {
+    let mut d = Dataset::default();
+    d.add(p);
+    d
+}
+
+fn dataset_tokens(d: &Dataset) -> [u64; 5] {
+    d.records.iter().fold([0; 5], |mut a, r| {
+        for (x, y) in a.iter_mut().zip(r.tokens.as_array()) {
+            *x += y;
+        }
+        a
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Independent expectations.
+
+/// Console usage CSV, by the csv crate: rows valid by a simple check here (a YYYY-MM-DD or
+/// YYYY-MM-DD HH:MM date, a model, whole-number token columns), the same dimension tuple
+/// counted once (a row loaded twice), token columns summed by NAME.
+fn expected_usage_csv(bytes: &[u8]) -> ([u64; 5], u64) {
+    let mut rd = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes));
+    let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_owned).collect();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let tok = [
+        "usage_input_tokens_no_cache",
+        "usage_input_tokens_cache_write_5m",
+        "usage_input_tokens_cache_write_1h",
+        "usage_input_tokens_cache_read",
+        "usage_output_tokens",
+    ]
+    .map(col);
+    let dims: Vec<usize> = [
+        "usage_date_utc",
+        "model_version",
+        "api_key",
+        "workspace",
+        "usage_type",
+        "context_window",
+        "inference_geo",
+        "speed",
+    ]
+    .iter()
+    .filter_map(|n| header.iter().position(|h| h == n))
+    .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut sum = [0u64; 5];
+    let mut rows = 0;
+    for rec in rd.records() {
+        let rec = rec.unwrap();
+        if rec.len() < header.len() {
+            continue;
+        }
+        let date = rec[col("usage_date_utc")].trim();
+        let date_ok = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok()
+            || chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%d %H:%M").is_ok();
+        let toks: Option<Vec<u64>> = tok.iter().map(|&c| rec[c].trim().parse().ok()).collect();
+        let (true, Some(toks)) = (
+            date_ok && !rec[col("model_version")].trim().is_empty(),
+            toks,
+        ) else {
+            continue;
+        };
+        let key: Vec<String> = dims.iter().map(|&c| rec[c].trim().to_owned()).collect();
+        if seen.insert(key) {
+            rows += 1;
+            for (s, t) in sum.iter_mut().zip(toks) {
+                *s += t;
+            }
+        }
+    }
+    (sum, rows)
+}
+
+/// Console cost CSV: the sum of `cost_usd` over distinct rows (the same row twice is one).
+fn expected_cost_csv(bytes: &[u8]) -> (f64, u64) {
+    let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_owned).collect();
+    let c = header.iter().position(|h| h == "cost_usd").unwrap();
+    // Identity of a row is every field; compare rows with their columns put in name order so
+    // a column swap does not change identity here.
+    let mut order: Vec<usize> = (0..header.len()).collect();
+    order.sort_by_key(|&i| header[i].clone());
+    let mut seen = std::collections::HashSet::new();
+    let (mut usd, mut n) = (0.0, 0);
+    for rec in rd.records() {
+        let rec = rec.unwrap();
+        let key: Vec<String> = order.iter().map(|&i| rec[i].to_owned()).collect();
+        if seen.insert(key) {
+            usd += rec[c].trim().parse::<f64>().unwrap();
+            n += 1;
+        }
+    }
+    (usd, n)
+}
+
+fn u(v: &Value, p: &str) -> u64 {
+    v.pointer(p).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// Token total of a Messages API `usage` object: input + cache writes (the 5m/1h split when
+/// given, else `cache_creation_input_tokens`) + cache reads + output.
+fn usage_total(usage: &Value) -> u64 {
+    let split = u(usage, "/cache_creation/ephemeral_5m_input_tokens")
+        + u(usage, "/cache_creation/ephemeral_1h_input_tokens");
+    let writes = if split > 0 {
+        split
+    } else {
+        u(usage, "/cache_creation_input_tokens")
+    };
+    u(usage, "/input_tokens")
+        + writes
+        + u(usage, "/cache_read_input_tokens")
+        + u(usage, "/output_tokens")
+}
+
+/// JSONL files, by serde_json: the token total of the lines that are billed usage, repeats of
+/// one response (same id) counted once by the rule of formats.md §7 (a main-thread copy over
+/// a sidechain copy, else the larger total), lines without an id counted each time.
+fn expected_jsonl_total(format: Format, bytes: &[u8]) -> u64 {
+    let mut by_id: HashMap<String, (bool, u64)> = HashMap::new();
+    let mut anonymous = 0;
+    for line in non_blank_lines(bytes) {
+        let v: Value = serde_json::from_slice(line).expect("sample lines are valid JSON");
+        let (usage, id, sidechain) = match format {
+            Format::ClaudeCodeJsonl => {
+                let model = v.pointer("/message/model").and_then(Value::as_str);
+                if v.get("isApiErrorMessage") == Some(&Value::Bool(true))
+                    || model == Some("<synthetic>")
+                {
+                    continue;
+                }
+                let id = v
+                    .pointer("/message/id")
+                    .and_then(Value::as_str)
+                    .map(|m| format!("{m}/{}", v["requestId"].as_str().unwrap_or("")));
+                (
+                    v.pointer("/message/usage"),
+                    id,
+                    v["isSidechain"] == Value::Bool(true),
+                )
+            }
+            Format::BatchResultsJsonl => {
+                if v.pointer("/result/type").and_then(Value::as_str) != Some("succeeded") {
+                    continue;
+                }
+                let id = v
+                    .pointer("/result/message/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| v["custom_id"].as_str().map(|c| format!("{c}/{line:?}")));
+                (v.pointer("/result/message/usage"), id, false)
+            }
+            _ => {
+                // A wrapper (`response` / `message`), a full Message (`usage`), or a flat
+                // record whose token fields sit at the top level next to `id`.
+                let m = ["/response", "/message", ""]
+                    .iter()
+                    .find_map(|p| v.pointer(p).filter(|m| m.get("usage").is_some()));
+                let (m, usage) = match m {
+                    Some(m) => (m, m.get("usage")),
+                    None if v.get("output_tokens").is_some() => (&v, Some(&v)),
+                    None => continue,
+                };
+                (
+                    usage,
+                    m.get("id").and_then(Value::as_str).map(str::to_owned),
+                    false,
+                )
+            }
+        };
+        let Some(usage) = usage.filter(|x| x.is_object()) else {
+            continue;
+        };
+        let total = usage_total(usage);
+        match id.filter(|i| !i.is_empty()) {
+            None => anonymous += total,
+            Some(id) => {
+                let e = by_id.entry(id).or_insert((sidechain, total));
+                let better = if e.0 != sidechain {
+                    !sidechain
+                } else {
+                    total > e.1
+                };
+                if better {
+                    *e = (sidechain, total);
+                }
+            }
+        }
+    }
+    anonymous + by_id.values().map(|v| v.1).sum::<u64>()
+}
+
+// ---------------------------------------------------------------------------------------
+// Mutations.
+
+fn truncate(bytes: &[u8], at: usize) -> Vec<u8> {
+    bytes[..at % (bytes.len() + 1)].to_vec()
+}
+
+fn flip(bytes: &[u8], flips: &[(usize, u8)]) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    if !b.is_empty() {
+        for &(i, x) in flips {
+            let i = i % b.len();
+            b[i] ^= x.max(1);
+        }
+    }
+    b
+}
+
+/// Inserts a copy of some lines right after them (from line `from` on: 1 keeps a CSV header
+/// unique). Always ends the file with a line break first, so no two lines get glued.
+fn duplicate_lines(bytes: &[u8], picks: &[usize], from: usize) -> Vec<u8> {
+    let mut lines: Vec<Vec<u8>> = bytes
+        .split_inclusive(|&b| b == b'\n')
+        .map(|l| {
+            let mut l = l.to_vec();
+            if l.last() != Some(&b'\n') {
+                l.push(b'\n');
+            }
+            l
+        })
+        .collect();
+    let n = lines.len();
+    if n <= from {
+        return bytes.to_vec();
+    }
+    let mut picked: Vec<usize> = picks.iter().map(|p| from + p % (n - from)).collect();
+    picked.sort_unstable();
+    picked.dedup();
+    for &i in picked.iter().rev() {
+        let copy = lines[i].clone();
+        lines.insert(i + 1, copy);
+    }
+    lines.concat()
+}
+
+/// Applies the same column permutation to every record (the header included), with the csv
+/// crate, so quoting stays valid.
+fn permute_columns(bytes: &[u8], seed: u64) -> Vec<u8> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut rd = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body);
+    let recs: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    let width = recs[0].len();
+    let mut perm: Vec<usize> = (0..width).collect();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    rng.shuffle(&mut perm);
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    for r in &recs {
+        w.write_record(perm.iter().map(|&i| r.get(i).unwrap_or("")))
+            .unwrap();
+    }
+    w.into_inner().unwrap()
+}
+
+fn cases() -> u32 {
+    std::env::var("HARDENING_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(64)
+}
+
+struct Samples {
+    all: Vec<(&'static str, Vec<u8>)>,
+}
+
+fn samples() -> &'static Samples {
+    static S: std::sync::OnceLock<Samples> = std::sync::OnceLock::new();
+    S.get_or_init(|| Samples {
+        all: vec![
+            (USAGE_CSV, head_lines(&sample(USAGE_CSV), 120)),
+            (COST_CSV, head_lines(&sample(COST_CSV), 120)),
+            (ADMIN_USAGE, sample(ADMIN_USAGE)),
+            (ADMIN_COST, sample(ADMIN_COST)),
+            (MESSAGES, sample(MESSAGES)),
+            (BATCH, sample(BATCH)),
+            (CLAUDE_CODE, sample(CLAUDE_CODE)),
+            (SUBAGENT, sample(SUBAGENT)),
+        ],
+    })
+}
+
+/// The untouched samples: the independent sums agree with the importers (this is what makes
+/// them trustworthy as expectations for the mutated files).
+#[test]
+fn independent_sums_match_the_unmutated_samples() {
+    for (name, bytes) in &samples().all {
+        let p = parse_and_account(name, bytes).expect("sample parses");
+        assert!(p.rejected.is_empty(), "{name}: {:?}", p.rejected);
+        let format = detect_format(bytes).unwrap();
+        let d = dataset_of(p);
+        match format {
+            Format::ConsoleUsageCsv => {
+                let (sum, rows) = expected_usage_csv(bytes);
+                assert!(rows > 50);
+                assert_eq!(dataset_tokens(&d), sum, "{name}");
+                assert_eq!(d.records.len() as u64, rows);
+            }
+            Format::ConsoleCostCsv => {
+                let (usd, n) = expected_cost_csv(bytes);
+                let got: f64 = d.billed.iter().map(|b| b.usd).sum();
+                assert!((got - usd).abs() < 1e-6, "{got} vs {usd}");
+                assert_eq!(d.billed.len() as u64, n);
+            }
+            f if is_jsonl(f) => {
+                let got: u64 = d.records.iter().map(|r| r.tokens.total()).sum();
+                assert_eq!(got, expected_jsonl_total(f, bytes), "{name}");
+                assert!(got > 0);
+            }
+            _ => assert!(!d.is_empty(), "{name}"),
+        }
+    }
+}
+
+proptest! {
+    // 64 cases keep the suite fast; HARDENING_CASES=5000 searches harder.
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    /// Cut at any byte: no panic, every line accounted for. A JSONL line cut in the middle is
+    /// rejected (never imported with a partial count that would lose tokens silently).
+    #[test]
+    fn truncated_anywhere(which in 0usize..8, at in any::<usize>()) {
+        let (name, bytes) = &samples().all[which];
+        let cut = truncate(bytes, at);
+        if let Some(p) = parse_and_account(name, &cut)
+            && let Ok(f) = detect_format(&cut)
+            && is_jsonl(f)
+            && !cut.ends_with(b"\n")
+        {
+            // The last (partial) line is either a complete JSON value, or rejected/skipped;
+            // the complete lines before it import exactly as in the whole file.
+            let whole_lines = cut.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let prefix = parse_and_account(name, &cut[..whole_lines]);
+            let prefix_rows = prefix.map_or(0, |q| q.summary.rows + q.summary.duplicates);
+            prop_assert!(p.summary.rows + p.summary.duplicates <= prefix_rows + 1);
+        }
+    }
+
+    /// Random bytes flipped (up to 8): no panic, every line accounted for.
+    #[test]
+    fn bytes_flipped(which in 0usize..8, flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+        let (name, bytes) = &samples().all[which];
+        parse_and_account(name, &flip(bytes, &flips));
+    }
+
+    /// Lines repeated: every line is accounted for, and the figures do not change — a CSV row
+    /// loaded twice counts once; a JSONL response logged twice counts once (a line without an
+    /// id counts each time, as computed independently).
+    #[test]
+    fn lines_duplicated(which in 0usize..8, picks in prop::collection::vec(any::<usize>(), 1..6)) {
+        let (name, bytes) = &samples().all[which];
+        let format = detect_format(bytes).unwrap();
+        let dup = duplicate_lines(bytes, &picks, usize::from(is_csv(format)));
+        let p = parse_and_account(name, &dup).expect("still parses");
+        prop_assert!(p.rejected.is_empty() || !is_jsonl(format) && !is_csv(format));
+        let d = dataset_of(p);
+        let f = &d.files[0];
+        match format {
+            Format::ConsoleUsageCsv => {
+                let (sum, rows) = expected_usage_csv(&dup);
+                prop_assert_eq!(dataset_tokens(&d), sum);
+                prop_assert_eq!(f.rows, rows);
+                prop_assert_eq!(f.rows + f.duplicates, non_blank_lines(&dup).len() as u64 - 1);
+            }
+            Format::ConsoleCostCsv => {
+                let (usd, n) = expected_cost_csv(&dup);
+                let got: f64 = d.billed.iter().map(|b| b.usd).sum();
+                prop_assert!((got - usd).abs() < 1e-6);
+                prop_assert_eq!(f.rows, n);
+            }
+            fmt if is_jsonl(fmt) => {
+                let got: u64 = d.records.iter().map(|r| r.tokens.total()).sum();
+                prop_assert_eq!(got, expected_jsonl_total(fmt, &dup));
+                prop_assert_eq!(
+                    f.rows + f.rejected + f.skipped + f.duplicates,
+                    non_blank_lines(&dup).len() as u64
+                );
+            }
+            // Admin reports are JSON documents: a repeated line is a syntax error, reported.
+            _ => prop_assert!(d.is_empty() || !d.rejected.is_empty() || d.files[0].rows > 0),
+        }
+    }
+
+    /// CSV columns in another order (header and rows alike): importers read by header NAME,
+    /// so every figure is unchanged.
+    #[test]
+    fn csv_columns_swapped(which in 0usize..2, seed in any::<u64>()) {
+        let (name, bytes) = &samples().all[which];
+        let swapped = permute_columns(bytes, seed);
+        let p = parse_and_account(name, &swapped).expect("detection does not depend on order");
+        prop_assert!(p.rejected.is_empty(), "{:?}", p.rejected.first());
+        let d = dataset_of(p);
+        if which == 0 {
+            let (sum, rows) = expected_usage_csv(bytes);
+            prop_assert_eq!(expected_usage_csv(&swapped), (sum, rows));
+            prop_assert_eq!(dataset_tokens(&d), sum);
+            prop_assert_eq!(d.records.len() as u64, rows);
+        } else {
+            let (usd, n) = expected_cost_csv(bytes);
+            let got: f64 = d.billed.iter().map(|b| b.usd).sum();
+            prop_assert!((got - usd).abs() < 1e-6, "{} vs {}", got, usd);
+            prop_assert_eq!(d.billed.len() as u64, n);
+        }
+    }
+
+    /// Arbitrary bytes under any detected format: no panic.
+    #[test]
+    fn random_bytes(prefix in 0usize..8, noise in prop::collection::vec(any::<u8>(), 0..400)) {
+        // Start from a real header / first line so the bytes reach the importers' parsers.
+        let (name, bytes) = &samples().all[prefix];
+        let mut b = head_lines(bytes, 1);
+        b.extend_from_slice(&noise);
+        parse_and_account(name, &b);
+    }
+}
