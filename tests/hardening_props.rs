@@ -541,3 +541,82 @@ proptest! {
         parse_and_account(name, &b);
     }
 }
+
+/// Files big enough to be cut into pieces parsed in parallel (a CSV body over 2 MiB, a JSONL
+/// file over 8 MiB, both read from disk): bad lines at known places, including right at the
+/// piece boundaries, are rejected with their exact line numbers, and no figure of the good
+/// lines is lost or counted twice.
+#[test]
+fn big_files_cut_in_pieces_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(42);
+
+    // Messages log, ~18 MB: three chunks of 8 MiB.
+    let pad = "p".repeat(150);
+    let mut text = String::new();
+    let mut bad = Vec::new();
+    let (mut want_rows, mut want_tokens) = (0u64, 0u64);
+    let mut line = 0u64;
+    while text.len() < 18 << 20 {
+        line += 1;
+        // Bad lines near every 8 MiB boundary and a few at random.
+        let near_cut = (text.len() as u64 % (8 << 20)) > (8 << 20) - 400;
+        if near_cut || rng.u32(0..20_000) == 0 {
+            text.push_str("{\"timestamp\":\"2026-01-01T00:00:00Z\",\"id\":\"broken\n");
+            bad.push(line);
+            continue;
+        }
+        let (i, o) = (rng.u64(0..100_000), rng.u64(0..10_000));
+        text.push_str(&format!(
+            "{{\"timestamp\":\"2026-01-01T00:00:00Z\",\"id\":\"msg_{line}\",\"model\":\"claude-sonnet-4-5\",\"input_tokens\":{i},\"output_tokens\":{o},\"pad\":\"{pad}\"}}\n"
+        ));
+        want_rows += 1;
+        want_tokens += i + o;
+    }
+    assert!(bad.len() >= 3);
+    let f = dir.path().join("big.jsonl");
+    std::fs::write(&f, &text).unwrap();
+    let from_file = import::parse_path(&f, &opts(), &import::Control::default()).unwrap();
+    let from_bytes = import::parse_bytes("big.jsonl", text.as_bytes(), &opts()).unwrap();
+    for p in [&from_file, &from_bytes] {
+        assert_eq!(p.summary.rows, want_rows);
+        let got: u64 = p.records.iter().map(|(r, _)| r.tokens.total()).sum();
+        assert_eq!(got, want_tokens);
+        let lines: Vec<u64> = p.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, bad);
+    }
+
+    // Console usage CSV, ~3 MB of body: several pieces.
+    let header = "usage_date_utc,model_version,api_key,workspace,usage_type,usage_input_tokens_no_cache,usage_input_tokens_cache_write_5m,usage_input_tokens_cache_write_1h,usage_input_tokens_cache_read,usage_output_tokens,web_search_count\n";
+    let mut csv_text = String::from(header);
+    let (mut bad, mut want) = (Vec::new(), [0u64; 5]);
+    let mut line = 1u64;
+    while csv_text.len() < 3 << 20 {
+        line += 1;
+        if rng.u32(0..5_000) == 0 || line % 20_011 == 0 {
+            csv_text.push_str("2026-01-01,claude-haiku-4-5,k,w,standard,1,2,3,4,-5,0\n");
+            bad.push(line);
+            continue;
+        }
+        let t: [u64; 5] = std::array::from_fn(|_| rng.u64(0..1_000_000));
+        // Each row its own key name: no two rows share a dimension tuple.
+        csv_text.push_str(&format!(
+            "2026-01-01,claude-haiku-4-5,key{line},w,standard,{},{},{},{},{},0\n",
+            t[0], t[1], t[2], t[3], t[4]
+        ));
+        for (w, x) in want.iter_mut().zip(t) {
+            *w += x;
+        }
+    }
+    let c = dir.path().join("big.csv");
+    std::fs::write(&c, &csv_text).unwrap();
+    let p = import::parse_path(&c, &opts(), &import::Control::default()).unwrap();
+    let lines: Vec<u64> = p.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(lines, bad);
+    assert!(
+        p.rejected
+            .iter()
+            .all(|r| r.reason == "usage_output_tokens: negative count -5")
+    );
+    assert_eq!(dataset_tokens(&dataset_of(p)), want);
+}
