@@ -339,3 +339,32 @@ fn directory_symlink_loop() {
     let (code, _, err) = report(&[&logs]);
     assert!(err.contains("File system loop found"), "{code} {err}");
 }
+
+/// Regression: Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR. The rows were
+/// read as the rest of the header, so a usage export imported nothing without a word (only
+/// "nothing could be imported"), and a cost export was not even recognised.
+#[test]
+fn lone_cr_line_ends() {
+    let p = parse(&corpus("cr_only_mac.csv")).expect("recognised");
+    assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+    assert_eq!(p.summary.rows, 1);
+    let t = p.records[0].0.tokens;
+    assert_eq!((t.uncached_input, t.output), (8, 1));
+    let c = parse(&corpus("cost_cr_only_mac.csv")).expect("recognised");
+    assert!(c.rejected.is_empty(), "{:?}", c.rejected);
+    assert_eq!(c.billed.iter().map(|b| b.usd).sum::<f64>(), 0.75);
+}
+
+/// Regression: a CSV saved as UTF-16 ("Unicode Text") was called "a binary file".
+#[test]
+fn utf16_csv_is_named() {
+    let p = corpus("utf16_excel.csv");
+    assert!(
+        file_error(&p).starts_with(&format!(
+            "{}: this is UTF-16 text (save it as CSV UTF-8, or export it again), not a usage export (",
+            p.display()
+        )),
+        "{}",
+        file_error(&p)
+    );
+}

@@ -104,6 +104,17 @@ fn parse_and_account(name: &str, bytes: &[u8]) -> Option<ParsedFile> {
             s.rows == 0 && p.rejected.len() == 1 && p.rejected[0].line == 1 && p.billed.is_empty();
         // A `"` may open a quoted field spanning lines (one record for several lines), so the
         // one-record-per-line accounting only holds for a file without quotes.
+        // A CSV with a CR and no LF at all has lone-CR line ends (Excel for Mac).
+        let cr_only: Vec<u8>;
+        let lines = if !bytes.contains(&b'\n') && bytes.contains(&b'\r') {
+            cr_only = bytes
+                .iter()
+                .map(|&b| if b == b'\r' { b'\n' } else { b })
+                .collect();
+            non_blank_lines(&cr_only)
+        } else {
+            lines
+        };
         if !header_rejected && !bytes.contains(&b'"') {
             let rows = s.rows;
             assert_eq!(

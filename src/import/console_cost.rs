@@ -1,7 +1,7 @@
 //! The Console cost export (CSV), every variant (`formats.md` section 2): what was billed,
 //! kept as its own series to reconcile against the recomputed cost.
 
-use super::console_usage::{CsvCursor, header_names, parse_usage_time, read_all};
+use super::console_usage::{CsvCursor, cr_only_to_lf, header_names, parse_usage_time, read_all};
 use super::{BilledRow, ParsedFile, Rejected, stable_hash};
 use crate::records::{Category, Tier};
 use std::borrow::Cow;
@@ -37,6 +37,8 @@ pub fn parse<R: Read>(name: &str, reader: R) -> ParsedFile {
 }
 
 fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
+    // Lone-CR line ends (Excel for Mac), see `cr_only_to_lf`.
+    let bytes = &*cr_only_to_lf(bytes);
     let mut out = ParsedFile::default();
     let reject = |out: &mut ParsedFile, line: u64, reason: String| {
         out.rejected.push(Rejected {

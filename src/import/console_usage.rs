@@ -271,7 +271,24 @@ pub fn parse<R: Read>(name: &str, reader: R) -> ParsedFile {
     out
 }
 
+/// Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR. Such a file (a CR and no LF
+/// at all) is read with LFs instead; without this its rows were taken for the rest of the
+/// header and silently dropped ("only a header", issue 5). Other files are borrowed as is.
+pub(crate) fn cr_only_to_lf(bytes: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memchr(b'\n', bytes).is_none() && memchr::memchr(b'\r', bytes).is_some() {
+        Cow::Owned(
+            bytes
+                .iter()
+                .map(|&b| if b == b'\r' { b'\n' } else { b })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(bytes)
+    }
+}
+
 fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
+    let bytes = &*cr_only_to_lf(bytes);
     let mut out = ParsedFile::default();
     let reject = |out: &mut ParsedFile, line: u64, reason: String| {
         out.rejected.push(Rejected {

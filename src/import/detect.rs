@@ -55,7 +55,11 @@ pub fn detect_format(head: &[u8]) -> Result<Format, String> {
     if matches!(head[start], b'{' | b'[') {
         return detect_json(&head[start..]);
     }
-    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    // A lone CR ends the line too (Excel for Mac's CSV); a CRLF file splits the same way.
+    let first_line = head
+        .split(|&b| b == b'\n' || b == b'\r')
+        .next()
+        .unwrap_or(head);
     let first_line = String::from_utf8_lossy(first_line);
     let header: Vec<String> = first_line
         .trim_end_matches(['\r', '\n'])
@@ -78,6 +82,15 @@ pub fn detect_format(head: &[u8]) -> Result<Format, String> {
 fn binary_kind(head: &[u8]) -> Option<&'static str> {
     const MAGIC: &[(&[u8], &str)] = &[
         (b"\x89PNG", "a PNG image"),
+        // Excel's "Unicode Text" / UTF-16 CSV: said plainly rather than "a binary file".
+        (
+            b"\xff\xfe",
+            "UTF-16 text (save it as CSV UTF-8, or export it again)",
+        ),
+        (
+            b"\xfe\xff",
+            "UTF-16 text (save it as CSV UTF-8, or export it again)",
+        ),
         (b"PK\x03\x04", "a ZIP archive (unzip it first)"),
         (b"\x1f\x8b", "a gzip archive (decompress it first)"),
         (b"%PDF", "a PDF document"),
