@@ -604,7 +604,7 @@ fn big_files_cut_in_pieces_lose_nothing() {
     let mut line = 1u64;
     while csv_text.len() < 3 << 20 {
         line += 1;
-        if rng.u32(0..5_000) == 0 || line % 20_011 == 0 {
+        if rng.u32(0..5_000) == 0 || line.is_multiple_of(20_011) {
             csv_text.push_str("2026-01-01,claude-haiku-4-5,k,w,standard,1,2,3,4,-5,0\n");
             bad.push(line);
             continue;
