@@ -368,3 +368,27 @@ fn utf16_csv_is_named() {
         file_error(&p)
     );
 }
+
+/// Regression: a numeric timestamp of 1e300 saturated to i64::MAX and was imported as a date
+/// billions of years away; now it is rejected, and the reason shows it as 1e300.
+#[test]
+fn timestamp_beyond_year_9999() {
+    let p = corpus("messages_far_future.jsonl");
+    assert_eq!(
+        rejected(&p),
+        [(
+            1,
+            "timestamp: not RFC 3339 or Unix seconds: 1e300".to_owned()
+        )]
+    );
+    let parsed = parse(&p).unwrap();
+    assert_eq!(parsed.records.len(), 1);
+    assert_eq!(parsed.records[0].0.time, 1_767_225_600);
+    // Milliseconds are still read as such, up to the year 9999.
+    assert_eq!(import::parse_time_number(1.7e12), Some(1_700_000_000));
+    assert_eq!(
+        import::parse_time_number(253_402_300_799.0 * 1000.0),
+        Some(253_402_300_799)
+    );
+    assert_eq!(import::parse_time_number(253_402_300_800.0 * 1000.0), None);
+}

@@ -456,11 +456,17 @@ pub fn parse_time_str(s: &str) -> Option<i64> {
 
 /// A numeric timestamp: Unix seconds. Values above 10^11 (later than the year 5000 as
 /// seconds) can only be milliseconds, which some loggers write; they are read as such.
+/// `None` for a negative time or one after the year 9999.
 pub fn parse_time_number(x: f64) -> Option<i64> {
     if !x.is_finite() || x < 0.0 {
         return None;
     }
     let secs = if x > 1e11 { x / 1000.0 } else { x };
+    // Later than 9999-12-31T23:59:59Z is not a time any log wrote (a 1e300 used to saturate
+    // to i64::MAX and be imported as a date billions of years away; issue 5).
+    if secs > 253_402_300_799.0 {
+        return None;
+    }
     Some(secs.floor() as i64)
 }
 
@@ -490,7 +496,15 @@ impl<'de> Deserialize<'de> for Stamp {
                 self.visit_f64(v as f64)
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Stamp, E> {
-                Ok(parse_time_number(v).map_or_else(|| Stamp::Invalid(v.to_string()), Stamp::At))
+                // A huge number is shown as 1e300, not as its 301 digits.
+                let shown = || {
+                    if v.abs() < 1e16 {
+                        v.to_string()
+                    } else {
+                        format!("{v:e}")
+                    }
+                };
+                Ok(parse_time_number(v).map_or_else(|| Stamp::Invalid(shown()), Stamp::At))
             }
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Stamp, E> {
                 Ok(Stamp::Invalid(v.to_string()))
