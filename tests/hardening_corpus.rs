@@ -392,3 +392,31 @@ fn timestamp_beyond_year_9999() {
     );
     assert_eq!(import::parse_time_number(253_402_300_800.0 * 1000.0), None);
 }
+
+/// Regression: a named pipe given as a file (no writer on the other end) hung the import
+/// forever in `open`. Now it is refused at once, like a device.
+#[test]
+fn named_pipe_and_device_are_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("usage.csv");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    let mut inputs = vec![PathBuf::from("/dev/zero")];
+    if made.is_ok_and(|s| s.success()) {
+        inputs.push(fifo);
+    }
+    for p in inputs {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let q = p.clone();
+        std::thread::spawn(move || tx.send(parse(&q).map(|_| ()).map_err(|e| e.to_string())));
+        let r = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{} hangs", p.display()));
+        assert_eq!(
+            r,
+            Err(format!(
+                "{}: cannot read: not a regular file (a pipe, socket or device): save it to a file first",
+                p.display()
+            ))
+        );
+    }
+}

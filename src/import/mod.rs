@@ -178,6 +178,13 @@ pub fn parse_path(
 ) -> Result<ParsedFile, ImportError> {
     let name = path.display().to_string();
     let io = |e| ImportError::Io(name.clone(), e);
+    // Only regular files: opening a named pipe with no writer blocks forever (`costlens
+    // report FIFO` hung, issue 5), and pipes and devices cannot be read in chunks anyway.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(io(std::io::Error::other(
+            "not a regular file (a pipe, socket or device): save it to a file first",
+        )));
+    }
     let file = std::fs::File::open(path).map_err(io)?;
     let mut head = Vec::with_capacity(HEAD_BYTES as usize);
     (&file)
