@@ -643,3 +643,66 @@ fn big_files_cut_in_pieces_lose_nothing() {
     );
     assert_eq!(dataset_tokens(&dataset_of(p)), want);
 }
+
+/// What a load gave, to compare two loads: per-file rows/rejected/duplicates, token sums,
+/// billed sum.
+fn load_summary(l: &costlens::session::Loaded) -> (Vec<(u64, u64, u64)>, [u64; 5], u64) {
+    let files = l
+        .data
+        .files
+        .iter()
+        .map(|f| (f.rows, f.rejected, f.duplicates))
+        .collect();
+    let cents = l.data.billed.iter().map(|b| b.usd).sum::<f64>() * 1e6;
+    (files, dataset_tokens(&l.data), cents.round() as u64)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases() / 4))]
+
+    /// The import cache damaged at random (entries truncated or bytes flipped, as a crash or
+    /// a full disk would leave them): a load through it gives exactly what a load without a
+    /// cache gives. A damaged entry is rebuilt, never trusted.
+    #[test]
+    fn damaged_import_cache_changes_nothing(
+        cut in any::<usize>(),
+        flips in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        truncate_it in any::<bool>(),
+    ) {
+        use costlens::import::cache::Cache;
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = dir.path().join("in");
+        std::fs::create_dir(&inputs).unwrap();
+        // The files above the cache's size threshold.
+        for name in [USAGE_CSV, COST_CSV, ADMIN_COST] {
+            std::fs::write(inputs.join(name), sample(name)).unwrap();
+        }
+        let load = |cache: &Cache| {
+            costlens::session::load_with_cache(
+                std::slice::from_ref(&inputs),
+                &opts(),
+                &import::Control::default(),
+                cache,
+            )
+        };
+        let want = load_summary(&load(&Cache::disabled()));
+        let cache = Cache::at(dir.path().join("cache"));
+        prop_assert_eq!(&load_summary(&load(&cache)), &want);
+        let (mut entries, mut damaged) = (0, 0);
+        for e in walkdir::WalkDir::new(dir.path().join("cache")) {
+            let e = e.unwrap();
+            if !e.file_type().is_file() {
+                continue;
+            }
+            entries += 1;
+            let bytes = std::fs::read(e.path()).unwrap();
+            let new = if truncate_it { truncate(&bytes, cut) } else { flip(&bytes, &flips) };
+            damaged += usize::from(new != bytes);
+            std::fs::write(e.path(), new).unwrap();
+        }
+        prop_assert!(entries > 0, "the cache wrote nothing: the property would be vacuous");
+        prop_assert_eq!(&load_summary(&load(&cache)), &want, "{} files damaged", damaged);
+        // And once more, from the rebuilt entries.
+        prop_assert_eq!(&load_summary(&load(&cache)), &want);
+    }
+}
