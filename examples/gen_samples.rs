@@ -10,7 +10,10 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all(&out)?;
     let last = NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date");
     let rows = synth::console_rows(last, 90, 2026);
-    std::fs::write(out.join("claude_api_tokens_2026_08-10.csv"), synth::usage_csv(&rows))?;
+    std::fs::write(
+        out.join("claude_api_tokens_2026_08-10.csv"),
+        synth::usage_csv(&rows),
+    )?;
     std::fs::write(
         out.join("claude_api_cost_2026_08-10.csv"),
         synth::cost_csv(&rows, &PriceTable::bundled()),

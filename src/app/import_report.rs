@@ -50,7 +50,10 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                     }
                 });
             if app.analysis.data.files.len() > 300 {
-                ui.label(format!("… and {} more files", app.analysis.data.files.len() - 300));
+                ui.label(format!(
+                    "… and {} more files",
+                    app.analysis.data.files.len() - 300
+                ));
             }
             for f in app.analysis.data.files.iter().take(300) {
                 for n in &f.notes {
