@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use costlens::aggregate::{self, Dimension, Period, ViewSpec};
 use costlens::estimate::{self, Workload};
-use costlens::import::{Control, Options};
+use costlens::import::{Control, ImportError, Options};
 use costlens::money;
 use costlens::prices::PriceTable;
 use costlens::report::{self, Report};
@@ -286,9 +286,32 @@ pub fn analyse_view(
         .resolve(&table)
         .map_err(|e| Fail::usage(e.to_string()))?;
     let opts = import_options(import)?;
-    let loaded = session::load(files, &opts, &Control::default());
-    if let Some(e) = loaded.errors.first() {
+    let mut loaded = session::load(files, &opts, &Control::default());
+    // A file the user named that cannot be read ends the run; a problem inside a folder
+    // they opened (a dangling link, an unreadable file, a link loop) is reported with the
+    // rest and the other files are still imported.
+    let named: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let (fatal, in_folders): (Vec<_>, Vec<_>) = std::mem::take(&mut loaded.errors)
+        .into_iter()
+        .partition(|e| match e {
+            ImportError::Io(p, _) | ImportError::Unrecognised(p, _) | ImportError::Cancelled(p) => {
+                named.contains(p)
+            }
+        });
+    if let Some(e) = fatal.first() {
         return Err(Fail::input(e.to_string()));
+    }
+    for e in in_folders {
+        let (file, reason) = match &e {
+            ImportError::Io(p, why) => (p.clone(), format!("cannot read: {why}")),
+            ImportError::Unrecognised(p, why) => (p.clone(), why.clone()),
+            ImportError::Cancelled(p) => (p.clone(), "import cancelled".into()),
+        };
+        loaded.data.rejected.push(costlens::import::Rejected {
+            file,
+            line: 0,
+            reason,
+        });
     }
     if loaded.data.is_empty() {
         let why = loaded

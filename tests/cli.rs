@@ -777,3 +777,51 @@ fn the_sample_folder_imports_every_file_in_it() {
     );
     assert_eq!(twice["files"][1]["duplicates"], 813);
 }
+
+/// A file named on the command line that cannot be read ends the run with exit 1; a problem
+/// inside an opened folder is reported with the rejected lines and the rest is imported.
+#[test]
+fn unreadable_entry_inside_a_folder_does_not_stop_the_report() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/sample-data/claude_api_tokens_2026_08-10.csv"
+        ),
+        dir.path().join("usage.csv"),
+    )
+    .expect("copy");
+    std::os::unix::fs::symlink(dir.path().join("gone.csv"), dir.path().join("dangling.csv"))
+        .expect("link");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_costlens"))
+        .args(["report", "--json"])
+        .arg(dir.path())
+        .env("COSTLENS_NO_CACHE", "1")
+        .output()
+        .expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let rejected = r["rejected"].as_array().expect("rejected");
+    assert!(
+        rejected.iter().any(|x| x["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("dangling.csv"))),
+        "{rejected:?}"
+    );
+    assert!(r["actual_usd"].as_f64().expect("actual") > 1000.0);
+
+    // Named directly, the same dangling link is fatal.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_costlens"))
+        .arg("report")
+        .arg(dir.path().join("dangling.csv"))
+        .env("COSTLENS_NO_CACHE", "1")
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("dangling.csv: cannot read"));
+}
