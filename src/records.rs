@@ -253,6 +253,31 @@ pub struct UsageRecord {
 }
 
 impl UsageRecord {
+    /// One API request (Messages logs, batch results, Claude Code): bucket and context rule
+    /// of a request, no workspace or key, one request. Importers fill in the rest with
+    /// struct-update syntax.
+    pub const REQUEST: UsageRecord = UsageRecord {
+        time: 0,
+        bucket: Bucket::Request,
+        model: 0,
+        tier: Tier::Standard,
+        context: Context::Request,
+        geo: Geo::NotAvailable,
+        speed: Speed::Standard,
+        workspace: 0,
+        api_key: 0,
+        project: 0,
+        tokens: Tokens {
+            uncached_input: 0,
+            cache_write_5m: 0,
+            cache_write_1h: 0,
+            cache_read: 0,
+            output: 0,
+        },
+        web_search: 0,
+        requests: 1,
+    };
+
     pub fn is_long_context_observed(&self) -> bool {
         match self.context {
             Context::Request => self.tokens.total_input() > crate::cost::LONG_CONTEXT_THRESHOLD,

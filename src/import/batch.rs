@@ -9,7 +9,7 @@
 
 use super::messages::{ApiMessage, assumed_5m_note, json_error_reason, reject};
 use super::{Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
-use crate::records::{Bucket, Context, Tier, UsageRecord};
+use crate::records::{Tier, UsageRecord};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -157,18 +157,13 @@ impl LineFormat for BatchResults<'_> {
         };
         let r = UsageRecord {
             time,
-            bucket: Bucket::Request,
             model: out.symbols.intern(model),
             tier: Tier::Batch,
-            context: Context::Request,
             geo: terms.geo,
             speed: terms.speed,
-            workspace: 0,
-            api_key: 0,
-            project: 0,
             tokens,
             web_search: usage.web_search(),
-            requests: 1,
+            ..UsageRecord::REQUEST
         };
         out.records.push((r, identity));
     }

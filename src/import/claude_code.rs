@@ -28,7 +28,7 @@ use super::messages::{ApiUsage, assumed_5m_note, json_error_reason, reject};
 use super::{
     Identity, LineFormat, ParsedFile, Text, merge_repeated_messages, parse_time_str, stable_hash,
 };
-use crate::records::{Bucket, Context, UsageRecord};
+use crate::records::UsageRecord;
 use serde::Deserialize;
 
 use std::path::{Path, PathBuf};
@@ -239,18 +239,14 @@ impl LineFormat for ClaudeCodeLog<'_> {
         }
         let r = UsageRecord {
             time,
-            bucket: Bucket::Request,
             model: out.symbols.intern(model),
             tier: terms.tier,
-            context: Context::Request,
             geo: terms.geo,
             speed: terms.speed,
-            workspace: 0,
-            api_key: 0,
             project: out.symbols.intern(&self.project),
             tokens,
             web_search: usage.web_search(),
-            requests: 1,
+            ..UsageRecord::REQUEST
         };
         out.records.push((r, identity));
     }

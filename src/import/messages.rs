@@ -9,7 +9,7 @@
 //! Claude Code lines share ([`ApiUsage`]).
 
 use super::{Identity, LineFormat, ParsedFile, Rejected, Stamp, Text, stable_hash};
-use crate::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
+use crate::records::{Geo, Speed, Tier, Tokens, UsageRecord};
 use serde::Deserialize;
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
@@ -280,18 +280,13 @@ impl LineFormat for MessagesLog<'_> {
         };
         let r = UsageRecord {
             time,
-            bucket: Bucket::Request,
             model: out.symbols.intern(model),
             tier: terms.tier,
-            context: Context::Request,
             geo: terms.geo,
             speed: terms.speed,
-            workspace: 0,
-            api_key: 0,
-            project: 0,
             tokens,
             web_search: usage.web_search(),
-            requests: 1,
+            ..UsageRecord::REQUEST
         };
         out.records.push((r, identity));
     }
