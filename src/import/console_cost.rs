@@ -1,7 +1,7 @@
 //! The Console cost export (CSV), every variant (`formats.md` section 2): what was billed,
 //! kept as its own series to reconcile against the recomputed cost.
 
-use super::console_usage::{CsvCursor, cr_only_to_lf, header_names, parse_usage_time, read_all};
+use super::console_usage::{CsvCursor, cr_only_to_lf, header_names, parse_usage_time, parse_whole};
 use super::{BilledRow, ParsedFile, Rejected, stable_hash};
 use crate::records::{Category, Tier};
 use std::borrow::Cow;
@@ -23,17 +23,7 @@ pub fn token_type_category(s: &str) -> Option<Category> {
 }
 
 pub fn parse<R: Read>(name: &str, reader: R) -> ParsedFile {
-    let (bytes, error) = read_all(reader);
-    let mut out = parse_text(name, &bytes);
-    if let Some(e) = error {
-        let line = 1 + memchr::memchr_iter(b'\n', &bytes).count() as u64;
-        out.rejected.push(Rejected {
-            file: name.to_owned(),
-            line,
-            reason: format!("read error: {e}"),
-        });
-    }
-    out
+    parse_whole(name, reader, parse_text)
 }
 
 fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {

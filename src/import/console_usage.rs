@@ -258,6 +258,16 @@ impl<'a> CsvCursor<'a> {
 const PARALLEL_MIN: usize = 2 << 20;
 
 pub fn parse<R: Read>(name: &str, reader: R) -> ParsedFile {
+    parse_whole(name, reader, parse_text)
+}
+
+/// Reads the whole file, parses it with `parse_text`, and reports a read error that cut the
+/// file short on the line where it stopped (what was read before it is kept).
+pub(crate) fn parse_whole<R: Read>(
+    name: &str,
+    reader: R,
+    parse_text: fn(&str, &[u8]) -> ParsedFile,
+) -> ParsedFile {
     let (bytes, error) = read_all(reader);
     let mut out = parse_text(name, &bytes);
     if let Some(e) = error {
