@@ -346,6 +346,14 @@ impl PriceTable {
         }
     }
 
+    /// Every model's display name, in table order (for model pickers).
+    pub fn display_names(&self) -> Vec<String> {
+        self.models
+            .iter()
+            .map(|m| m.display_name().to_owned())
+            .collect()
+    }
+
     /// The model a routing lever sends work to by default.
     pub fn default_route_target(&self) -> Option<usize> {
         self.lookup("claude-haiku-4-5")

@@ -48,13 +48,7 @@ pub fn chart_data(e: &Estimate) -> ChartData {
 }
 
 pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
-    let models: Vec<String> = app
-        .analysis
-        .table
-        .models
-        .iter()
-        .map(|m| m.display_name().to_owned())
-        .collect();
+    let models: Vec<String> = app.analysis.table.display_names();
     egui::Panel::left("calc_inputs").default_size(320.0).show(ui, |ui| {
         ui.heading("Workload");
         let w = &mut app.settings.workload;

@@ -80,13 +80,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                 ui.separator();
                 ui.label(RichText::new("Unpriced models").strong());
                 ui.label("These tokens are not in any total. Bill a model as a priced one:");
-                let models: Vec<String> = app
-                    .analysis
-                    .table
-                    .models
-                    .iter()
-                    .map(|m| m.display_name().to_owned())
-                    .collect();
+                let models: Vec<String> = app.analysis.table.display_names();
                 for u in &app.view.unpriced {
                     ui.horizontal(|ui| {
                         ui.label(format!("{} — {} tokens", u.model, money::count(u.tokens)));

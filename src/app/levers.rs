@@ -165,13 +165,7 @@ fn plain_share(ui: &mut Ui, label: &str, value: &mut f64, help: &str) -> bool {
 pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
     ui.heading("What if…");
     let obs = app.view.observed;
-    let table_models: Vec<String> = app
-        .analysis
-        .table
-        .models
-        .iter()
-        .map(|m| m.display_name().to_owned())
-        .collect();
+    let table_models: Vec<String> = app.analysis.table.display_names();
     let grid = prompt_length_grid();
     let l = &mut app.settings.levers;
     let mut changed = false;
