@@ -281,6 +281,12 @@ fn admin_report(format: Format) -> admin::Report {
 pub fn parse_bytes(name: &str, bytes: &[u8], opts: &Options) -> Result<ParsedFile, ImportError> {
     let format =
         detect_format(bytes).map_err(|why| ImportError::Unrecognised(name.to_owned(), why))?;
+    Ok(parse_as(format, name, bytes, opts))
+}
+
+/// Parses in-memory bytes as `format`, whatever they hold (detection skipped: the fuzz
+/// targets feed each importer arbitrary bytes this way).
+pub fn parse_as(format: Format, name: &str, bytes: &[u8], opts: &Options) -> ParsedFile {
     let control = Control::default();
     let mut parsed = match format {
         Format::ConsoleUsageCsv => console_usage::parse(name, bytes),
@@ -308,7 +314,7 @@ pub fn parse_bytes(name: &str, bytes: &[u8], opts: &Options) -> Result<ParsedFil
     parsed.summary.path = name.to_owned();
     parsed.summary.format = format.label().to_owned();
     parsed.summary.rejected = parsed.rejected.len() as u64;
-    Ok(parsed)
+    parsed
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

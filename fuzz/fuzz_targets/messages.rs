@@ -1,0 +1,15 @@
+//! The messages importer fed arbitrary bytes (format detection skipped).
+#![no_main]
+
+mod common;
+
+use costlens::import::{Format, Options, parse_as};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let opts = Options {
+        batch_date: Some(1_763_942_400),
+    };
+    let parsed = parse_as(Format::MessagesJsonl, "fuzz.input", data, &opts);
+    common::check(Format::MessagesJsonl, data, parsed);
+});
