@@ -8,7 +8,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// Identities are already 64-bit hashes: hashing them again (SipHash) only costs time.
 #[derive(Default)]
-struct IdentityHasher(u64);
+pub(crate) struct IdentityHasher(u64);
 
 impl Hasher for IdentityHasher {
     fn finish(&self) -> u64 {
@@ -25,8 +25,8 @@ impl Hasher for IdentityHasher {
     }
 }
 
-type IdSet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
-type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
+pub(crate) type IdSet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
+pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
 
 /// The de-duplication rule for the lines of one API response (formats.md section 7): a
 /// main-thread copy replaces a sidechain copy; between copies of the same kind the larger
@@ -49,19 +49,19 @@ pub struct Dataset {
     pub reported: Vec<(i64, f64)>,
     pub files: Vec<FileSummary>,
     pub rejected: Vec<Rejected>,
-    seen_rows: IdSet,
-    seen_billed: IdSet,
+    pub(crate) seen_rows: IdSet,
+    pub(crate) seen_billed: IdSet,
     /// Message identity -> the record kept for it.
-    seen_messages: IdMap<KeptMessage>,
+    pub(crate) seen_messages: IdMap<KeptMessage>,
 }
 
 /// The record kept for one API response, and where its reported cost is.
-#[derive(Clone, Copy, Debug)]
-struct KeptMessage {
-    record: usize,
-    sidechain: bool,
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct KeptMessage {
+    pub(crate) record: usize,
+    pub(crate) sidechain: bool,
     /// Index in `Dataset::reported` of the kept line's `costUSD`, if it had one.
-    reported: Option<usize>,
+    pub(crate) reported: Option<usize>,
 }
 
 impl Dataset {

@@ -3,7 +3,8 @@
 
 use crate::aggregate::{Cube, View, ViewSpec};
 use crate::dataset::Dataset;
-use crate::import::cache::Cache;
+use crate::import::cache::{self, Cache};
+use crate::import::snapshot;
 use crate::import::{self, Control, ImportError, Options};
 use crate::prices::PriceTable;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,13 @@ pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<ImportErro
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => {
                 let mut found: Vec<PathBuf> = Vec::new();
-                for entry in walkdir::WalkDir::new(p).follow_links(true) {
+                // Siblings sorted by name, depth first: the files come out in path order
+                // (as `Vec<PathBuf>::sort` would give) without sorting thousands of paths
+                // component by component afterwards.
+                for entry in walkdir::WalkDir::new(p)
+                    .follow_links(true)
+                    .sort_by_file_name()
+                {
                     match entry {
                         Ok(e) if e.file_type().is_file() => found.push(e.into_path()),
                         Ok(_) => {}
@@ -48,7 +55,6 @@ pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<ImportErro
                         )),
                     }
                 }
-                found.sort();
                 files.extend(found.into_iter().map(|f| (f, true)));
             }
             Ok(_) => files.push((p.clone(), false)),
@@ -65,6 +71,9 @@ pub struct Loaded {
     pub errors: Vec<ImportError>,
     /// Files inside opened folders that are not usage files (skipped quietly, counted).
     pub unrecognised_in_folders: Vec<String>,
+    /// True when none of the files changed since the same inputs were last imported and the
+    /// whole result came from the import snapshot ([`snapshot`]).
+    pub from_snapshot: bool,
 }
 
 /// Imports `paths` (files and folders), in parallel across files, merging in input order.
@@ -82,15 +91,39 @@ pub fn load_with_cache(
     control: &Control,
     cache: &Cache,
 ) -> Loaded {
-    let (files, mut errors) = expand_inputs(paths);
-    let total: u64 = files
-        .iter()
-        .filter_map(|(f, _)| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
-    control.bytes_total.store(total, Ordering::Relaxed);
+    // The snapshot of the last import of the same inputs is read while the files are
+    // examined, and used if none of them changed since: the whole import answered at once.
+    let inputs = cache
+        .dir()
+        .and_then(|dir| Some((dir, snapshot::Inputs::new(paths, opts)?)));
+    let ((files, errors, keys), old) = rayon::join(
+        || {
+            let (files, errors) = expand_inputs(paths);
+            let paths: Vec<&PathBuf> = files.iter().map(|f| &f.0).collect();
+            let keys = cache::keys_of(&paths, opts);
+            (files, errors, keys)
+        },
+        || inputs.and_then(|(dir, i)| snapshot::read(dir, &i)),
+    );
     let (file_paths, in_folders): (Vec<PathBuf>, Vec<bool>) = files.into_iter().unzip();
-    let outcomes = cache.parse_paths(&file_paths, opts, control);
+    let total: u64 = keys.iter().flatten().map(|k| k.size).sum();
+    control.bytes_total.store(total, Ordering::Relaxed);
+    let manifest = inputs
+        .filter(|_| errors.is_empty() && total >= snapshot::MIN_SNAPSHOT_BYTES)
+        .and_then(|(dir, i)| Some((dir, i, i.manifest(&file_paths, &in_folders, &keys)?)));
+    if let (Some((_, _, m)), Some(old)) = (&manifest, old)
+        && old.manifest == *m
+    {
+        control.bytes_done.store(total, Ordering::Relaxed);
+        return Loaded {
+            data: old.data,
+            errors,
+            unrecognised_in_folders: old.unrecognised,
+            from_snapshot: true,
+        };
+    }
+    let mut errors = errors;
+    let outcomes = cache.parse_paths_with_keys(&file_paths, keys, opts, control);
     let parsed = file_paths
         .into_iter()
         .zip(in_folders)
@@ -114,6 +147,18 @@ pub fn load_with_cache(
         }
     }
     loaded.errors = errors;
+    if let Some((dir, inputs, m)) = &manifest
+        && loaded.errors.is_empty()
+        && !control.is_cancelled()
+    {
+        snapshot::write(
+            dir,
+            inputs,
+            m,
+            &loaded.data,
+            &loaded.unrecognised_in_folders,
+        );
+    }
     loaded
 }
 

@@ -1393,3 +1393,175 @@ fn default_claude_code_dirs_follow_claude_config_dir() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("1 passed"), "{text}");
 }
+
+// --- the import snapshot ----------------------------------------------------------------
+
+fn snapshot_files(dir: &Path) -> Vec<PathBuf> {
+    cache_entries(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "snap"))
+        .collect()
+}
+
+/// Everything a report is made from must be the same whether the import parsed the files
+/// or came from the snapshot.
+fn assert_same_dataset(a: &Dataset, b: &Dataset) {
+    assert_eq!(a.records, b.records);
+    assert_eq!(a.files, b.files);
+    assert_eq!(a.rejected, b.rejected);
+    assert_eq!(a.billed, b.billed);
+    assert_eq!(a.reported, b.reported);
+    assert_eq!(a.symbols.len(), b.symbols.len());
+    for i in 0..a.symbols.len() as u32 {
+        assert_eq!(a.symbols.get(i), b.symbols.get(i));
+    }
+}
+
+#[test]
+fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let mut spec = costlens::synth::ClaudeTreeSpec::new(3_000_000, 11);
+    spec.tool_result_scale = 0.3;
+    costlens::synth::claude_code_tree(&tree, &spec).unwrap();
+    // A file that is not a log: remembered as unrecognised by the snapshot too.
+    std::fs::write(tree.join("projects").join("notes.txt"), "not a log\n").unwrap();
+    let cache_dir = dir.path().join("cache");
+    let cache = Cache::at(&cache_dir);
+    let opts = Options::default();
+    let run = |paths: &[PathBuf], opts: &Options| {
+        session::load_with_cache(paths, opts, &Control::default(), &cache)
+    };
+    let inputs = vec![tree.clone()];
+    let parsed = load(&inputs);
+    assert!(!parsed.from_snapshot);
+
+    let cold = run(&inputs, &opts);
+    assert!(!cold.from_snapshot);
+    assert_same_dataset(&cold.data, &parsed.data);
+    assert_eq!(snapshot_files(&cache_dir).len(), 1);
+    let control = Control::default();
+    let warm = session::load_with_cache(&inputs, &opts, &control, &cache);
+    assert!(
+        warm.from_snapshot,
+        "nothing changed: answered by the snapshot"
+    );
+    assert_same_dataset(&warm.data, &parsed.data);
+    assert_eq!(warm.unrecognised_in_folders, parsed.unrecognised_in_folders);
+    assert_eq!(warm.unrecognised_in_folders.len(), 1);
+    let (done, total) = control.progress();
+    assert_eq!(done, total);
+    assert!(total > 2_000_000);
+
+    // The de-duplication state came back too: a session loaded again on top of the
+    // snapshot's dataset adds nothing.
+    let session = parsed
+        .data
+        .files
+        .iter()
+        .map(|f| PathBuf::from(&f.path))
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .unwrap();
+    let again = parse_file(&session);
+    assert!(!again.records.is_empty());
+    let mut data = warm.data;
+    let before = data.records.clone();
+    data.add(again);
+    assert_eq!(data.records, before, "every record already loaded");
+    assert!(data.files.last().unwrap().duplicates > 0);
+
+    // A session grows (a live Claude Code session): its new response is counted.
+    let mut text = std::fs::read_to_string(&session).unwrap();
+    text.push_str(&cc_line(
+        Some("m-new"),
+        Some("r-new"),
+        false,
+        SONNET,
+        7,
+        4321,
+    ));
+    text.push('\n');
+    std::fs::write(&session, text).unwrap();
+    let grown = run(&inputs, &opts);
+    assert!(!grown.from_snapshot);
+    assert_eq!(grown.data.records.len(), parsed.data.records.len() + 1);
+    assert_eq!(
+        sum(&grown.data.records).output,
+        sum(&parsed.data.records).output + 4321
+    );
+    let warm = run(&inputs, &opts);
+    assert!(warm.from_snapshot);
+    assert_same_dataset(&warm.data, &grown.data);
+
+    // Only touched (same bytes, new modification time): not trusted, parsed again.
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&session)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert!(!run(&inputs, &opts).from_snapshot);
+    assert!(run(&inputs, &opts).from_snapshot);
+
+    // A new session file, then a deleted one: both noticed.
+    let extra = session.with_file_name("zz-new-session.jsonl");
+    std::fs::write(
+        &extra,
+        format!(
+            "{}\n",
+            cc_line(Some("m-x"), Some("r-x"), false, SONNET, 1, 5)
+        ),
+    )
+    .unwrap();
+    let added = run(&inputs, &opts);
+    assert!(!added.from_snapshot);
+    assert_eq!(added.data.records.len(), grown.data.records.len() + 1);
+    std::fs::remove_file(&extra).unwrap();
+    let removed = run(&inputs, &opts);
+    assert!(!removed.from_snapshot);
+    assert_same_dataset(&removed.data, &grown.data);
+
+    // A damaged snapshot is ignored and rebuilt.
+    let snap = snapshot_files(&cache_dir).pop().unwrap();
+    let mut bytes = std::fs::read(&snap).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&snap, &bytes).unwrap();
+    let rebuilt = run(&inputs, &opts);
+    assert!(!rebuilt.from_snapshot);
+    assert_same_dataset(&rebuilt.data, &grown.data);
+    assert!(run(&inputs, &opts).from_snapshot);
+    std::fs::write(&snap, &bytes[..mid]).unwrap();
+    assert!(!run(&inputs, &opts).from_snapshot);
+
+    // Other inputs or options are another snapshot, not a wrong answer.
+    let one_project = vec![
+        tree.join("projects").join(
+            session
+                .strip_prefix(tree.join("projects"))
+                .unwrap()
+                .components()
+                .next()
+                .unwrap(),
+        ),
+    ];
+    let part = run(&one_project, &opts);
+    assert!(!part.from_snapshot);
+    assert!(part.data.records.len() < grown.data.records.len());
+    let dated = Options {
+        batch_date: Some(1_700_000_000),
+    };
+    assert!(!run(&inputs, &dated).from_snapshot);
+    assert!(run(&inputs, &opts).from_snapshot);
+
+    // An import that met an error is not snapshotted: the error is met again next time.
+    let missing = vec![tree.clone(), dir.path().join("no-such-file.csv")];
+    let failed = run(&missing, &opts);
+    assert_eq!(failed.errors.len(), 1);
+    let again = run(&missing, &opts);
+    assert!(!again.from_snapshot);
+    assert_eq!(again.errors.len(), 1);
+    cache.clear().unwrap();
+    assert!(snapshot_files(&cache_dir).is_empty());
+}

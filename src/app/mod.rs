@@ -436,14 +436,10 @@ impl CostlensApp {
         let ctx = ctx.clone();
         let opts = self.import_options();
         std::thread::spawn(move || {
-            let loaded = session::load(&p, &opts, &c);
-            let data = std::mem::take(&mut { loaded.data });
+            let mut loaded = session::load(&p, &opts, &c);
+            // The dataset moves into the analysis; the rest of `loaded` goes to the report.
+            let data = std::mem::take(&mut loaded.data);
             let analysis = Analysis::new(data, table, &aggregate::prompt_length_grid());
-            let loaded = Loaded {
-                data: Default::default(),
-                errors: loaded.errors,
-                unrecognised_in_folders: loaded.unrecognised_in_folders,
-            };
             let _ = tx.send((loaded, analysis));
             ctx.request_repaint();
         });
@@ -511,10 +507,15 @@ impl CostlensApp {
                     let problems = rejected + self.load_errors.len() + self.view.unpriced.len();
                     self.set_status(
                         format!(
-                            "Imported {} rows from {} in {:.1} s{}",
+                            "Imported {} rows from {} in {:.2} s{}{}",
                             costlens::money::count(rows),
                             describe_paths(&job.paths),
                             secs,
+                            if loaded.from_snapshot {
+                                " (no file changed since the last import: read from the cache)"
+                            } else {
+                                ""
+                            },
                             if problems > 0 {
                                 " — some lines need a look (Import report)"
                             } else {

@@ -48,13 +48,14 @@ pub struct Cache {
 
 /// What an entry was made for: all of it must match for the entry to be used.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Key {
+pub struct Key {
     format_version: u32,
     program_version: String,
-    path: String,
-    size: u64,
-    mtime_secs: i64,
-    mtime_nanos: u32,
+    /// Absolute path (made absolute lexically).
+    pub path: String,
+    pub size: u64,
+    pub mtime_secs: i64,
+    pub mtime_nanos: u32,
     batch_date: Option<i64>,
 }
 
@@ -108,7 +109,7 @@ impl Cache {
                 for e in entries.flatten() {
                     if e.path()
                         .extension()
-                        .is_some_and(|x| x == "pack" || x == "bin")
+                        .is_some_and(|x| x == "pack" || x == "bin" || x == "snap")
                     {
                         std::fs::remove_file(e.path())?;
                     }
@@ -141,6 +142,19 @@ impl Cache {
         opts: &Options,
         control: &Control,
     ) -> Vec<Outcome> {
+        let refs: Vec<&PathBuf> = paths.iter().collect();
+        self.parse_paths_with_keys(paths, keys_of(&refs, opts), opts, control)
+    }
+
+    /// [`Cache::parse_paths`] with the files' keys already taken ([`keys_of`]): one stat per
+    /// file for the whole import.
+    pub fn parse_paths_with_keys(
+        &self,
+        paths: &[PathBuf],
+        keys: Vec<Option<Key>>,
+        opts: &Options,
+        control: &Control,
+    ) -> Vec<Outcome> {
         let direct = |p: &PathBuf| {
             if control.is_cancelled() {
                 return Err(ImportError::Cancelled(p.display().to_string()));
@@ -150,7 +164,6 @@ impl Cache {
         let Some(cache_dir) = self.dir.as_deref() else {
             return paths.par_iter().map(direct).collect();
         };
-        let keys: Vec<Option<Key>> = paths.par_iter().map(|p| key_of(p, opts)).collect();
         let mut folders: BTreeMap<PathBuf, Vec<(usize, Key)>> = BTreeMap::new();
         let mut uncached = Vec::new();
         for (i, key) in keys.into_iter().enumerate() {
@@ -360,7 +373,7 @@ fn parse_folder(
 /// The program version and which build of it is running (the executable's size and
 /// modification time): a rebuilt importer must not be answered by entries of the old one,
 /// whether or not the version number changed.
-fn program_build() -> &'static str {
+pub(crate) fn program_build() -> &'static str {
     static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     BUILD.get_or_init(|| {
         let exe = std::env::current_exe().and_then(std::fs::metadata).ok();
@@ -379,6 +392,12 @@ fn program_build() -> &'static str {
             .map_or_else(String::new, |(len, t)| format!(" ({len} bytes, {t})"));
         format!("{}{stamp}", env!("CARGO_PKG_VERSION"))
     })
+}
+
+/// The keys of `paths` as they are now (in parallel; `None` for a file that cannot be
+/// examined).
+pub fn keys_of(paths: &[&PathBuf], opts: &Options) -> Vec<Option<Key>> {
+    paths.par_iter().map(|p| key_of(p, opts)).collect()
 }
 
 /// The key of `path` as it is now. The path is made absolute lexically, not canonicalised:
@@ -402,7 +421,7 @@ fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
     })
 }
 
-fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
@@ -413,7 +432,7 @@ fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()
 }
 
 /// A fast 64-bit checksum over 8-byte words (corruption detection, not security).
-fn checksum(parts: &[&[u8]]) -> u64 {
+pub(super) fn checksum(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
     for p in parts {
         let mut words = p.chunks_exact(8);
@@ -495,7 +514,7 @@ fn decode(bytes: &[u8], key: &Key) -> Option<ParsedFile> {
 
 // --- binary body -------------------------------------------------------------------------
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -532,10 +551,21 @@ fn index_of<T: PartialEq>(all: &[T], v: &T) -> u8 {
 /// searches and requests as varints, then the identity hash (8 bytes) if any. Then the
 /// reported costs: count, and per cost the record index (varint delta) and the f64 bits.
 fn encode_body(p: &ParsedFile) -> Vec<u8> {
-    let mut out = Vec::with_capacity(p.records.len() * 24 + 16);
-    put_varint(&mut out, p.records.len() as u64);
+    encode_records(
+        p.records.iter().map(|(r, id)| (r, *id)),
+        &p.reported_per_record,
+    )
+}
+
+/// [`encode_body`] of any records (the import snapshot's have no identity).
+pub(super) fn encode_records<'a>(
+    records: impl ExactSizeIterator<Item = (&'a UsageRecord, Identity)>,
+    reported_per_record: &[(usize, f64)],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(records.len() * 24 + 16);
+    put_varint(&mut out, records.len() as u64);
     let mut prev = 0i64;
-    for (r, id) in &p.records {
+    for (r, id) in records {
         put_varint(&mut out, zigzag(r.time.wrapping_sub(prev)));
         prev = r.time;
         let terms = index_of(&BUCKETS, &r.bucket)
@@ -547,7 +577,7 @@ fn encode_body(p: &ParsedFile) -> Vec<u8> {
             Context::Flag(false) => 1,
             Context::Flag(true) => 2,
         };
-        let (kind, hash) = match *id {
+        let (kind, hash) = match id {
             Identity::None => (0u8, None),
             Identity::Row(h) => (1, Some(h)),
             Identity::Message {
@@ -573,9 +603,9 @@ fn encode_body(p: &ParsedFile) -> Vec<u8> {
             out.extend_from_slice(&h.to_le_bytes());
         }
     }
-    put_varint(&mut out, p.reported_per_record.len() as u64);
+    put_varint(&mut out, reported_per_record.len() as u64);
     let mut prev = 0usize;
-    for &(i, usd) in &p.reported_per_record {
+    for &(i, usd) in reported_per_record {
         put_varint(&mut out, i.wrapping_sub(prev) as u64);
         prev = i;
         out.extend_from_slice(&usd.to_bits().to_le_bytes());
@@ -583,29 +613,29 @@ fn encode_body(p: &ParsedFile) -> Vec<u8> {
     out
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
+pub(super) struct Reader<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) at: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(super) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let s = self.b.get(self.at..self.at.checked_add(n)?)?;
         self.at += n;
         Some(s)
     }
 
-    fn byte(&mut self) -> Option<u8> {
+    pub(super) fn byte(&mut self) -> Option<u8> {
         let b = *self.b.get(self.at)?;
         self.at += 1;
         Some(b)
     }
 
-    fn u64_fixed(&mut self) -> Option<u64> {
+    pub(super) fn u64_fixed(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 
-    fn varint(&mut self) -> Option<u64> {
+    pub(super) fn varint(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -618,9 +648,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-type Body = (Vec<(UsageRecord, Identity)>, Vec<(usize, f64)>);
+pub(super) type Body = (Vec<(UsageRecord, Identity)>, Vec<(usize, f64)>);
 
-fn decode_body(body: &[u8], n_symbols: usize) -> Option<Body> {
+pub(super) fn decode_body(body: &[u8], n_symbols: usize) -> Option<Body> {
     let mut r = Reader { b: body, at: 0 };
     let n = r.varint()? as usize;
     // Every record takes at least 13 bytes: a bad count must not allocate wildly.

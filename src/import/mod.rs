@@ -10,6 +10,7 @@ pub mod console_cost;
 pub mod console_usage;
 pub mod detect;
 pub mod messages;
+pub mod snapshot;
 
 use crate::records::{Category, Symbols, Tier, UsageRecord};
 use serde::{Deserialize, Serialize};

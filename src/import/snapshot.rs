@@ -1,0 +1,274 @@
+//! The import snapshot: the merged result of a whole import (every file of the folders and
+//! files the user opened, de-duplicated), kept so that opening the same logs again when
+//! nothing changed costs one stat per file and one read, instead of decoding and merging
+//! thousands of per-file cache entries (a 1 GB Claude Code tree holds ~4,000 session files).
+//!
+//! A snapshot is made for one set of inputs (the paths opened and the import options) and
+//! holds the manifest it was made from: every file's path as shown, absolute path, size and
+//! modification time, the program build and the cache format. It is used only when the
+//! manifest of the files as they are now is the same; any change (a file added, removed,
+//! grown or touched) falls back to the per-file cache ([`super::cache`]), which re-parses the
+//! changed files only, and the snapshot is then rewritten. Imports that met an error (a file
+//! that could not be read) are not snapshotted, so the error is met, and shown, again.
+//!
+//! Layout: `MAGIC`, cache format version (u32 LE), header length (u64 LE), header (JSON:
+//! manifest hash, symbols, file summaries, rejected lines, billed rows, unrecognised
+//! files), body length (u64 LE), body (binary: records length (u64 LE) and the
+//! records as in a cache entry, then the de-duplication state: row and billed identities, the
+//! reported costs, and each kept API response's record and reported cost), checksum (u64 LE) of header and body. Written to a temporary file and renamed.
+
+use super::cache::{
+    FORMAT_VERSION, Key, Reader, checksum, decode_body, encode_records, program_build, put_varint,
+    write_atomically,
+};
+use super::{BilledRow, FileSummary, Identity, Options, Rejected};
+use crate::dataset::{Dataset, KeptMessage};
+use crate::records::Symbols;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 16] = b"costlens-snap\n\0\0";
+
+/// Imports smaller than this are not snapshotted: they load in a few milliseconds anyway.
+pub const MIN_SNAPSHOT_BYTES: u64 = 1 << 20;
+
+/// The inputs of an import (the paths opened, absolute, and the import options): a snapshot
+/// is kept per set of inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inputs(u64);
+
+impl Inputs {
+    pub fn new(paths: &[PathBuf], opts: &Options) -> Option<Inputs> {
+        let batch = opts.batch_date.map(i64::to_le_bytes).unwrap_or_default();
+        let mut parts: Vec<Vec<u8>> = vec![
+            FORMAT_VERSION.to_le_bytes().to_vec(),
+            program_build().as_bytes().to_vec(),
+            batch.to_vec(),
+        ];
+        for p in paths {
+            let abs = std::path::absolute(p).ok()?;
+            parts.push(abs.to_string_lossy().into_owned().into_bytes());
+        }
+        let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        Some(Inputs(super::stable_hash(&parts)))
+    }
+
+    /// The manifest of these inputs expanded to `files` (with whether each came from an
+    /// opened folder) whose keys are `keys`: every file's path as shown, key (absolute
+    /// path, size, modification time) and origin. `None` when a file has no key (it could
+    /// not be examined: the import will say why, and is not snapshotted).
+    pub fn manifest(
+        &self,
+        files: &[PathBuf],
+        in_folder: &[bool],
+        keys: &[Option<Key>],
+    ) -> Option<Manifest> {
+        let mut h = self.0;
+        for ((f, &folder), key) in files.iter().zip(in_folder).zip(keys) {
+            let k = key.as_ref()?;
+            let shown = f.to_string_lossy();
+            h = super::stable_hash(&[
+                &h.to_le_bytes(),
+                shown.as_bytes(),
+                k.path.as_bytes(),
+                &k.size.to_le_bytes(),
+                &k.mtime_secs.to_le_bytes(),
+                &k.mtime_nanos.to_le_bytes(),
+                &[folder as u8],
+            ]);
+        }
+        Some(Manifest(h))
+    }
+
+    fn file(&self, cache_dir: &Path) -> PathBuf {
+        cache_dir.join(format!("{:016x}.snap", self.0))
+    }
+}
+
+/// What a snapshot must match to be used: see [`Inputs::manifest`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Manifest(u64);
+
+/// A decoded snapshot: usable only if its manifest is the manifest of the files as they are.
+pub struct Snapshot {
+    pub manifest: Manifest,
+    pub data: Dataset,
+    pub unrecognised: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    manifest: u64,
+    symbols: Vec<String>,
+    files: Vec<FileSummary>,
+    rejected: Vec<Rejected>,
+    billed: Vec<BilledRow>,
+    unrecognised: Vec<String>,
+}
+
+/// Writes the snapshot of `data` (and the unrecognised files met) for `inputs`, made from
+/// the files of manifest `m`. Failures are ignored: the snapshot only saves time.
+pub fn write(
+    cache_dir: &Path,
+    inputs: &Inputs,
+    m: &Manifest,
+    data: &Dataset,
+    unrecognised: &[String],
+) {
+    let header = Header {
+        manifest: m.0,
+        symbols: (0..data.symbols.len() as u32)
+            .map(|i| data.symbols.get(i).to_owned())
+            .collect(),
+        files: data.files.clone(),
+        rejected: data.rejected.clone(),
+        billed: data.billed.clone(),
+        unrecognised: unrecognised.to_vec(),
+    };
+    let Ok(header) = serde_json::to_vec(&header) else {
+        return;
+    };
+    let records = encode_records(data.records.iter().map(|r| (r, Identity::None)), &[]);
+    let mut body = Vec::with_capacity(records.len() + 8 + data.seen_messages.len() * 12);
+    body.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    body.extend_from_slice(&records);
+    for set in [&data.seen_rows, &data.seen_billed] {
+        put_varint(&mut body, set.len() as u64);
+        for id in set {
+            body.extend_from_slice(&id.to_le_bytes());
+        }
+    }
+    put_varint(&mut body, data.reported.len() as u64);
+    for &(time, usd) in &data.reported {
+        body.extend_from_slice(&time.to_le_bytes());
+        body.extend_from_slice(&usd.to_bits().to_le_bytes());
+    }
+    put_varint(&mut body, data.seen_messages.len() as u64);
+    for (id, kept) in &data.seen_messages {
+        body.extend_from_slice(&id.to_le_bytes());
+        put_varint(&mut body, kept.record as u64);
+        body.push(kept.sidechain as u8);
+        put_varint(&mut body, kept.reported.map_or(0, |i| i as u64 + 1));
+    }
+    let mut out = Vec::with_capacity(MAGIC.len() + header.len() + body.len() + 32);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&checksum(&[&header, &body]).to_le_bytes());
+    let _ = write_atomically(cache_dir, &inputs.file(cache_dir), &out);
+}
+
+/// The snapshot kept for `inputs`, if there is one and it is intact. It can be read while
+/// the files are being examined; compare its manifest before using it.
+pub fn read(cache_dir: &Path, inputs: &Inputs) -> Option<Snapshot> {
+    let bytes = std::fs::read(inputs.file(cache_dir)).ok()?;
+    decode(&bytes)
+}
+
+fn decode(bytes: &[u8]) -> Option<Snapshot> {
+    let mut r = Reader { b: bytes, at: 0 };
+    if r.take(MAGIC.len())? != MAGIC
+        || u32::from_le_bytes(r.take(4)?.try_into().ok()?) != FORMAT_VERSION
+    {
+        return None;
+    }
+    let hlen = r.u64_fixed()? as usize;
+    let header_bytes = r.take(hlen)?;
+    let blen = r.u64_fixed()? as usize;
+    let body = r.take(blen)?;
+    if r.u64_fixed()? != checksum(&[header_bytes, body]) || r.at != bytes.len() {
+        return None;
+    }
+    // The header (JSON, mostly file summaries) and the records decode side by side.
+    let (h, records) = rayon::join(
+        || serde_json::from_slice::<Header>(header_bytes).ok(),
+        || {
+            let mut r = Reader { b: body, at: 0 };
+            let rlen = r.u64_fixed()? as usize;
+            let (records, _) = decode_body(r.take(rlen)?, u32::MAX as usize)?;
+            Some((records, r.at))
+        },
+    );
+    let (h, (records, at)) = (h?, records?);
+    let mut symbols = Symbols::default();
+    for (i, s) in h.symbols.iter().enumerate() {
+        if symbols.intern(s) as usize != i {
+            return None;
+        }
+    }
+    let n_symbols = symbols.len() as u32;
+    let records: Vec<_> = records.into_iter().map(|(rec, _)| rec).collect();
+    if records.iter().any(|r| {
+        [r.model, r.workspace, r.api_key, r.project]
+            .iter()
+            .any(|&s| s >= n_symbols)
+    }) {
+        return None;
+    }
+    // The records come first in the body; the de-duplication state follows them.
+    let mut r = Reader { b: body, at };
+    let mut data = Dataset {
+        symbols,
+        records,
+        billed: h.billed,
+        files: h.files,
+        rejected: h.rejected,
+        ..Dataset::default()
+    };
+    for set in [&mut data.seen_rows, &mut data.seen_billed] {
+        let k = r.varint()? as usize;
+        if k > body.len() / 8 {
+            return None;
+        }
+        set.reserve(k);
+        for _ in 0..k {
+            set.insert(r.u64_fixed()?);
+        }
+    }
+    let k = r.varint()? as usize;
+    if k > body.len() / 16 {
+        return None;
+    }
+    data.reported.reserve(k);
+    for _ in 0..k {
+        let time = r.u64_fixed()? as i64;
+        data.reported.push((time, f64::from_bits(r.u64_fixed()?)));
+    }
+    let k = r.varint()? as usize;
+    if k > body.len() / 10 {
+        return None;
+    }
+    data.seen_messages.reserve(k);
+    for _ in 0..k {
+        let id = r.u64_fixed()?;
+        let record = r.varint()? as usize;
+        let sidechain = match r.byte()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let reported = match r.varint()? {
+            0 => None,
+            i => Some(i as usize - 1),
+        };
+        if record >= data.records.len() || reported.is_some_and(|i| i >= data.reported.len()) {
+            return None;
+        }
+        data.seen_messages.insert(
+            id,
+            KeptMessage {
+                record,
+                sidechain,
+                reported,
+            },
+        );
+    }
+    (r.at == body.len()).then_some(Snapshot {
+        manifest: Manifest(h.manifest),
+        data,
+        unrecognised: h.unrecognised,
+    })
+}
