@@ -460,7 +460,9 @@ fn quoted_fields_and_line_numbers_after_them() {
             "2026-03-30,claude-haiku-4-5,k,W,gold,≤ 200k,1,0,0,0,2,0,not_available,", // 5
             "\"2026-03-31\",\"claude-haiku-4-5\",\"k\",\"W\",\"batch\",\"≤ 200k\",\"5\",\"0\",\"0\",\"0\",\"6\",\"0\",\"\",\"\"", // 6
             "2026-03-30,claude-haiku-4-5,k,W,standard,≤ 200k,1,0,0,0,2,0,not_available,\"never closed", // 7
-            "2026-03-30,claude-haiku-4-5,k,W,standard,≤ 200k,1,0,0,0,2,0,not_available,",
+            "2026-03-30,claude-haiku-4-5,k,W,standard,≤ 200k,7,0,0,0,8,0,not_available,", // 8
+            "",                                                                           // 9
+            "2026-03-30,claude-haiku-4-5,k,W,standard,≤ 200k,9,0,0,0,10,0,not_available,", // 10
         ],
         "\r\n",
         false,
@@ -474,7 +476,11 @@ fn quoted_fields_and_line_numbers_after_them() {
         ]
     );
     let r = records(&p);
-    assert_eq!(r.len(), 3);
+    // The line with the quote never closed is rejected alone: the lines after it import.
+    assert_eq!(r.len(), 5);
+    assert_eq!(p.summary.rows, 5);
+    assert_eq!(r[3].tokens, tokens([7, 0, 0, 0, 8]));
+    assert_eq!(r[4].tokens, tokens([9, 0, 0, 0, 10]));
     assert_eq!(p.symbols.get(r[0].api_key), "key, with comma");
     assert_eq!(p.symbols.get(r[0].workspace), "Work\"space\"");
     assert_eq!(p.symbols.get(r[1].api_key), "multi\r\nline key");

@@ -162,6 +162,23 @@ fn bad_values_in_a_console_usage_csv() {
 }
 
 #[test]
+fn a_quote_never_closed_costs_one_line_not_the_rest_of_the_file() {
+    let p = corpus("unclosed_quote.csv");
+    assert_eq!(
+        rejected(&p),
+        [(3, "a quoted field is never closed".to_owned())]
+    );
+    let parsed = parse(&p).unwrap();
+    assert_eq!(parsed.summary.rows, 2);
+    let inputs: Vec<u64> = parsed
+        .records
+        .iter()
+        .map(|r| r.0.tokens.uncached_input)
+        .collect();
+    assert_eq!(inputs, [8, 30], "the rows before and after the bad line");
+}
+
+#[test]
 fn unknown_tier_in_a_cost_csv() {
     let p = corpus("cost_unknown_tier.csv");
     assert_eq!(
@@ -182,14 +199,14 @@ fn bad_values_in_a_messages_log() {
         [2, 3, 4, 5],
         "{r:?}"
     );
-    // serde_json reads an integer beyond u64 as a float, so the reason shows it in that form.
+    // The field is named by its path; serde_json reads an integer beyond u64 as a float, and
+    // the reason says what a count must be.
     assert_eq!(
         r[0].1,
-        "unexpected field type: invalid type: floating point `1.8446744073709552e+19`, expected u64 at line 1 column 142"
+        "response.usage.input_tokens: not a token count: 1.8446744073709552e+19 (counts are whole numbers from 0 to 18446744073709551615)"
     );
-    assert!(
-        r[1].1
-            .starts_with("unexpected field type: invalid value: integer `-4`"),
+    assert_eq!(
+        r[1].1, "response.usage.input_tokens: invalid value: integer `-4`, expected u64",
         "{r:?}"
     );
     assert_eq!(r[2].1, "usage.service_tier: unknown service tier \"turbo\"");

@@ -66,7 +66,14 @@ impl LineFormat for BatchResults<'_> {
     fn parse_line(&self, line: &[u8], line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
         let mut parsed: ResultLine = match serde_json::from_slice(line) {
             Ok(l) => l,
-            Err(e) => return reject(out, self.name, line_no, json_error_reason(line, &e)),
+            Err(e) => {
+                return reject(
+                    out,
+                    self.name,
+                    line_no,
+                    json_error_reason::<ResultLine>(line, &e),
+                );
+            }
         };
         let Some(result) = parsed.result else {
             return reject(out, self.name, line_no, "no result object".to_owned());

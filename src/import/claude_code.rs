@@ -180,7 +180,7 @@ impl LineFormat for ClaudeCodeLog<'_> {
         let parsed: Line = match serde_json::from_slice(line) {
             Ok(l) => l,
             Err(_) if lacks_usage_object(line) => return skip(out, &mut counts.no_usage),
-            Err(e) => return reject(out, self.name, line_no, json_error_reason(line, &e)),
+            Err(e) => return reject(out, self.name, line_no, json_error_reason::<Line>(line, &e)),
         };
         let Some(message) = parsed.message else {
             return skip(out, &mut counts.no_usage);

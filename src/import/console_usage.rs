@@ -151,7 +151,7 @@ impl<'a> CsvCursor<'a> {
     }
 
     /// Reads the next record into `fields` and returns the line it starts on, or `None` at
-    /// the end. `Err((line, reason))` for a quoted field never closed (the rest is consumed).
+    /// the end. `Err((line, reason))` for a quoted field never closed (that line is skipped).
     pub(crate) fn next_record(
         &mut self,
         fields: &mut Vec<Cow<'a, [u8]>>,
@@ -177,6 +177,10 @@ impl<'a> CsvCursor<'a> {
                 return Some(Ok(start));
             }
             if let Err(why) = self.quoted_record(fields) {
+                // A quote never closed would make the rest of the file one field: only the
+                // line it is on is rejected, and reading resumes on the next line.
+                self.pos = (line_end + 1).min(bytes.len());
+                self.line = start + 1;
                 return Some(Err((start, why)));
             }
             if fields.len() == 1 && fields[0].iter().all(u8::is_ascii_whitespace) {
@@ -198,9 +202,6 @@ impl<'a> CsvCursor<'a> {
                 let mut seg = self.pos + 1;
                 let close = loop {
                     let Some(k) = memchr::memchr(b'"', &bytes[seg..]) else {
-                        self.line +=
-                            memchr::memchr_iter(b'\n', &bytes[field_start..]).count() as u64;
-                        self.pos = n;
                         return Err("a quoted field is never closed".into());
                     };
                     let q = seg + k;

@@ -188,13 +188,40 @@ impl<'a> LogLine<'a> {
     }
 }
 
-/// Why a line that serde could not read was not imported: broken JSON (a truncated line),
-/// or valid JSON whose fields have unexpected types.
-pub(crate) fn json_error_reason(line: &[u8], e: &serde_json::Error) -> String {
+/// Why a line that serde could not read as a `T` was not imported: broken JSON (a truncated
+/// line), or valid JSON with a field of an unexpected type, named by its path. Lines that
+/// fail are read a second time to find the path, so the common case pays nothing for it.
+pub(crate) fn json_error_reason<'a, T: Deserialize<'a>>(
+    line: &'a [u8],
+    e: &serde_json::Error,
+) -> String {
     match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
         Err(_) if e.is_eof() => "not valid JSON: the line ends early (truncated?)".to_owned(),
         Err(e2) => format!("not valid JSON: {e2}"),
-        Ok(_) => format!("unexpected field type: {e}"),
+        Ok(_) => {
+            let mut de = serde_json::Deserializer::from_slice(line);
+            let Err(err) = serde_path_to_error::deserialize::<_, T>(&mut de) else {
+                return format!("unexpected field type: {e}");
+            };
+            let path = err.path().to_string();
+            let inner = err.inner().to_string();
+            // serde_json reads an integer beyond u64 as a float: say what a count must be.
+            let what = match inner.split_once("invalid type: floating point `") {
+                Some((_, rest)) if inner.contains("expected u64") => {
+                    let v = rest.split('`').next().unwrap_or_default();
+                    format!(
+                        "not a token count: {v} (counts are whole numbers from 0 to {})",
+                        u64::MAX
+                    )
+                }
+                _ => inner
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            format!("{path}: {what}")
+        }
     }
 }
 
@@ -228,7 +255,14 @@ impl LineFormat for MessagesLog<'_> {
         counts.lines += 1;
         let mut parsed: LogLine = match serde_json::from_slice(line) {
             Ok(l) => l,
-            Err(e) => return reject(out, self.name, line_no, json_error_reason(line, &e)),
+            Err(e) => {
+                return reject(
+                    out,
+                    self.name,
+                    line_no,
+                    json_error_reason::<LogLine>(line, &e),
+                );
+            }
         };
         let stamp = parsed
             .timestamp
