@@ -96,6 +96,10 @@ pub fn load_with_cache(
     let inputs = cache
         .dir()
         .and_then(|dir| Some((dir, snapshot::Inputs::new(paths, opts)?)));
+    if let Some(dir) = cache.dir() {
+        // Packs and snapshots left half-written by a killed import.
+        crate::atomic::remove_stale_temps(dir, crate::atomic::STALE_AFTER);
+    }
     let ((files, errors, keys), old) = rayon::join(
         || {
             let (files, errors) = expand_inputs(paths);

@@ -116,13 +116,14 @@ fn a_kill_mid_write_leaves_a_complete_version() {
         assert_eq!(got, doc(got.version), "round {round}: a mix of versions");
         advanced += u64::from(got.version > last);
         last = got.version;
-        // A kill inside a write may leave the temp file (`.tmp*`, in the same folder); it
-        // never replaces the target and does not block later writes. Stray temp files are
-        // accepted (the OS does not let a killed process clean up), nothing else is.
+        // A kill inside a write may leave the temp file (`.costlens-tmp-*`, in the same
+        // folder); it never replaces the target and does not block later writes. Stray temp
+        // files are accepted here (the OS does not let a killed process clean up), nothing
+        // else is; later writes remove them (below).
         for p in others(dir.path(), &target) {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             assert!(
-                name.starts_with(".tmp"),
+                name.starts_with(atomic::TEMP_PREFIX),
                 "round {round}: unexpected file {name}"
             );
         }
@@ -136,8 +137,28 @@ fn a_kill_mid_write_leaves_a_complete_version() {
         "atomic_kill: last version {last}, {advanced} rounds advanced, {} stray temp files",
         others(dir.path(), &target).len()
     );
+    // Temp files left by killed writes are removed by a later write once they are old
+    // enough not to belong to a write under way (made old here rather than waited for).
+    let stray = dir.path().join(format!("{}killed", atomic::TEMP_PREFIX));
+    std::fs::write(&stray, b"{\"version\": 1, \"payl").unwrap();
+    let young = dir
+        .path()
+        .join(format!("{}in-progress", atomic::TEMP_PREFIX));
+    std::fs::write(&young, b"{").unwrap();
+    let old = SystemTime::now() - atomic::STALE_AFTER - Duration::from_secs(1);
+    for p in others(dir.path(), &target) {
+        if p != young {
+            let f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.set_modified(old).unwrap();
+        }
+    }
     // A later write still works and replaces the target.
     store::save_json(&target, &doc(last + 1)).unwrap();
+    assert_eq!(
+        others(dir.path(), &target),
+        [young],
+        "stale temp files removed, a young one (another write under way) kept"
+    );
     match store::load_json::<Doc>(&target) {
         Loaded::Ok(d) => assert_eq!(d, doc(last + 1)),
         other => panic!("{other:?}"),

@@ -423,7 +423,7 @@ fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
 
 pub(super) fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = crate::atomic::temp_in(dir)?;
     tmp.write_all(bytes)?;
     // No fsync: an entry torn by a crash fails its checksum and is rebuilt, and syncing
     // every entry would cost more than parsing most log files.
