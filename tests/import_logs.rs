@@ -1440,8 +1440,18 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     assert!(!cold.from_snapshot);
     assert_same_dataset(&cold.data, &parsed.data);
     assert_eq!(snapshot_files(&cache_dir).len(), 1);
+    // A pack or snapshot left half-written by a killed import is removed by the next one.
+    let stray = cache_dir.join(format!("{}pack", costlens::atomic::TEMP_PREFIX));
+    std::fs::write(&stray, b"costlens-pack\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stray)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
     let control = Control::default();
     let warm = session::load_with_cache(&inputs, &opts, &control, &cache);
+    assert!(!stray.exists());
     assert!(
         warm.from_snapshot,
         "nothing changed: answered by the snapshot"
