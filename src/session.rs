@@ -82,6 +82,10 @@ pub fn load(paths: &[PathBuf], opts: &Options, control: &Control) -> Loaded {
     load_with_cache(paths, opts, control, &Cache::from_env())
 }
 
+/// How much an import parses before merging what it parsed (see [`load_with_cache`]).
+const BATCH_BYTES: u64 = 512 << 20;
+const BATCH_FILES: usize = 2048;
+
 /// [`load`] with an explicit cache (tests, or [`Cache::disabled`]). Files are parsed in
 /// parallel (and big files in parallel chunks); a cancel through `control` stops the import
 /// and returns nothing but the `Cancelled` error.
@@ -127,28 +131,45 @@ pub fn load_with_cache(
         };
     }
     let mut errors = errors;
-    let outcomes = cache.parse_paths_with_keys(&file_paths, keys, opts, control);
-    let parsed = file_paths
-        .into_iter()
-        .zip(in_folders)
-        .zip(outcomes)
-        .map(|((f, in_folder), r)| (f, in_folder, r));
     let mut loaded = Loaded::default();
-    if control.is_cancelled() {
-        let what = paths
-            .first()
-            .map_or_else(|| "import".to_owned(), |p| p.display().to_string());
-        loaded.errors.push(ImportError::Cancelled(what));
-        return loaded;
-    }
-    for (f, in_folder, r) in parsed {
-        match r {
-            Ok((p, _from_cache)) => loaded.data.add(p),
-            Err(ImportError::Unrecognised(..)) if in_folder => {
-                loaded.unrecognised_in_folders.push(f.display().to_string())
-            }
-            Err(e) => errors.push(e),
+    // Files are parsed a batch at a time (in parallel within the batch) and merged in input
+    // order: parsed files hold every line's record before de-duplication, so holding all of
+    // a 10 GB tree's at once would cost several hundred MB.
+    let mut start = 0;
+    while start < file_paths.len() {
+        let mut end = start;
+        let mut bytes = 0;
+        while end < file_paths.len()
+            && (end == start || (bytes < BATCH_BYTES && end - start < BATCH_FILES))
+        {
+            bytes += keys[end].as_ref().map_or(0, |k| k.size);
+            end += 1;
         }
+        let outcomes = cache.parse_paths_with_keys(
+            &file_paths[start..end],
+            keys[start..end].to_vec(),
+            opts,
+            control,
+        );
+        if control.is_cancelled() {
+            let what = paths
+                .first()
+                .map_or_else(|| "import".to_owned(), |p| p.display().to_string());
+            return Loaded {
+                errors: vec![ImportError::Cancelled(what)],
+                ..Loaded::default()
+            };
+        }
+        for (i, r) in (start..end).zip(outcomes) {
+            match r {
+                Ok((p, _from_cache)) => loaded.data.add(p),
+                Err(ImportError::Unrecognised(..)) if in_folders[i] => loaded
+                    .unrecognised_in_folders
+                    .push(file_paths[i].display().to_string()),
+                Err(e) => errors.push(e),
+            }
+        }
+        start = end;
     }
     loaded.errors = errors;
     if let Some((dir, inputs, m)) = &manifest

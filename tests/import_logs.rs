@@ -1575,3 +1575,52 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     cache.clear().unwrap();
     assert!(snapshot_files(&cache_dir).is_empty());
 }
+
+/// An import of thousands of files is parsed a batch at a time and merged in order: the
+/// same responses spread over files of different batches are still counted once, with the
+/// de-duplication rules applied across batches.
+#[test]
+fn responses_repeated_across_thousands_of_files_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("projects").join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    let n = 2_600u64;
+    let mut expected: std::collections::BTreeMap<String, (bool, u64)> = Default::default();
+    for k in 0..n {
+        // 40 responses, each written by 65 sessions far apart in the file order: copy k has
+        // output k (of copies of one kind the largest wins) and every other round of 40 is
+        // a sidechain copy (a main-thread copy wins over any sidechain copy).
+        let id = format!("m{}", k % 40);
+        let sidechain = (k / 40) % 2 == 1;
+        let line = cc_line(
+            Some(&id),
+            Some(&format!("r{}", k % 40)),
+            sidechain,
+            SONNET,
+            1,
+            k,
+        );
+        std::fs::write(project.join(format!("s{k:05}.jsonl")), line + "\n").unwrap();
+        let e = expected.entry(id).or_insert((sidechain, k));
+        if costlens::dataset::replaces(e.0, 1 + e.1, sidechain, 1 + k) {
+            *e = (sidechain, k);
+        }
+    }
+    let loaded = load(&[dir.path().to_path_buf()]);
+    assert!(loaded.errors.is_empty());
+    assert_eq!(loaded.data.files.len(), n as usize);
+    assert_eq!(loaded.data.records.len(), 40);
+    let want: u64 = expected.values().map(|e| e.1).sum();
+    assert_eq!(sum(&loaded.data.records).output, want);
+    // Main-thread copies win, and the largest of them: rounds 0, 2, ... 64, so the last.
+    let mut kept: Vec<u64> = loaded
+        .data
+        .records
+        .iter()
+        .map(|r| r.tokens.output)
+        .collect();
+    kept.sort();
+    assert_eq!(kept, (0..40).map(|j| 64 * 40 + j).collect::<Vec<u64>>());
+    let merged: u64 = loaded.data.files.iter().map(|f| f.duplicates).sum();
+    assert_eq!(merged, n - 40);
+}
