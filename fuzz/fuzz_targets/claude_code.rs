@@ -4,11 +4,6 @@
 
 mod common;
 
-use costlens::import::{Format, Options, parse_as};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let name = "/home/u/.claude/projects/-home-u-app/0b0c.jsonl";
-    let parsed = parse_as(Format::ClaudeCodeJsonl, name, data, &Options::default());
-    common::check(Format::ClaudeCodeJsonl, data, parsed);
-});
+fuzz_target!(|data: &[u8]| common::run("claude_code", data));

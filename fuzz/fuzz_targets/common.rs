@@ -3,10 +3,10 @@
 //! builds have debug assertions on), and, for line-based formats, every non-blank line is
 //! accounted for: imported, rejected with a reason, skipped by a rule, or a duplicate.
 
-use costlens::dataset::Dataset;
-use costlens::import::{Format, ParsedFile};
-use costlens::prices::PriceTable;
 use costlens::aggregate::ViewSpec;
+use costlens::dataset::Dataset;
+use costlens::import::{Format, Options, ParsedFile, detect_format, parse_as, parse_bytes};
+use costlens::prices::PriceTable;
 use costlens::report;
 use costlens::scenario::Levers;
 use costlens::session::Analysis;
@@ -37,12 +37,18 @@ pub fn check(format: Format, input: &[u8], parsed: ParsedFile) {
     data.add(parsed);
     let analysis = Analysis::new(data, PriceTable::bundled(), &[0.5, 1.0, 2.0]);
     let view = analysis.view(&ViewSpec::default());
-    let neutral = Levers::default().resolve(&analysis.table).expect("neutral levers");
+    let neutral = Levers::default()
+        .resolve(&analysis.table)
+        .expect("neutral levers");
     let ev = view.evaluate(&analysis.table, &neutral);
     // Whatever was imported, neutral levers reproduce the actual cost exactly (NaN never
     // equals itself, so a NaN cost fails here too).
     assert_eq!(ev.scenario, ev.actual);
-    assert!(ev.actual.is_finite() && ev.actual >= 0.0, "cost {}", ev.actual);
+    assert!(
+        ev.actual.is_finite() && ev.actual >= 0.0,
+        "cost {}",
+        ev.actual
+    );
     let levers = Levers {
         traffic: 3.0,
         prompt_length: 2.0,
@@ -54,4 +60,45 @@ pub fn check(format: Format, input: &[u8], parsed: ParsedFile) {
         assert!(!ev.scenario.is_nan(), "scenario cost is NaN");
         let _ = report::build(&analysis, &view, &ev, &levers);
     }
+}
+
+/// What target `target` does with its input (each `fuzz_targets/<target>.rs` calls this, and
+/// so does `tests/fuzz_regressions.rs`).
+pub fn run(target: &str, data: &[u8]) {
+    let format = match target {
+        "detect" => {
+            match parse_bytes("fuzz.input", data, &Options::default()) {
+                Ok(parsed) => check(detect_format(data).unwrap(), data, parsed),
+                Err(e) => assert!(e.to_string().contains(&detect_format(data).unwrap_err())),
+            }
+            return;
+        }
+        "admin" => {
+            let Some((&pick, rest)) = data.split_first() else {
+                return;
+            };
+            let format = if pick & 1 == 0 {
+                Format::AdminUsageJson
+            } else {
+                Format::AdminCostJson
+            };
+            let parsed = parse_as(format, "fuzz.json", rest, &Options::default());
+            return check(format, rest, parsed);
+        }
+        "console_usage" => Format::ConsoleUsageCsv,
+        "console_cost" => Format::ConsoleCostCsv,
+        "messages" => Format::MessagesJsonl,
+        "batch" => Format::BatchResultsJsonl,
+        "claude_code" => Format::ClaudeCodeJsonl,
+        _ => unreachable!("unknown target {target}"),
+    };
+    let name = if format == Format::ClaudeCodeJsonl {
+        "/home/u/.claude/projects/-home-u-app/0b0c.jsonl"
+    } else {
+        "fuzz.input"
+    };
+    let opts = Options {
+        batch_date: Some(1_763_942_400),
+    };
+    check(format, data, parse_as(format, name, data, &opts));
 }

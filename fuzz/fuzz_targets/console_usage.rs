@@ -3,13 +3,6 @@
 
 mod common;
 
-use costlens::import::{Format, Options, parse_as};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let opts = Options {
-        batch_date: Some(1_763_942_400),
-    };
-    let parsed = parse_as(Format::ConsoleUsageCsv, "fuzz.input", data, &opts);
-    common::check(Format::ConsoleUsageCsv, data, parsed);
-});
+fuzz_target!(|data: &[u8]| common::run("console_usage", data));
