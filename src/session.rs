@@ -100,10 +100,6 @@ pub fn load_with_cache(
     let inputs = cache
         .dir()
         .and_then(|dir| Some((dir, snapshot::Inputs::new(paths, opts)?)));
-    if let Some(dir) = cache.dir() {
-        // Packs and snapshots left half-written by a killed import.
-        crate::atomic::remove_stale_temps(dir, crate::atomic::STALE_AFTER);
-    }
     let ((files, errors, keys), old) = rayon::join(
         || {
             let (files, errors) = expand_inputs(paths);
@@ -123,6 +119,7 @@ pub fn load_with_cache(
         && old.manifest == *m
     {
         control.bytes_done.store(total, Ordering::Relaxed);
+        old.mark_used();
         return Loaded {
             data: old.data,
             errors,
@@ -172,6 +169,13 @@ pub fn load_with_cache(
         start = end;
     }
     loaded.errors = errors;
+    if let Some(dir) = cache.dir() {
+        // Housekeeping, on this slow path only (an unchanged import is answered above):
+        // packs and snapshots left half-written by a killed import, and those not used for
+        // a month (folders and imports not opened since).
+        crate::atomic::remove_stale_temps(dir, crate::atomic::STALE_AFTER);
+        cache.prune(cache::UNUSED_FOR);
+    }
     if let Some((dir, inputs, m)) = &manifest
         && loaded.errors.is_empty()
         && !control.is_cancelled()

@@ -1440,18 +1440,8 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     assert!(!cold.from_snapshot);
     assert_same_dataset(&cold.data, &parsed.data);
     assert_eq!(snapshot_files(&cache_dir).len(), 1);
-    // A pack or snapshot left half-written by a killed import is removed by the next one.
-    let stray = cache_dir.join(format!("{}pack", costlens::atomic::TEMP_PREFIX));
-    std::fs::write(&stray, b"costlens-pack\n").unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&stray)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
-        .unwrap();
     let control = Control::default();
     let warm = session::load_with_cache(&inputs, &opts, &control, &cache);
-    assert!(!stray.exists());
     assert!(
         warm.from_snapshot,
         "nothing changed: answered by the snapshot"
@@ -1480,6 +1470,31 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     assert_eq!(data.records, before, "every record already loaded");
     assert!(data.files.last().unwrap().duplicates > 0);
 
+    // A pack or snapshot left half-written by a killed import is removed by the next
+    // import that parses; so is a pack or snapshot unused for a month, and one used is marked
+    // as used.
+    let stray = cache_dir.join(format!("{}pack", costlens::atomic::TEMP_PREFIX));
+    std::fs::write(&stray, b"costlens-pack\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stray)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    let unused = cache_dir.join("0000000000000000.pack");
+    std::fs::write(&unused, b"costlens-pack\n").unwrap();
+    let month_ago = std::time::SystemTime::now() - cache::UNUSED_FOR - Duration::from_secs(60);
+    for p in cache_entries(&cache_dir) {
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_modified(month_ago).unwrap();
+    }
+    assert!(run(&inputs, &opts).from_snapshot);
+    let snap = snapshot_files(&cache_dir).pop().unwrap();
+    let used = std::fs::metadata(&snap).unwrap().modified().unwrap();
+    assert!(
+        used > month_ago + Duration::from_secs(3600),
+        "marked as used"
+    );
     // A session grows (a live Claude Code session): its new response is counted.
     let mut text = std::fs::read_to_string(&session).unwrap();
     text.push_str(&cc_line(
@@ -1494,6 +1509,8 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     std::fs::write(&session, text).unwrap();
     let grown = run(&inputs, &opts);
     assert!(!grown.from_snapshot);
+    assert!(!stray.exists() && !unused.exists());
+    assert!(snap.exists());
     assert_eq!(grown.data.records.len(), parsed.data.records.len() + 1);
     assert_eq!(
         sum(&grown.data.records).output,

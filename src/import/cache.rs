@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const MAGIC: &[u8; 16] = b"costlens-cache\n\0";
 const PACK_MAGIC: &[u8; 16] = b"costlens-pack\n\0\0";
@@ -119,6 +119,31 @@ impl Cache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Removes the packs and snapshots not used for `unused_for` (their folder or import was
+    /// not opened since; a pack or snapshot is marked as used each time it answers), and
+    /// returns how many. Errors are ignored.
+    pub fn prune(&self, unused_for: Duration) -> usize {
+        let Some(dir) = &self.dir else { return 0 };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        let now = SystemTime::now();
+        entries
+            .flatten()
+            .filter(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == "pack" || x == "snap" || x == "bin")
+            })
+            .filter(|e| {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= unused_for)
+            })
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
     }
 
     /// [`super::parse_path`], answered from the cache when the file is unchanged. Returns the
@@ -340,6 +365,10 @@ fn parse_folder(
         Blob::New(_) => true,
         Blob::None => had(name),
     });
+    if !changed && done.iter().any(|d| matches!(d.3, Blob::Kept)) {
+        // Used, not rewritten: marked as used so that pruning keeps it.
+        touch(&pack_path);
+    }
     if changed && !control.is_cancelled() {
         let here: std::collections::HashSet<&str> = done.iter().map(|d| d.1.as_str()).collect();
         let mut entries: Vec<(&str, &[u8])> = Vec::new();
@@ -392,6 +421,16 @@ pub(crate) fn program_build() -> &'static str {
             .map_or_else(String::new, |(len, t)| format!(" ({len} bytes, {t})"));
         format!("{}{stamp}", env!("CARGO_PKG_VERSION"))
     })
+}
+
+/// How long a pack or snapshot is kept without being used.
+pub const UNUSED_FOR: Duration = Duration::from_secs(30 * 86_400);
+
+/// Marks a cache file as used now (its modification time; see [`Cache::prune`]).
+pub(crate) fn touch(path: &Path) {
+    if let Ok(f) = std::fs::File::options().write(true).open(path) {
+        let _ = f.set_modified(SystemTime::now());
+    }
 }
 
 /// The keys of `paths` as they are now (in parallel; `None` for a file that cannot be

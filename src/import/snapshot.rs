@@ -94,6 +94,14 @@ pub struct Snapshot {
     pub manifest: Manifest,
     pub data: Dataset,
     pub unrecognised: Vec<String>,
+    file: PathBuf,
+}
+
+impl Snapshot {
+    /// Marks the snapshot as used (see [`super::cache::Cache::prune`]).
+    pub fn mark_used(&self) {
+        super::cache::touch(&self.file);
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -164,11 +172,12 @@ pub fn write(
 /// The snapshot kept for `inputs`, if there is one and it is intact. It can be read while
 /// the files are being examined; compare its manifest before using it.
 pub fn read(cache_dir: &Path, inputs: &Inputs) -> Option<Snapshot> {
-    let bytes = std::fs::read(inputs.file(cache_dir)).ok()?;
-    decode(&bytes)
+    let file = inputs.file(cache_dir);
+    let bytes = std::fs::read(&file).ok()?;
+    decode(&bytes, file)
 }
 
-fn decode(bytes: &[u8]) -> Option<Snapshot> {
+fn decode(bytes: &[u8], file: PathBuf) -> Option<Snapshot> {
     let mut r = Reader { b: bytes, at: 0 };
     if r.take(MAGIC.len())? != MAGIC
         || u32::from_le_bytes(r.take(4)?.try_into().ok()?) != FORMAT_VERSION
@@ -270,5 +279,6 @@ fn decode(bytes: &[u8]) -> Option<Snapshot> {
         manifest: Manifest(h.manifest),
         data,
         unrecognised: h.unrecognised,
+        file,
     })
 }
