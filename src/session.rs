@@ -113,7 +113,10 @@ pub fn load_with_cache(
     let total: u64 = keys.iter().flatten().map(|k| k.size).sum();
     control.bytes_total.store(total, Ordering::Relaxed);
     let manifest = inputs
-        .filter(|_| errors.is_empty() && total >= snapshot::MIN_SNAPSHOT_BYTES)
+        // One file is answered by its own cache entry as fast as a snapshot would.
+        .filter(|_| {
+            errors.is_empty() && file_paths.len() > 1 && total >= snapshot::MIN_SNAPSHOT_BYTES
+        })
         .and_then(|(dir, i)| Some((dir, i, i.manifest(&file_paths, &in_folders, &keys)?)));
     if let (Some((_, _, m)), Some(old)) = (&manifest, old)
         && old.manifest == *m
