@@ -36,13 +36,19 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Removes our temp files in `dir` last modified more than `age` ago; returns how many.
 /// Errors are ignored: a temp file that stays costs only disk space.
 pub fn remove_stale_temps(dir: &Path, age: Duration) -> usize {
+    remove_old_files(dir, age, |name| name.starts_with(TEMP_PREFIX))
+}
+
+/// Removes the files of `dir` whose name matches `pick` and that were last modified more than
+/// `age` ago; returns how many. Errors are ignored.
+pub fn remove_old_files(dir: &Path, age: Duration, pick: impl Fn(&str) -> bool) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
     let now = SystemTime::now();
     entries
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+        .filter(|e| pick(&e.file_name().to_string_lossy()))
         .filter(|e| {
             e.metadata()
                 .and_then(|m| m.modified())

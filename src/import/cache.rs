@@ -126,24 +126,9 @@ impl Cache {
     /// returns how many. Errors are ignored.
     pub fn prune(&self, unused_for: Duration) -> usize {
         let Some(dir) = &self.dir else { return 0 };
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return 0;
-        };
-        let now = SystemTime::now();
-        entries
-            .flatten()
-            .filter(|e| {
-                e.path()
-                    .extension()
-                    .is_some_and(|x| x == "pack" || x == "snap" || x == "bin")
-            })
-            .filter(|e| {
-                e.metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= unused_for)
-            })
-            .filter(|e| std::fs::remove_file(e.path()).is_ok())
-            .count()
+        crate::atomic::remove_old_files(dir, unused_for, |name| {
+            [".pack", ".snap", ".bin"].iter().any(|x| name.ends_with(x))
+        })
     }
 
     /// [`super::parse_path`], answered from the cache when the file is unchanged. Returns the
@@ -471,7 +456,7 @@ pub(super) fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> std::io
 }
 
 /// A fast 64-bit checksum over 8-byte words (corruption detection, not security).
-pub(super) fn checksum(parts: &[&[u8]]) -> u64 {
+fn checksum(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
     for p in parts {
         let mut words = p.chunks_exact(8);
@@ -501,33 +486,42 @@ fn encode(p: &ParsedFile, key: &Key) -> Vec<u8> {
         reported: p.reported.clone(),
     };
     let header = serde_json::to_vec(&header).unwrap_or_default();
-    let body = encode_body(p);
-    let mut out = Vec::with_capacity(MAGIC.len() + header.len() + body.len() + 32);
-    out.extend_from_slice(MAGIC);
+    frame(MAGIC, &header, &encode_body(p))
+}
+
+/// A cache file's bytes: `magic`, [`FORMAT_VERSION`] (u32 LE), header length (u64 LE),
+/// header, body length (u64 LE), body, checksum (u64 LE) of header and body.
+pub(super) fn frame(magic: &[u8; 16], header: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(magic.len() + header.len() + body.len() + 32);
+    out.extend_from_slice(magic);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    out.extend_from_slice(&header);
+    out.extend_from_slice(header);
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&checksum(&[&header, &body]).to_le_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(&checksum(&[header, body]).to_le_bytes());
     out
 }
 
-/// The entry's parsed file, if it is intact and was made for `key`.
-fn decode(bytes: &[u8], key: &Key) -> Option<ParsedFile> {
+/// The header and body of [`frame`]d bytes, if the magic, version, lengths and checksum
+/// are right.
+pub(super) fn unframe<'a>(magic: &[u8; 16], bytes: &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
     let mut r = Reader { b: bytes, at: 0 };
-    if r.take(MAGIC.len())? != MAGIC
+    if r.take(magic.len())? != magic
         || u32::from_le_bytes(r.take(4)?.try_into().ok()?) != FORMAT_VERSION
     {
         return None;
     }
     let hlen = r.u64_fixed()? as usize;
-    let header_bytes = r.take(hlen)?;
+    let header = r.take(hlen)?;
     let blen = r.u64_fixed()? as usize;
     let body = r.take(blen)?;
-    if r.u64_fixed()? != checksum(&[header_bytes, body]) || r.at != bytes.len() {
-        return None;
-    }
+    (r.u64_fixed()? == checksum(&[header, body]) && r.at == bytes.len()).then_some((header, body))
+}
+
+/// The entry's parsed file, if it is intact and was made for `key`.
+fn decode(bytes: &[u8], key: &Key) -> Option<ParsedFile> {
+    let (header_bytes, body) = unframe(MAGIC, bytes)?;
     let header: Header = serde_json::from_slice(header_bytes).ok()?;
     if &header.key != key {
         return None;

@@ -18,8 +18,8 @@
 //! reported costs, and each kept API response's record and reported cost), checksum (u64 LE) of header and body. Written to a temporary file and renamed.
 
 use super::cache::{
-    FORMAT_VERSION, Key, Reader, checksum, decode_body, encode_records, program_build, put_varint,
-    write_atomically,
+    FORMAT_VERSION, Key, Reader, decode_body, encode_records, frame, program_build, put_varint,
+    unframe, write_atomically,
 };
 use super::{BilledRow, FileSummary, Identity, Options, Rejected};
 use crate::dataset::{Dataset, KeptMessage};
@@ -159,14 +159,7 @@ pub fn write(
         body.push(kept.sidechain as u8);
         put_varint(&mut body, kept.reported.map_or(0, |i| i as u64 + 1));
     }
-    let mut out = Vec::with_capacity(MAGIC.len() + header.len() + body.len() + 32);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&checksum(&[&header, &body]).to_le_bytes());
+    let out = frame(MAGIC, &header, &body);
     let _ = write_atomically(cache_dir, &inputs.file(cache_dir), &out);
 }
 
@@ -179,19 +172,7 @@ pub fn read(cache_dir: &Path, inputs: &Inputs) -> Option<Snapshot> {
 }
 
 fn decode(bytes: &[u8], file: PathBuf) -> Option<Snapshot> {
-    let mut r = Reader { b: bytes, at: 0 };
-    if r.take(MAGIC.len())? != MAGIC
-        || u32::from_le_bytes(r.take(4)?.try_into().ok()?) != FORMAT_VERSION
-    {
-        return None;
-    }
-    let hlen = r.u64_fixed()? as usize;
-    let header_bytes = r.take(hlen)?;
-    let blen = r.u64_fixed()? as usize;
-    let body = r.take(blen)?;
-    if r.u64_fixed()? != checksum(&[header_bytes, body]) || r.at != bytes.len() {
-        return None;
-    }
+    let (header_bytes, body) = unframe(MAGIC, bytes)?;
     // The header (JSON, mostly file summaries) and the records decode side by side.
     let (h, records) = rayon::join(
         || serde_json::from_slice::<Header>(header_bytes).ok(),
