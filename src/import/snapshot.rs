@@ -11,11 +11,12 @@
 //! changed files only, and the snapshot is then rewritten. Imports that met an error (a file
 //! that could not be read) are not snapshotted, so the error is met, and shown, again.
 //!
-//! Layout: `MAGIC`, cache format version (u32 LE), header length (u64 LE), header (JSON:
-//! manifest hash, symbols, file summaries, rejected lines, billed rows, unrecognised
-//! files), body length (u64 LE), body (binary: records length (u64 LE) and the
-//! records as in a cache entry, then the de-duplication state: row and billed identities, the
-//! reported costs, and each kept API response's record and reported cost), checksum (u64 LE) of header and body. Written to a temporary file and renamed.
+//! Layout: framed as a cache entry ([`super::cache::frame`]: magic, version, header, body,
+//! checksum). Header (JSON): manifest hash, symbols, file summaries, rejected lines, billed
+//! rows, unrecognised files. Body (binary): records length (u64 LE) and the records as in a
+//! cache entry, then the de-duplication state: row and billed identities, the reported costs,
+//! and each kept API response's record and reported cost. Written to a temporary file and
+//! renamed.
 
 use super::cache::{
     FORMAT_VERSION, Key, Reader, decode_body, encode_records, frame, program_build, put_varint,
