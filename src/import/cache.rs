@@ -18,6 +18,10 @@
 //! [`encode_body`]), checksum (u64 LE) of header and body. Records are binary because there
 //! can be millions: varints make an entry a few percent of its log's size and decoding it
 //! takes milliseconds.
+//!
+//! When no file of an import changed, the whole merged result comes from the import's
+//! snapshot instead ([`super::snapshot`]). Packs and snapshots are marked as used (their
+//! modification time) when they answer, and removed after [`UNUSED_FOR`] unused.
 
 use super::{
     BilledRow, Control, FileSummary, Identity, ImportError, Options, ParsedFile, Rejected,
@@ -107,10 +111,7 @@ impl Cache {
         match std::fs::read_dir(dir) {
             Ok(entries) => {
                 for e in entries.flatten() {
-                    if e.path()
-                        .extension()
-                        .is_some_and(|x| x == "pack" || x == "bin" || x == "snap")
-                    {
+                    if is_cache_file(&e.file_name().to_string_lossy()) {
                         std::fs::remove_file(e.path())?;
                     }
                 }
@@ -126,9 +127,7 @@ impl Cache {
     /// returns how many. Errors are ignored.
     pub fn prune(&self, unused_for: Duration) -> usize {
         let Some(dir) = &self.dir else { return 0 };
-        crate::atomic::remove_old_files(dir, unused_for, |name| {
-            [".pack", ".snap", ".bin"].iter().any(|x| name.ends_with(x))
-        })
+        crate::atomic::remove_old_files(dir, unused_for, is_cache_file)
     }
 
     /// [`super::parse_path`], answered from the cache when the file is unchanged. Returns the
@@ -406,6 +405,11 @@ pub(crate) fn program_build() -> &'static str {
             .map_or_else(String::new, |(len, t)| format!(" ({len} bytes, {t})"));
         format!("{}{stamp}", env!("CARGO_PKG_VERSION"))
     })
+}
+
+/// Packs, snapshots ([`super::snapshot`]) and entries of older versions (`.bin`).
+fn is_cache_file(name: &str) -> bool {
+    [".pack", ".snap", ".bin"].iter().any(|x| name.ends_with(x))
 }
 
 /// How long a pack or snapshot is kept without being used.
