@@ -436,13 +436,11 @@ fn filters(app: &mut CostlensApp, ui: &mut Ui) {
                 }
             }
         });
-        let fmt = |t: i64| {
-            chrono::DateTime::from_timestamp(t, 0)
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_default()
-        };
+        let [from_text, to_text] = &mut app.date_text;
+        changed |= date_field(ui, "From", from_text, &mut f.from, false);
+        changed |= date_field(ui, "To", to_text, &mut f.to, true);
         ui.label(
-            RichText::new(format!("Data: {} to {}", fmt(first), fmt(last)))
+            RichText::new(format!("Data: {} to {}", day(first), day(last)))
                 .small()
                 .weak(),
         );
@@ -465,6 +463,74 @@ fn filters(app: &mut CostlensApp, ui: &mut Ui) {
     if changed {
         app.push(Cmd::ViewChanged);
     }
+}
+
+/// A UTC day as YYYY-MM-DD.
+fn day(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// A day typed as YYYY-MM-DD, both ends included: `from` is the start of the day, `to` (the
+/// filter's exclusive end) the start of the next. Empty means open-ended. While the field is
+/// not being edited it shows the filter (so the presets update it); an invalid entry is
+/// flagged and not applied. Returns whether the filter changed.
+fn date_field(
+    ui: &mut Ui,
+    label: &str,
+    text: &mut String,
+    bound: &mut Option<i64>,
+    end: bool,
+) -> bool {
+    const DAY: i64 = 86_400;
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        let resp = ui
+            .add(
+                egui::TextEdit::singleline(text)
+                    .desired_width(96.0)
+                    .hint_text("YYYY-MM-DD"),
+            )
+            .labelled_by(l.id)
+            .on_hover_text(if end {
+                "Last day included (UTC)"
+            } else {
+                "First day included (UTC)"
+            });
+        if !resp.has_focus() && !resp.lost_focus() {
+            *text = bound
+                .map(|t| day(if end { t - DAY } else { t }))
+                .unwrap_or_default();
+            return;
+        }
+        let typed = text.trim();
+        let parsed = if typed.is_empty() {
+            Some(None)
+        } else {
+            chrono::NaiveDate::parse_from_str(typed, "%Y-%m-%d")
+                .ok()
+                .map(|d| {
+                    Some(
+                        d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
+                            + if end { DAY } else { 0 },
+                    )
+                })
+        };
+        match parsed {
+            Some(v) => {
+                if v != *bound {
+                    *bound = v;
+                    changed = true;
+                }
+            }
+            None => {
+                ui.colored_label(ui.visuals().error_fg_color, "YYYY-MM-DD");
+            }
+        }
+    });
+    changed
 }
 
 /// A collapsible list of checkboxes; `selected` empty means "all".

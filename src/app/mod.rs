@@ -262,6 +262,8 @@ pub struct CostlensApp {
     pub show_export: bool,
     /// Milliseconds the last re-price took (shown in the status bar).
     pub reprice_ms: f64,
+    /// The date filter's From and To fields as typed.
+    pub date_text: [String; 2],
     dirty_view: bool,
     dirty_eval: bool,
     /// Where settings are saved; `None` in tests (nothing is written).
@@ -330,6 +332,7 @@ impl CostlensApp {
             show_shortcuts: false,
             show_export: false,
             reprice_ms: 0.0,
+            date_text: Default::default(),
             dirty_view: true,
             dirty_eval: true,
             settings_path: None,
