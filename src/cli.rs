@@ -128,16 +128,63 @@ pub struct ReportArgs {
     pub files: Vec<PathBuf>,
     #[arg(long)]
     pub json: bool,
-    #[arg(long, default_value = "day", value_parser = ["hour", "day", "week", "month"])]
-    pub period: String,
-    #[arg(long, default_value = "model", value_parser = ["model", "category", "workspace", "key", "tier", "project"])]
-    pub by: String,
+    #[command(flatten)]
+    pub view: ViewArgs,
     #[command(flatten)]
     pub prices: PriceArgs,
     #[command(flatten)]
     pub import: ImportArgs,
     #[command(flatten)]
     pub levers: LeverArgs,
+}
+
+/// What a report or chart shows: per which period, broken down by what, over which days.
+#[derive(Args, Debug)]
+pub struct ViewArgs {
+    #[arg(long, default_value = "day", value_parser = ["hour", "day", "week", "month"])]
+    pub period: String,
+    #[arg(long, default_value = "model", value_parser = ["model", "category", "workspace", "key", "tier", "project"])]
+    pub by: String,
+    /// First day included (UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<String>,
+    /// Last day included (UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<String>,
+}
+
+impl ViewArgs {
+    pub fn spec(&self) -> Result<ViewSpec, Fail> {
+        let from = self
+            .from
+            .as_deref()
+            .map(|d| day_start("--from", d))
+            .transpose()?;
+        let to = self
+            .to
+            .as_deref()
+            .map(|d| day_start("--to", d))
+            .transpose()?;
+        Ok(ViewSpec {
+            period: Period::parse(&self.period).unwrap_or_default(),
+            dimension: Dimension::parse(&self.by).unwrap_or_default(),
+            filter: aggregate::Filter {
+                from,
+                // The filter's end is exclusive: the day after the last day included.
+                to: to.map(|t| t + 86_400),
+                ..Default::default()
+            },
+        })
+    }
+}
+
+/// The start (UTC, Unix seconds) of a day given to `flag` as YYYY-MM-DD.
+fn day_start(flag: &str, d: &str) -> Result<i64, Fail> {
+    Ok(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+        .map_err(|_| Fail::usage(format!("{flag} wants YYYY-MM-DD, got {d:?}")))?
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp())
 }
 
 #[derive(Args, Debug)]
@@ -182,10 +229,8 @@ pub struct ExportArgs {
     /// Height in pixels.
     #[arg(long, default_value_t = 900)]
     pub height: u32,
-    #[arg(long, default_value = "day", value_parser = ["hour", "day", "week", "month"])]
-    pub period: String,
-    #[arg(long, default_value = "model", value_parser = ["model", "category", "workspace", "key", "tier", "project"])]
-    pub by: String,
+    #[command(flatten)]
+    pub view: ViewArgs,
     #[command(flatten)]
     pub prices: PriceArgs,
     #[command(flatten)]
@@ -245,17 +290,11 @@ pub fn price_table(args: &PriceArgs) -> Result<PriceTable, Fail> {
 }
 
 fn import_options(a: &ImportArgs) -> Result<Options, Fail> {
-    let batch_date = match &a.batch_date {
-        None => None,
-        Some(d) => Some(
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| Fail::usage(format!("--batch-date wants YYYY-MM-DD, got {d:?}")))?
-                .and_hms_opt(0, 0, 0)
-                .unwrap_or_default()
-                .and_utc()
-                .timestamp(),
-        ),
-    };
+    let batch_date = a
+        .batch_date
+        .as_deref()
+        .map(|d| day_start("--batch-date", d))
+        .transpose()?;
     Ok(Options { batch_date })
 }
 
@@ -265,10 +304,9 @@ pub fn analyse(
     prices: &PriceArgs,
     import: &ImportArgs,
     levers: &Levers,
-    period: &str,
-    by: &str,
+    view: &ViewArgs,
 ) -> Result<(Analysis, Report), Fail> {
-    let (analysis, report, _, _) = analyse_view(files, prices, import, levers, period, by)?;
+    let (analysis, report, _, _) = analyse_view(files, prices, import, levers, view)?;
     Ok((analysis, report))
 }
 
@@ -278,10 +316,10 @@ pub fn analyse_view(
     prices: &PriceArgs,
     import: &ImportArgs,
     levers: &Levers,
-    period: &str,
-    by: &str,
+    view: &ViewArgs,
 ) -> Result<(Analysis, Report, aggregate::View, aggregate::Evaluation), Fail> {
     let table = price_table(prices)?;
+    let spec = view.spec()?;
     let resolved = levers
         .resolve(&table)
         .map_err(|e| Fail::usage(e.to_string()))?;
@@ -326,11 +364,6 @@ pub fn analyse_view(
     let mut grid = aggregate::prompt_length_grid();
     grid.push(levers.prompt_length);
     let analysis = Analysis::new(loaded.data, table, &grid);
-    let spec = ViewSpec {
-        period: Period::parse(period).unwrap_or_default(),
-        dimension: Dimension::parse(by).unwrap_or_default(),
-        filter: Default::default(),
-    };
     let view = analysis.view(&spec);
     let ev = view.evaluate(&analysis.table, &resolved);
     let report = report::build(&analysis, &view, &ev, levers);
@@ -339,7 +372,7 @@ pub fn analyse_view(
 
 pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     let levers = a.levers.levers();
-    let (_, report) = analyse(&a.files, &a.prices, &a.import, &levers, &a.period, &a.by)?;
+    let (_, report) = analyse(&a.files, &a.prices, &a.import, &levers, &a.view)?;
     if a.json {
         println!(
             "{}",

@@ -38,7 +38,7 @@ fn run_app(files: Vec<std::path::PathBuf>) -> ExitCode {
 fn run_export(a: &cli::ExportArgs) -> Result<(), cli::Fail> {
     let levers = a.levers.levers();
     let (analysis, _report, view, ev) =
-        cli::analyse_view(&a.files, &a.prices, &a.import, &levers, &a.period, &a.by)?;
+        cli::analyse_view(&a.files, &a.prices, &a.import, &levers, &a.view)?;
     let mut data =
         costlens::chart::ChartData::new(&view, &ev, &levers, "Claude API cost: actual vs scenario");
     data.forecast = costlens::chart::forecast_for(&analysis, &view.spec.filter);

@@ -825,3 +825,55 @@ fn unreadable_entry_inside_a_folder_does_not_stop_the_report() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("dangling.csv: cannot read"));
 }
+
+#[test]
+fn from_and_to_limit_the_report_to_those_days() {
+    let want = recompute_sample();
+    let september: f64 = want
+        .by_day
+        .iter()
+        .filter(|(d, _)| d.starts_with("2026-09-"))
+        .map(|(_, c)| c)
+        .sum();
+    assert!(september > 0.0);
+    let r = json(&[
+        "report",
+        USAGE,
+        "--json",
+        "--period",
+        "month",
+        "--from",
+        "2026-09-01",
+        "--to",
+        "2026-09-30",
+    ]);
+    assert!(
+        close(f(&r["actual_usd"]), september),
+        "{} vs {september}",
+        r["actual_usd"]
+    );
+    let periods: Vec<&str> = r["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(periods, ["2026-09"]);
+    // One day, both ends included.
+    let day = json(&[
+        "report",
+        USAGE,
+        "--json",
+        "--from",
+        "2026-09-15",
+        "--to",
+        "2026-09-15",
+    ]);
+    assert!(close(f(&day["actual_usd"]), want.by_day["2026-09-15"]));
+    let (code, err) = fails(&["report", USAGE, "--from", "15/09/2026"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--from wants YYYY-MM-DD, got \"15/09/2026\""),
+        "{err}"
+    );
+}
