@@ -91,9 +91,9 @@ M_WARM=$(printf '%s\n' "${T_WARM[@]}" | median)
 MB=$(echo "$BYTES / 1000000" | bc -l)
 echo
 printf '%-28s %8s %10s   runs\n' "" "median" "MB/s"
-printf '%-28s %7.2fs %10.0f   %s\n' "ccusage daily" "$M_CCU" "$(echo "$MB / $M_CCU" | bc -l)" "${T_CCU[*]}"
-printf '%-28s %7.2fs %10.0f   %s\n' "costlens report (cold)" "$M_COLD" "$(echo "$MB / $M_COLD" | bc -l)" "${T_COLD[*]}"
-printf '%-28s %7.2fs %10.0f   %s\n' "costlens report (warm)" "$M_WARM" "$(echo "$MB / $M_WARM" | bc -l)" "${T_WARM[*]}"
+printf '%-28s %7.3fs %10.0f   %s\n' "ccusage daily" "$M_CCU" "$(echo "$MB / $M_CCU" | bc -l)" "${T_CCU[*]}"
+printf '%-28s %7.3fs %10.0f   %s\n' "costlens report (cold)" "$M_COLD" "$(echo "$MB / $M_COLD" | bc -l)" "${T_COLD[*]}"
+printf '%-28s %7.3fs %10.0f   %s\n' "costlens report (warm)" "$M_WARM" "$(echo "$MB / $M_WARM" | bc -l)" "${T_WARM[*]}"
 printf 'ccusage / costlens: %.1fx cold, %.1fx warm\n' "$(echo "$M_CCU / $M_COLD" | bc -l)" "$(echo "$M_CCU / $M_WARM" | bc -l)"
 echo
 python3 "$ROOT/benches/ccusage/compare.py" "$WORK/ccusage.json" "$WORK/costlens.json" "$WORK/costlens-warm.json"
