@@ -165,6 +165,15 @@ impl ViewArgs {
             .as_deref()
             .map(|d| day_start("--to", d))
             .transpose()?;
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(Fail::usage(format!(
+                "--from {} is after --to {}",
+                self.from.as_deref().unwrap_or_default(),
+                self.to.as_deref().unwrap_or_default()
+            )));
+        }
         Ok(ViewSpec {
             period: Period::parse(&self.period).unwrap_or_default(),
             dimension: Dimension::parse(&self.by).unwrap_or_default(),

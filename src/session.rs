@@ -118,11 +118,11 @@ pub fn load_with_cache(
             errors.is_empty() && file_paths.len() > 1 && total >= snapshot::MIN_SNAPSHOT_BYTES
         })
         .and_then(|(dir, i)| Some((dir, i, i.manifest(&file_paths, &in_folders, &keys)?)));
-    if let (Some((_, _, m)), Some(old)) = (&manifest, old)
+    if let (Some((dir, _, m)), Some(old)) = (&manifest, old)
         && old.manifest == *m
     {
         control.bytes_done.store(total, Ordering::Relaxed);
-        old.mark_used();
+        old.mark_used(dir, keys.iter().flatten());
         return Loaded {
             data: old.data,
             errors,
@@ -179,8 +179,12 @@ pub fn load_with_cache(
         crate::atomic::remove_stale_temps(dir, crate::atomic::STALE_AFTER);
         cache.prune(cache::UNUSED_FOR);
     }
+    // Not snapshotted when a file could not be read to its end: the next import tries again.
+    let read_error =
+        (loaded.data.rejected.iter()).any(|r| r.reason.starts_with(import::READ_ERROR));
     if let Some((dir, inputs, m)) = &manifest
         && loaded.errors.is_empty()
+        && !read_error
         && !control.is_cancelled()
     {
         snapshot::write(

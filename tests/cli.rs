@@ -876,4 +876,17 @@ fn from_and_to_limit_the_report_to_those_days() {
         err.contains("--from wants YYYY-MM-DD, got \"15/09/2026\""),
         "{err}"
     );
+    let (code, err) = fails(&[
+        "report",
+        USAGE,
+        "--from",
+        "2026-09-02",
+        "--to",
+        "2026-09-01",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--from 2026-09-02 is after --to 2026-09-01"),
+        "{err}"
+    );
 }

@@ -491,6 +491,28 @@ fn quoted_fields_and_line_numbers_after_them() {
     );
 }
 
+/// Quotes that never pair up, on every line: each line is rejected on its own, and reading
+/// stays linear (a first version searched from every line to the end of the file again,
+/// which took minutes on a few MB of such lines).
+#[test]
+fn lines_of_unpaired_quotes_are_each_rejected() {
+    let n = 5_000;
+    let good = "2026-03-30,claude-haiku-4-5,k,W,standard,≤ 200k,1,0,0,0,2,0,not_available,";
+    let mut lines = vec![NEW_HEADER, good];
+    lines.extend(std::iter::repeat_n("a\",\"a", n));
+    lines.push(good);
+    let p = parse("quotes.csv", &file(&lines, "\n", false));
+    let r = rejected(&p);
+    assert_eq!(r.len(), n);
+    assert_eq!(r[0], "quotes.csv:3: a quoted field is never closed");
+    assert_eq!(
+        r[n - 1],
+        format!("quotes.csv:{}: a quoted field is never closed", n + 2)
+    );
+    // The good rows on either side are imported.
+    assert_eq!(p.summary.rows, 2);
+}
+
 #[test]
 fn cost_export_line_numbers_with_crlf_bom_and_blank_lines() {
     let row = "2026-08-03,Claude Haiku 4.5,Default,prod-api,standard,≤ 200k,output,0.5,0.5,token,not_available,,apikey_1,active";

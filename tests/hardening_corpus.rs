@@ -203,7 +203,7 @@ fn bad_values_in_a_messages_log() {
     // the reason says what a count must be.
     assert_eq!(
         r[0].1,
-        "response.usage.input_tokens: not a token count: 1.8446744073709552e+19 (counts are whole numbers from 0 to 18446744073709551615)"
+        "response.usage.input_tokens: not a count: 1.8446744073709552e+19 (counts are whole numbers from 0 to 18446744073709551615)"
     );
     assert_eq!(
         r[1].1, "response.usage.input_tokens: invalid value: integer `-4`, expected u64",

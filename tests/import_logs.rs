@@ -1483,6 +1483,9 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
         .unwrap();
     let unused = cache_dir.join("0000000000000000.pack");
     std::fs::write(&unused, b"costlens-pack\n").unwrap();
+    // Not ours (the cache folder may be shared): never removed.
+    let foreign = cache_dir.join("notes.bin");
+    std::fs::write(&foreign, b"someone else's").unwrap();
     let month_ago = std::time::SystemTime::now() - cache::UNUSED_FOR - Duration::from_secs(60);
     for p in cache_entries(&cache_dir) {
         let f = std::fs::File::options().write(true).open(&p).unwrap();
@@ -1490,7 +1493,20 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     }
     assert!(run(&inputs, &opts).from_snapshot);
     let snap = snapshot_files(&cache_dir).pop().unwrap();
-    let used = std::fs::metadata(&snap).unwrap().modified().unwrap();
+    let modified = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    // The packs the snapshot's files are in are marked too: they must outlive it.
+    let packs: Vec<PathBuf> = cache_entries(&cache_dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "pack") && *p != unused)
+        .collect();
+    assert!(!packs.is_empty());
+    assert!(
+        packs
+            .iter()
+            .all(|p| modified(p) > month_ago + Duration::from_secs(3600))
+    );
+    assert!(modified(&unused) < month_ago + Duration::from_secs(3600));
+    let used = modified(&snap);
     assert!(
         used > month_ago + Duration::from_secs(3600),
         "marked as used"
@@ -1510,7 +1526,7 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     let grown = run(&inputs, &opts);
     assert!(!grown.from_snapshot);
     assert!(!stray.exists() && !unused.exists());
-    assert!(snap.exists());
+    assert!(snap.exists() && packs.iter().all(|p| p.exists()) && foreign.exists());
     assert_eq!(grown.data.records.len(), parsed.data.records.len() + 1);
     assert_eq!(
         sum(&grown.data.records).output,
@@ -1591,6 +1607,7 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     assert_eq!(again.errors.len(), 1);
     cache.clear().unwrap();
     assert!(snapshot_files(&cache_dir).is_empty());
+    assert_eq!(cache_entries(&cache_dir), [foreign]);
 }
 
 /// An import of thousands of files is parsed a batch at a time and merged in order: the

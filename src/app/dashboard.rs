@@ -439,6 +439,14 @@ fn filters(app: &mut CostlensApp, ui: &mut Ui) {
         let [from_text, to_text] = &mut app.date_text;
         changed |= date_field(ui, "From", from_text, &mut f.from, false);
         changed |= date_field(ui, "To", to_text, &mut f.to, true);
+        if let (Some(from), Some(to)) = (f.from, f.to)
+            && from >= to
+        {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                "From is after To: no days match",
+            );
+        }
         ui.label(
             RichText::new(format!("Data: {} to {}", day(first), day(last)))
                 .small()

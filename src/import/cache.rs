@@ -291,10 +291,7 @@ fn parse_folder(
     opts: &Options,
     control: &Control,
 ) -> Vec<(usize, Outcome)> {
-    let pack_path = cache_dir.join(format!(
-        "{:016x}.pack",
-        super::stable_hash(&[folder.to_string_lossy().as_bytes()])
-    ));
+    let pack_path = pack_path(cache_dir, folder);
     let old = Pack::read(&pack_path);
     let file_name = |k: &Key| {
         Path::new(&k.path)
@@ -407,9 +404,36 @@ pub(crate) fn program_build() -> &'static str {
     })
 }
 
-/// Packs, snapshots ([`super::snapshot`]) and entries of older versions (`.bin`).
+/// Packs, snapshots ([`super::snapshot`]) and entries of older versions (`.bin`), all named
+/// by a 16-digit hex hash: nothing else in the folder (`$COSTLENS_CACHE_DIR` may be shared)
+/// is ever removed.
 fn is_cache_file(name: &str) -> bool {
-    [".pack", ".snap", ".bin"].iter().any(|x| name.ends_with(x))
+    name.split_once('.').is_some_and(|(stem, ext)| {
+        stem.len() == 16
+            && stem
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && matches!(ext, "pack" | "snap" | "bin")
+    })
+}
+
+/// The pack of the files of `folder` (an absolute path).
+pub(crate) fn pack_path(cache_dir: &Path, folder: &Path) -> PathBuf {
+    cache_dir.join(format!(
+        "{:016x}.pack",
+        super::stable_hash(&[folder.to_string_lossy().as_bytes()])
+    ))
+}
+
+/// The packs that hold entries for files with these keys (those big enough to be cached).
+pub(crate) fn packs_of<'a>(
+    cache_dir: &Path,
+    keys: impl Iterator<Item = &'a Key>,
+) -> std::collections::BTreeSet<PathBuf> {
+    keys.filter(|k| k.size >= MIN_CACHED_BYTES)
+        .filter_map(|k| Path::new(&k.path).parent())
+        .map(|folder| pack_path(cache_dir, folder))
+        .collect()
 }
 
 /// How long a pack or snapshot is kept without being used.

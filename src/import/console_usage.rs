@@ -128,6 +128,10 @@ pub(crate) struct CsvCursor<'a> {
     bytes: &'a [u8],
     pos: usize,
     line: u64,
+    /// Set once a quoted field was never closed: the quotes of the rest of the file do not
+    /// pair up, so from then on a quoted field must close on its own line. (Letting every
+    /// later record search to the end of the file again made such files take quadratic time.)
+    single_line_quotes: bool,
 }
 
 impl<'a> CsvCursor<'a> {
@@ -137,6 +141,7 @@ impl<'a> CsvCursor<'a> {
             bytes,
             pos: 0,
             line: first_line,
+            single_line_quotes: false,
         }
     }
 
@@ -181,6 +186,7 @@ impl<'a> CsvCursor<'a> {
                 // line it is on is rejected, and reading resumes on the next line.
                 self.pos = (line_end + 1).min(bytes.len());
                 self.line = start + 1;
+                self.single_line_quotes = true;
                 return Some(Err((start, why)));
             }
             if fields.len() == 1 && fields[0].iter().all(u8::is_ascii_whitespace) {
@@ -200,8 +206,13 @@ impl<'a> CsvCursor<'a> {
             if self.pos < n && bytes[self.pos] == b'"' {
                 let mut owned: Option<Vec<u8>> = None;
                 let mut seg = self.pos + 1;
+                let limit = if self.single_line_quotes {
+                    memchr::memchr(b'\n', &bytes[seg..]).map_or(n, |k| seg + k)
+                } else {
+                    n
+                };
                 let close = loop {
-                    let Some(k) = memchr::memchr(b'"', &bytes[seg..]) else {
+                    let Some(k) = memchr::memchr(b'"', &bytes[seg..limit]) else {
                         return Err("a quoted field is never closed".into());
                     };
                     let q = seg + k;
@@ -276,7 +287,7 @@ pub(crate) fn parse_whole<R: Read>(
         out.rejected.push(Rejected {
             file: name.to_owned(),
             line,
-            reason: format!("read error: {e}"),
+            reason: format!("{}{e}", super::READ_ERROR),
         });
     }
     out

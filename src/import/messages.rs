@@ -210,7 +210,7 @@ pub(crate) fn json_error_reason<'a, T: Deserialize<'a>>(
                 Some((_, rest)) if inner.contains("expected u64") => {
                     let v = rest.split('`').next().unwrap_or_default();
                     format!(
-                        "not a token count: {v} (counts are whole numbers from 0 to {})",
+                        "not a count: {v} (counts are whole numbers from 0 to {})",
                         u64::MAX
                     )
                 }

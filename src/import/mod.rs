@@ -21,6 +21,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub use detect::{Format, detect_format};
 
+/// How the reason of a line starts when the file could not be read beyond it (a disk or
+/// network error part way through a file read whole).
+pub const READ_ERROR: &str = "read error: ";
+
 /// A line that was not imported, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rejected {

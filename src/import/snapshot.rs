@@ -9,7 +9,8 @@
 //! manifest of the files as they are now is the same; any change (a file added, removed,
 //! grown or touched) falls back to the per-file cache ([`super::cache`]), which re-parses the
 //! changed files only, and the snapshot is then rewritten. Imports that met an error (a file
-//! that could not be read) are not snapshotted, so the error is met, and shown, again.
+//! that could not be read, wholly or to its end) are not snapshotted, so the error is met, and
+//! shown, again.
 //!
 //! Layout: framed as a cache entry ([`super::cache::frame`]: magic, version, header, body,
 //! checksum). Header (JSON): manifest hash, symbols, file summaries, rejected lines, billed
@@ -27,6 +28,7 @@ use crate::dataset::{Dataset, KeptMessage};
 use crate::records::Symbols;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 const MAGIC: &[u8; 16] = b"costlens-snap\n\0\0";
 
@@ -97,11 +99,26 @@ pub struct Snapshot {
     pub data: Dataset,
     pub unrecognised: Vec<String>,
     file: PathBuf,
+    /// When it was last marked as used (its modification time).
+    marked: Option<SystemTime>,
 }
 
 impl Snapshot {
-    /// Marks the snapshot as used (see [`super::cache::Cache::prune`]).
-    pub fn mark_used(&self) {
+    /// Marks the snapshot, and the packs its files' entries are in, as used (see
+    /// [`super::cache::Cache::prune`]): the packs must outlive a snapshot that answers every
+    /// import, for the day a file changes. Done at most once a day (a tree has a pack per
+    /// folder: touching them all on every import would cost more than the import).
+    pub fn mark_used<'a>(&self, cache_dir: &Path, keys: impl Iterator<Item = &'a Key>) {
+        let day = Duration::from_secs(86_400);
+        if self
+            .marked
+            .is_some_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() < day)
+        {
+            return;
+        }
+        for pack in super::cache::packs_of(cache_dir, keys) {
+            super::cache::touch(&pack);
+        }
         super::cache::touch(&self.file);
     }
 }
@@ -169,10 +186,11 @@ pub fn write(
 pub fn read(cache_dir: &Path, inputs: &Inputs) -> Option<Snapshot> {
     let file = inputs.file(cache_dir);
     let bytes = std::fs::read(&file).ok()?;
-    decode(&bytes, file)
+    let marked = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+    decode(&bytes, file, marked)
 }
 
-fn decode(bytes: &[u8], file: PathBuf) -> Option<Snapshot> {
+fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Snapshot> {
     let (header_bytes, body) = unframe(MAGIC, bytes)?;
     // The header (JSON, mostly file summaries) and the records decode side by side.
     let (h, records) = rayon::join(
@@ -263,5 +281,6 @@ fn decode(bytes: &[u8], file: PathBuf) -> Option<Snapshot> {
         data,
         unrecognised: h.unrecognised,
         file,
+        marked,
     })
 }
