@@ -20,6 +20,20 @@ pub fn render_png(
             "chart size {width}x{height} is out of range (200-8000 x 150-8000 pixels)"
         ));
     }
+    // The software renderer (llvmpipe, when there is no GPU) can miss wgpu's 10 s wait for
+    // a frame on a machine busy with other work: one more try before giving up.
+    match render_once(data, cumulative, width, height) {
+        Err(e) if e.contains("timed out") => render_once(data, cumulative, width, height),
+        other => other,
+    }
+}
+
+fn render_once(
+    data: &ChartData,
+    cumulative: bool,
+    width: u32,
+    height: u32,
+) -> Result<image::RgbaImage, String> {
     let data = data.clone();
     let ppp = EXPORT_PIXELS_PER_POINT;
     let size = egui::vec2(width as f32 / ppp, height as f32 / ppp);
