@@ -72,6 +72,12 @@ impl Period {
         }
     }
 
+    /// The start (UTC, Unix seconds) of a day written YYYY-MM-DD; `None` when it is not one.
+    pub fn parse_day(s: &str) -> Option<i64> {
+        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        Some(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
+    }
+
     pub fn label(self, start: i64) -> String {
         let d = Utc.timestamp_opt(start, 0).single().unwrap_or_default();
         match self {

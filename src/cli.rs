@@ -189,11 +189,7 @@ impl ViewArgs {
 
 /// The start (UTC, Unix seconds) of a day given to `flag` as YYYY-MM-DD.
 fn day_start(flag: &str, d: &str) -> Result<i64, Fail> {
-    Ok(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-        .map_err(|_| Fail::usage(format!("{flag} wants YYYY-MM-DD, got {d:?}")))?
-        .and_time(chrono::NaiveTime::MIN)
-        .and_utc()
-        .timestamp())
+    Period::parse_day(d).ok_or_else(|| Fail::usage(format!("{flag} wants YYYY-MM-DD, got {d:?}")))
 }
 
 #[derive(Args, Debug)]

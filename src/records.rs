@@ -330,6 +330,23 @@ impl Symbols {
         self.names.len()
     }
 
+    /// Every name in index order (what [`Symbols::from_names`] restores).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The table whose names, in index order, are `names` (as saved from [`Symbols::names`]);
+    /// `None` when they cannot be (not starting with "", or a name twice).
+    pub fn from_names(names: &[String]) -> Option<Symbols> {
+        let mut s = Symbols::default();
+        for (i, n) in names.iter().enumerate() {
+            if s.intern(n) as usize != i {
+                return None;
+            }
+        }
+        Some(s)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.names.len() <= 1
     }

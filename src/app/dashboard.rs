@@ -448,9 +448,13 @@ fn filters(app: &mut CostlensApp, ui: &mut Ui) {
             );
         }
         ui.label(
-            RichText::new(format!("Data: {} to {}", day(first), day(last)))
-                .small()
-                .weak(),
+            RichText::new(format!(
+                "Data: {} to {}",
+                Period::Day.label(first),
+                Period::Day.label(last)
+            ))
+            .small()
+            .weak(),
         );
     }
     ui.separator();
@@ -471,13 +475,6 @@ fn filters(app: &mut CostlensApp, ui: &mut Ui) {
     if changed {
         app.push(Cmd::ViewChanged);
     }
-}
-
-/// A UTC day as YYYY-MM-DD.
-fn day(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
 }
 
 /// A day typed as YYYY-MM-DD, both ends included: `from` is the start of the day, `to` (the
@@ -509,22 +506,14 @@ fn date_field(
             });
         if !resp.has_focus() && !resp.lost_focus() {
             *text = bound
-                .map(|t| day(if end { t - DAY } else { t }))
+                .map(|t| Period::Day.label(if end { t - DAY } else { t }))
                 .unwrap_or_default();
             return;
         }
-        let typed = text.trim();
-        let parsed = if typed.is_empty() {
+        let parsed = if text.trim().is_empty() {
             Some(None)
         } else {
-            chrono::NaiveDate::parse_from_str(typed, "%Y-%m-%d")
-                .ok()
-                .map(|d| {
-                    Some(
-                        d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
-                            + if end { DAY } else { 0 },
-                    )
-                })
+            Period::parse_day(text.trim()).map(|t| Some(t + if end { DAY } else { 0 }))
         };
         match parsed {
             Some(v) => {

@@ -456,12 +456,9 @@ impl CostlensApp {
 
     /// Import options from the settings (the date for batch results).
     pub fn import_options(&self) -> Options {
-        let batch_date =
-            chrono::NaiveDate::parse_from_str(self.settings.batch_date.trim(), "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| t.and_utc().timestamp());
-        Options { batch_date }
+        Options {
+            batch_date: aggregate::Period::parse_day(self.settings.batch_date.trim()),
+        }
     }
 
     /// Imports the current files again (after an import option changed).

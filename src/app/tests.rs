@@ -48,6 +48,16 @@ fn slider<'h>(h: &'h Harness<'static, CostlensApp>, label: &'h str) -> egui_kitt
     h.get_by_role_and_label(egui::accesskit::Role::Slider, label)
 }
 
+/// Focuses the text field labelled `label` and types `text` into it.
+fn type_into(h: &mut Harness<'static, CostlensApp>, label: &str, text: &str) {
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, label)
+        .focus();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, label)
+        .type_text(text);
+    h.run();
+}
+
 fn harness() -> Harness<'static, CostlensApp> {
     harness_with(FakeDialogs::default())
 }
@@ -294,18 +304,8 @@ fn snapshot_exported_chart() {
 fn typed_date_range_filters_the_cost_to_those_days() {
     let mut h = harness();
     h.run();
-    let from = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "From");
-    from.focus();
-    h.run();
-    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "From")
-        .type_text("2026-09-01");
-    h.run();
-    let to = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "To");
-    to.focus();
-    h.run();
-    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "To")
-        .type_text("2026-09-30");
-    h.run();
+    type_into(&mut h, "From", "2026-09-01");
+    type_into(&mut h, "To", "2026-09-30");
     let (sept, oct) = (1_788_220_800, 1_790_812_800); // 2026-09-01 and 2026-10-01, UTC
     let f = &h.state().settings.spec.filter;
     assert_eq!(
@@ -335,9 +335,7 @@ fn typed_date_range_filters_the_cost_to_those_days() {
     h.get_by_label(&format!("Actual (recomputed): {}", money::usd(september)));
 
     // A day that is not a date is flagged and leaves the filter as it was.
-    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "To")
-        .type_text("x");
-    h.run();
+    type_into(&mut h, "To", "x");
     h.get_by_label("YYYY-MM-DD");
     assert_eq!(h.state().settings.spec.filter.to, Some(oct));
     // A preset replaces the typed range, and the fields show it.

@@ -505,9 +505,7 @@ fn checksum(parts: &[&[u8]]) -> u64 {
 fn encode(p: &ParsedFile, key: &Key) -> Vec<u8> {
     let header = Header {
         key: key.clone(),
-        symbols: (0..p.symbols.len() as u32)
-            .map(|i| p.symbols.get(i).to_owned())
-            .collect(),
+        symbols: p.symbols.names().to_vec(),
         summary: p.summary.clone(),
         rejected: p.rejected.clone(),
         billed: p.billed.clone(),
@@ -554,13 +552,7 @@ fn decode(bytes: &[u8], key: &Key) -> Option<ParsedFile> {
     if &header.key != key {
         return None;
     }
-    let mut symbols = Symbols::default();
-    for (i, s) in header.symbols.iter().enumerate() {
-        // Interning in order restores the same indices; a mismatch means a bad entry.
-        if symbols.intern(s) as usize != i {
-            return None;
-        }
-    }
+    let symbols = Symbols::from_names(&header.symbols)?;
     let (records, reported_per_record) = decode_body(body, symbols.len())?;
     Some(ParsedFile {
         symbols,

@@ -144,9 +144,7 @@ pub fn write(
 ) {
     let header = Header {
         manifest: m.0,
-        symbols: (0..data.symbols.len() as u32)
-            .map(|i| data.symbols.get(i).to_owned())
-            .collect(),
+        symbols: data.symbols.names().to_vec(),
         files: data.files.clone(),
         rejected: data.rejected.clone(),
         billed: data.billed.clone(),
@@ -203,12 +201,7 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
         },
     );
     let (h, (records, at)) = (h?, records?);
-    let mut symbols = Symbols::default();
-    for (i, s) in h.symbols.iter().enumerate() {
-        if symbols.intern(s) as usize != i {
-            return None;
-        }
-    }
+    let symbols = Symbols::from_names(&h.symbols)?;
     let n_symbols = symbols.len() as u32;
     let records: Vec<_> = records.into_iter().map(|(rec, _)| rec).collect();
     if records.iter().any(|r| {
