@@ -16,6 +16,7 @@ mod tests;
 use costlens::aggregate::{self, Evaluation, View, ViewSpec};
 use costlens::chart::{self as chartdata, ChartData, Forecast};
 use costlens::estimate::Workload;
+use costlens::import::cache::Cache;
 use costlens::import::{Control, Options};
 use costlens::prices::{PriceFile, PriceTable};
 use costlens::scenario::{Levers, ResolvedLevers};
@@ -268,6 +269,9 @@ pub struct CostlensApp {
     dirty_eval: bool,
     /// Where settings are saved; `None` in tests (nothing is written).
     settings_path: Option<PathBuf>,
+    /// The import cache: the user's in the app, none in tests (the user's cache is neither
+    /// read nor written by them).
+    cache: Cache,
     job: Option<ImportJob>,
     export_job: Option<ExportJob>,
     pending: Vec<Cmd>,
@@ -289,6 +293,7 @@ impl CostlensApp {
         };
         let mut app = Self::with_settings(settings, Box::new(NativeDialogs));
         app.settings_path = path;
+        app.cache = Cache::from_env();
         if let Some(p) = problem {
             app.set_status(p, true);
         }
@@ -336,6 +341,7 @@ impl CostlensApp {
             dirty_view: true,
             dirty_eval: true,
             settings_path: None,
+            cache: Cache::disabled(),
             job: None,
             export_job: None,
             pending: Vec::new(),
@@ -438,8 +444,9 @@ impl CostlensApp {
         let table = self.analysis.table.clone();
         let ctx = ctx.clone();
         let opts = self.import_options();
+        let cache = self.cache.clone();
         std::thread::spawn(move || {
-            let mut loaded = session::load(&p, &opts, &c);
+            let mut loaded = session::load_with_cache(&p, &opts, &c, &cache);
             // The dataset moves into the analysis; the rest of `loaded` goes to the report.
             let data = std::mem::take(&mut loaded.data);
             let analysis = Analysis::new(data, table, &aggregate::prompt_length_grid());
