@@ -151,13 +151,14 @@ pub const CATEGORY_LABELS: [&str; 6] = [
     "web_search",
 ];
 
-/// How the long-context rule is keyed in the cube.
+/// How the request-tier rule is keyed in the cube.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum CtxKey {
     Flag(bool),
-    /// Requests, banded by how many prompt-length grid values make them long: requests in one
-    /// band are long or not together at every grid value, so a group can stand for them all.
-    Band(u16),
+    /// Requests, banded by how many prompt-length grid values lift them over each tier
+    /// threshold of the price table (one byte per threshold): requests in one band are over or
+    /// under every threshold together at every grid value, so a group can stand for them all.
+    Band(u64),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -200,20 +201,34 @@ pub fn prompt_length_grid() -> Vec<f64> {
 pub struct Cube {
     parts: Vec<(Vec<CubeKey>, Vec<Cell>)>,
     grid: Vec<f64>,
+    thresholds: Vec<u64>,
 }
 
 impl Cube {
-    /// `grid`: prompt-length values the scenario must be exact at (1.0 is always added).
+    /// `grid`: prompt-length values the scenario must be exact at (1.0 is always added);
+    /// `thresholds`: the request-tier thresholds of the price table
+    /// ([`PriceTable::thresholds`]).
     ///
     /// Records are summed one time bucket (hour or day) at a time, so the table of cells
     /// being filled stays small enough for the CPU cache however many cells there are in all.
     /// Buckets are split between threads. Exports and logs are mostly in time order already;
     /// when they are not, the records are visited through an index sorted by bucket.
-    pub fn build(records: &[UsageRecord], grid: &[f64]) -> Cube {
-        let mut grid: Vec<f64> = grid.iter().copied().chain([1.0]).collect();
+    pub fn build(records: &[UsageRecord], grid: &[f64], thresholds: &[u64]) -> Cube {
+        let mut grid: Vec<f64> = grid
+            .iter()
+            .copied()
+            .filter(|g| g.is_finite() && *g > 0.0)
+            .chain([1.0])
+            .collect();
         grid.sort_by(f64::total_cmp);
         grid.dedup();
-        let threshold = crate::cost::LONG_CONTEXT_THRESHOLD as f64;
+        // A band is one byte per threshold: at most 255 grid values, 8 thresholds.
+        grid.truncate(255);
+        let thresholds: Vec<u64> = thresholds
+            .iter()
+            .copied()
+            .take(crate::prices::MAX_THRESHOLDS)
+            .collect();
         let bucket_of = |r: &UsageRecord| match r.bucket {
             Bucket::Day => Period::Day.start(r.time),
             _ => Period::Hour.start(r.time),
@@ -222,11 +237,14 @@ impl Cube {
             let ctx = match r.context {
                 Context::Flag(b) => CtxKey::Flag(b),
                 Context::Request => {
-                    // How many grid values make the request long: `x * g > 200K` is monotone
-                    // in g (the grid is sorted), so it is false then true along the grid.
+                    // How many grid values lift the request over each threshold: `x * g > t`
+                    // is monotone in g (the grid is sorted), false then true along the grid.
                     let x = r.tokens.total_input() as f64;
-                    let standard = grid.partition_point(|&g| x * g <= threshold);
-                    CtxKey::Band((grid.len() - standard) as u16)
+                    let band = thresholds.iter().fold(0u64, |band, &t| {
+                        let under = grid.partition_point(|&g| x * g <= t as f64);
+                        band << 8 | (grid.len() - under) as u64
+                    });
+                    CtxKey::Band(band)
                 }
             };
             CubeKey {
@@ -318,7 +336,11 @@ impl Cube {
         } else {
             ranges.into_iter().map(sum_part).collect()
         };
-        Cube { parts, grid }
+        Cube {
+            parts,
+            grid,
+            thresholds,
+        }
     }
 
     /// Every cell with its key, in order.
@@ -332,6 +354,11 @@ impl Cube {
 
     pub fn grid(&self) -> &[f64] {
         &self.grid
+    }
+
+    /// The tier thresholds requests were banded on.
+    pub fn thresholds(&self) -> &[u64] {
+        &self.thresholds
     }
 }
 
@@ -401,6 +428,9 @@ pub struct View {
     pub rows: u64,
     pub observed: Observed,
     pub unpriced: Vec<Unpriced>,
+    /// What the user should know about how this view was priced (secondary prices, fast
+    /// mode without a price of its own, tiers without a public price), one sentence each.
+    pub price_notes: Vec<String>,
     /// Billed cost per period (from cost exports), when any was loaded.
     pub billed: Option<Vec<f64>>,
     /// Cost the logs themselves report (Claude Code `costUSD`), when any.
@@ -469,6 +499,15 @@ impl Evaluation {
 
 impl View {
     pub fn build(cube: &Cube, data: &Dataset, table: &PriceTable, spec: &ViewSpec) -> View {
+        // Requests are banded on the table's tier thresholds: a table with other thresholds
+        // (a price file loaded since the cube was built) needs a cube banded on them.
+        let rebuilt;
+        let cube = if cube.thresholds() == table.thresholds() {
+            cube
+        } else {
+            rebuilt = Cube::build(&data.records, cube.grid(), table.thresholds());
+            &rebuilt
+        };
         let syms = &data.symbols;
         let f = &spec.filter;
         fn set(v: &[String]) -> Option<HashSet<&str>> {
@@ -502,7 +541,7 @@ impl View {
             period: i64,
             dim: u32,
             model: usize,
-            epoch: u16,
+            epoch: u32,
             tier: Tier,
             ctx: CtxKey,
             geo: Geo,
@@ -657,6 +696,7 @@ impl View {
                 }
             })
             .collect();
+        view.price_notes = price_notes(table, &groups);
         // A fixed order makes sums reproducible run to run.
         groups.sort_unstable_by(|a, b| {
             (a.period, a.dim, a.usage.model)
@@ -754,6 +794,59 @@ impl View {
             .collect();
         ev
     }
+}
+
+/// The sentences of [`View::price_notes`], from the view's priced groups: one per model and
+/// kind of note, with the tokens it concerns.
+fn price_notes(table: &PriceTable, groups: &[ViewGroup]) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let mut notes: BTreeMap<(u8, usize), u64> = BTreeMap::new();
+    for g in groups {
+        let u = &g.usage;
+        let entry = table.model(u.model);
+        let period = entry.period_at(u.time);
+        let tokens = u.tokens.total_input() as u64 + u.tokens.output as u64;
+        let mut note = |kind: u8| *notes.entry((kind, u.model)).or_default() += tokens;
+        if u.speed == Speed::Fast && entry.fast_multiplier_in(period).is_none() {
+            note(0);
+        }
+        if matches!(
+            u.tier,
+            Tier::Priority | Tier::PriorityOnDemand | Tier::Flex | Tier::FlexDiscount
+        ) {
+            note(1);
+        }
+        let secondary = entry.confidence != crate::prices::Confidence::Published
+            || period.confidence != crate::prices::Confidence::Published
+            || (u.speed == Speed::Fast
+                && period.fast_multiplier.is_some()
+                && period.fast_confidence != crate::prices::Confidence::Published)
+            || period
+                .rates_for(u.long.prompt(1.0))
+                .1
+                .is_some_and(|t| t.confidence != crate::prices::Confidence::Published);
+        if secondary {
+            note(2);
+        }
+    }
+    notes
+        .into_iter()
+        .map(|((kind, m), tokens)| {
+            let name = table.model(m).display_name();
+            let tokens = crate::money::count(tokens);
+            match kind {
+                0 => format!(
+                    "{tokens} tokens of {name} in fast mode fall on days when fast mode had no price of its own: priced at standard speed"
+                ),
+                1 => format!(
+                    "{tokens} tokens of {name} in the priority or flex tier, which has no public price: priced at list"
+                ),
+                _ => format!(
+                    "{tokens} tokens of {name} are priced with facts from a secondary source (third-party price tables, not Anthropic's list): see `costlens prices`"
+                ),
+            }
+        })
+        .collect()
 }
 
 fn single(c: Category, v: u64) -> Tokens<u64> {

@@ -5,7 +5,7 @@ use costlens::aggregate::{self, Dimension, Period, ViewSpec};
 use costlens::estimate::{self, Workload};
 use costlens::import::{Control, ImportError, Options};
 use costlens::money;
-use costlens::prices::PriceTable;
+use costlens::prices::{Confidence, PriceTable};
 use costlens::report::{self, Report};
 use costlens::scenario::{Levers, Ttl};
 use costlens::session::{self, Analysis};
@@ -34,13 +34,8 @@ pub enum Command {
     Report(ReportArgs),
     /// The workload calculator: cost of a synthetic workload with and without caching.
     Estimate(EstimateArgs),
-    /// Print the effective price table.
-    Prices {
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        prices: PriceArgs,
-    },
+    /// Print the effective price table, or check files against it (--check).
+    Prices(PricesArgs),
     /// Render the savings chart to a PNG without opening a window.
     Export(ExportArgs),
     /// Measure the app's frame time with a large import (for BENCHMARKS.md).
@@ -51,6 +46,20 @@ pub enum Command {
         #[arg(long, default_value_t = 200)]
         frames: usize,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct PricesArgs {
+    #[arg(long)]
+    pub json: bool,
+    /// List what these usage files would leave unpriced (models the table lacks, usage after
+    /// the table's date) instead of printing the table. Exit status 1 when a model is unpriced.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub check: Vec<PathBuf>,
+    #[command(flatten)]
+    pub prices: PriceArgs,
+    #[command(flatten)]
+    pub import: ImportArgs,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -383,10 +392,92 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
+        // The JSON holds it too (`price_table`); a pipeline's log should show it as well.
+        for m in report.price_table.messages(true) {
+            eprintln!("costlens: warning: {m}");
+        }
     } else {
         print!("{}", render_report(&report));
     }
     Ok(())
+}
+
+/// `costlens prices --check FILE...`: what the files would leave unpriced.
+fn check_prices(a: &PricesArgs, table: &PriceTable) -> Result<(), Fail> {
+    let opts = import_options(&a.import)?;
+    let loaded = session::load(&a.check, &opts, &Control::default());
+    if let Some(e) = loaded.errors.first()
+        && loaded.data.is_empty()
+    {
+        return Err(Fail::input(e.to_string()));
+    }
+    let check = costlens::price_check::PriceCheck::of(&loaded.data, table);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&check).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "Prices as of {} ({}).",
+            check.as_of,
+            check.sources.join("; ")
+        );
+        if check.unknown_models.is_empty() {
+            println!("Every model in the data is priced.");
+        } else {
+            println!("Not priced (left out of every total):");
+            for u in &check.unknown_model_volumes {
+                println!(
+                    "  {:<40} {:>16} tokens{}",
+                    terminal_safe(&u.model),
+                    money::count(u.tokens),
+                    if u.billed_usd != 0.0 {
+                        format!("  {} billed", money::usd(u.billed_usd))
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            println!(
+                "Fix: --map NAME=MODEL (bill it as a priced model), or --prices FILE (a newer costlens price file or LiteLLM's model_prices_and_context_window.json)."
+            );
+        }
+        if check.usage_after_as_of {
+            for m in check
+                .messages(true)
+                .iter()
+                .skip(usize::from(!check.unknown_models.is_empty()))
+            {
+                println!("{m}");
+            }
+        }
+    }
+    if check.unknown_models.is_empty() {
+        Ok(())
+    } else {
+        Err(Fail {
+            code: 1,
+            message: format!("{} model(s) would be unpriced", check.unknown_models.len()),
+        })
+    }
+}
+
+/// A name from the data as the terminal may show it: control characters (a carriage return
+/// that would rewrite the line, escape sequences) are written as escapes.
+pub fn terminal_safe(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 pub fn render_report(r: &Report) -> String {
@@ -443,6 +534,12 @@ pub fn render_report(r: &Report) -> String {
         for (kind, count) in kinds.iter().take(8) {
             let _ = writeln!(s, "    note ({count} files): {}", kind.trim());
         }
+    }
+    for m in r.price_table.messages(true) {
+        let _ = writeln!(s, "  prices: {m}");
+    }
+    for n in &r.price_notes {
+        let _ = writeln!(s, "  pricing: {n}");
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "  Actual (recomputed)  {:>16}", money::usd(r.actual_usd));
@@ -571,9 +668,12 @@ pub fn run_estimate(a: &EstimateArgs) -> Result<(), Fail> {
     Ok(())
 }
 
-pub fn run_prices(json: bool, args: &PriceArgs) -> Result<(), Fail> {
-    let table = price_table(args)?;
-    if json {
+pub fn run_prices(a: &PricesArgs) -> Result<(), Fail> {
+    let table = price_table(&a.prices)?;
+    if !a.check.is_empty() {
+        return check_prices(a, &table);
+    }
+    if a.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&table.to_file()).unwrap_or_default()
@@ -581,14 +681,24 @@ pub fn run_prices(json: bool, args: &PriceArgs) -> Result<(), Fail> {
         return Ok(());
     }
     println!(
-        "{:<28} {:<18} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "{:<28} {:<24} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}  notes",
         "model", "display name", "from", "input", "5m wr", "1h wr", "read", "output"
     );
     for m in &table.models {
         for p in &m.prices {
-            let r = &p.standard;
+            let r = m.effective(&p.standard);
+            let mut notes = Vec::new();
+            if let Some(f) = m.fast_multiplier_in(p) {
+                notes.push(format!("fast {f}x"));
+            }
+            if !m.caching {
+                notes.push("no caching".to_owned());
+            }
+            if p.confidence != Confidence::Published || m.confidence != Confidence::Published {
+                notes.push("secondary".to_owned());
+            }
             println!(
-                "{:<28} {:<18} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                "{:<28} {:<24} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}  {}",
                 m.id,
                 m.display_name(),
                 p.effective_from,
@@ -596,26 +706,35 @@ pub fn run_prices(json: bool, args: &PriceArgs) -> Result<(), Fail> {
                 r.cache_write_5m,
                 r.cache_write_1h,
                 r.cache_read,
-                r.output
+                r.output,
+                notes.join(", ")
             );
-            if let Some(l) = &p.long_context {
+            for t in &p.tiers {
+                let l = m.effective(&t.rates);
                 println!(
-                    "{:<28} {:<18} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                    "{:<28} {:<24} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}  {}",
                     "",
-                    "  > 200K input",
+                    format!("  prompt > {}K", t.above_prompt_tokens / 1000),
                     "",
                     l.input,
                     l.cache_write_5m,
                     l.cache_write_1h,
                     l.cache_read,
-                    l.output
+                    l.output,
+                    if t.confidence == Confidence::Published {
+                        ""
+                    } else {
+                        "secondary"
+                    }
                 );
             }
         }
     }
     println!(
-        "USD per million tokens; web search ${} per 1,000 searches.",
-        table.web_search_per_1k
+        "USD per million tokens; web search ${} per 1,000 searches. Prices as of {} ({}).",
+        table.web_search_per_1k,
+        table.as_of,
+        table.sources.join("; ")
     );
     Ok(())
 }

@@ -2,12 +2,14 @@
 //! the calculator) goes through [`price`], so the long-context, batch, geo and speed rules live
 //! in one place.
 
-use crate::prices::{ModelPrice, PriceTable};
+use crate::prices::{ModelPrice, PricePeriod, PriceTable, Prompt};
 use crate::records::{Category, Geo, Speed, Tier, Tokens, UsageRecord};
 use serde::Serialize;
 
-/// A request whose total input (uncached + cache writes + cache reads) exceeds this is billed
-/// entirely at long-context rates, for models that have them.
+/// The long-context threshold of the 1M-context beta (Sonnet 4 / 4.5, and 4.6 until
+/// 2026-03-12): a request whose prompt exceeds it is billed entirely at long-context rates. The
+/// price table carries it per model and period as a request tier; this is the value older
+/// price files mean by `long_context`, and what generators use.
 pub const LONG_CONTEXT_THRESHOLD: u64 = 200_000;
 
 /// Batch API: 50% of every token category, cache reads and writes included.
@@ -55,27 +57,28 @@ impl Cost {
 }
 
 /// Everything besides the model and the counts that decides a price.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Terms {
     pub tier: Tier,
-    /// Long context applies (already resolved: see [`long_context_applies`]).
-    pub long: bool,
+    /// What picks the request tier (long context, Haiku 5.5's > 100K card).
+    pub prompt: Prompt,
     pub geo: Geo,
     pub speed: Speed,
 }
 
-/// The multiplier that stacks on every token category.
-pub fn token_multiplier(model: &ModelPrice, terms: &Terms) -> f64 {
+/// The multiplier that stacks on every token category: batch 50%, data residency and fast mode
+/// where the table prices them (`model` in `period`).
+pub fn token_multiplier(model: &ModelPrice, period: &PricePeriod, terms: &Terms) -> f64 {
     let mut m = 1.0;
     if terms.tier == Tier::Batch {
         m *= BATCH_MULTIPLIER;
     }
-    // Data residency is priced only on the models that list it (Opus 4.6 and newer).
     if terms.geo == Geo::Us {
         m *= model.data_residency_multiplier.unwrap_or(1.0);
     }
     if terms.speed == Speed::Fast {
-        m *= model.fast_multiplier.unwrap_or(1.0);
+        // No fast price in the period: billed at standard speed (reports say so).
+        m *= model.fast_multiplier_in(period).unwrap_or(1.0);
     }
     m
 }
@@ -91,11 +94,9 @@ pub fn price(
 ) -> Cost {
     let entry = table.model(model);
     let period = entry.period_at(time);
-    let rates = match (terms.long, &period.long_context) {
-        (true, Some(long)) => long,
-        _ => &period.standard,
-    };
-    let k = token_multiplier(entry, terms) / 1e6;
+    let (rates, _) = period.rates_for(terms.prompt);
+    let rates = entry.effective(rates);
+    let k = token_multiplier(entry, period, terms) / 1e6;
     Cost {
         uncached_input: tokens.uncached_input * rates.input * k,
         cache_write_5m: tokens.cache_write_5m * rates.cache_write_5m * k,
@@ -106,11 +107,11 @@ pub fn price(
     }
 }
 
-/// Whether a request of `total_input` tokens (or a row carrying the flag) is long context.
-pub fn long_context_applies(context: crate::records::Context, total_input: f64) -> bool {
+/// What decides the request tier of a record: the request's prompt tokens, or the row's flag.
+pub fn prompt_of(context: crate::records::Context, total_input: f64) -> Prompt {
     match context {
-        crate::records::Context::Request => total_input > LONG_CONTEXT_THRESHOLD as f64,
-        crate::records::Context::Flag(b) => b,
+        crate::records::Context::Request => Prompt::Tokens(total_input),
+        crate::records::Context::Flag(b) => Prompt::Long(b),
     }
 }
 
@@ -119,7 +120,7 @@ pub fn price_record(table: &PriceTable, model: usize, r: &UsageRecord) -> Cost {
     let tokens = r.tokens.to_f64();
     let terms = Terms {
         tier: r.tier,
-        long: long_context_applies(r.context, tokens.total_input()),
+        prompt: prompt_of(r.context, tokens.total_input()),
         geo: r.geo,
         speed: r.speed,
     };

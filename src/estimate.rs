@@ -1,8 +1,9 @@
 //! The workload calculator (`what-if.md`): what a synthetic workload costs with and without
 //! prompt caching, no import needed.
 
-use crate::cost::{self, Cost, LONG_CONTEXT_THRESHOLD, Terms};
+use crate::cost::{self, Cost, Terms};
 use crate::prices::PriceTable;
+use crate::prices::Prompt;
 use crate::records::{Geo, Speed, Tier, Tokens};
 use crate::scenario::Ttl;
 use serde::{Deserialize, Serialize};
@@ -133,7 +134,7 @@ pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateEr
     } else {
         (n, 0.0)
     };
-    let long = w.cached_prefix + w.input > LONG_CONTEXT_THRESHOLD as f64;
+    let prompt = Prompt::Tokens(w.cached_prefix + w.input);
     let without_t = Tokens {
         uncached_input: n * (w.cached_prefix + w.input),
         output: n * w.output,
@@ -160,7 +161,7 @@ pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateEr
             }
             let terms = Terms {
                 tier,
-                long,
+                prompt,
                 geo: Geo::NotAvailable,
                 speed: Speed::Standard,
             };

@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod estimate;
 pub mod import;
 pub mod money;
+pub mod price_check;
 pub mod prices;
 pub mod records;
 pub mod report;

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     match args.command {
         Some(cli::Command::Report(a)) => cli::exit(cli::run_report(&a)),
         Some(cli::Command::Estimate(a)) => cli::exit(cli::run_estimate(&a)),
-        Some(cli::Command::Prices { json, prices }) => cli::exit(cli::run_prices(json, &prices)),
+        Some(cli::Command::Prices(a)) => cli::exit(cli::run_prices(&a)),
         Some(cli::Command::Export(a)) => cli::exit(run_export(&a)),
         Some(cli::Command::Open { files }) => run_app(files),
         Some(cli::Command::BenchUi { rows, frames }) => {

@@ -278,6 +278,8 @@ impl UsageRecord {
         requests: 1,
     };
 
+    /// Long context as the 1M-context beta's 200K threshold has it (the price table's tiers
+    /// decide what a request pays; this is for counting).
     pub fn is_long_context_observed(&self) -> bool {
         match self.context {
             Context::Request => self.tokens.total_input() > crate::cost::LONG_CONTEXT_THRESHOLD,

@@ -3,6 +3,7 @@
 
 use crate::aggregate::{Dimension, Evaluation, Period, Unpriced, View};
 use crate::import::{FileSummary, Rejected};
+use crate::price_check::PriceCheck;
 use crate::records::Tokens;
 use crate::scenario::{Levers, Observed};
 use crate::session::Analysis;
@@ -60,6 +61,10 @@ pub struct Report {
     pub series: Vec<SeriesPoint>,
     pub breakdown: Vec<BreakdownRow>,
     pub unpriced: Vec<Unpriced>,
+    /// The stale-price guard: the table's date, models it lacks, usage after its date.
+    pub price_table: PriceCheck,
+    /// How the figures were priced, where the user should know (secondary prices...).
+    pub price_notes: Vec<String>,
     pub rejected: Vec<Rejected>,
     pub files: Vec<FileSummary>,
 }
@@ -120,6 +125,8 @@ pub fn build(analysis: &Analysis, view: &View, ev: &Evaluation, levers: &Levers)
         series,
         breakdown,
         unpriced: view.unpriced.clone(),
+        price_table: PriceCheck::of(&analysis.data, &analysis.table),
+        price_notes: view.price_notes.clone(),
         rejected: analysis.data.rejected.clone(),
         files: analysis.data.files.clone(),
     }

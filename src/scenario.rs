@@ -3,7 +3,7 @@
 //! The saving of each lever is the cost before it minus the cost after it (the waterfall).
 
 use crate::cost::{self, Cost, Terms};
-use crate::prices::{Family, PriceTable};
+use crate::prices::{Family, PriceTable, Prompt};
 use crate::records::{Tier, Tokens};
 use serde::{Deserialize, Serialize};
 
@@ -264,18 +264,18 @@ impl Observed {
 pub enum LongRule {
     /// Aggregated rows carrying the flag.
     Flag(bool),
-    /// Requests: long when `min_input x prompt_length` exceeds 200K. Groups only hold requests
-    /// that agree on the rule at every prompt-length value the cube was built for.
+    /// Requests: the tier is that of a request of `min_input x prompt_length` prompt tokens.
+    /// Groups only hold requests that agree on every tier threshold at every prompt-length
+    /// value the cube was built for.
     Request { min_input: f64 },
 }
 
 impl LongRule {
-    fn applies(&self, prompt_length: f64) -> bool {
+    /// What picks the request tier at a prompt-length multiple.
+    pub fn prompt(&self, prompt_length: f64) -> Prompt {
         match *self {
-            LongRule::Flag(b) => b,
-            LongRule::Request { min_input } => {
-                min_input * prompt_length > cost::LONG_CONTEXT_THRESHOLD as f64
-            }
+            LongRule::Flag(b) => Prompt::Long(b),
+            LongRule::Request { min_input } => Prompt::Tokens(min_input * prompt_length),
         }
     }
 }
@@ -313,7 +313,7 @@ fn price_usage(
 ) -> Cost {
     let terms = Terms {
         tier,
-        long: u.long.applies(prompt_length),
+        prompt: u.long.prompt(prompt_length),
         geo: u.geo,
         speed: u.speed,
     };

@@ -20,8 +20,17 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn new(data: Dataset, table: PriceTable, grid: &[f64]) -> Analysis {
-        let cube = Cube::build(&data.records, grid);
+        let cube = Cube::build(&data.records, grid, table.thresholds());
         Analysis { data, table, cube }
+    }
+
+    /// Rebuilds the cube when the price table's tier thresholds changed (a price file with
+    /// other tiers was loaded): requests are banded on them.
+    pub fn sync_cube(&mut self) {
+        if self.cube.thresholds() != self.table.thresholds() {
+            let grid = self.cube.grid().to_vec();
+            self.cube = Cube::build(&self.data.records, &grid, self.table.thresholds());
+        }
     }
 
     pub fn view(&self, spec: &ViewSpec) -> View {

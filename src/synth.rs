@@ -2,7 +2,7 @@
 //! benchmarks and tests. Realistic shapes, never real data.
 
 use crate::cost::{self, Terms};
-use crate::prices::PriceTable;
+use crate::prices::{PriceTable, Prompt};
 use crate::records::{Geo, Speed, Tier, Tokens};
 use chrono::{Duration, NaiveDate};
 use std::fmt::Write;
@@ -190,7 +190,7 @@ pub fn cost_csv(rows: &[Row], table: &PriceTable) -> String {
             .unwrap_or(0);
         let terms = Terms {
             tier: r.tier,
-            long: r.long,
+            prompt: Prompt::Long(r.long),
             geo: Geo::NotAvailable,
             speed: Speed::Standard,
         };
@@ -618,7 +618,7 @@ impl<'a> CcWriter<'a> {
                 let line_tokens = Tokens { output, ..*tokens };
                 let terms = Terms {
                     tier: Tier::Standard,
-                    long: line_tokens.total_input() > cost::LONG_CONTEXT_THRESHOLD,
+                    prompt: Prompt::Tokens(line_tokens.to_f64().total_input()),
                     geo: Geo::NotAvailable,
                     speed: Speed::Standard,
                 };
@@ -972,7 +972,7 @@ pub fn api_samples(first: NaiveDate, days: u32, seed: u64) -> ApiSamples {
                     };
                     let terms = Terms {
                         tier: s.tier,
-                        long,
+                        prompt: Prompt::Long(long),
                         geo: Geo::Global,
                         speed: Speed::Standard,
                     };

@@ -512,6 +512,96 @@ fn unknown_models_are_shown_unpriced_never_zero() {
 }
 
 #[test]
+fn stale_price_guard_names_unknown_models_and_usage_after_the_tables_date() {
+    let dir = temp_dir();
+    let path = dir.path().join("usage.csv");
+    // A model released after this build's table, and usage after its as_of (2026-12-01).
+    std::fs::write(
+        &path,
+        format!(
+            "{HEADER}\n\
+             2026-11-30,claude-opus-4-8,k,W,standard,≤ 200k,1000000,0,0,0,0,0,global,\n\
+             2026-12-02,claude-opus-4-8,k,W,standard,≤ 200k,1000000,0,0,0,0,0,global,\n\
+             2026-12-02,claude-opus-6,k,W,standard,≤ 200k,2000,0,0,0,500,0,global,\n"
+        ),
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let o = costlens(&["report", p, "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pt = &r["price_table"];
+    assert_eq!(pt["as_of"], "2026-12-01");
+    assert_eq!(pt["unknown_models"], serde_json::json!(["claude-opus-6"]));
+    assert_eq!(pt["usage_after_as_of"], true);
+    assert_eq!(pt["last_usage_day"], "2026-12-02");
+    // Opus 4.8 is priced ($5 per MTok of input), the unknown model is not in the total.
+    assert!(close(f(&r["actual_usd"]), 10.0));
+    // A pipeline's log shows it too.
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: 1 model is not in the price table (prices as of 2026-12-01): claude-opus-6 (2,500 tokens)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--map NAME=MODEL") && err.contains("--prices FILE"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "Usage runs to 2026-12-02, after the day the prices were last checked (2026-12-01)"
+        ),
+        "{err}"
+    );
+    // The text report says it before the totals.
+    let text = String::from_utf8_lossy(&costlens(&["report", p]).stdout).into_owned();
+    let warn = text
+        .find("prices: 1 model is not in the price table")
+        .expect(&text);
+    assert!(warn < text.find("Actual (recomputed)").unwrap(), "{text}");
+    // `prices --check` lists what would be unpriced, and exits 1.
+    let o = costlens(&["prices", "--check", p]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains("claude-opus-6") && out.contains("2,500 tokens"),
+        "{out}"
+    );
+    assert!(!out.contains("claude-opus-4-8 "), "{out}");
+    let j = {
+        let o = costlens(&["prices", "--check", p, "--json"]);
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    assert_eq!(j["unknown_model_volumes"][0]["tokens"], 2500);
+    // Mapped, or covered by a newer price file, nothing is unpriced and the check passes.
+    let newer = dir.path().join("newer.json");
+    std::fs::write(
+        &newer,
+        r#"{"schema": "costlens-prices/2", "as_of": "2027-01-05", "models": [
+            {"id": "claude-opus-6", "family": "opus", "prices": [{"effective_from": "2026-11-25", "input": 6.0, "output": 30.0}]}]}"#,
+    )
+    .unwrap();
+    let o = costlens(&["prices", "--check", p, "--prices", newer.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = json(&["report", p, "--json", "--prices", newer.to_str().unwrap()]);
+    assert_eq!(r["price_table"]["unknown_models"], serde_json::json!([]));
+    assert_eq!(r["price_table"]["usage_after_as_of"], false);
+    assert_eq!(r["price_table"]["as_of"], "2027-01-05");
+    assert!(close(
+        f(&r["actual_usd"]),
+        10.0 + (2000.0 * 6.0 + 500.0 * 30.0) / MTOK
+    ));
+    let r = json(&[
+        "report",
+        p,
+        "--json",
+        "--map",
+        "claude-opus-6=claude-opus-5",
+    ]);
+    assert_eq!(r["price_table"]["unknown_models"], serde_json::json!([]));
+}
+
+#[test]
 fn input_problems_exit_1_with_one_line() {
     let dir = temp_dir();
     let png = dir.path().join("chart.png");
@@ -613,8 +703,13 @@ fn bad_flags_exit_2() {
 fn prices_json_is_the_table() {
     let p = json(&["prices", "--json"]);
     assert_eq!(f(&p["web_search_per_1k"]), 10.0);
+    assert_eq!(p["as_of"], "2026-12-01");
     let models = p["models"].as_array().unwrap();
-    assert_eq!(models.len(), 13);
+    assert_eq!(
+        models.len(),
+        27,
+        "every model of pricing.md, legacy ones included"
+    );
     let sonnet = models
         .iter()
         .find(|m| m["id"] == "claude-sonnet-4-5-20250929")
@@ -631,7 +726,8 @@ fn prices_json_is_the_table() {
         .map(f),
         [3.0, 3.75, 6.0, 0.30, 15.0]
     );
-    assert_eq!(f(&period["long_context"]["output"]), 22.5);
+    assert_eq!(period["tiers"][0]["above_prompt_tokens"], 200_000);
+    assert_eq!(f(&period["tiers"][0]["output"]), 22.5);
     assert_eq!(period["effective_from"], "2025-09-29");
     let haiku35 = models
         .iter()
@@ -651,29 +747,59 @@ fn prices_json_is_the_table() {
 #[test]
 fn prices_override_file_changes_the_report() {
     let dir = temp_dir();
-    let file = dir.path().join("litellm.json");
+    // LiteLLM's file fills gaps only: its Haiku 4.5 price is not taken over the bundled one,
+    // its unknown model is added.
+    let litellm = dir.path().join("litellm.json");
     std::fs::write(
-        &file,
-        r#"{"claude-haiku-4-5": {"litellm_provider": "anthropic", "input_cost_per_token": 2e-06, "output_cost_per_token": 1e-05}}"#,
+        &litellm,
+        r#"{"claude-haiku-4-5": {"litellm_provider": "anthropic", "input_cost_per_token": 2e-06, "output_cost_per_token": 1e-05},
+            "claude-proxy-9": {"litellm_provider": "anthropic", "input_cost_per_token": 4e-06, "output_cost_per_token": 2e-05}}"#,
+    )
+    .unwrap();
+    // Our own format replaces the entries it names.
+    let ours = dir.path().join("prices.json");
+    std::fs::write(
+        &ours,
+        r#"{"schema": "costlens-prices/2", "models": [{"id": "claude-haiku-4-5", "prices": [
+            {"effective_from": "2025-10-15", "input": 2.0, "output": 10.0}]}]}"#,
     )
     .unwrap();
     let usage = dir.path().join("usage.csv");
-    std::fs::write(&usage, format!("{HEADER}\n2026-03-01,claude-haiku-4-5-20251001,k,W,standard,,1000000,0,0,0,100000,0,,\n")).unwrap();
-    let (u, pf) = (usage.to_str().unwrap(), file.to_str().unwrap());
+    std::fs::write(
+        &usage,
+        format!(
+            "{HEADER}\n2026-03-01,claude-haiku-4-5-20251001,k,W,standard,,1000000,0,0,0,100000,0,,\n\
+             2026-03-01,claude-proxy-9,k,W,standard,,1000000,0,0,0,0,0,,\n"
+        ),
+    )
+    .unwrap();
+    let (u, lf, of) = (
+        usage.to_str().unwrap(),
+        litellm.to_str().unwrap(),
+        ours.to_str().unwrap(),
+    );
+    // Bundled: Haiku 4.5 at $1 / $5; claude-proxy-9 unpriced.
+    let plain = json(&["report", u, "--json"]);
+    assert!(close(f(&plain["actual_usd"]), 1.0 + 0.5));
+    assert_eq!(plain["price_table"]["unknown_models"][0], "claude-proxy-9");
+    // LiteLLM: Haiku kept, the proxy model priced at $4 per MTok.
+    let with_litellm = json(&["report", u, "--json", "--prices", lf]);
+    assert!(close(f(&with_litellm["actual_usd"]), 1.0 + 0.5 + 4.0));
+    assert_eq!(
+        with_litellm["price_table"]["unknown_models"],
+        serde_json::json!([])
+    );
+    // Ours: Haiku at $2 / $10.
     assert!(close(
-        f(&json(&["report", u, "--json"])["actual_usd"]),
-        1.0 + 0.5
-    ));
-    assert!(close(
-        f(&json(&["report", u, "--json", "--prices", pf])["actual_usd"]),
+        f(&json(&["report", u, "--json", "--prices", of])["actual_usd"]),
         2.0 + 1.0
     ));
-    let p = json(&["prices", "--json", "--prices", pf]);
+    let p = json(&["prices", "--json", "--prices", of]);
     let haiku = p["models"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["id"] == "claude-haiku-4-5-20251001")
+        .find(|m| m["id"] == "claude-haiku-4-5")
         .unwrap();
     assert_eq!(f(&haiku["prices"][0]["input"]), 2.0);
     let bad = dir.path().join("bad.json");

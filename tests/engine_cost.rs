@@ -212,6 +212,15 @@ fn fast_mode_is_6x_on_opus_4_6_and_modifiers_stack() {
     let opus46 = model(&t, "claude-opus-4-6");
     let mut r = record(tk, Context::Request);
     r.speed = Speed::Fast;
+    // On 2026-03-01 the 1M-token prompt pays Opus 4.6's long-context card ($10 / $37.50),
+    // times 6 for fast mode.
+    assert_usd(
+        cost::price_record(&t, opus46, &r).total(),
+        6.0 * (10.0 + 3.75),
+        "fast x long",
+    );
+    // From 2026-03-13 the same request is at standard rates.
+    r.time = day(2026, 4, 1);
     assert_usd(
         cost::price_record(&t, opus46, &r).total(),
         6.0 * (5.0 + 2.5),
@@ -234,7 +243,8 @@ fn fast_mode_is_6x_on_opus_4_6_and_modifiers_stack() {
         7.5,
         "no fast on 4.5",
     );
-    // Sonnet 4.6: long context x residency.
+    // Sonnet 4.6 (on 2026-03-01, before the 1M window became standard-priced): long
+    // context x residency.
     let s46 = model(&t, "claude-sonnet-4-6");
     let mut r = record(tokens(300_000, 0, 0, 0, 0), Context::Request);
     r.geo = Geo::Us;

@@ -8,9 +8,9 @@
 
 use chrono::{TimeZone, Utc};
 use costlens::aggregate::{self, Dimension, Period, ViewSpec};
-use costlens::cost::{self, LONG_CONTEXT_THRESHOLD, Terms};
+use costlens::cost::{self, Terms};
 use costlens::dataset::Dataset;
-use costlens::prices::{Family, PriceTable};
+use costlens::prices::{Family, PriceTable, Prompt};
 use costlens::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
 use costlens::scenario::{LeverError, Levers, Observed, Stage, Ttl};
 use costlens::session::Analysis;
@@ -176,9 +176,9 @@ fn scenario_cost(table: &PriceTable, raw: &Raw, l: &Levers, obs: &Observed) -> O
     t.output *= l.output_length;
     // A request is long when ITS input (prompt length applied; traffic is more requests, not
     // longer ones) exceeds 200K.
-    let long = match r.context {
-        Context::Request => input * l.prompt_length > LONG_CONTEXT_THRESHOLD as f64,
-        Context::Flag(b) => b,
+    let prompt = match r.context {
+        Context::Request => Prompt::Tokens(input * l.prompt_length),
+        Context::Flag(b) => Prompt::Long(b),
     };
     if l.cache_share.is_some() || l.cache_hit.is_some() || l.cache_ttl.is_some() {
         let i = t.total_input();
@@ -216,7 +216,7 @@ fn scenario_cost(table: &PriceTable, raw: &Raw, l: &Levers, obs: &Observed) -> O
             }
             let terms = Terms {
                 tier,
-                long,
+                prompt,
                 geo: r.geo,
                 speed: r.speed,
             };
@@ -374,12 +374,13 @@ proptest! {
             t.cache_write_5m *= g;
             t.cache_write_1h *= g;
             t.cache_read *= g;
-            let long = match rec.context {
-                Context::Request => rec.tokens.total_input() as f64 * g > 200_000.0,
-                Context::Flag(b) => b,
+            let long = rec.context == Context::Request && rec.tokens.total_input() as f64 * g > 200_000.0;
+            long_requests += usize::from(long);
+            let prompt = match rec.context {
+                Context::Request => Prompt::Tokens(rec.tokens.total_input() as f64 * g),
+                Context::Flag(b) => Prompt::Long(b),
             };
-            long_requests += usize::from(long && rec.context == Context::Request);
-            let terms = Terms { tier: rec.tier, long, geo: rec.geo, speed: rec.speed };
+            let terms = Terms { tier: rec.tier, prompt, geo: rec.geo, speed: rec.speed };
             want += cost::price(&a.table, m, rec.time, &t, rec.web_search as f64, &terms).total();
         }
         prop_assert!(rel_close(ev.scenario, want), "x{}: cube {} vs records {} ({} long)", g, ev.scenario, want, long_requests);
@@ -442,8 +443,8 @@ proptest! {
                     t.cache_write_5m *= g;
                     t.cache_write_1h *= g;
                     t.cache_read *= g;
-                    let long = rec.tokens.total_input() as f64 * g > 200_000.0;
-                    let terms = Terms { tier: rec.tier, long, geo: rec.geo, speed: rec.speed };
+                    let prompt = Prompt::Tokens(rec.tokens.total_input() as f64 * g);
+                    let terms = Terms { tier: rec.tier, prompt, geo: rec.geo, speed: rec.speed };
                     cost::price(&a.table, m, rec.time, &t, 0.0, &terms).total()
                 })
                 .sum();

@@ -21,7 +21,7 @@ use costlens::import::{Control, Options};
 use costlens::prices::{PriceFile, PriceTable};
 use costlens::scenario::{Levers, ResolvedLevers};
 use costlens::session::{self, Analysis, Loaded};
-use egui::{Key, KeyboardShortcut, Modifiers};
+use egui::{Key, KeyboardShortcut, Modifiers, RichText};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -255,6 +255,8 @@ pub struct CostlensApp {
     pub chart: ChartData,
     pub forecast: Option<Forecast>,
     pub resolved: Result<ResolvedLevers, String>,
+    /// The stale-price guard over the whole import; `None` when data or prices changed since.
+    pub price_check: Option<costlens::price_check::PriceCheck>,
     pub load_errors: Vec<String>,
     pub unrecognised: Vec<String>,
     pub status: Option<Status>,
@@ -330,6 +332,7 @@ impl CostlensApp {
             chart: ChartData::default(),
             forecast: None,
             resolved: Err(String::new()),
+            price_check: None,
             load_errors: loaded.errors.iter().map(|e| e.to_string()).collect(),
             unrecognised: Vec::new(),
             status,
@@ -367,6 +370,7 @@ impl CostlensApp {
         self.analysis = analysis;
         self.source = source;
         self.settings.spec.filter = Default::default();
+        self.price_check = None;
         self.dirty_view = true;
     }
 
@@ -389,7 +393,14 @@ impl CostlensApp {
     /// Rebuilds what is stale: the view when data, prices or the view spec changed; the
     /// evaluation when levers changed. Cheap enough to run inside a frame.
     pub fn refresh(&mut self) {
+        if self.price_check.is_none() {
+            self.price_check = Some(costlens::price_check::PriceCheck::of(
+                &self.analysis.data,
+                &self.analysis.table,
+            ));
+        }
         if self.dirty_view {
+            self.analysis.sync_cube();
             if self.choices.key != Choices::key_of(&self.analysis) || self.choices.models.is_empty()
             {
                 self.choices = Choices::of(&self.analysis);
@@ -502,6 +513,7 @@ impl CostlensApp {
                     let rows: u64 = analysis.data.files.iter().map(|f| f.rows).sum();
                     let rejected = analysis.data.rejected.len();
                     self.analysis = analysis;
+                    self.price_check = None;
                     self.source = Source::Files(job.paths.clone());
                     for p in job.paths.iter().rev() {
                         self.settings.recent.retain(|r| r != p);
@@ -649,6 +661,7 @@ impl CostlensApp {
                 self.settings.overrides = PriceFile::default();
                 self.analysis.table = PriceTable::bundled();
                 self.choices = Choices::default();
+                self.price_check = None;
                 self.dirty_view = true;
                 self.set_status("Prices reset to the bundled list prices", false);
             }
@@ -656,6 +669,7 @@ impl CostlensApp {
                 Ok(()) => {
                     self.settings.overrides.map.insert(from.clone(), to.clone());
                     self.choices = Choices::default();
+                    self.price_check = None;
                     self.dirty_view = true;
                     self.set_status(format!("{from} is now billed as {to}"), false);
                 }
@@ -664,6 +678,7 @@ impl CostlensApp {
             Cmd::PricesChanged => {
                 // Model labels come from the price table.
                 self.choices = Choices::default();
+                self.price_check = None;
                 self.dirty_view = true;
             }
             Cmd::ViewChanged => self.dirty_view = true,
@@ -673,6 +688,7 @@ impl CostlensApp {
                 let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
                 let table = self.analysis.table.clone();
                 self.analysis = Analysis::new(loaded.data, table, &aggregate::prompt_length_grid());
+                self.price_check = None;
                 self.source = Source::Sample;
                 self.settings.spec.filter = Default::default();
                 self.dirty_view = true;
@@ -687,20 +703,35 @@ impl CostlensApp {
         };
         let name = path.display().to_string();
         match self.analysis.table.apply_text(&name, &text) {
-            Ok(changed) => {
+            Ok(applied) => {
                 // Remember the effect, not the path: the file may move.
                 let mut probe = PriceTable::bundled();
                 if probe.apply_text(&name, &text).is_ok() {
                     for m in &probe.models {
-                        if changed.contains(&m.id) {
+                        if applied.changed.contains(&m.id) {
                             self.settings.overrides.models.retain(|o| o.id != m.id);
                             self.settings.overrides.models.push(m.clone());
                         }
                     }
                 }
-                self.dirty_view = true;
+                if self.analysis.table.as_of > self.settings.overrides.as_of.unwrap_or_default() {
+                    self.settings.overrides.as_of = Some(self.analysis.table.as_of);
+                }
+                self.pending.push(Cmd::PricesChanged);
+                let kept = if applied.kept.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; kept the bundled prices of {} models it also lists (they have dated prices and tiers the file cannot express)",
+                        applied.kept.len()
+                    )
+                };
                 self.set_status(
-                    format!("Loaded {} prices from {}", changed.len(), name),
+                    format!(
+                        "Loaded {} prices from {}{kept}",
+                        applied.changed.len(),
+                        name
+                    ),
                     false,
                 );
             }
@@ -964,6 +995,7 @@ impl CostlensApp {
                 });
             });
         }
+        self.price_guard(ui);
         match self.settings.tab {
             Tab::Dashboard => dashboard::show(self, ui),
             Tab::Calculator => calculator::show(self, ui),
@@ -992,6 +1024,40 @@ impl CostlensApp {
             self.apply(cmd, &ctx);
         }
         self.refresh();
+    }
+
+    /// The stale-price banner: models the price table lacks, usage after its date, with the
+    /// fixes one click away.
+    fn price_guard(&mut self, ui: &mut egui::Ui) {
+        let Some(check) = self.price_check.as_ref().filter(|c| c.fires()) else {
+            return;
+        };
+        let messages = check.messages(false);
+        let unknown = !check.unknown_models.is_empty();
+        egui::Panel::top("price_guard").show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                let warn = ui.visuals().warn_fg_color;
+                ui.label(RichText::new("⚠ Prices").strong().color(warn));
+                for m in &messages {
+                    ui.label(m);
+                }
+                if unknown
+                    && ui
+                        .button("Map…")
+                        .on_hover_text("Bill an unknown model as a priced one (in the import report)")
+                        .clicked()
+                {
+                    self.show_report = true;
+                }
+                if ui
+                    .button("Load price file…")
+                    .on_hover_text("A newer costlens price file, or LiteLLM's model_prices_and_context_window.json")
+                    .clicked()
+                {
+                    self.pending.push(Cmd::LoadPriceFile);
+                }
+            });
+        });
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {

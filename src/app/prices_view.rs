@@ -23,12 +23,18 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                 ui.label(format!("{n} override(s) active"));
             }
         });
-        ui.label(format!("Web search: ${} per 1,000 searches", app.analysis.table.web_search_per_1k));
+        let table = &app.analysis.table;
+        ui.label(format!(
+            "Prices as of {} · web search ${} per 1,000 searches · {}",
+            table.as_of,
+            table.web_search_per_1k,
+            table.sources.join("; ")
+        ));
         ui.separator();
         let mut edited: Option<(String, PricePeriod)> = None;
         egui::ScrollArea::both().show(ui, |ui| {
-            egui::Grid::new("prices").striped(true).num_columns(9).show(ui, |ui| {
-                for h in ["Model", "ID", "From", "Input", "5m write", "1h write", "Cache read", "Output", "> 200K input"] {
+            egui::Grid::new("prices").striped(true).num_columns(11).show(ui, |ui| {
+                for h in ["Model", "ID", "From", "Input", "5m write", "1h write", "Cache read", "Output", "Request tiers", "Fast mode", "Source"] {
                     ui.label(RichText::new(h).weak());
                 }
                 ui.end_row();
@@ -60,10 +66,26 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                         resp.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::SpinButton, true, &name));
                         any |= resp.changed();
                     }
-                    ui.label(match &p.long_context {
-                        Some(l) => format!("${} / ${}", l.input, l.output),
+                    let tiers: Vec<String> = p
+                        .tiers
+                        .iter()
+                        .map(|t| format!("> {}K: ${} / ${}", t.above_prompt_tokens / 1000, t.rates.input, t.rates.output))
+                        .collect();
+                    ui.label(if tiers.is_empty() { "—".to_owned() } else { tiers.join("; ") })
+                        .on_hover_text("A request whose prompt (input + cache writes + reads) exceeds the threshold is billed entirely at these rates, output included.");
+                    ui.label(match m.fast_multiplier_in(p) {
+                        Some(f) => format!("{f}x"),
                         None => "—".into(),
                     });
+                    let confidence = if m.has_secondary_facts() { "secondary facts" } else { "published" };
+                    ui.label(confidence).on_hover_text(
+                        m.prices
+                            .iter()
+                            .filter_map(|q| q.note.as_ref().map(|n| format!("from {}: {n}", q.effective_from)))
+                            .chain(m.note.clone())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    );
                     ui.end_row();
                     if any {
                         edited = Some((m.id.clone(), PricePeriod { standard: r, ..p.clone() }));
