@@ -9,7 +9,7 @@
 
 use super::console_cost::token_type_category;
 use super::console_usage::is_long_context_label;
-use super::messages::{CacheCreation, ServerToolUse, reject};
+use super::api::{CacheCreation, ServerToolUse, reject};
 use super::{BilledRow, Identity, ParsedFile, line_of_offset, parse_time_str, stable_hash};
 use crate::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
 use serde::Deserialize;

@@ -7,7 +7,7 @@
 //! where a tool added one, else the date the user gives (`Options::batch_date`), else the
 //! file's modification date; the summary says which.
 
-use super::messages::{ApiMessage, assumed_5m_note, json_error_reason, reject};
+use super::api::{ApiMessage, assumed_5m_note, json_error_reason, reject};
 use super::{Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
 use crate::records::{Tier, UsageRecord};
 use serde::Deserialize;

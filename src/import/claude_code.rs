@@ -24,7 +24,7 @@
 //! - The `project` dimension is the folder directly under `projects/` (Claude Code's encoded
 //!   working directory, e.g. `-home-me-src-app`).
 
-use super::messages::{ApiUsage, assumed_5m_note, json_error_reason, reject};
+use super::api::{ApiUsage, assumed_5m_note, json_error_reason, reject};
 use super::{
     Identity, LineFormat, ParsedFile, Text, merge_repeated_messages, parse_time_str, stable_hash,
 };

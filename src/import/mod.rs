@@ -3,6 +3,7 @@
 //! name, never by position, and report each rejected line as `file:line: reason`.
 
 pub mod admin;
+pub mod api;
 pub mod batch;
 pub mod cache;
 pub mod claude_code;
