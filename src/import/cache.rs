@@ -42,7 +42,7 @@ const PACK_MAGIC: &[u8; 16] = b"costlens-pack\n\0\0";
 pub const MIN_CACHED_BYTES: u64 = 64 * 1024;
 /// The cache layout's version (the program's version and build are part of every key too, so a
 /// changed importer never reads entries of an older one).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Where parsed files are cached, if anywhere.
 #[derive(Clone, Debug, PartialEq)]

@@ -166,11 +166,14 @@ fn is_report_page(v: &serde_json::Value) -> bool {
     }
 }
 
-/// Usage or cost report, from a page's text: cost results carry `amount`, usage results
-/// token counts. A page of empty buckets is read as a usage report (it adds nothing either way).
+/// Usage or cost report, from a page's text: cost results carry `amount` (next to `currency`,
+/// `cost_type` or `description`: a result may carry only some of them), usage results token
+/// counts. A page of empty buckets is read as a usage report (it adds nothing either way).
 fn report_kind(text: &[u8]) -> Option<Format> {
     let has = |k: &[u8]| memchr::memmem::find(text, k).is_some();
-    if has(b"\"amount\"") && has(b"\"currency\"") {
+    if has(b"\"amount\"")
+        && (has(b"\"currency\"") || has(b"\"cost_type\"") || has(b"\"description\""))
+    {
         Some(Format::AdminCostJson)
     } else {
         Some(Format::AdminUsageJson)

@@ -13,7 +13,7 @@ pub mod detect;
 pub mod messages;
 pub mod snapshot;
 
-use crate::records::{Category, Symbols, Tier, UsageRecord};
+use crate::records::{Category, Geo, Speed, Symbols, Tier, UsageRecord};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -58,10 +58,12 @@ pub struct FileSummary {
 }
 
 /// One row of a billed series (a cost export): what the invoice says, for reconciliation.
+/// The fields added after the first release carry `#[serde(default)]`: rows are cached as JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BilledRow {
     pub time: i64,
-    /// Model name as the export has it (a display name in the Console's cost CSV).
+    /// Model name as the export has it (a display name in the Console's cost CSV, possibly a
+    /// display name taken from the Admin cost report's `description`); empty when unknown.
     pub model: crate::records::Sym,
     pub workspace: crate::records::Sym,
     pub api_key: crate::records::Sym,
@@ -70,6 +72,87 @@ pub struct BilledRow {
     pub usd: f64,
     /// Identity of the row, to recognise the same bill loaded twice.
     pub id: u64,
+    /// Long context: the row's `context_window` is a label beyond 200k (same rule as the usage
+    /// CSV, [`console_usage::is_long_context_label`]); false when the source does not say.
+    #[serde(default)]
+    pub long_context: bool,
+    /// `inference_geo`, where the source has it.
+    #[serde(default)]
+    pub geo: Geo,
+    /// `speed`, where the source has it.
+    #[serde(default)]
+    pub speed: Speed,
+    /// What the money is for (`cost_type`): tokens, web search, code execution, other.
+    #[serde(default)]
+    pub cost_type: CostType,
+    /// Half a unit of the last decimal place the amount was written with, in dollars: the
+    /// most the amount can differ from the exact cost by rounding (Console `0.08` -> 0.005,
+    /// `12` -> 0.5; Admin cents `"123.45"` -> 0.00005, `"5000"` -> 0.005).
+    #[serde(default)]
+    pub rounding_usd: f64,
+}
+
+/// What billed money is for (`cost_type` of the cost exports).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CostType {
+    #[default]
+    Tokens,
+    WebSearch,
+    CodeExecution,
+    Other,
+}
+
+impl CostType {
+    /// `token`/`tokens`, `web_search`, `code_execution` (any case, spaces or dashes for
+    /// underscores); another word is `Other`; an empty value is `None` (not said).
+    pub fn parse(s: &str) -> Option<CostType> {
+        let s = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        Some(match s.as_str() {
+            "" | "null" => return None,
+            "token" | "tokens" => CostType::Tokens,
+            "web_search" | "web_searches" => CostType::WebSearch,
+            "code_execution" => CostType::CodeExecution,
+            _ => CostType::Other,
+        })
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CostType::Tokens => "tokens",
+            CostType::WebSearch => "web_search",
+            CostType::CodeExecution => "code_execution",
+            CostType::Other => "other",
+        }
+    }
+}
+
+/// Half a unit of the last decimal place written in `amount` (a decimal number as text, such
+/// as `0.08`, `12`, `-1.5e-3`), in units of 10^`shift` of the amount's own unit: `shift` 0
+/// for an amount in dollars, 2 for cents to dollars. `None` when `amount` is not a decimal.
+pub fn rounding_of(amount: &str, shift: i32) -> Option<f64> {
+    let s = amount.trim();
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // The last place is 10^-places of the unit; in dollars, 10^-(places + shift).
+    let places = (frac.len() as i32).checked_sub(exp)?.checked_add(shift)?;
+    Some(if places >= 0 {
+        0.5 / 10f64.powi(places)
+    } else {
+        0.5 * 10f64.powi(-places)
+    })
 }
 
 /// How a record is recognised when the same usage is loaded twice.
