@@ -321,3 +321,32 @@ fn admin_cost_report_odd_values_keep_the_money() {
         ]
     );
 }
+
+// --- Dating files that carry no time -----------------------------------------------------------
+
+#[test]
+fn batch_results_use_the_same_dating_rule() {
+    let line = r#"{"custom_id":"r1","result":{"type":"succeeded","message":{"id":"msg_b1","model":"claude-haiku-4-5","usage":{"input_tokens":10,"output_tokens":4}}}}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("batch.jsonl");
+    std::fs::write(&f, format!("{line}\n")).unwrap();
+    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(day(2026, 10, 3) as u64);
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let p = parse_file(&f, &Options::default());
+    assert_eq!(p.records[0].0.time, day(2026, 10, 3));
+    assert_eq!(p.records[0].0.tier, Tier::Batch);
+    assert_eq!(p.summary.default_dated, 1);
+    assert!(p.summary.notes.contains(
+        &"1 results carry no time: dated 2026-10-03, the file's modification date; give --date YYYY-MM-DD to set another".to_owned()
+    ));
+    let p = import::parse_bytes("b.jsonl", line.as_bytes(), &Options::default()).unwrap();
+    assert_eq!(
+        rejected(&p),
+        ["b.jsonl:1: Message Batches results carry no date and none was given (--date)"]
+    );
+}

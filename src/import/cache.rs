@@ -60,7 +60,8 @@ pub struct Key {
     pub size: u64,
     pub mtime_secs: i64,
     pub mtime_nanos: u32,
-    batch_date: Option<i64>,
+    /// [`Options::date`]: dates the records of files that carry none.
+    date: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -469,7 +470,7 @@ fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
         size: meta.len(),
         mtime_secs: mtime.as_secs() as i64,
         mtime_nanos: mtime.subsec_nanos(),
-        batch_date: opts.batch_date,
+        date: opts.date,
     })
 }
 

@@ -55,6 +55,10 @@ pub struct FileSummary {
     pub duplicates: u64,
     /// Things the user should know (assumptions made, data that was missing).
     pub notes: Vec<String>,
+    /// Rows that carry no time of their own and were dated by the date given or the file's
+    /// modification date (see [`DefaultDate`]; the notes say which).
+    #[serde(default)]
+    pub default_dated: u64,
 }
 
 /// One row of a billed series (a cost export): what the invoice says, for reconciliation.
@@ -250,8 +254,70 @@ impl<R: Read> Read for Counted<'_, R> {
 /// Options a user can give an import.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Date for files that carry none (Message Batches results), Unix seconds.
-    pub batch_date: Option<i64>,
+    /// Date for files that carry none (Message Batches results, saved Messages API responses
+    /// and streams, a Messages log in which no line has a timestamp), Unix seconds (the start
+    /// of a UTC day). Without it such files are dated by their modification date.
+    pub date: Option<i64>,
+}
+
+/// Where records that carry no time of their own are dated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DefaultDate {
+    /// The date the user gave ([`Options::date`], `--date`), Unix seconds.
+    Given(i64),
+    /// The file's modification date (start of the UTC day), Unix seconds.
+    FileModified(i64),
+    /// Neither is known (in-memory data without a date given): undated records are rejected.
+    Unknown,
+}
+
+impl DefaultDate {
+    /// For a file on disk: the date given, else the file's modification date.
+    pub fn for_file(opts: &Options, path: &Path) -> DefaultDate {
+        if let Some(t) = opts.date {
+            return DefaultDate::Given(t);
+        }
+        match std::fs::metadata(path).and_then(|m| m.modified()) {
+            Ok(m) => {
+                let secs = m
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                DefaultDate::FileModified(secs.div_euclid(86_400) * 86_400)
+            }
+            Err(_) => DefaultDate::Unknown,
+        }
+    }
+
+    /// For in-memory data: the date given, if any.
+    pub fn for_bytes(opts: &Options) -> DefaultDate {
+        opts.date.map_or(DefaultDate::Unknown, DefaultDate::Given)
+    }
+
+    pub fn time(self) -> Option<i64> {
+        match self {
+            DefaultDate::Given(t) | DefaultDate::FileModified(t) => Some(t),
+            DefaultDate::Unknown => None,
+        }
+    }
+
+    /// The note for `n` `what` (results, responses...) dated by this default.
+    pub(crate) fn note(self, n: u64, what: &str) -> String {
+        let day = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default()
+        };
+        match self {
+            DefaultDate::Given(t) => {
+                format!("{n} {what} carry no time: dated {} (the date given)", day(t))
+            }
+            DefaultDate::FileModified(t) => format!(
+                "{n} {what} carry no time: dated {}, the file's modification date; give --date YYYY-MM-DD to set another",
+                day(t)
+            ),
+            DefaultDate::Unknown => format!("{n} {what} carry no time and no date was given"),
+        }
+    }
 }
 
 /// How much of a file's start format detection reads.
@@ -325,18 +391,7 @@ pub fn parse_path(
             parse_lines_file(&messages::MessagesLog { name: &name }, path, control).map_err(io)?
         }
         Format::BatchResultsJsonl => {
-            let date = match opts.batch_date {
-                Some(t) => batch::BatchDate::Given(t),
-                None => match std::fs::metadata(path).and_then(|m| m.modified()) {
-                    Ok(m) => {
-                        let secs = m
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs() as i64);
-                        batch::BatchDate::FileModified(secs.div_euclid(86_400) * 86_400)
-                    }
-                    Err(_) => batch::BatchDate::Unknown,
-                },
-            };
+            let date = DefaultDate::for_file(opts, path);
             parse_lines_file(&batch::BatchResults { name: &name, date }, path, control)
                 .map_err(io)?
         }
@@ -387,9 +442,7 @@ pub fn parse_as(format: Format, name: &str, bytes: &[u8], opts: &Options) -> Par
             parse_lines_bytes(&messages::MessagesLog { name }, bytes, &control)
         }
         Format::BatchResultsJsonl => {
-            let date = opts
-                .batch_date
-                .map_or(batch::BatchDate::Unknown, batch::BatchDate::Given);
+            let date = DefaultDate::for_bytes(opts);
             parse_lines_bytes(&batch::BatchResults { name, date }, bytes, &control)
         }
         Format::ClaudeCodeJsonl => {
