@@ -322,7 +322,338 @@ fn admin_cost_report_odd_values_keep_the_money() {
     );
 }
 
+// --- Messages API responses as users keep them -------------------------------------------------
+
+fn record_tokens(p: &ParsedFile) -> Vec<Tokens<u64>> {
+    p.records.iter().map(|(r, _)| r.tokens).collect()
+}
+
+fn models(p: &ParsedFile) -> Vec<&str> {
+    p.records
+        .iter()
+        .map(|(r, _)| p.symbols.get(r.model))
+        .collect()
+}
+
+fn given(y: i32, m: u32, d: u32) -> Options {
+    Options {
+        date: Some(day(y, m, d)),
+    }
+}
+
+#[test]
+fn a_pretty_printed_message_json_is_one_response() {
+    let path = fixture("message_pretty.json");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(detect_format(&bytes), Ok(Format::MessagesJson));
+    let p = parse_file(&path, &given(2026, 10, 3));
+    assert_eq!(p.summary.format, "Messages API responses (JSON)");
+    assert_eq!(rejected(&p), Vec::<String>::new());
+    assert_eq!(p.summary.rows, 1);
+    // input 25; cache writes 200 (5m) + 1000 (1h); reads 3000; output 150.
+    assert_eq!(record_tokens(&p), [tokens([25, 200, 1000, 3000, 150])]);
+    let r = &p.records[0].0;
+    assert_eq!(models(&p), ["claude-sonnet-4-5-20250929"]);
+    assert_eq!((r.tier, r.geo, r.speed), (Tier::Standard, Geo::Global, Speed::Standard));
+    // Web fetches are free and not counted; searches are.
+    assert_eq!(r.web_search, 2);
+    assert_eq!(r.time, day(2026, 10, 3));
+    assert!(matches!(p.records[0].1, Identity::Message { .. }));
+    assert_eq!(p.summary.default_dated, 1);
+    assert_eq!(
+        p.summary.notes,
+        ["1 responses carry no time: dated 2026-10-03 (the date given)"]
+    );
+    // In memory, without a date, it cannot be placed in time: rejected with the reason.
+    let p = import::parse_bytes("message_pretty.json", &bytes, &Options::default()).unwrap();
+    assert_eq!(
+        rejected(&p),
+        ["message_pretty.json:1: no timestamp field (timestamp, created_at or time)"]
+    );
+    assert!(p.records.is_empty());
+}
+
+#[test]
+fn concatenated_pretty_messages_are_several_responses() {
+    let p = parse_file(&fixture("messages_concatenated.json"), &given(2026, 10, 3));
+    assert_eq!(p.summary.format, "Messages API responses (JSON)");
+    assert_eq!(rejected(&p), Vec::<String>::new());
+    assert_eq!(models(&p), ["claude-opus-4-6", "claude-haiku-4-5"]);
+    // The second gives its 40 cache-write tokens without a 5m/1h split: 5-minute writes.
+    assert_eq!(
+        record_tokens(&p),
+        [tokens([10, 0, 0, 0, 20]), tokens([7, 40, 0, 0, 3])]
+    );
+    let r = &p.records[0].0;
+    assert_eq!((r.geo, r.speed), (Geo::Us, Speed::Fast));
+    assert!(
+        p.summary
+            .notes
+            .contains(&"2 responses carry no time: dated 2026-10-03 (the date given)".to_owned())
+    );
+    assert!(
+        p.summary.notes.iter().any(|n| n.starts_with(
+            "1 lines give cache writes only as cache_creation_input_tokens"
+        ))
+    );
+}
+
+#[test]
+fn a_json_array_of_log_shapes() {
+    let path = fixture("messages_array.json");
+    assert_eq!(
+        detect_format(&std::fs::read(&path).unwrap()),
+        Ok(Format::MessagesJson)
+    );
+    // Some responses carry a time: the one without is rejected, as in a JSONL log, even
+    // though the file has a modification date.
+    let p = parse_file(&path, &Options::default());
+    let name = path.display().to_string();
+    assert_eq!(
+        rejected(&p),
+        [
+            format!("{name}:12: no timestamp field (timestamp, created_at or time)"),
+            format!("{name}:13: not a response: a number, not an object"),
+        ]
+    );
+    assert_eq!(models(&p), ["claude-haiku-4-5", "claude-haiku-4-5", "claude-sonnet-4-5"]);
+    let times: Vec<i64> = p.records.iter().map(|(r, _)| r.time).collect();
+    let d = day(2026, 5, 4);
+    assert_eq!(times, [d + 10 * 3600, d + 11 * 3600, d + 12 * 3600]);
+    assert_eq!(
+        record_tokens(&p),
+        [
+            tokens([100, 0, 0, 0, 10]),
+            tokens([5, 0, 0, 0, 6]),
+            tokens([1, 0, 0, 0, 2])
+        ]
+    );
+    // The wrapper and the Message have ids; the flat record has none.
+    assert!(matches!(p.records[0].1, Identity::Message { .. }));
+    assert_eq!(p.records[1].1, Identity::None);
+    assert_eq!(
+        (p.summary.rows, p.summary.skipped, p.summary.rejected),
+        (3, 1, 2)
+    );
+    assert_eq!(p.summary.default_dated, 0);
+    // A one-line array is a JSON document too.
+    assert_eq!(
+        detect_format(br#"[{"id":"m","model":"x","usage":{"input_tokens":1,"output_tokens":2}}]"#),
+        Ok(Format::MessagesJson)
+    );
+}
+
+#[test]
+fn a_broken_json_document_keeps_the_responses_before_the_error() {
+    let text = "[\n  {\"id\":\"m1\",\"model\":\"claude-haiku-4-5\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}},\n  {\"id\":\"m2\",\"model\":\"claude-haiku-4-5\",\"usage\":{\"input_tokens\":\"many\"}},\n  {\"id\":\"m3\",\n   \"model\": oops}\n]\n";
+    let p = import::parse_bytes("saved.json", text.as_bytes(), &given(2026, 1, 2)).unwrap();
+    assert_eq!(p.summary.format, "Messages API responses (JSON)");
+    assert_eq!(
+        rejected(&p),
+        [
+            "saved.json:3: usage.input_tokens: invalid type: string \"many\", expected u64",
+            "saved.json:5: not valid JSON: expected value (the responses before it were imported)"
+        ]
+    );
+    assert_eq!(record_tokens(&p), [tokens([1, 0, 0, 0, 1])]);
+}
+
+#[test]
+fn an_sse_stream_with_two_messages_and_an_error_stream() {
+    let path = fixture("stream_two_messages.txt");
+    assert_eq!(
+        detect_format(&std::fs::read(&path).unwrap()),
+        Ok(Format::MessagesSse)
+    );
+    let p = parse_file(&path, &given(2026, 10, 3));
+    assert_eq!(p.summary.format, "Messages API stream (SSE)");
+    assert_eq!(rejected(&p), Vec::<String>::new());
+    assert_eq!(models(&p), ["claude-sonnet-4-5-20250929", "claude-opus-4-6"]);
+    assert_eq!(
+        record_tokens(&p),
+        [
+            // message_start: 12 in, 500 5m writes, 8000 reads, output 1; message_delta: 345 out.
+            tokens([12, 500, 0, 8000, 345]),
+            // No `event:` lines; the delta carries every count and the 1h split: they replace
+            // the start's (0 writes, output 1).
+            tokens([3, 0, 1500, 20000, 88]),
+        ]
+    );
+    let (a, b) = (&p.records[0].0, &p.records[1].0);
+    assert_eq!((a.geo, a.speed, a.web_search), (Geo::NotAvailable, Speed::Standard, 0));
+    assert_eq!((b.geo, b.speed, b.web_search), (Geo::Us, Speed::Fast, 1));
+    assert!(p.records.iter().all(|(r, _)| r.time == day(2026, 10, 3)));
+    assert_eq!((p.summary.rows, p.summary.skipped), (2, 1));
+    assert_eq!(
+        p.summary.notes,
+        [
+            "2 responses carry no time: dated 2026-10-03 (the date given)",
+            "1 streams ended in an error event (not billed) and were skipped"
+        ]
+    );
+    // The same response saved as a stream and as JSON counts once.
+    let json = r#"{"id":"msg_sse1","type":"message","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":12,"output_tokens":345}}"#;
+    let mut d = Dataset::default();
+    d.add(p);
+    d.add(import::parse_bytes("same.json", json.as_bytes(), &given(2026, 10, 3)).unwrap());
+    assert_eq!(d.records.len(), 2);
+
+    // In memory without a date: each stream is rejected on its message_start line.
+    let bytes = std::fs::read(&path).unwrap();
+    let p = import::parse_bytes("s.txt", &bytes, &Options::default()).unwrap();
+    let why = "a captured stream carries no time and no date was given (--date)";
+    assert_eq!(
+        rejected(&p),
+        [format!("s.txt:2: {why}"), format!("s.txt:28: {why}")]
+    );
+}
+
+#[test]
+fn sse_streams_cut_off_or_broken_are_reported_on_their_lines() {
+    let text = "event: message_delta\n\
+        data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":5}}\n\
+        \n\
+        event: message_start\n\
+        data: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"model\":\"claude-haiku-4-5\",\"usage\":{\"input_tokens\":4,\"output_tokens\":1}}}\n\
+        \n\
+        event: content_block_delta\n\
+        data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"cut\n\
+        \n\
+        event: message_start\n\
+        data: {\"type\":\"message_start\",\"message\":{\"id\":\"m2\",\"model\":\"claude-haiku-4-5\",\"usage\":{\"input_tokens\":6,\"output_tokens\":1}}}\n\
+        event: message_delta\n\
+        data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":70}}\n";
+    let p = import::parse_bytes("cut.sse", text.as_bytes(), &given(2026, 2, 1)).unwrap();
+    assert_eq!(p.summary.format, "Messages API stream (SSE)");
+    assert_eq!(
+        rejected(&p),
+        [
+            "cut.sse:2: message_delta without a message_start before it",
+            "cut.sse:5: the stream ends before its final usage (message_delta): cut off?",
+            "cut.sse:8: not valid JSON: the line ends early (truncated?)",
+        ]
+    );
+    // The last stream has its final usage though no message_stop: imported.
+    assert_eq!(record_tokens(&p), [tokens([6, 0, 0, 0, 70])]);
+}
+
 // --- Dating files that carry no time -----------------------------------------------------------
+
+/// Copies fixtures into a temporary folder, each file's modification time set to
+/// 2026-10-03 15:20 UTC.
+fn copies_dated_2026_10_03(names: &[&str]) -> (tempfile::TempDir, Vec<PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mtime = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs((day(2026, 10, 3) + 15 * 3600 + 20 * 60) as u64);
+    let paths = names
+        .iter()
+        .map(|n| {
+            let p = dir.path().join(n);
+            std::fs::copy(fixture(n), &p).unwrap();
+            let f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.set_modified(mtime).unwrap();
+            p
+        })
+        .collect();
+    (dir, paths)
+}
+
+const UNDATED: [&str; 3] = [
+    "messages_no_timestamps.jsonl",
+    "message_pretty.json",
+    "stream_two_messages.txt",
+];
+
+#[test]
+fn undated_files_take_the_file_date_and_say_so() {
+    let (_dir, paths) = copies_dated_2026_10_03(&UNDATED);
+    let loaded = load(&paths, &Options::default());
+    assert!(loaded.errors.is_empty());
+    let d = &loaded.data;
+    assert!(d.rejected.is_empty(), "{:?}", d.rejected);
+    // 2 log lines (the third is an error line) + 1 saved response + 2 streamed responses.
+    assert_eq!(d.records.len(), 5);
+    assert!(d.records.iter().all(|r| r.time == day(2026, 10, 3)));
+    let note = |n: u64| {
+        format!(
+            "{n} responses carry no time: dated 2026-10-03, the file's modification date; give --date YYYY-MM-DD to set another"
+        )
+    };
+    let f = &d.files;
+    assert_eq!(f[0].format, "Messages API log");
+    assert!(f[0].notes.contains(&note(2)), "{:?}", f[0].notes);
+    assert_eq!((f[0].rows, f[0].skipped, f[0].default_dated), (2, 1, 2));
+    assert!(f[1].notes.contains(&note(1)), "{:?}", f[1].notes);
+    assert!(f[2].notes.contains(&note(2)), "{:?}", f[2].notes);
+    assert_eq!(f[2].default_dated, 2);
+    // The log's tokens: 11 + 33 in, 55 read, 22 + 44 out.
+    let log: Vec<&UsageRecord> = d.records.iter().take(2).collect();
+    assert_eq!(log[0].tokens, tokens([11, 0, 0, 0, 22]));
+    assert_eq!(log[1].tokens, tokens([33, 0, 0, 55, 44]));
+}
+
+#[test]
+fn a_given_date_wins_over_the_file_date() {
+    let (_dir, paths) = copies_dated_2026_10_03(&UNDATED);
+    let loaded = load(&paths, &given(2026, 11, 5));
+    let d = &loaded.data;
+    assert!(d.rejected.is_empty());
+    assert_eq!(d.records.len(), 5);
+    assert!(d.records.iter().all(|r| r.time == day(2026, 11, 5)));
+    for (f, n) in d.files.iter().zip([2, 1, 2]) {
+        assert!(
+            f.notes.contains(&format!(
+                "{n} responses carry no time: dated 2026-11-05 (the date given)"
+            )),
+            "{:?}",
+            f.notes
+        );
+    }
+}
+
+#[test]
+fn undated_log_lines_in_memory_or_next_to_dated_ones_are_rejected() {
+    let bytes = std::fs::read(fixture("messages_no_timestamps.jsonl")).unwrap();
+    // In memory, no date given: rejected with the reason they always had.
+    let p = import::parse_bytes("log.jsonl", &bytes, &Options::default()).unwrap();
+    let why = "no timestamp field (timestamp, created_at or time)";
+    assert_eq!(
+        rejected(&p),
+        [format!("log.jsonl:1: {why}"), format!("log.jsonl:2: {why}")]
+    );
+    assert!(p.records.is_empty());
+    assert!(
+        p.summary.notes.iter().any(|n| n.starts_with(
+            "no response of this file has a time and no date was given, so nothing was imported"
+        )),
+        "{:?}",
+        p.summary.notes
+    );
+    // In memory with a date given: dated by it.
+    let p = import::parse_bytes("log.jsonl", &bytes, &given(2026, 4, 1)).unwrap();
+    assert_eq!(rejected(&p), Vec::<String>::new());
+    assert_eq!(p.records.len(), 2);
+    assert!(p.records.iter().all(|(r, _)| r.time == day(2026, 4, 1)));
+    // One line with a time: the others are still rejected, date given or not.
+    let mixed = format!(
+        "{}{{\"timestamp\":\"2026-04-02T08:00:00Z\",\"id\":\"msg_t\",\"model\":\"claude-haiku-4-5\",\"usage\":{{\"input_tokens\":1,\"output_tokens\":1}}}}\n",
+        String::from_utf8(bytes).unwrap()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("mixed.jsonl");
+    std::fs::write(&f, &mixed).unwrap();
+    for opts in [Options::default(), given(2026, 4, 1)] {
+        let p = parse_file(&f, &opts);
+        let name = f.display().to_string();
+        assert_eq!(
+            rejected(&p),
+            [format!("{name}:1: {why}"), format!("{name}:2: {why}")]
+        );
+        assert_eq!(p.records.len(), 1);
+        assert_eq!(p.records[0].0.time, day(2026, 4, 2) + 8 * 3600);
+        assert_eq!(p.summary.default_dated, 0);
+    }
+}
 
 #[test]
 fn batch_results_use_the_same_dating_rule() {
@@ -349,4 +680,97 @@ fn batch_results_use_the_same_dating_rule() {
         rejected(&p),
         ["b.jsonl:1: Message Batches results carry no date and none was given (--date)"]
     );
+}
+
+// --- The CLI ------------------------------------------------------------------------------------
+
+#[cfg(feature = "gui")]
+mod cli {
+    use super::{close, fixture};
+    use serde_json::Value;
+    use std::process::{Command, Output};
+
+    fn costlens(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_costlens"))
+            .args(args)
+            .env("COSTLENS_NO_CACHE", "1")
+            .output()
+            .expect("the binary runs")
+    }
+
+    fn json(args: &[&str]) -> Value {
+        let o = costlens(args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).expect("JSON")
+    }
+
+    fn path(name: &str) -> String {
+        fixture(name).display().to_string()
+    }
+
+    #[test]
+    fn report_bills_the_2024_cost_exports_and_the_description_only_report() {
+        let files = [
+            "claude_api_cost_2024_03.csv",
+            "claude_api_cost_2024_07.csv",
+            "claude_api_cost_2024_10.csv",
+            "admin_cost_description_only.json",
+        ]
+        .map(path);
+        let mut args = vec!["report", "--json"];
+        args.extend(files.iter().map(String::as_str));
+        let r = json(&args);
+        assert_eq!(r["rejected"], serde_json::json!([]));
+        let rows: Vec<u64> = (r["files"].as_array().unwrap().iter())
+            .map(|f| f["rows"].as_u64().unwrap())
+            .collect();
+        assert_eq!(rows, [5, 5, 5, 3]);
+        // 5.38 + 2.87 + 14.33 (the cost CSVs) + 198.45 (the Admin report).
+        let billed = r["billed_usd"].as_f64().unwrap();
+        assert!(close(billed, 221.03), "{billed}");
+    }
+
+    #[test]
+    fn date_flag_and_its_batch_date_alias() {
+        let stream = path("stream_two_messages.txt");
+        for flag in ["--date", "--batch-date"] {
+            let r = json(&["report", &stream, flag, "2026-10-03", "--json"]);
+            let f = &r["files"][0];
+            assert_eq!(f["format"], "Messages API stream (SSE)");
+            assert_eq!((f["rows"].as_u64(), f["skipped"].as_u64()), (Some(2), Some(1)));
+            assert_eq!(f["default_dated"], 2);
+            assert_eq!(
+                f["notes"][0],
+                "2 responses carry no time: dated 2026-10-03 (the date given)"
+            );
+            let periods: Vec<&str> = (r["series"].as_array().unwrap().iter())
+                .map(|p| p["period"].as_str().unwrap())
+                .collect();
+            assert_eq!(periods, ["2026-10-03"]);
+            // 12 + 3 uncached, 500 5m writes, 1500 1h writes, 8000 + 20000 reads, 345 + 88 out.
+            assert_eq!(
+                r["tokens"],
+                serde_json::json!({"uncached_input": 15, "cache_write_5m": 500,
+                    "cache_write_1h": 1500, "cache_read": 28000, "output": 433})
+            );
+        }
+        let o = costlens(&["report", &stream, "--date", "03/10/2026"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr).trim(),
+            "costlens: --date wants YYYY-MM-DD, got \"03/10/2026\""
+        );
+        let help = String::from_utf8(costlens(&["report", "--help"]).stdout).unwrap();
+        assert!(
+            help.contains("Date for files that carry none (batch results, saved responses)"),
+            "{help}"
+        );
+        let help = String::from_utf8(costlens(&["export", "--help"]).stdout).unwrap();
+        assert!(help.contains("--date <YYYY-MM-DD>"), "{help}");
+    }
 }

@@ -52,7 +52,7 @@ pub(crate) struct UsageTerms {
     pub speed: Speed,
 }
 
-impl ApiUsage<'_> {
+impl<'a> ApiUsage<'a> {
     /// Token counts by category, and whether the cache writes had to be taken as 5-minute
     /// writes: `cache_creation_input_tokens` is the sum of both write kinds, and when a log has
     /// only the sum (older API versions) pricing.md says to count it as 5-minute writes.
@@ -81,6 +81,28 @@ impl ApiUsage<'_> {
             output: self.output_tokens.unwrap_or(0),
         };
         (t, assumed)
+    }
+
+    /// Applies a later usage of the same response (a stream's `message_delta`, which carries
+    /// the final counts): each field it carries replaces this one's.
+    pub fn update(&mut self, later: ApiUsage<'a>) {
+        fn set<T>(into: &mut Option<T>, v: Option<T>) {
+            if v.is_some() {
+                *into = v;
+            }
+        }
+        set(&mut self.input_tokens, later.input_tokens);
+        set(&mut self.output_tokens, later.output_tokens);
+        set(
+            &mut self.cache_creation_input_tokens,
+            later.cache_creation_input_tokens,
+        );
+        set(&mut self.cache_read_input_tokens, later.cache_read_input_tokens);
+        set(&mut self.cache_creation, later.cache_creation);
+        set(&mut self.server_tool_use, later.server_tool_use);
+        set(&mut self.service_tier, later.service_tier);
+        set(&mut self.inference_geo, later.inference_geo);
+        set(&mut self.speed, later.speed);
     }
 
     pub fn web_search(&self) -> u64 {

@@ -388,7 +388,30 @@ pub fn parse_path(
             admin::parse(&name, &bytes, admin_report(format))
         }
         Format::MessagesJsonl => {
-            parse_lines_file(&messages::MessagesLog { name: &name }, path, control).map_err(io)?
+            let date = DefaultDate::for_file(opts, path);
+            read_messages_log(&name, date, |fmt, again| {
+                if again {
+                    // Read a second time: progress counts the file once.
+                    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+                    let _ = control
+                        .bytes_done
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                            Some(d.saturating_sub(len))
+                        });
+                }
+                parse_lines_file(fmt, path, control)
+            })
+            .map_err(io)?
+        }
+        Format::MessagesJson | Format::MessagesSse => {
+            let mut bytes = Vec::new();
+            reader()?.read_to_end(&mut bytes).map_err(io)?;
+            let date = DefaultDate::for_file(opts, path);
+            if format == Format::MessagesJson {
+                messages::document::parse(&name, &bytes, date)
+            } else {
+                messages::sse::parse(&name, &bytes, date)
+            }
         }
         Format::BatchResultsJsonl => {
             let date = DefaultDate::for_file(opts, path);
@@ -409,6 +432,22 @@ pub fn parse_path(
     parsed.summary.path = name;
     parsed.summary.format = format.label().to_owned();
     parsed.summary.rejected = parsed.rejected.len() as u64;
+    Ok(parsed)
+}
+
+/// Reads a Messages API log with `read` (given the format and whether this is a second
+/// reading). Lines without a time are rejected on the first reading; when NO line had one and
+/// a default date is known, the log is read again with every line dated by it.
+fn read_messages_log<E>(
+    name: &str,
+    date: DefaultDate,
+    mut read: impl FnMut(&messages::MessagesLog, bool) -> Result<ParsedFile, E>,
+) -> Result<ParsedFile, E> {
+    let first = messages::MessagesLog::new(name, DefaultDate::Unknown);
+    let parsed = read(&first, false)?;
+    if first.all_undated() && date.time().is_some() {
+        return read(&messages::MessagesLog::new(name, date), true);
+    }
     Ok(parsed)
 }
 
@@ -439,8 +478,14 @@ pub fn parse_as(format: Format, name: &str, bytes: &[u8], opts: &Options) -> Par
             admin::parse(name, bytes, admin_report(format))
         }
         Format::MessagesJsonl => {
-            parse_lines_bytes(&messages::MessagesLog { name }, bytes, &control)
+            let date = DefaultDate::for_bytes(opts);
+            let read = |fmt: &messages::MessagesLog, _| -> Result<_, ()> {
+                Ok(parse_lines_bytes(fmt, bytes, &control))
+            };
+            read_messages_log(name, date, read).unwrap_or_default()
         }
+        Format::MessagesJson => messages::document::parse(name, bytes, DefaultDate::for_bytes(opts)),
+        Format::MessagesSse => messages::sse::parse(name, bytes, DefaultDate::for_bytes(opts)),
         Format::BatchResultsJsonl => {
             let date = DefaultDate::for_bytes(opts);
             parse_lines_bytes(&batch::BatchResults { name, date }, bytes, &control)
