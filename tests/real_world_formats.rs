@@ -682,6 +682,100 @@ fn batch_results_use_the_same_dating_rule() {
     );
 }
 
+// --- Claude Code: the fields real logs carry ---------------------------------------------------
+
+#[test]
+fn a_claude_code_tree_imports_every_line_with_usage() {
+    let root = fixture("claude-code/projects");
+    let loaded = load(&[root], &Options::default());
+    assert!(loaded.errors.is_empty());
+    assert!(loaded.unrecognised_in_folders.is_empty());
+    let d = &loaded.data;
+    assert_eq!(d.rejected, vec![]);
+    // Files in path order: the session's subagent folder, the session, and the old sidechain
+    // file `agent-3f2a.jsonl` beside the session.
+    let files: Vec<(&str, u64, u64, u64)> = d
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.path.rsplit('/').next().unwrap(),
+                f.rows,
+                f.skipped,
+                f.duplicates,
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("agent-9d1.jsonl", 1, 0, 0),
+            ("7c1d2e3f-0000-4000-8000-000000000001.jsonl", 5, 3, 1),
+            ("agent-3f2a.jsonl", 1, 0, 0),
+        ]
+    );
+    let got: Vec<(&str, Tier, Geo, Speed, Tokens<u64>)> = d
+        .records
+        .iter()
+        .map(|r| (d.symbols.get(r.model), r.tier, r.geo, r.speed, r.tokens))
+        .collect();
+    use Geo::{Global, NotAvailable as NA, Us};
+    use Speed::{Fast, Standard as Std};
+    use Tier::{Priority, Standard};
+    assert_eq!(
+        got,
+        [
+            ("claude-haiku-4-5-20251001", Standard, NA, Std, tokens([8, 0, 0, 0, 9])),
+            // Two lines of one response: the larger output (900, not 450) is kept; the model
+            // keeps its `[1m]` suffix; `iterations: []` and `output_tokens_details` are read
+            // past.
+            (
+                "claude-opus-4-6[1m]",
+                Standard,
+                NA,
+                Fast,
+                tokens([4, 0, 30000, 250000, 900])
+            ),
+            // service_tier null, cache_creation null, an `iterations` array with its own
+            // counts (not added: the top-level counts are the totals), `fallback_credit`.
+            ("claude-sonnet-4-5-20250929", Standard, Us, Std, tokens([10, 0, 0, 0, 50])),
+            // service_tier "auto" and "standard_only": billed at the standard tier.
+            ("claude-haiku-4-5-20251001", Standard, NA, Std, tokens([100, 0, 0, 0, 20])),
+            ("claude-haiku-4-5-20251001", Standard, Global, Std, tokens([200, 0, 0, 0, 30])),
+            // priority kept; geo "eu-west" and speed "turbo" not understood: standard.
+            ("claude-opus-4-6", Priority, NA, Std, tokens([1, 0, 0, 0, 1])),
+            ("claude-sonnet-4-5-20250929", Standard, NA, Std, tokens([5, 0, 0, 7, 6])),
+        ]
+    );
+    // Every record belongs to the project folder, the old sidechain file's included.
+    assert!(d.records.iter().all(|r| d.symbols.get(r.project) == "-home-u-shop"));
+    let notes = &d.files[1].notes;
+    for n in [
+        "2 lines have service_tier \"auto\" (1), \"standard_only\" (1), not batch or priority: billed at the standard tier",
+        "1 lines have inference_geo \"eu-west\" (1), not understood: priced as global",
+        "1 lines have speed \"turbo\" (1), not understood: priced at standard speed",
+    ] {
+        assert!(notes.contains(&n.to_owned()), "{n} not in {notes:?}");
+    }
+}
+
+#[test]
+fn claude_code_lines_with_unknown_nested_usage_objects_parse() {
+    let line = r#"{"parentUuid":"p","isSidechain":false,"userType":"external","cwd":"/w","sessionId":"s1","version":"2.1.200","type":"assistant","requestId":"req_1","message":{"id":"msg_1","type":"message","model":"claude-fable-5-2[1m]","content":[],"usage":{"input_tokens":3,"cache_creation_input_tokens":100,"cache_read_input_tokens":900,"output_tokens":40,"output_tokens_details":{"thinking_tokens":12},"server_tool_use":{"web_search_requests":3,"web_fetch_requests":1,"code_execution_requests":2},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":0,"ephemeral_5m_input_tokens":100,"future_cache":{"nested":[1,2,{"deep":true}]}},"inference_geo":"us","iterations":[{"input_tokens":3,"output_tokens":40,"cache_creation":{"ephemeral_5m_input_tokens":100},"type":"message"},{"type":"compaction","summary":{"tokens":5}}],"speed":"fast","new_counter":{"a":{"b":[null,"x"]}}}},"uuid":"u","timestamp":"2026-11-20T10:00:00.000Z"}"#;
+    let p = import::parse_bytes(
+        "projects/-w/s1.jsonl",
+        format!("{line}\n").as_bytes(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(rejected(&p), Vec::<String>::new());
+    assert_eq!(record_tokens(&p), [tokens([3, 100, 0, 900, 40])]);
+    let r = &p.records[0].0;
+    assert_eq!(models(&p), ["claude-fable-5-2[1m]"]);
+    assert_eq!((r.geo, r.speed, r.web_search), (Geo::Us, Speed::Fast, 3));
+    assert_eq!(p.summary.notes, Vec::<String>::new());
+}
+
 // --- The CLI ------------------------------------------------------------------------------------
 
 #[cfg(feature = "gui")]

@@ -125,6 +125,50 @@ impl<'a> ApiUsage<'a> {
     }
 }
 
+/// A value of a response's `usage` that [`ApiUsage::terms_lenient`] did not understand, and
+/// priced as standard.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct OddValue {
+    /// `service_tier`, `inference_geo` or `speed`.
+    pub field: &'static str,
+    pub value: String,
+}
+
+impl ApiUsage<'_> {
+    /// [`ApiUsage::terms`] for logs that must import every response (Claude Code): a
+    /// `service_tier` other than batch or priority is the standard tier, and an
+    /// `inference_geo` or `speed` not understood is the standard one; each value that was not
+    /// an ordinary one is returned, to be named in a note.
+    pub fn terms_lenient(&self) -> (UsageTerms, Vec<OddValue>) {
+        let mut odd = Vec::new();
+        let mut note = |field: &'static str, value: &str| {
+            odd.push(OddValue {
+                field,
+                value: value.to_owned(),
+            })
+        };
+        let tier_s = self.service_tier.as_deref().unwrap_or("");
+        let tier = match Tier::parse(tier_s) {
+            Some(t @ (Tier::Standard | Tier::Batch | Tier::Priority)) => t,
+            _ => {
+                note("service_tier", tier_s);
+                Tier::Standard
+            }
+        };
+        let geo_s = self.inference_geo.as_deref().unwrap_or("");
+        let geo = Geo::parse(geo_s).unwrap_or_else(|| {
+            note("inference_geo", geo_s);
+            Geo::NotAvailable
+        });
+        let speed_s = self.speed.as_deref().unwrap_or("");
+        let speed = Speed::parse(speed_s).unwrap_or_else(|| {
+            note("speed", speed_s);
+            Speed::Standard
+        });
+        (UsageTerms { tier, geo, speed }, odd)
+    }
+}
+
 /// The parts of a Message response that usage needs.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ApiMessage<'a> {
