@@ -322,6 +322,53 @@ fn admin_cost_report_odd_values_keep_the_money() {
     );
 }
 
+#[test]
+fn admin_cost_descriptions_are_read_liberally() {
+    let results = [
+        ("Claude Sonnet 4 Usage - Input Tokens (Long Context)", "10"),
+        ("CLAUDE OPUS 4 USAGE - OUTPUT TOKENS", "20"),
+        ("Claude Haiku 3 Usage - Cache Creation, 1h", "30"),
+        ("Claude Haiku 3 Usage - Prompt Caching Write", "40"),
+        ("Claude Sonnet 3.7 Usage - Input Tokens, Cached Read", "50"),
+        ("Claude Opus 4.1 - Output Tokens", "60"),
+        ("Usage - Input Tokens", "70"),
+    ];
+    let items: Vec<String> = results
+        .iter()
+        .map(|(d, a)| format!(r#"{{"amount":"{a}","currency":"USD","description":"{d}"}}"#))
+        .collect();
+    let text = format!(
+        r#"{{"data":[{{"starting_at":"2025-09-01T00:00:00Z","ending_at":"2025-09-02T00:00:00Z","results":[{}]}}],"has_more":false}}"#,
+        items.join(",")
+    );
+    let p = import::parse_bytes("d.json", text.as_bytes(), &Options::default()).unwrap();
+    assert_eq!(rejected(&p), Vec::<String>::new());
+    let got: Vec<(&str, Option<Category>, bool)> = p
+        .billed
+        .iter()
+        .map(|b| (p.symbols.get(b.model), b.category, b.long_context))
+        .collect();
+    use Category::*;
+    assert_eq!(
+        got,
+        [
+            ("Claude Sonnet 4", Some(UncachedInput), true),
+            ("CLAUDE OPUS 4", Some(Output), false),
+            ("Claude Haiku 3", Some(CacheWrite1h), false),
+            ("Claude Haiku 3", Some(CacheWrite5m), false),
+            ("Claude Sonnet 3.7", Some(CacheRead), false),
+            ("Claude Opus 4.1", Some(Output), false),
+            // A category without a model: kept, unattributed, and counted in the note.
+            ("", Some(UncachedInput), false),
+        ]
+    );
+    // 10 + 20 + ... + 70 cents.
+    assert!(close(billed_total(&p.billed), 2.80));
+    assert!(p.billed.iter().all(|b| b.cost_type == CostType::Tokens));
+    assert_eq!(p.summary.notes.len(), 1);
+    assert!(p.summary.notes[0].starts_with("1 cost results were kept without a model or token type"));
+}
+
 // --- Messages API responses as users keep them -------------------------------------------------
 
 fn record_tokens(p: &ParsedFile) -> Vec<Tokens<u64>> {

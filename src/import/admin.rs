@@ -400,6 +400,8 @@ pub(crate) struct Described<'a> {
     pub model: Option<&'a str>,
     pub category: Option<Category>,
     pub cost_type: Option<CostType>,
+    /// The description says "Long Context" (or "> 200k").
+    pub long_context: bool,
 }
 
 pub(crate) fn describe(d: &str) -> Described<'_> {
@@ -451,6 +453,7 @@ pub(crate) fn describe(d: &str) -> Described<'_> {
         model: names_model.then_some(model),
         category,
         cost_type: category.map(|_| CostType::Tokens),
+        long_context: has("long context") || has("> 200k") || has(">200k"),
     }
 }
 
@@ -567,7 +570,10 @@ fn cost_row(
         category,
         usd: cents / 100.0,
         id,
-        long_context: r.context_window.as_deref().is_some_and(is_long_context_label),
+        long_context: match r.context_window.as_deref() {
+            Some(label) => is_long_context_label(label),
+            None => described.long_context,
+        },
         geo,
         speed,
         cost_type,
