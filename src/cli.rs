@@ -74,9 +74,9 @@ pub struct PriceArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct ImportArgs {
-    /// Date for Message Batches results, which carry none (YYYY-MM-DD).
-    #[arg(long, value_name = "DATE")]
-    pub batch_date: Option<String>,
+    /// Date for files that carry none (batch results, saved responses)
+    #[arg(long, value_name = "YYYY-MM-DD", alias = "batch-date")]
+    pub date: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -304,12 +304,12 @@ pub fn price_table(args: &PriceArgs) -> Result<PriceTable, Fail> {
 }
 
 fn import_options(a: &ImportArgs) -> Result<Options, Fail> {
-    let batch_date = a
-        .batch_date
+    let date = a
+        .date
         .as_deref()
-        .map(|d| day_start("--batch-date", d))
+        .map(|d| day_start("--date", d))
         .transpose()?;
-    Ok(Options { batch_date })
+    Ok(Options { date })
 }
 
 /// Loads files and prices them under the levers: the common part of `report` and `export`.

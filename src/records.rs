@@ -143,7 +143,9 @@ pub enum Tier {
 impl Tier {
     pub fn parse(s: &str) -> Option<Tier> {
         Some(match s.trim().to_ascii_lowercase().as_str() {
-            "standard" | "" | "default" => Tier::Standard,
+            // `message`: the Console's 2024 cost exports call the standard tier of the
+            // Messages API so.
+            "standard" | "" | "default" | "message" => Tier::Standard,
             "batch" => Tier::Batch,
             "priority" => Tier::Priority,
             "priority_on_demand" => Tier::PriorityOnDemand,

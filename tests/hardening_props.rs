@@ -43,7 +43,7 @@ fn head_lines(bytes: &[u8], n: usize) -> Vec<u8> {
 
 fn opts() -> Options {
     Options {
-        batch_date: Some(1_790_000_000),
+        date: Some(1_790_000_000),
     }
 }
 

@@ -241,7 +241,7 @@ fn batch_results_sample_bills_only_succeeded_results_at_batch_tier() {
     }
     let day = 1_793_491_200; // 2026-11-01
     let opts = Options {
-        batch_date: Some(day),
+        date: Some(day),
     };
     let p = import::parse_path(&path, &opts, &Control::default()).unwrap();
     assert_eq!(p.summary.format, "Message Batches results");
@@ -280,12 +280,12 @@ fn batch_results_sample_bills_only_succeeded_results_at_batch_tier() {
             .iter()
             .any(|n| n.contains("the file's modification date"))
     );
-    // In memory there is no file date: without --batch-date nothing can be dated.
+    // In memory there is no file date: without --date nothing can be dated.
     let bytes = std::fs::read(&path).unwrap();
     let p = import::parse_bytes("batch.jsonl", &bytes, &Options::default()).unwrap();
     assert_eq!(p.records.len(), 0);
     assert_eq!(p.rejected.len(), ok);
-    assert!(p.rejected[0].reason.contains("--batch-date"));
+    assert!(p.rejected[0].reason.contains("--date"));
 }
 
 /// Claude Code totals computed here from the rules of formats.md section 7.
@@ -1093,7 +1093,7 @@ fn the_cache_answers_unchanged_files_and_notices_changed_ones() {
         .parse_path(
             &f,
             &Options {
-                batch_date: Some(0),
+                date: Some(0),
             },
             &Control::default(),
         )
@@ -1593,7 +1593,7 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     assert!(!part.from_snapshot);
     assert!(part.data.records.len() < grown.data.records.len());
     let dated = Options {
-        batch_date: Some(1_700_000_000),
+        date: Some(1_700_000_000),
     };
     assert!(!run(&inputs, &dated).from_snapshot);
     assert!(run(&inputs, &opts).from_snapshot);

@@ -98,7 +98,7 @@ pub fn run(target: &str, data: &[u8]) {
         "fuzz.input"
     };
     let opts = Options {
-        batch_date: Some(1_763_942_400),
+        date: Some(1_763_942_400),
     };
     check(format, data, parse_as(format, name, data, &opts));
 }

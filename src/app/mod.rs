@@ -70,8 +70,10 @@ pub struct Settings {
     pub workload: Workload,
     pub export_width: u32,
     pub export_height: u32,
-    /// Date (YYYY-MM-DD) for Message Batches results, which carry none; empty = the file's date.
-    pub batch_date: String,
+    /// Date (YYYY-MM-DD) for files that carry none (batch results, saved responses); empty =
+    /// each file's modification date. Settings of older versions call it `batch_date`.
+    #[serde(alias = "batch_date")]
+    pub date: String,
 }
 
 impl Default for Settings {
@@ -91,7 +93,7 @@ impl Default for Settings {
             },
             export_width: 1600,
             export_height: 900,
-            batch_date: String::new(),
+            date: String::new(),
         }
     }
 }
@@ -472,10 +474,10 @@ impl CostlensApp {
         });
     }
 
-    /// Import options from the settings (the date for batch results).
+    /// Import options from the settings (the date for files that carry none).
     pub fn import_options(&self) -> Options {
         Options {
-            batch_date: aggregate::Period::parse_day(self.settings.batch_date.trim()),
+            date: aggregate::Period::parse_day(self.settings.date.trim()),
         }
     }
 

@@ -6,12 +6,24 @@
 //! Pages are small (they are API responses), so a file is read whole; a page that does not
 //! parse is rejected with its line and the pages before it are kept. Each usage row gets an
 //! identity from its bucket and dimensions, so overlapping pages saved twice count once.
+//!
+//! Every cost result is billed money, and none is dropped because a field is missing: without
+//! `group_by[]=description` a result may carry only `currency`, `amount`, `description` and
+//! `cost_type`, and the model and token category are then read from the description
+//! ("Claude Sonnet 4 Usage - Input Tokens", "... - Input Tokens, Cache Write",
+//! "Web Search Usage"); a result whose description names neither is kept, unattributed, and
+//! the summary says how many. Unknown tier, geo or speed values do not drop a result either:
+//! they are shown as standard and named in a note.
 
 use super::console_cost::token_type_category;
 use super::console_usage::is_long_context_label;
-use super::messages::{CacheCreation, ServerToolUse, reject};
-use super::{BilledRow, Identity, ParsedFile, line_of_offset, parse_time_str, stable_hash};
-use crate::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
+use super::api::{CacheCreation, ServerToolUse, reject};
+use super::{
+    BilledRow, CostType, Identity, ParsedFile, line_of_offset, parse_time_str, rounding_of,
+    stable_hash,
+};
+use crate::records::{Bucket, Category, Context, Geo, Speed, Tier, Tokens, UsageRecord};
+use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
@@ -82,6 +94,14 @@ struct CostResult {
     model: Option<String>,
     #[serde(default)]
     workspace_id: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    context_window: Option<String>,
+    #[serde(default)]
+    inference_geo: Option<String>,
+    #[serde(default)]
+    speed: Option<String>,
 }
 
 /// Collects the pages of a JSON array one by one, so that a broken page keeps the ones before.
@@ -113,6 +133,12 @@ struct Counts {
     no_tier: u64,
     no_context: u64,
     empty_buckets: u64,
+    /// Cost results kept without a model or token category, and some of their descriptions.
+    unattributed: u64,
+    unattributed_descriptions: BTreeSet<String>,
+    /// Cost result fields with values not understood (kept as standard / unknown), by field.
+    odd_values: BTreeMap<&'static str, BTreeSet<String>>,
+    odd_results: u64,
 }
 
 /// Parses a saved report (the whole file's bytes).
@@ -210,7 +236,7 @@ pub fn parse(name: &str, bytes: &[u8], report: Report) -> ParsedFile {
                     Report::Usage => {
                         usage_row(&mut out, &mut counts, start, width, start_s, end_s, v)
                     }
-                    Report::Cost => cost_row(&mut out, start, start_s, end_s, v),
+                    Report::Cost => cost_row(&mut out, &mut counts, start, start_s, end_s, v),
                 };
                 if let Err(why) = r {
                     reject(&mut out, name, line, at(why));
@@ -236,6 +262,33 @@ pub fn parse(name: &str, bytes: &[u8], report: Report) -> ParsedFile {
         notes.push(format!(
             "{} rows have no context_window (not grouped by context window): priced as up to 200k",
             counts.no_context
+        ));
+    }
+    if counts.unattributed > 0 {
+        let shown: Vec<String> = (counts.unattributed_descriptions.iter().take(3))
+            .map(|d| format!("{d:?}"))
+            .collect();
+        let examples = if shown.is_empty() {
+            "they have no description".to_owned()
+        } else {
+            format!("descriptions such as {}", shown.join(", "))
+        };
+        notes.push(format!(
+            "{} cost results were kept without a model or token type: neither their fields nor their description name one ({examples}); they count in the billed total but not by model or token type (save the report with group_by[]=description for both)",
+            counts.unattributed
+        ));
+    }
+    if counts.odd_results > 0 {
+        let values: Vec<String> = (counts.odd_values.iter())
+            .map(|(field, v)| {
+                let v: Vec<String> = v.iter().take(5).map(|x| format!("{x:?}")).collect();
+                format!("{field} {}", v.join(", "))
+            })
+            .collect();
+        notes.push(format!(
+            "{} cost results have values not understood ({}): kept as billed money, shown as standard tier / no geo / standard speed / no token type",
+            counts.odd_results,
+            values.join("; ")
         ));
     }
     if out.records.is_empty() && out.billed.is_empty() && out.rejected.is_empty() {
@@ -336,8 +389,77 @@ fn usage_row(
     Ok(())
 }
 
+/// What a cost result's `description` names: the model (as written, a display name), the
+/// token category, or a non-token cost. Liberal, case-insensitive: "Claude Sonnet 4 Usage -
+/// Input Tokens", "... - Output Tokens", "... - Input Tokens, Cache Hit" / "Cache Read" /
+/// "Prompt Caching Read", "... Cache Write" / "Cache Creation" / "Prompt Caching Write" (with
+/// "1h", "1 hour" or "60m" for the 1-hour TTL, else 5 minutes), "Web Search Usage",
+/// "Code Execution Usage".
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Described<'a> {
+    pub model: Option<&'a str>,
+    pub category: Option<Category>,
+    pub cost_type: Option<CostType>,
+    /// The description says "Long Context" (or "> 200k").
+    pub long_context: bool,
+}
+
+pub(crate) fn describe(d: &str) -> Described<'_> {
+    let lower = d.to_ascii_lowercase();
+    let has = |w: &str| lower.contains(w);
+    if has("web search") || has("web_search") {
+        return Described {
+            cost_type: Some(CostType::WebSearch),
+            ..Described::default()
+        };
+    }
+    if has("code execution") || has("code_execution") {
+        return Described {
+            cost_type: Some(CostType::CodeExecution),
+            ..Described::default()
+        };
+    }
+    let caching = has("cache") || has("caching");
+    let category = if caching && (has("read") || has("hit") || has("refresh")) {
+        Some(Category::CacheRead)
+    } else if caching && (has("write") || has("creat")) {
+        let one_hour = ["1h", "1 h", "1-h", "1 hour", "one hour", "60m", "60 m"]
+            .iter()
+            .any(|w| has(w));
+        Some(if one_hour {
+            Category::CacheWrite1h
+        } else {
+            Category::CacheWrite5m
+        })
+    } else if has("output") {
+        Some(Category::Output)
+    } else if has("input") || has("prompt") {
+        Some(Category::UncachedInput)
+    } else {
+        None
+    };
+    // The model is what comes before " Usage" (or before " - "), as written.
+    let end = lower
+        .find(" usage")
+        .or_else(|| lower.find(" - "))
+        .unwrap_or(0);
+    let model = d[..end].trim().trim_end_matches(['-', ':', ',']).trim();
+    let model_lower = model.to_ascii_lowercase();
+    let names_model = !model.is_empty()
+        && !["usage", "token", "cache", "caching", "input", "output"]
+            .iter()
+            .any(|w| model_lower.contains(w));
+    Described {
+        model: names_model.then_some(model),
+        category,
+        cost_type: category.map(|_| CostType::Tokens),
+        long_context: has("long context") || has("> 200k") || has(">200k"),
+    }
+}
+
 fn cost_row(
     out: &mut ParsedFile,
+    counts: &mut Counts,
     start: i64,
     start_s: &str,
     end_s: &str,
@@ -346,35 +468,91 @@ fn cost_row(
     // The canonical text of the result (serde_json sorts keys) identifies it.
     let canonical = v.to_string();
     let r: CostResult = serde_json::from_value(v).map_err(|e| e.to_string())?;
-    // `amount` is a decimal string in cents: "123.45" is $1.2345.
-    let cents = match &r.amount {
-        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
-        Some(serde_json::Value::Number(n)) => n.as_f64(),
+    // `amount` is a decimal string in cents: "123.45" is $1.2345, "5000" is $50.00.
+    let amount_text = match &r.amount {
+        Some(serde_json::Value::String(s)) => Some(s.trim().to_owned()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         _ => None,
-    }
-    .filter(|c| c.is_finite())
-    .ok_or_else(|| {
-        format!(
-            "amount: not a decimal amount in cents: {}",
-            r.amount
-                .as_ref()
-                .map(|a| a.to_string())
-                .unwrap_or("missing".into())
-        )
-    })?;
+    };
+    let cents = amount_text
+        .as_deref()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|c| c.is_finite())
+        .ok_or_else(|| {
+            format!(
+                "amount: not a decimal amount in cents: {}",
+                r.amount
+                    .as_ref()
+                    .map(|a| a.to_string())
+                    .unwrap_or("missing".into())
+            )
+        })?;
+    let rounding_usd = amount_text
+        .as_deref()
+        .and_then(|s| rounding_of(s, 2))
+        .unwrap_or(0.0);
     let currency = dim(&r.currency);
     if !currency.is_empty() && !currency.eq_ignore_ascii_case("USD") {
         return Err(format!("currency {currency}: only USD is supported"));
     }
-    let tier = match r.service_tier.as_deref() {
-        None => Tier::Standard,
-        Some(s) => Tier::parse(s).ok_or_else(|| format!("service_tier: unknown value {s:?}"))?,
+    // A value not understood is named in a note, never a reason to drop billed money.
+    let mut odd = false;
+    let mut note = |field: &'static str, value: &str| {
+        odd = true;
+        counts
+            .odd_values
+            .entry(field)
+            .or_default()
+            .insert(value.to_owned());
     };
+    let tier_s = dim(&r.service_tier);
+    let tier = Tier::parse(tier_s).unwrap_or_else(|| {
+        note("service_tier", tier_s);
+        Tier::Standard
+    });
+    let geo_s = dim(&r.inference_geo);
+    let geo = Geo::parse(geo_s).unwrap_or_else(|| {
+        note("inference_geo", geo_s);
+        Geo::NotAvailable
+    });
+    let speed_s = dim(&r.speed);
+    let speed = Speed::parse(speed_s).unwrap_or_else(|| {
+        note("speed", speed_s);
+        Speed::Standard
+    });
+    let described = describe(dim(&r.description));
     let token_type = dim(&r.token_type);
-    let category = token_type_category(token_type);
-    let cost_type = dim(&r.cost_type);
-    if category.is_none() && (cost_type.is_empty() || cost_type == "tokens") {
-        return Err(format!("token_type: unknown value {token_type:?}"));
+    let category = if token_type.is_empty() {
+        described.category
+    } else {
+        let c = token_type_category(token_type);
+        if c.is_none() {
+            note("token_type", token_type);
+        }
+        c
+    };
+    counts.odd_results += odd as u64;
+    let cost_type = CostType::parse(dim(&r.cost_type))
+        .or(described.cost_type)
+        .unwrap_or(if category.is_some() {
+            CostType::Tokens
+        } else {
+            CostType::Other
+        });
+    let model = match dim(&r.model) {
+        "" => described.model.unwrap_or(""),
+        m => m,
+    };
+    if matches!(cost_type, CostType::Tokens | CostType::Other)
+        && (model.is_empty() || category.is_none())
+    {
+        counts.unattributed += 1;
+        if counts.unattributed_descriptions.len() < 3 {
+            let d = dim(&r.description);
+            if !d.is_empty() {
+                counts.unattributed_descriptions.insert(d.to_owned());
+            }
+        }
     }
     let id = stable_hash(&[
         b"admin-cost",
@@ -385,13 +563,21 @@ fn cost_row(
     let s = &mut out.symbols;
     out.billed.push(BilledRow {
         time: start,
-        model: s.intern(dim(&r.model)),
+        model: s.intern(model),
         workspace: s.intern(dim(&r.workspace_id)),
         api_key: 0,
         tier,
         category,
         usd: cents / 100.0,
         id,
+        long_context: match r.context_window.as_deref() {
+            Some(label) => is_long_context_label(label),
+            None => described.long_context,
+        },
+        geo,
+        speed,
+        cost_type,
+        rounding_usd,
     });
     Ok(())
 }

@@ -4,11 +4,11 @@
 //! Only `succeeded` results are billed; `errored`, `canceled` and `expired` ones are skipped
 //! by rule and counted per type. All of it is batch tier (50%), whatever `usage.service_tier`
 //! says. Results carry no time: a line's own `timestamp`/`created_at`/`ended_at` field is used
-//! where a tool added one, else the date the user gives (`Options::batch_date`), else the
-//! file's modification date; the summary says which.
+//! where a tool added one, else the date the user gives (`Options::date`), else the file's
+//! modification date ([`DefaultDate`]); the summary says which.
 
-use super::messages::{ApiMessage, assumed_5m_note, json_error_reason, reject};
-use super::{Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
+use super::api::{ApiMessage, assumed_5m_note, json_error_reason, reject};
+use super::{DefaultDate, Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
 use crate::records::{Tier, UsageRecord};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -35,17 +35,6 @@ struct BatchResult<'a> {
     message: Option<ApiMessage<'a>>,
 }
 
-/// Where results without a time of their own are dated.
-#[derive(Clone, Debug, PartialEq)]
-pub enum BatchDate {
-    /// The date the user gave (`--batch-date`), Unix seconds.
-    Given(i64),
-    /// The file's modification date (start of the UTC day), Unix seconds.
-    FileModified(i64),
-    /// Neither is known (in-memory data): undated results are rejected.
-    Unknown,
-}
-
 #[derive(Default)]
 pub(crate) struct Counts {
     /// Results not billed, by `result.type`.
@@ -57,7 +46,7 @@ pub(crate) struct Counts {
 
 pub(crate) struct BatchResults<'n> {
     pub name: &'n str,
-    pub date: BatchDate,
+    pub date: DefaultDate,
 }
 
 impl LineFormat for BatchResults<'_> {
@@ -121,19 +110,21 @@ impl LineFormat for BatchResults<'_> {
                     format!("timestamp: not RFC 3339 or Unix seconds: {v}"),
                 );
             }
-            (None, BatchDate::Given(t) | BatchDate::FileModified(t)) => {
-                counts.dated_by_default += 1;
-                *t
-            }
-            (None, BatchDate::Unknown) => {
-                return reject(
-                    out,
-                    self.name,
-                    line_no,
-                    "Message Batches results carry no date and none was given (--batch-date)"
-                        .to_owned(),
-                );
-            }
+            (None, date) => match date.time() {
+                Some(t) => {
+                    counts.dated_by_default += 1;
+                    t
+                }
+                None => {
+                    return reject(
+                        out,
+                        self.name,
+                        line_no,
+                        "Message Batches results carry no date and none was given (--date)"
+                            .to_owned(),
+                    );
+                }
+            },
         };
         let model = message.model.as_deref().unwrap_or("").trim();
         if model.is_empty() {
@@ -198,20 +189,8 @@ impl LineFormat for BatchResults<'_> {
             ));
         }
         if c.dated_by_default > 0 {
-            let day = |t: i64| {
-                chrono::DateTime::from_timestamp(t, 0)
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .unwrap_or_default()
-            };
-            notes.push(match self.date {
-                BatchDate::Given(t) => format!("{} results dated {} (the date given)", c.dated_by_default, day(t)),
-                BatchDate::FileModified(t) => format!(
-                    "{} results dated {}, the file's modification date: batch results carry no date (give one with --batch-date)",
-                    c.dated_by_default,
-                    day(t)
-                ),
-                BatchDate::Unknown => String::new(),
-            });
+            notes.push(self.date.note(c.dated_by_default, "results"));
+            out.summary.default_dated = c.dated_by_default;
         }
         if c.assumed_5m > 0 {
             notes.push(assumed_5m_note(c.assumed_5m));

@@ -42,7 +42,7 @@ const PACK_MAGIC: &[u8; 16] = b"costlens-pack\n\0\0";
 pub const MIN_CACHED_BYTES: u64 = 64 * 1024;
 /// The cache layout's version (the program's version and build are part of every key too, so a
 /// changed importer never reads entries of an older one).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Where parsed files are cached, if anywhere.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,7 +60,8 @@ pub struct Key {
     pub size: u64,
     pub mtime_secs: i64,
     pub mtime_nanos: u32,
-    batch_date: Option<i64>,
+    /// [`Options::date`]: dates the records of files that carry none.
+    date: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -469,7 +470,7 @@ fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
         size: meta.len(),
         mtime_secs: mtime.as_secs() as i64,
         mtime_nanos: mtime.subsec_nanos(),
-        batch_date: opts.batch_date,
+        date: opts.date,
     })
 }
 

@@ -22,15 +22,24 @@
 //! - `costUSD` (written by older Claude Code versions) is kept as the "reported" series for
 //!   comparison, attached to its record so that a merged response reports it once.
 //! - The `project` dimension is the folder directly under `projects/` (Claude Code's encoded
-//!   working directory, e.g. `-home-me-src-app`).
+//!   working directory, e.g. `-home-me-src-app`); old sidechain files `agent-*.jsonl` beside
+//!   the sessions belong to that project too.
+//! - Every line with `message.usage` is imported: real logs carry model IDs with a `[1m]`
+//!   suffix (kept as written; the price lookup strips it), `usage.speed`,
+//!   `usage.inference_geo` (`""`, `not_available`, `global`, `us`), `usage.iterations` (read
+//!   past: the top-level counts are the totals) and `service_tier` null or odd. Public logs
+//!   show `standard` (and null) almost always; request values such as `auto` and
+//!   `standard_only` may surface. A tier other than batch or priority is billed as standard,
+//!   and an `inference_geo` or `speed` not understood as the standard one; such lines are
+//!   counted and their values named in a note ([`ApiUsage::terms_lenient`]).
 
-use super::messages::{ApiUsage, assumed_5m_note, json_error_reason, reject};
+use super::api::{ApiUsage, OddValue, assumed_5m_note, json_error_reason, reject};
 use super::{
     Identity, LineFormat, ParsedFile, Text, merge_repeated_messages, parse_time_str, stable_hash,
 };
 use crate::records::UsageRecord;
 use serde::Deserialize;
-
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Where Claude Code keeps its logs, in the order it looks: `$CLAUDE_CONFIG_DIR` (a
@@ -138,6 +147,8 @@ pub(crate) struct Counts {
     synthetic: u64,
     api_error: u64,
     assumed_5m: u64,
+    /// Values of `usage` not understood (priced as standard), with how many lines had each.
+    odd: BTreeMap<OddValue, u64>,
 }
 
 pub(crate) struct ClaudeCodeLog<'n> {
@@ -217,10 +228,10 @@ impl LineFormat for ClaudeCodeLog<'_> {
                 }
             },
         };
-        let terms = match usage.terms() {
-            Ok(t) => t,
-            Err(e) => return reject(out, self.name, line_no, e),
-        };
+        let (terms, odd) = usage.terms_lenient();
+        for v in odd {
+            *counts.odd.entry(v).or_default() += 1;
+        }
         let (tokens, assumed) = usage.tokens();
         counts.assumed_5m += assumed as u64;
         let sidechain = parsed.is_sidechain == Some(true);
@@ -256,6 +267,9 @@ impl LineFormat for ClaudeCodeLog<'_> {
         into.synthetic += from.synthetic;
         into.api_error += from.api_error;
         into.assumed_5m += from.assumed_5m;
+        for (v, n) in from.odd {
+            *into.odd.entry(v).or_default() += n;
+        }
     }
 
     fn finish(&self, out: &mut ParsedFile, c: Counts) {
@@ -282,6 +296,28 @@ impl LineFormat for ClaudeCodeLog<'_> {
         }
         if c.assumed_5m > 0 {
             notes.push(assumed_5m_note(c.assumed_5m));
+        }
+        for (field, how) in [
+            ("service_tier", "not batch or priority: billed at the standard tier"),
+            ("inference_geo", "not understood: priced as global"),
+            ("speed", "not understood: priced at standard speed"),
+        ] {
+            let values: Vec<(&str, u64)> = (c.odd.iter())
+                .filter(|(v, _)| v.field == field)
+                .map(|(v, &n)| (v.value.as_str(), n))
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let lines: u64 = values.iter().map(|v| v.1).sum();
+            let named: Vec<String> = values
+                .iter()
+                .map(|(v, n)| format!("{v:?} ({n})"))
+                .collect();
+            notes.push(format!(
+                "{lines} lines have {field} {}, {how}",
+                named.join(", ")
+            ));
         }
     }
 }

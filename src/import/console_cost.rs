@@ -1,9 +1,17 @@
 //! The Console cost export (CSV), every variant (`formats.md` section 2): what was billed,
 //! kept as its own series to reconcile against the recomputed cost.
+//!
+//! Columns are found by name. The 2024 exports are narrower (no workspace or key column, no
+//! context, geo, speed or cost type) and use other words: `usage_type` `message` is the
+//! standard tier ([`Tier::parse`]), `token_type` `input_cache_write` a 5-minute cache write
+//! (the only kind then). An empty workspace is the Default workspace, and is stored under that
+//! name, as the usage CSV writes it (so filters and reconciliation line up).
 
-use super::console_usage::{CsvCursor, cr_only_to_lf, header_names, parse_usage_time, parse_whole};
-use super::{BilledRow, ParsedFile, Rejected, stable_hash};
-use crate::records::{Category, Tier};
+use super::console_usage::{
+    CsvCursor, cr_only_to_lf, header_names, is_long_context_label, parse_usage_time, parse_whole,
+};
+use super::{BilledRow, CostType, ParsedFile, Rejected, rounding_of, stable_hash};
+use crate::records::{Category, Geo, Speed, Tier};
 use std::borrow::Cow;
 use std::io::Read;
 
@@ -11,7 +19,8 @@ pub fn token_type_category(s: &str) -> Option<Category> {
     Some(match s.trim() {
         "input_no_cache" | "uncached_input_tokens" => Category::UncachedInput,
         "input_cache_read" | "cache_read_input_tokens" => Category::CacheRead,
-        "input_cache_write_5m" | "cache_creation.ephemeral_5m_input_tokens" => {
+        // `input_cache_write` (2024 exports): no TTL, 5-minute writes were the only kind.
+        "input_cache_write_5m" | "input_cache_write" | "cache_creation.ephemeral_5m_input_tokens" => {
             Category::CacheWrite5m
         }
         "input_cache_write_1h" | "cache_creation.ephemeral_1h_input_tokens" => {
@@ -68,6 +77,7 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let c_key = find("api_key");
     let c_tier = find("usage_type");
     let c_cost_type = find("cost_type");
+    let [c_context, c_geo, c_speed] = ["context_window", "inference_geo", "speed"].map(find);
     let width = header.len();
     while let Some(next) = cursor.next_record(&mut rec) {
         let line = match next {
@@ -81,7 +91,7 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             &rec,
             width,
             [c_date, c_model, c_type, c_cost],
-            [c_ws, c_key, c_tier, c_cost_type],
+            [c_ws, c_key, c_tier, c_cost_type, c_context, c_geo, c_speed],
             &mut out,
         ) {
             Ok(b) => out.billed.push(b),
@@ -96,7 +106,7 @@ fn parse_row(
     rec: &[Cow<[u8]>],
     width: usize,
     [c_date, c_model, c_type, c_cost]: [usize; 4],
-    [c_ws, c_key, c_tier, c_cost_type]: [Option<usize>; 4],
+    [c_ws, c_key, c_tier, c_cost_type, c_context, c_geo, c_speed]: [Option<usize>; 7],
     out: &mut ParsedFile,
 ) -> Result<BilledRow, String> {
     if rec.len() < width {
@@ -123,12 +133,27 @@ fn parse_row(
         .ok_or_else(|| format!("usage_type: unknown service tier {tier_s:?}"))?;
     let token_type = get(Some(c_type), "token_type")?;
     let category = token_type_category(token_type);
-    let cost_type = get(c_cost_type, "cost_type")?;
-    if category.is_none() && (cost_type.is_empty() || cost_type == "token") {
-        return Err(format!("token_type: unknown value {token_type:?}"));
-    }
+    let cost_type_s = get(c_cost_type, "cost_type")?;
+    let cost_type = match CostType::parse(cost_type_s) {
+        Some(CostType::Tokens) | None if category.is_none() => {
+            return Err(format!("token_type: unknown value {token_type:?}"));
+        }
+        Some(c) => c,
+        None => CostType::Tokens,
+    };
+    let long_context = is_long_context_label(get(c_context, "context_window")?);
+    let geo_s = get(c_geo, "inference_geo")?;
+    let geo = Geo::parse(geo_s).ok_or_else(|| format!("inference_geo: unknown value {geo_s:?}"))?;
+    let speed_s = get(c_speed, "speed")?;
+    let speed = Speed::parse(speed_s).ok_or_else(|| format!("speed: unknown value {speed_s:?}"))?;
     let model = get(Some(c_model), "model")?;
     let (ws, key) = (get(c_ws, "workspace")?, get(c_key, "api_key")?);
+    // An empty workspace is the Default workspace (the usage CSV names it).
+    let ws = if c_ws.is_some() && ws.is_empty() {
+        "Default"
+    } else {
+        ws
+    };
     let fields: Vec<&[u8]> = rec.iter().map(|f| &f[..]).collect();
     let id = stable_hash(&fields);
     let s = &mut out.symbols;
@@ -141,5 +166,10 @@ fn parse_row(
         category,
         usd,
         id,
+        long_context,
+        geo,
+        speed,
+        cost_type,
+        rounding_usd: rounding_of(cost_s, 0).unwrap_or(0.0),
     })
 }

@@ -16,6 +16,11 @@ pub enum Format {
     AdminCostJson,
     /// The user's own Messages API request log (JSONL).
     MessagesJsonl,
+    /// Messages API responses kept as JSON: a pretty-printed Message per file, several
+    /// concatenated, or a JSON array of responses.
+    MessagesJson,
+    /// A captured SSE stream of the Messages API (`event: message_start` ...).
+    MessagesSse,
     /// Message Batches results (JSONL).
     BatchResultsJsonl,
     /// A Claude Code session log (JSONL, one file of `~/.claude/projects/`).
@@ -30,6 +35,8 @@ impl Format {
             Format::AdminUsageJson => "Admin API usage report",
             Format::AdminCostJson => "Admin API cost report",
             Format::MessagesJsonl => "Messages API log",
+            Format::MessagesJson => "Messages API responses (JSON)",
+            Format::MessagesSse => "Messages API stream (SSE)",
             Format::BatchResultsJsonl => "Message Batches results",
             Format::ClaudeCodeJsonl => "Claude Code log",
         }
@@ -37,7 +44,8 @@ impl Format {
 }
 
 pub const SUPPORTED: &str = "a Console usage or cost CSV, an Admin API usage or cost report (JSON), \
-a Messages API log or Message Batches results (JSONL), or a Claude Code log folder (~/.claude/projects)";
+a Messages API log (JSONL), saved Messages API responses (JSON) or streams (SSE), Message Batches \
+results (JSONL), or a Claude Code log folder (~/.claude/projects)";
 
 /// Detects the format from the first bytes of a file (64 KiB is plenty).
 pub fn detect_format(head: &[u8]) -> Result<Format, String> {
@@ -54,6 +62,9 @@ pub fn detect_format(head: &[u8]) -> Result<Format, String> {
         .unwrap_or(0);
     if matches!(head[start], b'{' | b'[') {
         return detect_json(&head[start..]);
+    }
+    if is_sse(&head[start..]) {
+        return Ok(Format::MessagesSse);
     }
     // A lone CR ends the line too (Excel for Mac's CSV); a CRLF file splits the same way.
     let first_line = head
@@ -112,15 +123,34 @@ fn binary_kind(head: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// A captured SSE stream: among its first lines, `event:` or `data:` fields, and a Messages
+/// API stream event (a curl capture may start with HTTP headers: they are skipped).
+fn is_sse(head: &[u8]) -> bool {
+    let fields = head
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty())
+        .take(64)
+        .any(|l| l.starts_with(b"event:") || l.starts_with(b"data:"));
+    let has = |k: &[u8]| memchr::memmem::find(head, k).is_some();
+    fields && (has(b"message_start") || has(b"message_delta") || has(b"event: error"))
+}
+
 /// What one JSON value (a line of a JSONL file, or a whole one-line report) says about its
 /// format, from its top-level keys; `None` when it could belong to several (an error line, a
 /// blank record).
 fn json_line_kind(v: &serde_json::Value) -> Option<Format> {
-    if let Some(pages) = v.as_array() {
-        return pages
-            .first()
-            .filter(|p| is_report_page(p))
-            .and_then(|_| report_kind(v.to_string().as_bytes()));
+    if let Some(items) = v.as_array() {
+        let first = items.first()?;
+        if is_report_page(first) {
+            return report_kind(v.to_string().as_bytes());
+        }
+        // A JSON array of responses (Messages, wrappers or flat records).
+        return matches!(
+            json_line_kind(first),
+            Some(Format::MessagesJsonl | Format::MessagesJson)
+        )
+        .then_some(Format::MessagesJson);
     }
     let o = v.as_object()?;
     let has = |k: &str| o.contains_key(k);
@@ -166,11 +196,14 @@ fn is_report_page(v: &serde_json::Value) -> bool {
     }
 }
 
-/// Usage or cost report, from a page's text: cost results carry `amount`, usage results
-/// token counts. A page of empty buckets is read as a usage report (it adds nothing either way).
+/// Usage or cost report, from a page's text: cost results carry `amount` (next to `currency`,
+/// `cost_type` or `description`: a result may carry only some of them), usage results token
+/// counts. A page of empty buckets is read as a usage report (it adds nothing either way).
 fn report_kind(text: &[u8]) -> Option<Format> {
     let has = |k: &[u8]| memchr::memmem::find(text, k).is_some();
-    if has(b"\"amount\"") && has(b"\"currency\"") {
+    if has(b"\"amount\"")
+        && (has(b"\"currency\"") || has(b"\"cost_type\"") || has(b"\"description\""))
+    {
         Some(Format::AdminCostJson)
     } else {
         Some(Format::AdminUsageJson)
@@ -181,6 +214,9 @@ fn report_kind(text: &[u8]) -> Option<Format> {
 /// that (a pretty-printed report, or a first line longer than the head), by the keys the head
 /// contains. Lines come first: a Claude Code log may well quote a report in a tool result.
 fn detect_json(head: &[u8]) -> Result<Format, String> {
+    if let Some(f) = detect_document(head) {
+        return Ok(f);
+    }
     let has = |k: &[u8]| memchr::memmem::find(head, k).is_some();
     let mut keys_seen: Vec<String> = Vec::new();
     let mut complete_lines = 0;
@@ -228,4 +264,52 @@ fn detect_json(head: &[u8]) -> Result<Format, String> {
     Err(format!(
         "not a recognised usage file: expected {SUPPORTED}; found {what}"
     ))
+}
+
+/// A JSON document rather than JSON lines: a first value written over several lines
+/// (pretty-printed), or followed by another value on its line (values concatenated). A report
+/// page or an array of pages is a report; a Message, a wrapper, a flat record or an array of
+/// them is saved Messages API responses. `None` for anything else (JSON lines are judged line
+/// by line). A pretty-printed value longer than the head is judged by the keys in the head.
+fn detect_document(head: &[u8]) -> Option<Format> {
+    let has = |k: &[u8]| memchr::memmem::find(head, k).is_some();
+    let mut stream = serde_json::Deserializer::from_slice(head).into_iter::<serde_json::Value>();
+    match stream.next()? {
+        Ok(v) => {
+            let end = stream.byte_offset();
+            let rest_of_line = head[end..].split(|&b| b == b'\n').next().unwrap_or_default();
+            if !head[..end].contains(&b'\n') && rest_of_line.trim_ascii().is_empty() {
+                return None;
+            }
+            let pages = v
+                .as_array()
+                .and_then(|a| a.first())
+                .is_some_and(is_report_page);
+            if is_report_page(&v) || pages {
+                return report_kind(head);
+            }
+            matches!(
+                json_line_kind(&v),
+                Some(Format::MessagesJsonl | Format::MessagesJson)
+            )
+            .then_some(Format::MessagesJson)
+        }
+        // Cut off by the head (or the file), or broken further on: still a document when it
+        // opens over several lines (a pretty-printer puts `{` or `[` alone on the first one).
+        Err(e) if (e.is_eof() && e.line() > 1) || opens_alone(head) => {
+            if has(b"\"starting_at\"") && has(b"\"data\"") {
+                return report_kind(head);
+            }
+            (has(b"\"usage\"") && (has(b"\"output_tokens\"") || has(b"\"input_tokens\"")))
+                .then_some(Format::MessagesJson)
+        }
+        Err(_) => None,
+    }
+}
+
+/// The first line is `{` or `[` alone: a JSON document written over several lines (no line of
+/// JSON lines is that).
+fn opens_alone(head: &[u8]) -> bool {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    matches!(first.trim_ascii(), b"{" | b"[")
 }

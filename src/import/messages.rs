@@ -5,123 +5,33 @@
 //! - a wrapper: `{"timestamp"|"created_at"|"time": .., "response"|"message": {<Message>}}`;
 //! - a flat record: `{"timestamp":..,"model":..,"input_tokens":..,"output_tokens":..,...}`.
 //!
-//! Also home of the `usage` object that Messages responses, Message Batches results and
-//! Claude Code lines share ([`ApiUsage`]).
+//! Users also keep responses as they come from an SDK or curl: JSON documents (one
+//! pretty-printed Message per file, several concatenated, or a JSON array of any of the three
+//! shapes; [`document`]) and captured SSE streams ([`sse`]). All of them go through
+//! [`import_response`], so a response reads the same whichever way it was saved, and the same
+//! response saved twice (same message id) counts once.
+//!
+//! Responses carry no time unless a logger added one. A JSONL log in which some lines have a
+//! timestamp rejects the lines without one ([`NO_TIMESTAMP`]): placing them at a made-up time
+//! would draw a false spike. A file in which NO response has a time (a saved response, a
+//! stream, a log written without times) is dated by the date the user gives, else by the
+//! file's modification date ([`DefaultDate`]), and the notes say which.
+//!
+//! The `usage` object and the Message response are in [`super::api`].
 
-use super::{Identity, LineFormat, ParsedFile, Rejected, Stamp, Text, stable_hash};
-use crate::records::{Geo, Speed, Tier, Tokens, UsageRecord};
+pub(crate) mod document;
+pub(crate) mod sse;
+
+use super::api::{
+    ApiMessage, ApiUsage, CacheCreation, ServerToolUse, assumed_5m_note, json_error_reason, reject,
+};
+use super::{DefaultDate, Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
+use crate::records::UsageRecord;
 use serde::Deserialize;
 
-#[derive(Clone, Copy, Debug, Default, Deserialize)]
-pub(crate) struct CacheCreation {
-    #[serde(default)]
-    pub ephemeral_5m_input_tokens: Option<u64>,
-    #[serde(default)]
-    pub ephemeral_1h_input_tokens: Option<u64>,
-}
-
-#[derive(Clone, Copy, Debug, Default, Deserialize)]
-pub(crate) struct ServerToolUse {
-    #[serde(default)]
-    pub web_search_requests: Option<u64>,
-}
-
-/// The Messages API `usage` object. Every field is optional: older responses lack the
-/// `cache_creation` split, `service_tier`, `inference_geo` and `speed`.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub(crate) struct ApiUsage<'a> {
-    #[serde(default)]
-    pub input_tokens: Option<u64>,
-    #[serde(default)]
-    pub output_tokens: Option<u64>,
-    #[serde(default)]
-    pub cache_creation_input_tokens: Option<u64>,
-    #[serde(default)]
-    pub cache_read_input_tokens: Option<u64>,
-    #[serde(default)]
-    pub cache_creation: Option<CacheCreation>,
-    #[serde(default)]
-    pub server_tool_use: Option<ServerToolUse>,
-    #[serde(borrow, default)]
-    pub service_tier: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    pub inference_geo: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    pub speed: Option<Text<'a>>,
-}
-
-/// Price terms of one request, from its `usage`.
-pub(crate) struct UsageTerms {
-    pub tier: Tier,
-    pub geo: Geo,
-    pub speed: Speed,
-}
-
-impl ApiUsage<'_> {
-    /// Token counts by category, and whether the cache writes had to be taken as 5-minute
-    /// writes: `cache_creation_input_tokens` is the sum of both write kinds, and when a log has
-    /// only the sum (older API versions) pricing.md says to count it as 5-minute writes.
-    pub fn tokens(&self) -> (Tokens<u64>, bool) {
-        let total_writes = self.cache_creation_input_tokens.unwrap_or(0);
-        let (w5, w1, assumed) = match self.cache_creation {
-            Some(c) => {
-                let (w5, w1) = (
-                    c.ephemeral_5m_input_tokens.unwrap_or(0),
-                    c.ephemeral_1h_input_tokens.unwrap_or(0),
-                );
-                // A split of zeros next to a non-zero sum says nothing about the TTL.
-                if w5 + w1 == 0 && total_writes > 0 {
-                    (total_writes, 0, true)
-                } else {
-                    (w5, w1, false)
-                }
-            }
-            None => (total_writes, 0, total_writes > 0),
-        };
-        let t = Tokens {
-            uncached_input: self.input_tokens.unwrap_or(0),
-            cache_write_5m: w5,
-            cache_write_1h: w1,
-            cache_read: self.cache_read_input_tokens.unwrap_or(0),
-            output: self.output_tokens.unwrap_or(0),
-        };
-        (t, assumed)
-    }
-
-    pub fn web_search(&self) -> u64 {
-        self.server_tool_use
-            .and_then(|s| s.web_search_requests)
-            .unwrap_or(0)
-    }
-
-    pub fn terms(&self) -> Result<UsageTerms, String> {
-        let tier_s = self.service_tier.as_deref().unwrap_or("");
-        let tier = Tier::parse(tier_s)
-            .ok_or_else(|| format!("usage.service_tier: unknown service tier {tier_s:?}"))?;
-        let geo_s = self.inference_geo.as_deref().unwrap_or("");
-        let geo = Geo::parse(geo_s)
-            .ok_or_else(|| format!("usage.inference_geo: unknown value {geo_s:?}"))?;
-        let speed_s = self.speed.as_deref().unwrap_or("");
-        let speed = Speed::parse(speed_s)
-            .ok_or_else(|| format!("usage.speed: unknown value {speed_s:?}"))?;
-        Ok(UsageTerms { tier, geo, speed })
-    }
-}
-
-/// The parts of a Message response that usage needs.
+/// One log line (or one response of a JSON document), whichever of the three shapes it has.
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct ApiMessage<'a> {
-    #[serde(borrow, default)]
-    pub id: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    pub model: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    pub usage: Option<ApiUsage<'a>>,
-}
-
-/// One log line, whichever of the three shapes it has.
-#[derive(Debug, Default, Deserialize)]
-struct LogLine<'a> {
+pub(crate) struct LogLine<'a> {
     #[serde(default)]
     timestamp: Option<Stamp>,
     #[serde(default)]
@@ -161,6 +71,18 @@ struct LogLine<'a> {
 }
 
 impl<'a> LogLine<'a> {
+    /// The line's own time field (`timestamp`, else `created_at`, else `time`), taken out.
+    fn take_stamp(&mut self) -> Option<Stamp> {
+        self.timestamp
+            .take()
+            .or(self.created_at.take())
+            .or(self.time.take())
+    }
+
+    fn has_stamp(&self) -> bool {
+        self.timestamp.is_some() || self.created_at.is_some() || self.time.is_some()
+    }
+
     /// (message id, model, usage) from whichever shape the line has.
     fn resolve(self) -> (Option<Text<'a>>, Option<Text<'a>>, Option<ApiUsage<'a>>) {
         if let Some(m) = self.response.or(self.message) {
@@ -188,65 +110,171 @@ impl<'a> LogLine<'a> {
     }
 }
 
-/// Why a line that serde could not read as a `T` was not imported: broken JSON (a truncated
-/// line), or valid JSON with a field of an unexpected type, named by its path. Lines that
-/// fail are read a second time to find the path, so the common case pays nothing for it.
-pub(crate) fn json_error_reason<'a, T: Deserialize<'a>>(
-    line: &'a [u8],
-    e: &serde_json::Error,
-) -> String {
-    match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-        Err(_) if e.is_eof() => "not valid JSON: the line ends early (truncated?)".to_owned(),
-        Err(e2) => format!("not valid JSON: {e2}"),
-        Ok(_) => {
-            let mut de = serde_json::Deserializer::from_slice(line);
-            let Err(err) = serde_path_to_error::deserialize::<_, T>(&mut de) else {
-                return format!("unexpected field type: {e}");
-            };
-            let path = err.path().to_string();
-            let inner = err.inner().to_string();
-            // serde_json reads an integer beyond u64 as a float: say what a count must be.
-            let what = match inner.split_once("invalid type: floating point `") {
-                Some((_, rest)) if inner.contains("expected u64") => {
-                    let v = rest.split('`').next().unwrap_or_default();
-                    format!(
-                        "not a count: {v} (counts are whole numbers from 0 to {})",
-                        u64::MAX
-                    )
-                }
-                _ => inner
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            };
-            format!("{path}: {what}")
-        }
-    }
-}
-
-pub(crate) fn reject(out: &mut ParsedFile, file: &str, line: u64, reason: String) {
-    out.rejected.push(Rejected {
-        file: file.to_owned(),
-        line,
-        reason,
-    });
-}
-
 #[derive(Default)]
 pub(crate) struct Counts {
     no_usage: u64,
     assumed_5m: u64,
+    /// Responses without a time rejected (some other response of the file has one).
     no_timestamp: u64,
+    /// Responses dated by the default date (no response of the file has a time).
+    dated_by_default: u64,
+    /// Lines or responses that carry a time field (a valid time or not).
+    stamped: u64,
     lines: u64,
 }
 
-pub(crate) struct MessagesLog<'n> {
-    pub name: &'n str,
+impl Counts {
+    fn merge(&mut self, from: Counts) {
+        self.no_usage += from.no_usage;
+        self.assumed_5m += from.assumed_5m;
+        self.no_timestamp += from.no_timestamp;
+        self.dated_by_default += from.dated_by_default;
+        self.stamped += from.stamped;
+        self.lines += from.lines;
+    }
+
+    /// No response of the file has a time of its own, and some were rejected for it: the
+    /// file is one to date by the default date.
+    pub(crate) fn all_undated(&self) -> bool {
+        self.stamped == 0 && self.no_timestamp > 0
+    }
 }
 
 /// The reason given for a line without a timestamp.
 pub const NO_TIMESTAMP: &str = "no timestamp field (timestamp, created_at or time)";
+
+/// Imports one response: its own time (`stamp`), else `default` (the file's default date,
+/// given only when no response of the file has a time), else it is rejected with
+/// `undated_reason`. Responses without usage (errors, other events) are skipped and counted.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn import_response(
+    name: &str,
+    line_no: u64,
+    stamp: Option<Stamp>,
+    id: Option<Text<'_>>,
+    model: Option<Text<'_>>,
+    usage: Option<ApiUsage<'_>>,
+    default: Option<i64>,
+    undated_reason: &str,
+    out: &mut ParsedFile,
+    counts: &mut Counts,
+) {
+    counts.stamped += stamp.is_some() as u64;
+    let Some(usage) = usage else {
+        // Error responses and other events carry no usage: nothing was billed for them.
+        counts.no_usage += 1;
+        out.summary.skipped += 1;
+        return;
+    };
+    let time = match stamp {
+        Some(Stamp::At(t)) => t,
+        Some(Stamp::Invalid(v)) => {
+            return reject(
+                out,
+                name,
+                line_no,
+                format!("timestamp: not RFC 3339 or Unix seconds: {v}"),
+            );
+        }
+        None => match default {
+            Some(t) => {
+                counts.dated_by_default += 1;
+                t
+            }
+            None => {
+                counts.no_timestamp += 1;
+                return reject(out, name, line_no, undated_reason.to_owned());
+            }
+        },
+    };
+    let model = model.as_deref().unwrap_or("").trim();
+    if model.is_empty() {
+        return reject(out, name, line_no, "no model field".to_owned());
+    }
+    let terms = match usage.terms() {
+        Ok(t) => t,
+        Err(e) => return reject(out, name, line_no, e),
+    };
+    let (tokens, assumed) = usage.tokens();
+    counts.assumed_5m += assumed as u64;
+    let identity = match id.as_deref().filter(|s| !s.is_empty()) {
+        // The same response logged twice (or the log loaded twice, or the same response
+        // saved as JSON and as a stream) counts once.
+        Some(id) => Identity::Message {
+            id: stable_hash(&[b"message", id.as_bytes()]),
+            sidechain: false,
+        },
+        None => Identity::None,
+    };
+    let r = UsageRecord {
+        time,
+        model: out.symbols.intern(model),
+        tier: terms.tier,
+        geo: terms.geo,
+        speed: terms.speed,
+        tokens,
+        web_search: usage.web_search(),
+        ..UsageRecord::REQUEST
+    };
+    out.records.push((r, identity));
+}
+
+/// The summary of a file of responses once all are read: rows and notes. `what` names the
+/// file's units ("lines", "responses").
+pub(crate) fn finish(out: &mut ParsedFile, c: &Counts, date: DefaultDate, what: &str) {
+    out.summary.rows = out.records.len() as u64;
+    out.summary.default_dated = c.dated_by_default;
+    let notes = &mut out.summary.notes;
+    if c.assumed_5m > 0 {
+        notes.push(assumed_5m_note(c.assumed_5m));
+    }
+    if c.no_usage > 0 {
+        notes.push(format!(
+            "{} {what} have no usage object (errors or other events) and were skipped",
+            c.no_usage
+        ));
+    }
+    if c.dated_by_default > 0 {
+        notes.push(date.note(c.dated_by_default, "responses"));
+    }
+    if c.no_timestamp > 0 {
+        let which = if c.stamped == 0 {
+            format!(
+                "no response of this file has a time and no date was given, so nothing was imported (give one with --date YYYY-MM-DD)"
+            )
+        } else {
+            format!("{} {what} have no timestamp and were rejected", c.no_timestamp)
+        };
+        notes.push(format!(
+            "{which}: usage must be placed in time; log each response with one, \
+             e.g. {{\"timestamp\":\"2026-02-18T11:30:24Z\",\"response\":{{...}}}}"
+        ));
+    }
+}
+
+/// The user's Messages API log (JSONL). `date` dates lines without a time; it is
+/// [`DefaultDate::Unknown`] on a first reading, and the file is read again with the real
+/// default only when no line had a time ([`MessagesLog::all_undated`]).
+pub(crate) struct MessagesLog<'n> {
+    pub name: &'n str,
+    pub date: DefaultDate,
+    all_undated: std::sync::atomic::AtomicBool,
+}
+
+impl<'n> MessagesLog<'n> {
+    pub fn new(name: &'n str, date: DefaultDate) -> Self {
+        MessagesLog {
+            name,
+            date,
+            all_undated: Default::default(),
+        }
+    }
+
+    /// After a reading: no line had a time, and some were rejected for it.
+    pub fn all_undated(&self) -> bool {
+        self.all_undated.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
 
 impl LineFormat for MessagesLog<'_> {
     type Counts = Counts;
@@ -264,106 +292,29 @@ impl LineFormat for MessagesLog<'_> {
                 );
             }
         };
-        let stamp = parsed
-            .timestamp
-            .take()
-            .or(parsed.created_at.take())
-            .or(parsed.time.take());
+        let stamp = parsed.take_stamp();
         let (id, model, usage) = parsed.resolve();
-        let Some(usage) = usage else {
-            // Error responses and other events carry no usage: nothing was billed for them.
-            counts.no_usage += 1;
-            out.summary.skipped += 1;
-            return;
-        };
-        // A request log without times cannot be plotted, and placing every request at the
-        // file's date would draw a false spike; such lines are rejected with the reason (and
-        // `finish` explains how to log a timestamp) rather than imported at a made-up time.
-        let time = match stamp {
-            Some(Stamp::At(t)) => t,
-            Some(Stamp::Invalid(v)) => {
-                return reject(
-                    out,
-                    self.name,
-                    line_no,
-                    format!("timestamp: not RFC 3339 or Unix seconds: {v}"),
-                );
-            }
-            None => {
-                counts.no_timestamp += 1;
-                return reject(out, self.name, line_no, NO_TIMESTAMP.to_owned());
-            }
-        };
-        let model = model.as_deref().unwrap_or("").trim();
-        if model.is_empty() {
-            return reject(out, self.name, line_no, "no model field".to_owned());
-        }
-        let terms = match usage.terms() {
-            Ok(t) => t,
-            Err(e) => return reject(out, self.name, line_no, e),
-        };
-        let (tokens, assumed) = usage.tokens();
-        counts.assumed_5m += assumed as u64;
-        let identity = match id.as_deref().filter(|s| !s.is_empty()) {
-            // The same response logged twice (or the log loaded twice) counts once.
-            Some(id) => Identity::Message {
-                id: stable_hash(&[b"message", id.as_bytes()]),
-                sidechain: false,
-            },
-            None => Identity::None,
-        };
-        let r = UsageRecord {
-            time,
-            model: out.symbols.intern(model),
-            tier: terms.tier,
-            geo: terms.geo,
-            speed: terms.speed,
-            tokens,
-            web_search: usage.web_search(),
-            ..UsageRecord::REQUEST
-        };
-        out.records.push((r, identity));
+        import_response(
+            self.name,
+            line_no,
+            stamp,
+            id,
+            model,
+            usage,
+            self.date.time(),
+            NO_TIMESTAMP,
+            out,
+            counts,
+        );
     }
 
     fn merge_counts(into: &mut Counts, from: Counts) {
-        into.no_usage += from.no_usage;
-        into.assumed_5m += from.assumed_5m;
-        into.no_timestamp += from.no_timestamp;
-        into.lines += from.lines;
+        into.merge(from);
     }
 
     fn finish(&self, out: &mut ParsedFile, c: Counts) {
-        out.summary.rows = out.records.len() as u64;
-        let notes = &mut out.summary.notes;
-        if c.assumed_5m > 0 {
-            notes.push(assumed_5m_note(c.assumed_5m));
-        }
-        if c.no_usage > 0 {
-            notes.push(format!(
-                "{} lines have no usage object (errors or other events) and were skipped",
-                c.no_usage
-            ));
-        }
-        if c.no_timestamp > 0 {
-            let which = if c.no_timestamp == c.lines {
-                "no line of this log has a timestamp, so nothing was imported".to_owned()
-            } else {
-                format!(
-                    "{} lines have no timestamp and were rejected",
-                    c.no_timestamp
-                )
-            };
-            notes.push(format!(
-                "{which}: usage must be placed in time; log each response with one, \
-                 e.g. {{\"timestamp\":\"2026-02-18T11:30:24Z\",\"response\":{{...}}}}"
-            ));
-        }
+        self.all_undated
+            .store(c.all_undated(), std::sync::atomic::Ordering::Relaxed);
+        finish(out, &c, self.date, "lines");
     }
-}
-
-/// The note for lines whose cache writes had no 5m/1h split.
-pub(crate) fn assumed_5m_note(n: u64) -> String {
-    format!(
-        "{n} lines give cache writes only as cache_creation_input_tokens (no 5m/1h split): counted as 5-minute writes"
-    )
 }

@@ -3,6 +3,7 @@
 //! name, never by position, and report each rejected line as `file:line: reason`.
 
 pub mod admin;
+pub mod api;
 pub mod batch;
 pub mod cache;
 pub mod claude_code;
@@ -12,7 +13,7 @@ pub mod detect;
 pub mod messages;
 pub mod snapshot;
 
-use crate::records::{Category, Symbols, Tier, UsageRecord};
+use crate::records::{Category, Geo, Speed, Symbols, Tier, UsageRecord};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -54,13 +55,19 @@ pub struct FileSummary {
     pub duplicates: u64,
     /// Things the user should know (assumptions made, data that was missing).
     pub notes: Vec<String>,
+    /// Rows that carry no time of their own and were dated by the date given or the file's
+    /// modification date (see [`DefaultDate`]; the notes say which).
+    #[serde(default)]
+    pub default_dated: u64,
 }
 
 /// One row of a billed series (a cost export): what the invoice says, for reconciliation.
+/// The fields added after the first release carry `#[serde(default)]`: rows are cached as JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BilledRow {
     pub time: i64,
-    /// Model name as the export has it (a display name in the Console's cost CSV).
+    /// Model name as the export has it (a display name in the Console's cost CSV, possibly a
+    /// display name taken from the Admin cost report's `description`); empty when unknown.
     pub model: crate::records::Sym,
     pub workspace: crate::records::Sym,
     pub api_key: crate::records::Sym,
@@ -69,6 +76,87 @@ pub struct BilledRow {
     pub usd: f64,
     /// Identity of the row, to recognise the same bill loaded twice.
     pub id: u64,
+    /// Long context: the row's `context_window` is a label beyond 200k (same rule as the usage
+    /// CSV, [`console_usage::is_long_context_label`]); false when the source does not say.
+    #[serde(default)]
+    pub long_context: bool,
+    /// `inference_geo`, where the source has it.
+    #[serde(default)]
+    pub geo: Geo,
+    /// `speed`, where the source has it.
+    #[serde(default)]
+    pub speed: Speed,
+    /// What the money is for (`cost_type`): tokens, web search, code execution, other.
+    #[serde(default)]
+    pub cost_type: CostType,
+    /// Half a unit of the last decimal place the amount was written with, in dollars: the
+    /// most the amount can differ from the exact cost by rounding (Console `0.08` -> 0.005,
+    /// `12` -> 0.5; Admin cents `"123.45"` -> 0.00005, `"5000"` -> 0.005).
+    #[serde(default)]
+    pub rounding_usd: f64,
+}
+
+/// What billed money is for (`cost_type` of the cost exports).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CostType {
+    #[default]
+    Tokens,
+    WebSearch,
+    CodeExecution,
+    Other,
+}
+
+impl CostType {
+    /// `token`/`tokens`, `web_search`, `code_execution` (any case, spaces or dashes for
+    /// underscores); another word is `Other`; an empty value is `None` (not said).
+    pub fn parse(s: &str) -> Option<CostType> {
+        let s = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        Some(match s.as_str() {
+            "" | "null" => return None,
+            "token" | "tokens" => CostType::Tokens,
+            "web_search" | "web_searches" => CostType::WebSearch,
+            "code_execution" => CostType::CodeExecution,
+            _ => CostType::Other,
+        })
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CostType::Tokens => "tokens",
+            CostType::WebSearch => "web_search",
+            CostType::CodeExecution => "code_execution",
+            CostType::Other => "other",
+        }
+    }
+}
+
+/// Half a unit of the last decimal place written in `amount` (a decimal number as text, such
+/// as `0.08`, `12`, `-1.5e-3`), in units of 10^`shift` of the amount's own unit: `shift` 0
+/// for an amount in dollars, 2 for cents to dollars. `None` when `amount` is not a decimal.
+pub fn rounding_of(amount: &str, shift: i32) -> Option<f64> {
+    let s = amount.trim();
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // The last place is 10^-places of the unit; in dollars, 10^-(places + shift).
+    let places = (frac.len() as i32).checked_sub(exp)?.checked_add(shift)?;
+    Some(if places >= 0 {
+        0.5 / 10f64.powi(places)
+    } else {
+        0.5 * 10f64.powi(-places)
+    })
 }
 
 /// How a record is recognised when the same usage is loaded twice.
@@ -166,8 +254,70 @@ impl<R: Read> Read for Counted<'_, R> {
 /// Options a user can give an import.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Date for files that carry none (Message Batches results), Unix seconds.
-    pub batch_date: Option<i64>,
+    /// Date for files that carry none (Message Batches results, saved Messages API responses
+    /// and streams, a Messages log in which no line has a timestamp), Unix seconds (the start
+    /// of a UTC day). Without it such files are dated by their modification date.
+    pub date: Option<i64>,
+}
+
+/// Where records that carry no time of their own are dated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DefaultDate {
+    /// The date the user gave ([`Options::date`], `--date`), Unix seconds.
+    Given(i64),
+    /// The file's modification date (start of the UTC day), Unix seconds.
+    FileModified(i64),
+    /// Neither is known (in-memory data without a date given): undated records are rejected.
+    Unknown,
+}
+
+impl DefaultDate {
+    /// For a file on disk: the date given, else the file's modification date.
+    pub fn for_file(opts: &Options, path: &Path) -> DefaultDate {
+        if let Some(t) = opts.date {
+            return DefaultDate::Given(t);
+        }
+        match std::fs::metadata(path).and_then(|m| m.modified()) {
+            Ok(m) => {
+                let secs = m
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                DefaultDate::FileModified(secs.div_euclid(86_400) * 86_400)
+            }
+            Err(_) => DefaultDate::Unknown,
+        }
+    }
+
+    /// For in-memory data: the date given, if any.
+    pub fn for_bytes(opts: &Options) -> DefaultDate {
+        opts.date.map_or(DefaultDate::Unknown, DefaultDate::Given)
+    }
+
+    pub fn time(self) -> Option<i64> {
+        match self {
+            DefaultDate::Given(t) | DefaultDate::FileModified(t) => Some(t),
+            DefaultDate::Unknown => None,
+        }
+    }
+
+    /// The note for `n` `what` (results, responses...) dated by this default.
+    pub(crate) fn note(self, n: u64, what: &str) -> String {
+        let day = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default()
+        };
+        match self {
+            DefaultDate::Given(t) => {
+                format!("{n} {what} carry no time: dated {} (the date given)", day(t))
+            }
+            DefaultDate::FileModified(t) => format!(
+                "{n} {what} carry no time: dated {}, the file's modification date; give --date YYYY-MM-DD to set another",
+                day(t)
+            ),
+            DefaultDate::Unknown => format!("{n} {what} carry no time and no date was given"),
+        }
+    }
 }
 
 /// How much of a file's start format detection reads.
@@ -238,21 +388,33 @@ pub fn parse_path(
             admin::parse(&name, &bytes, admin_report(format))
         }
         Format::MessagesJsonl => {
-            parse_lines_file(&messages::MessagesLog { name: &name }, path, control).map_err(io)?
+            let date = DefaultDate::for_file(opts, path);
+            read_messages_log(&name, date, |fmt, again| {
+                if again {
+                    // Read a second time: progress counts the file once.
+                    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+                    let _ = control
+                        .bytes_done
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                            Some(d.saturating_sub(len))
+                        });
+                }
+                parse_lines_file(fmt, path, control)
+            })
+            .map_err(io)?
+        }
+        Format::MessagesJson | Format::MessagesSse => {
+            let mut bytes = Vec::new();
+            reader()?.read_to_end(&mut bytes).map_err(io)?;
+            let date = DefaultDate::for_file(opts, path);
+            if format == Format::MessagesJson {
+                messages::document::parse(&name, &bytes, date)
+            } else {
+                messages::sse::parse(&name, &bytes, date)
+            }
         }
         Format::BatchResultsJsonl => {
-            let date = match opts.batch_date {
-                Some(t) => batch::BatchDate::Given(t),
-                None => match std::fs::metadata(path).and_then(|m| m.modified()) {
-                    Ok(m) => {
-                        let secs = m
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs() as i64);
-                        batch::BatchDate::FileModified(secs.div_euclid(86_400) * 86_400)
-                    }
-                    Err(_) => batch::BatchDate::Unknown,
-                },
-            };
+            let date = DefaultDate::for_file(opts, path);
             parse_lines_file(&batch::BatchResults { name: &name, date }, path, control)
                 .map_err(io)?
         }
@@ -270,6 +432,22 @@ pub fn parse_path(
     parsed.summary.path = name;
     parsed.summary.format = format.label().to_owned();
     parsed.summary.rejected = parsed.rejected.len() as u64;
+    Ok(parsed)
+}
+
+/// Reads a Messages API log with `read` (given the format and whether this is a second
+/// reading). Lines without a time are rejected on the first reading; when NO line had one and
+/// a default date is known, the log is read again with every line dated by it.
+fn read_messages_log<E>(
+    name: &str,
+    date: DefaultDate,
+    mut read: impl FnMut(&messages::MessagesLog, bool) -> Result<ParsedFile, E>,
+) -> Result<ParsedFile, E> {
+    let first = messages::MessagesLog::new(name, DefaultDate::Unknown);
+    let parsed = read(&first, false)?;
+    if first.all_undated() && date.time().is_some() {
+        return read(&messages::MessagesLog::new(name, date), true);
+    }
     Ok(parsed)
 }
 
@@ -300,12 +478,16 @@ pub fn parse_as(format: Format, name: &str, bytes: &[u8], opts: &Options) -> Par
             admin::parse(name, bytes, admin_report(format))
         }
         Format::MessagesJsonl => {
-            parse_lines_bytes(&messages::MessagesLog { name }, bytes, &control)
+            let date = DefaultDate::for_bytes(opts);
+            let read = |fmt: &messages::MessagesLog, _| -> Result<_, ()> {
+                Ok(parse_lines_bytes(fmt, bytes, &control))
+            };
+            read_messages_log(name, date, read).unwrap_or_default()
         }
+        Format::MessagesJson => messages::document::parse(name, bytes, DefaultDate::for_bytes(opts)),
+        Format::MessagesSse => messages::sse::parse(name, bytes, DefaultDate::for_bytes(opts)),
         Format::BatchResultsJsonl => {
-            let date = opts
-                .batch_date
-                .map_or(batch::BatchDate::Unknown, batch::BatchDate::Given);
+            let date = DefaultDate::for_bytes(opts);
             parse_lines_bytes(&batch::BatchResults { name, date }, bytes, &control)
         }
         Format::ClaudeCodeJsonl => {

@@ -43,11 +43,11 @@ pub struct Inputs(u64);
 
 impl Inputs {
     pub fn new(paths: &[PathBuf], opts: &Options) -> Option<Inputs> {
-        let batch = opts.batch_date.map(i64::to_le_bytes).unwrap_or_default();
+        let date = opts.date.map(i64::to_le_bytes).unwrap_or_default();
         let mut parts: Vec<Vec<u8>> = vec![
             FORMAT_VERSION.to_le_bytes().to_vec(),
             program_build().as_bytes().to_vec(),
-            batch.to_vec(),
+            date.to_vec(),
         ];
         for p in paths {
             let abs = std::path::absolute(p).ok()?;
