@@ -240,9 +240,7 @@ fn batch_results_sample_bills_only_succeeded_results_at_batch_tier() {
         }
     }
     let day = 1_793_491_200; // 2026-11-01
-    let opts = Options {
-        date: Some(day),
-    };
+    let opts = Options { date: Some(day) };
     let p = import::parse_path(&path, &opts, &Control::default()).unwrap();
     assert_eq!(p.summary.format, "Message Batches results");
     assert_eq!((p.records.len(), p.summary.skipped), (ok, other));
@@ -1090,13 +1088,7 @@ fn the_cache_answers_unchanged_files_and_notices_changed_ones() {
     assert_eq!(q.symbols.get(q.records[0].0.project), "p");
     // Another batch date is another result.
     let (_, hit) = cache
-        .parse_path(
-            &f,
-            &Options {
-                date: Some(0),
-            },
-            &Control::default(),
-        )
+        .parse_path(&f, &Options { date: Some(0) }, &Control::default())
         .unwrap();
     assert!(!hit);
 

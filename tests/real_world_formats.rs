@@ -79,15 +79,7 @@ fn rows(p: &ParsedFile) -> Vec<Row> {
         .collect()
 }
 
-fn row(
-    model: &str,
-    ws: &str,
-    key: &str,
-    tier: Tier,
-    c: Category,
-    usd: f64,
-    rounding: f64,
-) -> Row {
+fn row(model: &str, ws: &str, key: &str, tier: Tier, c: Category, usd: f64, rounding: f64) -> Row {
     (
         model.into(),
         ws.into(),
@@ -143,7 +135,15 @@ fn console_cost_csv_2024_with_key() {
             row(sonnet, "", "prod-key", S, CacheWrite5m, 0.30, 0.005),
             row(sonnet, "", "prod-key", S, CacheRead, 0.02, 0.005),
             row("Claude 3 Haiku", "", "batch-key", B, Output, 0.45, 0.005),
-            row("Claude 3 Haiku", "", "batch-key", B, UncachedInput, 0.0, 0.005),
+            row(
+                "Claude 3 Haiku",
+                "",
+                "batch-key",
+                B,
+                UncachedInput,
+                0.0,
+                0.005
+            ),
         ]
     );
     // 2.10 + 0.30 + 0.02 + 0.45 + 0.00
@@ -166,7 +166,15 @@ fn console_cost_csv_2024_with_workspace_and_key_bom_crlf() {
             row(sonnet, "Default", "Stéphane", S, CacheRead, 0.0, 0.005),
             // `12` has no decimals: it may be off by up to half a dollar.
             row(sonnet, "Research", "Stéphane", S, Output, 12.0, 0.5),
-            row("Claude 3 Opus", "Research", "lab", B, UncachedInput, 0.75, 0.005),
+            row(
+                "Claude 3 Opus",
+                "Research",
+                "lab",
+                B,
+                UncachedInput,
+                0.75,
+                0.005
+            ),
             row("Claude 3 Opus", "Default", "lab", S, Output, 1.5, 0.05),
         ]
     );
@@ -254,7 +262,10 @@ fn admin_cost_report_description_only_bills_every_result() {
 
 #[test]
 fn admin_cost_report_descriptions_name_model_category_and_ttl() {
-    let p = parse_file(&fixture("admin_cost_descriptions.json"), &Options::default());
+    let p = parse_file(
+        &fixture("admin_cost_descriptions.json"),
+        &Options::default(),
+    );
     assert_eq!(rejected(&p), Vec::<String>::new());
     let got: Vec<(String, Option<Category>, CostType)> = p
         .billed
@@ -263,9 +274,21 @@ fn admin_cost_report_descriptions_name_model_category_and_ttl() {
         .collect();
     use Category::*;
     let want: Vec<(String, Option<Category>, CostType)> = vec![
-        ("Claude Sonnet 4.5".into(), Some(CacheWrite5m), CostType::Tokens),
-        ("Claude Sonnet 4.5".into(), Some(CacheRead), CostType::Tokens),
-        ("Claude Opus 4.1".into(), Some(CacheWrite1h), CostType::Tokens),
+        (
+            "Claude Sonnet 4.5".into(),
+            Some(CacheWrite5m),
+            CostType::Tokens,
+        ),
+        (
+            "Claude Sonnet 4.5".into(),
+            Some(CacheRead),
+            CostType::Tokens,
+        ),
+        (
+            "Claude Opus 4.1".into(),
+            Some(CacheWrite1h),
+            CostType::Tokens,
+        ),
         ("claude haiku 3.5".into(), Some(CacheRead), CostType::Tokens),
         (String::new(), None, CostType::CodeExecution),
         (String::new(), None, CostType::Tokens),
@@ -297,7 +320,9 @@ fn admin_cost_report_descriptions_name_model_category_and_ttl() {
     assert!(!b[0].long_context);
     assert_eq!(
         p.summary.notes,
-        ["2 cost results were kept without a model or token type: neither their fields nor their description name one (descriptions such as \"Priority Tier Commitment\"); they count in the billed total but not by model or token type (save the report with group_by[]=description for both)"]
+        [
+            "2 cost results were kept without a model or token type: neither their fields nor their description name one (descriptions such as \"Priority Tier Commitment\"); they count in the billed total but not by model or token type (save the report with group_by[]=description for both)"
+        ]
     );
 }
 
@@ -366,7 +391,9 @@ fn admin_cost_descriptions_are_read_liberally() {
     assert!(close(billed_total(&p.billed), 2.80));
     assert!(p.billed.iter().all(|b| b.cost_type == CostType::Tokens));
     assert_eq!(p.summary.notes.len(), 1);
-    assert!(p.summary.notes[0].starts_with("1 cost results were kept without a model or token type"));
+    assert!(
+        p.summary.notes[0].starts_with("1 cost results were kept without a model or token type")
+    );
 }
 
 // --- Messages API responses as users keep them -------------------------------------------------
@@ -401,7 +428,10 @@ fn a_pretty_printed_message_json_is_one_response() {
     assert_eq!(record_tokens(&p), [tokens([25, 200, 1000, 3000, 150])]);
     let r = &p.records[0].0;
     assert_eq!(models(&p), ["claude-sonnet-4-5-20250929"]);
-    assert_eq!((r.tier, r.geo, r.speed), (Tier::Standard, Geo::Global, Speed::Standard));
+    assert_eq!(
+        (r.tier, r.geo, r.speed),
+        (Tier::Standard, Geo::Global, Speed::Standard)
+    );
     // Web fetches are free and not counted; searches are.
     assert_eq!(r.web_search, 2);
     assert_eq!(r.time, day(2026, 10, 3));
@@ -463,7 +493,10 @@ fn a_json_array_of_log_shapes() {
             format!("{name}:13: not a response: a number, not an object"),
         ]
     );
-    assert_eq!(models(&p), ["claude-haiku-4-5", "claude-haiku-4-5", "claude-sonnet-4-5"]);
+    assert_eq!(
+        models(&p),
+        ["claude-haiku-4-5", "claude-haiku-4-5", "claude-sonnet-4-5"]
+    );
     let times: Vec<i64> = p.records.iter().map(|(r, _)| r.time).collect();
     let d = day(2026, 5, 4);
     assert_eq!(times, [d + 10 * 3600, d + 11 * 3600, d + 12 * 3600]);
@@ -515,7 +548,10 @@ fn an_sse_stream_with_two_messages_and_an_error_stream() {
     let p = parse_file(&path, &given(2026, 10, 3));
     assert_eq!(p.summary.format, "Messages API stream (SSE)");
     assert_eq!(rejected(&p), Vec::<String>::new());
-    assert_eq!(models(&p), ["claude-sonnet-4-5-20250929", "claude-opus-4-6"]);
+    assert_eq!(
+        models(&p),
+        ["claude-sonnet-4-5-20250929", "claude-opus-4-6"]
+    );
     assert_eq!(
         record_tokens(&p),
         [
@@ -527,7 +563,10 @@ fn an_sse_stream_with_two_messages_and_an_error_stream() {
         ]
     );
     let (a, b) = (&p.records[0].0, &p.records[1].0);
-    assert_eq!((a.geo, a.speed, a.web_search), (Geo::NotAvailable, Speed::Standard, 0));
+    assert_eq!(
+        (a.geo, a.speed, a.web_search),
+        (Geo::NotAvailable, Speed::Standard, 0)
+    );
     assert_eq!((b.geo, b.speed, b.web_search), (Geo::Us, Speed::Fast, 1));
     assert!(p.records.iter().all(|(r, _)| r.time == day(2026, 10, 3)));
     assert_eq!((p.summary.rows, p.summary.skipped), (2, 1));
@@ -772,7 +811,13 @@ fn a_claude_code_tree_imports_every_line_with_usage() {
     assert_eq!(
         got,
         [
-            ("claude-haiku-4-5-20251001", Standard, NA, Std, tokens([8, 0, 0, 0, 9])),
+            (
+                "claude-haiku-4-5-20251001",
+                Standard,
+                NA,
+                Std,
+                tokens([8, 0, 0, 0, 9])
+            ),
             // Two lines of one response: the larger output (900, not 450) is kept; the model
             // keeps its `[1m]` suffix; `iterations: []` and `output_tokens_details` are read
             // past.
@@ -785,17 +830,51 @@ fn a_claude_code_tree_imports_every_line_with_usage() {
             ),
             // service_tier null, cache_creation null, an `iterations` array with its own
             // counts (not added: the top-level counts are the totals), `fallback_credit`.
-            ("claude-sonnet-4-5-20250929", Standard, Us, Std, tokens([10, 0, 0, 0, 50])),
+            (
+                "claude-sonnet-4-5-20250929",
+                Standard,
+                Us,
+                Std,
+                tokens([10, 0, 0, 0, 50])
+            ),
             // service_tier "auto" and "standard_only": billed at the standard tier.
-            ("claude-haiku-4-5-20251001", Standard, NA, Std, tokens([100, 0, 0, 0, 20])),
-            ("claude-haiku-4-5-20251001", Standard, Global, Std, tokens([200, 0, 0, 0, 30])),
+            (
+                "claude-haiku-4-5-20251001",
+                Standard,
+                NA,
+                Std,
+                tokens([100, 0, 0, 0, 20])
+            ),
+            (
+                "claude-haiku-4-5-20251001",
+                Standard,
+                Global,
+                Std,
+                tokens([200, 0, 0, 0, 30])
+            ),
             // priority kept; geo "eu-west" and speed "turbo" not understood: standard.
-            ("claude-opus-4-6", Priority, NA, Std, tokens([1, 0, 0, 0, 1])),
-            ("claude-sonnet-4-5-20250929", Standard, NA, Std, tokens([5, 0, 0, 7, 6])),
+            (
+                "claude-opus-4-6",
+                Priority,
+                NA,
+                Std,
+                tokens([1, 0, 0, 0, 1])
+            ),
+            (
+                "claude-sonnet-4-5-20250929",
+                Standard,
+                NA,
+                Std,
+                tokens([5, 0, 0, 7, 6])
+            ),
         ]
     );
     // Every record belongs to the project folder, the old sidechain file's included.
-    assert!(d.records.iter().all(|r| d.symbols.get(r.project) == "-home-u-shop"));
+    assert!(
+        d.records
+            .iter()
+            .all(|r| d.symbols.get(r.project) == "-home-u-shop")
+    );
     let notes = &d.files[1].notes;
     for n in [
         "2 lines have service_tier \"auto\" (1), \"standard_only\" (1), not batch or priority: billed at the standard tier",
@@ -883,7 +962,10 @@ mod cli {
             let r = json(&["report", &stream, flag, "2026-10-03", "--json"]);
             let f = &r["files"][0];
             assert_eq!(f["format"], "Messages API stream (SSE)");
-            assert_eq!((f["rows"].as_u64(), f["skipped"].as_u64()), (Some(2), Some(1)));
+            assert_eq!(
+                (f["rows"].as_u64(), f["skipped"].as_u64()),
+                (Some(2), Some(1))
+            );
             assert_eq!(f["default_dated"], 2);
             assert_eq!(
                 f["notes"][0],

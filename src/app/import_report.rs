@@ -98,26 +98,19 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
             }
             // Files that carry no time (batch results, saved responses) were dated by a
             // default: the date field lets the user give the right one.
-            let default_dated = app
-                .analysis
-                .data
-                .files
-                .iter()
-                .any(|f| f.default_dated > 0);
+            let default_dated = app.analysis.data.files.iter().any(|f| f.default_dated > 0);
             if default_dated || !app.settings.date.is_empty() {
                 ui.separator();
                 ui.horizontal(|ui| {
-                    let l = ui.label(
-                        "Date for files that carry none (batch results, saved responses):",
-                    );
+                    let l = ui
+                        .label("Date for files that carry none (batch results, saved responses):");
                     ui.add(
                         egui::TextEdit::singleline(&mut app.settings.date)
                             .hint_text("YYYY-MM-DD")
                             .desired_width(100.0),
                     )
                     .labelled_by(l.id);
-                    let valid =
-                        app.settings.date.is_empty() || app.import_options().date.is_some();
+                    let valid = app.settings.date.is_empty() || app.import_options().date.is_some();
                     if !valid {
                         ui.colored_label(ui.visuals().error_fg_color, "not a date");
                     }

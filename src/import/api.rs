@@ -97,7 +97,10 @@ impl<'a> ApiUsage<'a> {
             &mut self.cache_creation_input_tokens,
             later.cache_creation_input_tokens,
         );
-        set(&mut self.cache_read_input_tokens, later.cache_read_input_tokens);
+        set(
+            &mut self.cache_read_input_tokens,
+            later.cache_read_input_tokens,
+        );
         set(&mut self.cache_creation, later.cache_creation);
         set(&mut self.server_tool_use, later.server_tool_use);
         set(&mut self.service_tier, later.service_tier);

@@ -298,7 +298,10 @@ impl LineFormat for ClaudeCodeLog<'_> {
             notes.push(assumed_5m_note(c.assumed_5m));
         }
         for (field, how) in [
-            ("service_tier", "not batch or priority: billed at the standard tier"),
+            (
+                "service_tier",
+                "not batch or priority: billed at the standard tier",
+            ),
             ("inference_geo", "not understood: priced as global"),
             ("speed", "not understood: priced at standard speed"),
         ] {
@@ -310,10 +313,7 @@ impl LineFormat for ClaudeCodeLog<'_> {
                 continue;
             }
             let lines: u64 = values.iter().map(|v| v.1).sum();
-            let named: Vec<String> = values
-                .iter()
-                .map(|(v, n)| format!("{v:?} ({n})"))
-                .collect();
+            let named: Vec<String> = values.iter().map(|(v, n)| format!("{v:?} ({n})")).collect();
             notes.push(format!(
                 "{lines} lines have {field} {}, {how}",
                 named.join(", ")

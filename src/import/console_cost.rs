@@ -20,9 +20,9 @@ pub fn token_type_category(s: &str) -> Option<Category> {
         "input_no_cache" | "uncached_input_tokens" => Category::UncachedInput,
         "input_cache_read" | "cache_read_input_tokens" => Category::CacheRead,
         // `input_cache_write` (2024 exports): no TTL, 5-minute writes were the only kind.
-        "input_cache_write_5m" | "input_cache_write" | "cache_creation.ephemeral_5m_input_tokens" => {
-            Category::CacheWrite5m
-        }
+        "input_cache_write_5m"
+        | "input_cache_write"
+        | "cache_creation.ephemeral_5m_input_tokens" => Category::CacheWrite5m,
         "input_cache_write_1h" | "cache_creation.ephemeral_1h_input_tokens" => {
             Category::CacheWrite1h
         }

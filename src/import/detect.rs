@@ -277,7 +277,10 @@ fn detect_document(head: &[u8]) -> Option<Format> {
     match stream.next()? {
         Ok(v) => {
             let end = stream.byte_offset();
-            let rest_of_line = head[end..].split(|&b| b == b'\n').next().unwrap_or_default();
+            let rest_of_line = head[end..]
+                .split(|&b| b == b'\n')
+                .next()
+                .unwrap_or_default();
             if !head[..end].contains(&b'\n') && rest_of_line.trim_ascii().is_empty() {
                 return None;
             }

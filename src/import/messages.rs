@@ -239,11 +239,12 @@ pub(crate) fn finish(out: &mut ParsedFile, c: &Counts, date: DefaultDate, what: 
     }
     if c.no_timestamp > 0 {
         let which = if c.stamped == 0 {
-            format!(
-                "no response of this file has a time and no date was given, so nothing was imported (give one with --date YYYY-MM-DD)"
-            )
+            "no response of this file has a time and no date was given, so nothing was imported (give one with --date YYYY-MM-DD)".to_owned()
         } else {
-            format!("{} {what} have no timestamp and were rejected", c.no_timestamp)
+            format!(
+                "{} {what} have no timestamp and were rejected",
+                c.no_timestamp
+            )
         };
         notes.push(format!(
             "{which}: usage must be placed in time; log each response with one, \

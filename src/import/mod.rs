@@ -309,7 +309,10 @@ impl DefaultDate {
         };
         match self {
             DefaultDate::Given(t) => {
-                format!("{n} {what} carry no time: dated {} (the date given)", day(t))
+                format!(
+                    "{n} {what} carry no time: dated {} (the date given)",
+                    day(t)
+                )
             }
             DefaultDate::FileModified(t) => format!(
                 "{n} {what} carry no time: dated {}, the file's modification date; give --date YYYY-MM-DD to set another",
@@ -393,11 +396,11 @@ pub fn parse_path(
                 if again {
                     // Read a second time: progress counts the file once.
                     let len = std::fs::metadata(path).map_or(0, |m| m.len());
-                    let _ = control
-                        .bytes_done
-                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-                            Some(d.saturating_sub(len))
-                        });
+                    let _ = control.bytes_done.fetch_update(
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                        |d| Some(d.saturating_sub(len)),
+                    );
                 }
                 parse_lines_file(fmt, path, control)
             })
@@ -484,7 +487,9 @@ pub fn parse_as(format: Format, name: &str, bytes: &[u8], opts: &Options) -> Par
             };
             read_messages_log(name, date, read).unwrap_or_default()
         }
-        Format::MessagesJson => messages::document::parse(name, bytes, DefaultDate::for_bytes(opts)),
+        Format::MessagesJson => {
+            messages::document::parse(name, bytes, DefaultDate::for_bytes(opts))
+        }
         Format::MessagesSse => messages::sse::parse(name, bytes, DefaultDate::for_bytes(opts)),
         Format::BatchResultsJsonl => {
             let date = DefaultDate::for_bytes(opts);

@@ -60,7 +60,10 @@ fn value_end(text: &[u8], start: usize) -> Result<usize, (u64, String)> {
                 // serde_json's own position counts from the value's start: the line is
                 // reported as the file's line instead.
                 let e = e.to_string();
-                format!("not valid JSON: {}", e.split(" at line ").next().unwrap_or(&e))
+                format!(
+                    "not valid JSON: {}",
+                    e.split(" at line ").next().unwrap_or(&e)
+                )
             };
             Err((e.line().max(1) as u64 - 1, why))
         }
