@@ -52,8 +52,7 @@ fn scenario_levers() -> Levers {
 /// Import + pricing, as the app does it on open. Returns the analysis so phases can be timed.
 fn import_and_price(bytes: &[u8], spec: &ViewSpec) -> (Analysis, f64) {
     let parsed = import::parse_bytes("bench.csv", bytes, &Options::default()).expect("parses");
-    let mut data = Dataset::default();
-    data.add(parsed);
+    let data = Dataset::merge([parsed], Default::default());
     let analysis = Analysis::new(
         data,
         PriceTable::bundled(),
@@ -133,11 +132,7 @@ fn summary(bytes: &[u8]) {
         let (parsed, p0) =
             phase(|| import::parse_bytes("bench.csv", bytes, &Options::default()).expect("parses"));
         assert_eq!(parsed.records.len(), ROWS);
-        let (data, p1) = phase(|| {
-            let mut d = Dataset::default();
-            d.add(parsed);
-            d
-        });
+        let (data, p1) = phase(|| Dataset::merge([parsed], Default::default()));
         let (analysis, p2) =
             phase(|| Analysis::new(data, table.clone(), &aggregate::prompt_length_grid()));
         let (view, p3) = phase(|| analysis.view(&spec));
@@ -204,8 +199,7 @@ fn summary(bytes: &[u8]) {
 
     // The largest view the data allows: every hour x every API key.
     let parsed = import::parse_bytes("bench.csv", bytes, &Options::default()).expect("parses");
-    let mut data = Dataset::default();
-    data.add(parsed);
+    let data = Dataset::merge([parsed], Default::default());
     let analysis = Analysis::new(data, table, &aggregate::prompt_length_grid());
     let big = ViewSpec {
         period: Period::Hour,

@@ -72,9 +72,17 @@ impl Period {
         }
     }
 
-    /// The start (UTC, Unix seconds) of a day written YYYY-MM-DD; `None` when it is not one.
+    /// The start (UTC, Unix seconds) of a day written YYYY-MM-DD, from 2000 to 2099; `None`
+    /// when it is not one (`26-08-01` is not the year 26: chrono would read it so).
     pub fn parse_day(s: &str) -> Option<i64> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
         let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        if !(2000..=2099).contains(&d.year()) {
+            return None;
+        }
         Some(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
     }
 
@@ -102,16 +110,18 @@ pub enum Dimension {
     Key,
     Tier,
     Project,
+    Source,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 6] = [
+    pub const ALL: [Dimension; 7] = [
         Dimension::Model,
         Dimension::Category,
         Dimension::Workspace,
         Dimension::Key,
         Dimension::Tier,
         Dimension::Project,
+        Dimension::Source,
     ];
 
     pub fn parse(s: &str) -> Option<Dimension> {
@@ -126,6 +136,7 @@ impl Dimension {
             Dimension::Key => "key",
             Dimension::Tier => "tier",
             Dimension::Project => "project",
+            Dimension::Source => "source",
         }
     }
 
@@ -137,6 +148,7 @@ impl Dimension {
             Dimension::Key => "API key",
             Dimension::Tier => "Tier",
             Dimension::Project => "Project",
+            Dimension::Source => "Source",
         }
     }
 }
@@ -172,6 +184,7 @@ struct CubeKey {
     workspace: Sym,
     api_key: Sym,
     project: Sym,
+    source: u8,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -257,6 +270,7 @@ impl Cube {
                 workspace: r.workspace,
                 api_key: r.api_key,
                 project: r.project,
+                source: r.source,
             }
         };
         let in_order = records
@@ -373,6 +387,9 @@ pub struct Filter {
     pub models: Vec<String>,
     pub workspaces: Vec<String>,
     pub api_keys: Vec<String>,
+    /// Source keys ([`crate::dataset::Source::key`]): keep only usage from these kinds of
+    /// source (the choice to keep one of two that count the same usage).
+    pub sources: Vec<String>,
 }
 
 impl Filter {
@@ -514,6 +531,11 @@ impl View {
             (!v.is_empty()).then(|| v.iter().map(String::as_str).collect())
         }
         let (models_ok, ws_ok, keys_ok) = (set(&f.models), set(&f.workspaces), set(&f.api_keys));
+        let source_ok: Vec<bool> = data
+            .sources
+            .iter()
+            .map(|s| f.sources.is_empty() || f.sources.contains(&s.key))
+            .collect();
         // Per-symbol model resolution, done once.
         let model_idx: Vec<Option<usize>> = (0..syms.len() as u32)
             .map(|s| table.lookup(syms.get(s)))
@@ -531,7 +553,8 @@ impl View {
         // The dimension value of each symbol (or tier), worked out once: labels are strings,
         // and a cube can have a million cells.
         let tier_slot = |t: Tier| syms.len() + t as usize;
-        let mut dim_of_slot: Vec<u32> = vec![u32::MAX; syms.len() + 8];
+        let source_slot = |s: u8| syms.len() + 8 + s as usize;
+        let mut dim_of_slot: Vec<u32> = vec![u32::MAX; syms.len() + 8 + 256];
         let mut dims: Vec<String> = Vec::new();
         if spec.dimension == Dimension::Category {
             dims = CATEGORY_LABELS.iter().map(|s| s.to_string()).collect();
@@ -556,6 +579,7 @@ impl View {
         let mut batch_tokens = 0u64;
         for (k, c) in cube.cells() {
             if !f.time_ok(k.time)
+                || !source_ok.get(k.source as usize).copied().unwrap_or(true)
                 || !name_ok(&models_ok, &model_lbl[k.model as usize])
                 || !name_ok(&ws_ok, syms.get(k.workspace))
                 || !name_ok(&keys_ok, syms.get(k.api_key))
@@ -588,10 +612,11 @@ impl View {
                         Dimension::Workspace => k.workspace as usize,
                         Dimension::Key => k.api_key as usize,
                         Dimension::Project => k.project as usize,
+                        Dimension::Source => source_slot(k.source),
                         Dimension::Tier | Dimension::Category => tier_slot(k.tier),
                     };
                     if dim_of_slot[slot] == u32::MAX {
-                        let label = dim_label(d, k, syms, &model_lbl);
+                        let label = dim_label(d, k, syms, &model_lbl, &data.sources);
                         let next = dims.len() as u32;
                         dim_of_slot[slot] = *dim_ix.entry(label.clone()).or_insert_with(|| {
                             dims.push(label);
@@ -626,7 +651,10 @@ impl View {
                 && name_ok(&ws_ok, syms.get(b.workspace))
                 && name_ok(&keys_ok, syms.get(b.api_key))
         };
-        let time_only = f.models.is_empty() && f.workspaces.is_empty() && f.api_keys.is_empty();
+        let time_only = f.models.is_empty()
+            && f.workspaces.is_empty()
+            && f.api_keys.is_empty()
+            && f.sources.is_empty();
         let reported_ok = |r: &&(i64, f64)| time_only && f.time_ok(r.0);
         // Billed and reported series may cover periods without usage.
         let billed_periods: Vec<i64> = data
@@ -742,6 +770,13 @@ impl View {
 
     pub fn groups(&self) -> usize {
         self.groups.len()
+    }
+
+    /// True when the view has usage and none of it is priced (every model unknown): its
+    /// figures are not $0, they are unknown, and are shown as "unpriced".
+    pub fn nothing_priced(&self) -> bool {
+        let unpriced: u64 = self.unpriced.iter().map(|u| u.tokens).sum();
+        unpriced > 0 && unpriced >= self.tokens.total()
     }
 
     /// Prices the view under `levers`. With neutral levers the scenario equals the actual
@@ -866,7 +901,13 @@ fn cost_fields(c: &Cost) -> [f64; 6] {
     ]
 }
 
-fn dim_label(d: Dimension, k: &CubeKey, syms: &Symbols, model_lbl: &[String]) -> String {
+fn dim_label(
+    d: Dimension,
+    k: &CubeKey,
+    syms: &Symbols,
+    model_lbl: &[String],
+    sources: &[crate::dataset::Source],
+) -> String {
     let or_none = |s: &str| {
         if s.is_empty() {
             "(none)".to_owned()
@@ -881,6 +922,9 @@ fn dim_label(d: Dimension, k: &CubeKey, syms: &Symbols, model_lbl: &[String]) ->
         Dimension::Key => or_none(syms.get(k.api_key)),
         Dimension::Tier => k.tier.key().to_owned(),
         Dimension::Project => or_none(syms.get(k.project)),
+        Dimension::Source => sources
+            .get(k.source as usize)
+            .map_or_else(|| "(none)".to_owned(), |s| s.label.clone()),
     }
 }
 

@@ -72,10 +72,53 @@ pub struct ChartData {
     pub forecast: Option<Forecast>,
 }
 
+/// The most series a chart stacks: beyond it the smallest are drawn as one "other" series
+/// (6,000 API keys stacked one on another took a minute to draw, and no one reads them).
+pub const MAX_SERIES: usize = 12;
+
+/// Keeps the `MAX_SERIES - 1` dimension values with the most actual cost (in their order) and
+/// sums the rest into one "Other" series: (labels, row-major [period][series] cells).
+fn top_series(dims: Vec<String>, cells: &[f64], periods: usize) -> (Vec<String>, Vec<f64>) {
+    let nd = dims.len();
+    if nd <= MAX_SERIES {
+        return (dims, cells.to_vec());
+    }
+    let mut totals = vec![0.0f64; nd];
+    for (i, c) in cells.iter().enumerate() {
+        totals[i % nd] += c;
+    }
+    let mut order: Vec<usize> = (0..nd).collect();
+    order.sort_by(|&a, &b| totals[b].total_cmp(&totals[a]).then(a.cmp(&b)));
+    let mut keep: Vec<usize> = order[..MAX_SERIES - 1].to_vec();
+    keep.sort_unstable();
+    let mut slot = vec![MAX_SERIES - 1; nd];
+    for (k, &d) in keep.iter().enumerate() {
+        slot[d] = k;
+    }
+    let mut labels: Vec<String> = keep.iter().map(|&d| dims[d].clone()).collect();
+    labels.push(format!("Other ({} more)", nd - keep.len()));
+    let mut out = vec![0.0; periods * MAX_SERIES];
+    for p in 0..periods {
+        for d in 0..nd {
+            out[p * MAX_SERIES + slot[d]] += cells.get(p * nd + d).copied().unwrap_or(0.0);
+        }
+    }
+    (labels, out)
+}
+
 impl ChartData {
     pub fn new(view: &View, ev: &Evaluation, levers: &Levers, title: &str) -> ChartData {
         let nd = view.dims.len().max(1);
         let billed = view.billed.clone();
+        let dims = if view.spec.dimension == Dimension::Category {
+            view.dims
+                .iter()
+                .map(|d| category_label(d).to_owned())
+                .collect()
+        } else {
+            view.dims.clone()
+        };
+        let (dims, cells) = top_series(dims, &ev.actual_cells, view.periods.len());
         ChartData {
             title: title.to_owned(),
             period: view.spec.period,
@@ -86,15 +129,8 @@ impl ChartData {
                 .iter()
                 .map(|&p| view.spec.period.label(p))
                 .collect(),
-            dims: if view.spec.dimension == Dimension::Category {
-                view.dims
-                    .iter()
-                    .map(|d| category_label(d).to_owned())
-                    .collect()
-            } else {
-                view.dims.clone()
-            },
-            cells: ev.actual_cells.clone(),
+            dims,
+            cells,
             actual: ev.actual_by_period(nd),
             scenario: ev.scenario_by_period(nd),
             billed_total: billed.as_ref().map(|b| b.iter().sum()),

@@ -77,6 +77,10 @@ pub struct ImportArgs {
     /// Date for files that carry none (batch results, saved responses)
     #[arg(long, value_name = "YYYY-MM-DD", alias = "batch-date")]
     pub date: Option<String>,
+    /// Add up copies of the same rows found in different files (different organisations whose
+    /// names match) instead of counting them once.
+    #[arg(long)]
+    pub sum_overlaps: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -152,7 +156,7 @@ pub struct ReportArgs {
 pub struct ViewArgs {
     #[arg(long, default_value = "day", value_parser = ["hour", "day", "week", "month"])]
     pub period: String,
-    #[arg(long, default_value = "model", value_parser = ["model", "category", "workspace", "key", "tier", "project"])]
+    #[arg(long, default_value = "model", value_parser = ["model", "category", "workspace", "key", "tier", "project", "source"])]
     pub by: String,
     /// First day included (UTC).
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -160,6 +164,11 @@ pub struct ViewArgs {
     /// Last day included (UTC).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub to: Option<String>,
+    /// Keep only usage from these kinds of source (console_usage_daily, console_usage_hourly,
+    /// admin_usage_daily, messages, batch_results, claude_code, cost_export...): the choice to
+    /// keep one of two sources that count the same usage.
+    #[arg(long, value_name = "SOURCE[,SOURCE...]", value_delimiter = ',')]
+    pub only_source: Vec<String>,
 }
 
 impl ViewArgs {
@@ -190,6 +199,7 @@ impl ViewArgs {
                 from,
                 // The filter's end is exclusive: the day after the last day included.
                 to: to.map(|t| t + 86_400),
+                sources: self.only_source.clone(),
                 ..Default::default()
             },
         })
@@ -198,7 +208,11 @@ impl ViewArgs {
 
 /// The start (UTC, Unix seconds) of a day given to `flag` as YYYY-MM-DD.
 fn day_start(flag: &str, d: &str) -> Result<i64, Fail> {
-    Period::parse_day(d).ok_or_else(|| Fail::usage(format!("{flag} wants YYYY-MM-DD, got {d:?}")))
+    Period::parse_day(d).ok_or_else(|| {
+        Fail::usage(format!(
+            "{flag} wants a day YYYY-MM-DD from 2000 to 2099, got {d:?}"
+        ))
+    })
 }
 
 #[derive(Args, Debug)]
@@ -279,7 +293,7 @@ pub fn exit(r: Result<(), Fail>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("costlens: {}", f.message);
+            eprintln!("costlens: {}", terminal_safe(&f.message));
             ExitCode::from(f.code)
         }
     }
@@ -309,7 +323,10 @@ fn import_options(a: &ImportArgs) -> Result<Options, Fail> {
         .as_deref()
         .map(|d| day_start("--date", d))
         .transpose()?;
-    Ok(Options { date })
+    Ok(Options {
+        date,
+        sum_overlaps: a.sum_overlaps,
+    })
 }
 
 /// Loads files and prices them under the levers: the common part of `report` and `export`.
@@ -359,7 +376,7 @@ pub fn analyse_view(
             ImportError::Unrecognised(p, why) => (p.clone(), why.clone()),
             ImportError::Cancelled(p) => (p.clone(), "import cancelled".into()),
         };
-        loaded.data.rejected.push(costlens::import::Rejected {
+        loaded.data.reject(costlens::import::Rejected {
             file,
             line: 0,
             reason,
@@ -393,8 +410,11 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
         // The JSON holds it too (`price_table`); a pipeline's log should show it as well.
+        for d in &report.double_counts {
+            eprintln!("costlens: warning: {}", d.message(true));
+        }
         for m in report.price_table.messages(true) {
-            eprintln!("costlens: warning: {m}");
+            eprintln!("costlens: warning: {}", terminal_safe(&m));
         }
     } else {
         print!("{}", render_report(&report));
@@ -489,17 +509,20 @@ pub fn render_report(r: &Report) -> String {
         "costlens report: {} file(s), {} rows imported, {} rejected",
         r.files.len(),
         money::count(rows),
-        r.rejected.len()
+        money::count(r.rejected_total)
     );
     if r.files.len() <= 12 {
         for f in &r.files {
             let _ = writeln!(
                 s,
                 "  {} [{}]: {} rows, {} rejected",
-                f.path, f.format, f.rows, f.rejected
+                terminal_safe(&f.path),
+                f.format,
+                f.rows,
+                f.rejected
             );
             for n in &f.notes {
-                let _ = writeln!(s, "    note: {n}");
+                let _ = writeln!(s, "    note: {}", terminal_safe(n));
             }
         }
     } else {
@@ -532,39 +555,108 @@ pub fn render_report(r: &Report) -> String {
             *kinds.entry(key).or_default() += 1;
         }
         for (kind, count) in kinds.iter().take(8) {
-            let _ = writeln!(s, "    note ({count} files): {}", kind.trim());
+            let _ = writeln!(
+                s,
+                "    note ({count} files): {}",
+                terminal_safe(kind.trim())
+            );
         }
     }
-    for m in r.price_table.messages(true) {
-        let _ = writeln!(s, "  prices: {m}");
+    for n in &r.notes {
+        let _ = writeln!(s, "  note: {}", terminal_safe(n));
     }
-    for n in &r.price_notes {
-        let _ = writeln!(s, "  pricing: {n}");
-    }
-    let _ = writeln!(s);
-    let _ = writeln!(s, "  Actual (recomputed)  {:>16}", money::usd(r.actual_usd));
-    if let (Some(b), Some(d)) = (r.billed_usd, r.billed_difference_usd) {
+    if !r.unrecognised_files.is_empty() {
+        let shown: Vec<String> = r
+            .unrecognised_files
+            .iter()
+            .take(5)
+            .map(|f| terminal_safe(f))
+            .collect();
         let _ = writeln!(
             s,
-            "  Billed (cost export) {:>16}   difference {}",
-            money::usd(b),
-            money::usd(d)
+            "  {} files in the opened folders are not usage files (skipped): {}{}",
+            r.unrecognised_files.len(),
+            shown.join(", "),
+            if r.unrecognised_files.len() > 5 {
+                " ... (all in --json)"
+            } else {
+                ""
+            }
         );
+    }
+    if let Some(d) = &r.derived_from_cost {
+        let _ = writeln!(s, "  {}", d.summary());
+    }
+    for o in &r.overlaps {
+        let _ = writeln!(
+            s,
+            "  overlap: {} and {} hold the same {} rows ({} days, {} to {}): {}",
+            terminal_safe(&o.files[0]),
+            terminal_safe(&o.files[1]),
+            money::count(o.rows),
+            o.days.len(),
+            o.days.first().map(String::as_str).unwrap_or(""),
+            o.days.last().map(String::as_str).unwrap_or(""),
+            if o.summed {
+                "added up (--sum-overlaps)"
+            } else {
+                "each counted once, from the copy with more tokens (--sum-overlaps adds them up)"
+            }
+        );
+    }
+    for d in &r.double_counts {
+        let _ = writeln!(s, "  warning: {}", d.message(true));
+    }
+    for m in r.price_table.messages(true) {
+        let _ = writeln!(s, "  prices: {}", terminal_safe(&m));
+    }
+    for n in &r.price_notes {
+        let _ = writeln!(s, "  pricing: {}", terminal_safe(n));
+    }
+    let _ = writeln!(s);
+    let usd = |v: Option<f64>| match v {
+        Some(v) => money::usd(v),
+        None => "unpriced".to_owned(),
+    };
+    let _ = writeln!(s, "  Actual (recomputed)  {:>16}", usd(r.actual_usd));
+    if r.actual_usd.is_none() {
+        let _ = writeln!(
+            s,
+            "  (no model in this selection has a price: its cost is unknown, not $0; see Unpriced models below)"
+        );
+    }
+    if let Some(b) = r.billed_usd {
+        let diff = r
+            .billed_difference_usd
+            .map(|d| format!("   difference {}", money::usd(d)))
+            .unwrap_or_default();
+        let _ = writeln!(s, "  Billed (cost export) {:>16}{diff}", money::usd(b));
     }
     if let Some(rep) = r.reported_usd {
         let _ = writeln!(s, "  Reported by logs     {:>16}", money::usd(rep));
     }
-    let _ = writeln!(
-        s,
-        "  Scenario             {:>16}",
-        money::usd(r.scenario_usd)
-    );
-    let _ = writeln!(
-        s,
-        "  Savings              {:>16}   {}",
-        money::usd(r.savings_usd),
-        money::pct(r.savings_pct)
-    );
+    let _ = writeln!(s, "  Scenario             {:>16}", usd(r.scenario_usd));
+    match (r.savings_usd, r.savings_pct) {
+        (Some(v), Some(p)) if v < 0.0 => {
+            let _ = writeln!(
+                s,
+                "  Extra cost           {:>16}   {}",
+                money::usd(-v),
+                money::pct(-p)
+            );
+        }
+        (Some(v), Some(p)) => {
+            let _ = writeln!(
+                s,
+                "  Savings              {:>16}   {}",
+                money::usd(v),
+                money::pct(p)
+            );
+        }
+        _ => {
+            let _ = writeln!(s, "  Savings              {:>16}", "unpriced");
+        }
+    }
     let _ = writeln!(
         s,
         "  Observed: cacheable share {}, cache hit rate {}, batch share {}",
@@ -586,7 +678,7 @@ pub fn render_report(r: &Report) -> String {
         let _ = writeln!(
             s,
             "  {:<32} {:>14} {:>14} {:>16}",
-            b.key,
+            terminal_safe(&b.key),
             money::usd(b.actual_usd),
             money::usd(b.scenario_usd),
             money::count(b.tokens.total())
@@ -612,16 +704,29 @@ pub fn render_report(r: &Report) -> String {
             "\nUnpriced models (not in the totals; map them with --map MODEL=PRICED):"
         );
         for u in &r.unpriced {
-            let _ = writeln!(s, "  {:<40} {} tokens", u.model, money::count(u.tokens));
+            let _ = writeln!(
+                s,
+                "  {:<40} {} tokens",
+                terminal_safe(&u.model),
+                money::count(u.tokens)
+            );
         }
     }
-    if !r.rejected.is_empty() {
+    if r.rejected_total > 0 {
         let _ = writeln!(s, "\nRejected lines:");
         for x in r.rejected.iter().take(50) {
-            let _ = writeln!(s, "  {x}");
+            let _ = writeln!(s, "  {}", terminal_safe(&x.to_string()));
         }
-        if r.rejected.len() > 50 {
-            let _ = writeln!(s, "  ... and {} more (see --json)", r.rejected.len() - 50);
+        if r.rejected_total > 50 {
+            let _ = writeln!(s, "  ... and {} more; by reason:", r.rejected_total - 50);
+            for k in r.rejected_by_reason.iter().take(10) {
+                let _ = writeln!(
+                    s,
+                    "  {:>10}  {}",
+                    money::count(k.count),
+                    terminal_safe(&k.reason)
+                );
+            }
         }
     }
     s

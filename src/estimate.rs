@@ -71,15 +71,23 @@ pub enum EstimateError {
     Invalid(&'static str, &'static str),
 }
 
+/// The calculator's bounds (see [`estimate`]).
+pub const MAX_DAYS: u32 = 3660;
+pub const MAX_REQUESTS_PER_DAY: f64 = 1e9;
+pub const MAX_TOKENS_PER_REQUEST: f64 = 1e7;
+
 pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateError> {
     let model = table
         .lookup(&w.model)
         .ok_or_else(|| EstimateError::UnknownModel(w.model.clone()))?;
+    // Bounds that keep every figure finite and every allocation small: ten years of days, a
+    // billion requests a day, ten million tokens a request (the largest context is 1M).
+    let count = |v: f64, max: f64| v.is_finite() && (0.0..=max).contains(&v);
     let checks = [
         (
             "requests per day",
-            w.requests_per_day >= 0.0 && w.requests_per_day.is_finite(),
-            "0 or more",
+            count(w.requests_per_day, MAX_REQUESTS_PER_DAY),
+            "between 0 and 1,000,000,000",
         ),
         (
             "active hours",
@@ -87,15 +95,24 @@ pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateEr
             "above 0 and at most 24",
         ),
         (
-            "cached prefix",
-            w.cached_prefix >= 0.0 && w.cached_prefix.is_finite(),
-            "0 or more",
+            "days",
+            (1..=MAX_DAYS).contains(&w.days),
+            "between 1 and 3,660 (ten years)",
         ),
-        ("input", w.input >= 0.0 && w.input.is_finite(), "0 or more"),
+        (
+            "cached prefix",
+            count(w.cached_prefix, MAX_TOKENS_PER_REQUEST),
+            "between 0 and 10,000,000 tokens",
+        ),
+        (
+            "input",
+            count(w.input, MAX_TOKENS_PER_REQUEST),
+            "between 0 and 10,000,000 tokens",
+        ),
         (
             "output",
-            w.output >= 0.0 && w.output.is_finite(),
-            "0 or more",
+            count(w.output, MAX_TOKENS_PER_REQUEST),
+            "between 0 and 10,000,000 tokens",
         ),
         (
             "batch share",
@@ -174,10 +191,14 @@ pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateEr
     let day_with = price_day(&with_t);
     let days = w.days.max(1);
     let scale = |c: &Cost| {
-        let mut s = Cost::default();
-        for _ in 0..days {
-            s.add(c);
-        }
+        let mut s = *c;
+        let k = days as f64;
+        s.uncached_input *= k;
+        s.cache_write_5m *= k;
+        s.cache_write_1h *= k;
+        s.cache_read *= k;
+        s.output *= k;
+        s.web_search *= k;
         s
     };
     let (without, with) = (scale(&day_without), scale(&day_with));

@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod chart;
 pub mod cost;
 pub mod dataset;
+pub mod derive;
 pub mod estimate;
 pub mod import;
 pub mod money;

@@ -43,7 +43,7 @@ fn run_export(a: &cli::ExportArgs) -> Result<(), cli::Fail> {
         costlens::chart::ChartData::new(&view, &ev, &levers, "Claude API cost: actual vs scenario");
     data.forecast = costlens::chart::forecast_for(&analysis, &view.spec.filter);
     let img = app::export::render_png(&data, false, a.width, a.height).map_err(cli::Fail::input)?;
-    app::export::write_png(&img, &a.png).map_err(cli::Fail::input)?;
+    app::export::write_png(&img, &a.png, &a.files).map_err(cli::Fail::input)?;
     eprintln!(
         "wrote {} ({}x{})",
         a.png.display(),

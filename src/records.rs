@@ -252,6 +252,9 @@ pub struct UsageRecord {
     pub web_search: u64,
     /// Requests the row stands for, where known (1 for a request-level record).
     pub requests: u64,
+    /// The kind of source it came from: an index into the dataset's sources (set when files
+    /// are merged; 0 in a parsed file).
+    pub source: u8,
 }
 
 impl UsageRecord {
@@ -278,6 +281,7 @@ impl UsageRecord {
         },
         web_search: 0,
         requests: 1,
+        source: 0,
     };
 
     /// Long context as the 1M-context beta's 200K threshold has it (the price table's tiers

@@ -2,12 +2,19 @@
 //! structure, built from a priced view.
 
 use crate::aggregate::{Dimension, Evaluation, Period, Unpriced, View};
+use crate::dataset::{DoubleCount, Overlap, Source};
 use crate::import::{FileSummary, Rejected};
 use crate::price_check::PriceCheck;
 use crate::records::Tokens;
 use crate::scenario::{Levers, Observed};
 use crate::session::Analysis;
 use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub count: u64,
+}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct WaterfallStep {
@@ -38,10 +45,11 @@ pub struct BreakdownRow {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    pub actual_usd: f64,
-    pub scenario_usd: f64,
-    pub savings_usd: f64,
-    pub savings_pct: f64,
+    /// `null` when nothing in the selection is priced (every model unknown): unknown, not $0.
+    pub actual_usd: Option<f64>,
+    pub scenario_usd: Option<f64>,
+    pub savings_usd: Option<f64>,
+    pub savings_pct: Option<f64>,
     /// What the cost exports say was billed, over the same periods.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub billed_usd: Option<f64>,
@@ -65,8 +73,24 @@ pub struct Report {
     pub price_table: PriceCheck,
     /// How the figures were priced, where the user should know (secondary prices...).
     pub price_notes: Vec<String>,
+    /// Rejected lines: the first of each file as examples (`file:line: reason`), then how
+    /// many in all, and how many for each kind of reason (quoted values and numbers aside).
     pub rejected: Vec<Rejected>,
+    pub rejected_total: u64,
+    pub rejected_by_reason: Vec<ReasonCount>,
     pub files: Vec<FileSummary>,
+    /// Kinds of source the usage came from (keys for `--only-source`).
+    pub sources: Vec<Source>,
+    /// Files holding copies of the same rows (counted once unless `--sum-overlaps`).
+    pub overlaps: Vec<Overlap>,
+    /// Kinds of source covering the same days: likely the same usage twice.
+    pub double_counts: Vec<DoubleCount>,
+    /// About the import as a whole (the same file given twice...).
+    pub notes: Vec<String>,
+    /// Set when the usage was derived from a cost export (tokens = cost / list price).
+    pub derived_from_cost: Option<crate::derive::Derived>,
+    /// Files inside opened folders that are not usage files (skipped).
+    pub unrecognised_files: Vec<String>,
 }
 
 pub fn build(analysis: &Analysis, view: &View, ev: &Evaluation, levers: &Levers) -> Report {
@@ -99,13 +123,15 @@ pub fn build(analysis: &Analysis, view: &View, ev: &Evaluation, levers: &Levers)
         })
         .collect();
     let billed = view.billed.as_ref().map(|b| b.iter().sum::<f64>());
+    let priced = !view.nothing_priced();
+    let known = |v: f64| priced.then_some(v);
     Report {
-        actual_usd: ev.actual,
-        scenario_usd: ev.scenario,
-        savings_usd: ev.savings(),
-        savings_pct: ev.savings_pct(),
+        actual_usd: known(ev.actual),
+        scenario_usd: known(ev.scenario),
+        savings_usd: known(ev.savings()),
+        savings_pct: known(ev.savings_pct()),
         billed_usd: billed,
-        billed_difference_usd: billed.map(|b| ev.actual - b),
+        billed_difference_usd: billed.filter(|_| priced).map(|b| ev.actual - b),
         reported_usd: view.reported.as_ref().map(|b| b.iter().sum()),
         period: view.spec.period,
         by: view.spec.dimension,
@@ -128,7 +154,38 @@ pub fn build(analysis: &Analysis, view: &View, ev: &Evaluation, levers: &Levers)
         price_table: PriceCheck::of(&analysis.data, &analysis.table),
         price_notes: view.price_notes.clone(),
         rejected: analysis.data.rejected.clone(),
+        rejected_total: analysis.data.rejected_total,
+        rejected_by_reason: {
+            let mut v: Vec<ReasonCount> = analysis
+                .data
+                .rejected_kinds
+                .iter()
+                .map(|(reason, &count)| ReasonCount {
+                    reason: reason.clone(),
+                    count,
+                })
+                .collect();
+            v.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+            v
+        },
         files: analysis.data.files.clone(),
+        sources: analysis.data.sources.clone(),
+        overlaps: analysis.data.overlaps.clone(),
+        double_counts: analysis.data.double_counts.clone(),
+        notes: analysis.data.notes.clone(),
+        derived_from_cost: analysis.data.derived.clone(),
+        unrecognised_files: analysis.data.unrecognised.clone(),
+    }
+}
+
+/// A text cell as a spreadsheet will read it: a name from the data that starts like a formula
+/// (`=HYPERLINK(...)`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, so that
+/// Excel, LibreOffice and Google Sheets show it as text instead of running it (OWASP's advice
+/// for CSV injection).
+pub fn spreadsheet_safe(s: &str) -> String {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s.to_owned(),
     }
 }
 
@@ -150,7 +207,7 @@ impl Report {
         for r in &self.breakdown {
             let t = r.tokens.as_array();
             let mut row = vec![
-                r.key.clone(),
+                spreadsheet_safe(&r.key),
                 format!("{:.6}", r.actual_usd),
                 format!("{:.6}", r.scenario_usd),
                 format!("{:.6}", r.actual_usd - r.scenario_usd),

@@ -2,7 +2,7 @@
 //! its price table and its cube, from which views are projected and priced.
 
 use crate::aggregate::{Cube, View, ViewSpec};
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, MergeOptions, Merger};
 use crate::import::cache::{self, Cache};
 use crate::import::snapshot;
 use crate::import::{self, Control, ImportError, Options};
@@ -19,15 +19,23 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    pub fn new(data: Dataset, table: PriceTable, grid: &[f64]) -> Analysis {
+    pub fn new(mut data: Dataset, table: PriceTable, grid: &[f64]) -> Analysis {
+        // A cost export alone: its money becomes usage (see `derive`).
+        data.derived = crate::derive::derive_from_cost(&mut data, &table);
         let cube = Cube::build(&data.records, grid, table.thresholds());
         Analysis { data, table, cube }
     }
 
-    /// Rebuilds the cube when the price table's tier thresholds changed (a price file with
-    /// other tiers was loaded): requests are banded on them.
-    pub fn sync_cube(&mut self) {
-        if self.cube.thresholds() != self.table.thresholds() {
+    /// To call after the price table changed (a model mapped, a price file loaded, a price
+    /// edited): usage derived from cost is derived again (the table decides its counts), and
+    /// the cube is rebuilt when the table's tier thresholds changed (requests are banded on
+    /// them).
+    pub fn table_changed(&mut self) {
+        if self.data.derived.is_some() {
+            self.data.derived = crate::derive::derive_from_cost(&mut self.data, &self.table);
+            let grid = self.cube.grid().to_vec();
+            self.cube = Cube::build(&self.data.records, &grid, self.table.thresholds());
+        } else if self.cube.thresholds() != self.table.thresholds() {
             let grid = self.cube.grid().to_vec();
             self.cube = Cube::build(&self.data.records, &grid, self.table.thresholds());
         }
@@ -83,6 +91,8 @@ pub struct Loaded {
     /// True when none of the files changed since the same inputs were last imported and the
     /// whole result came from the import snapshot ([`snapshot`]).
     pub from_snapshot: bool,
+    /// Said while loading, moved into the dataset's notes when it is merged.
+    notes: Vec<String>,
 }
 
 /// Imports `paths` (files and folders), in parallel across files, merging in input order.
@@ -137,10 +147,37 @@ pub fn load_with_cache(
             errors,
             unrecognised_in_folders: old.unrecognised,
             from_snapshot: true,
+            notes: Vec::new(),
         };
     }
     let mut errors = errors;
     let mut loaded = Loaded::default();
+    // The same file reached by two paths (`f`, `./f`, a link, a folder and a file in it) is
+    // read once.
+    let mut seen_files: std::collections::HashMap<(u64, u64), usize> = Default::default();
+    let mut same: Vec<bool> = vec![false; file_paths.len()];
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(k) = k
+            && k.ino != 0
+        {
+            match seen_files.get(&(k.dev, k.ino)) {
+                Some(&first) => {
+                    same[i] = true;
+                    loaded.notes.push(format!(
+                        "{} is the same file as {}: read once",
+                        file_paths[i].display(),
+                        file_paths[first].display()
+                    ));
+                }
+                None => {
+                    seen_files.insert((k.dev, k.ino), i);
+                }
+            }
+        }
+    }
+    let mut merger = Merger::new(MergeOptions {
+        sum_overlaps: opts.sum_overlaps,
+    });
     // Files are parsed a batch at a time (in parallel within the batch) and merged in input
     // order: parsed files hold every line's record before de-duplication, so holding all of
     // a 10 GB tree's at once would cost several hundred MB.
@@ -154,12 +191,11 @@ pub fn load_with_cache(
             bytes += keys[end].as_ref().map_or(0, |k| k.size);
             end += 1;
         }
-        let outcomes = cache.parse_paths_with_keys(
-            &file_paths[start..end],
-            keys[start..end].to_vec(),
-            opts,
-            control,
-        );
+        // A file met before under another path is skipped.
+        let batch: Vec<usize> = (start..end).filter(|&i| !same[i]).collect();
+        let batch_paths: Vec<PathBuf> = batch.iter().map(|&i| file_paths[i].clone()).collect();
+        let batch_keys = batch.iter().map(|&i| keys[i].clone()).collect();
+        let outcomes = cache.parse_paths_with_keys(&batch_paths, batch_keys, opts, control);
         if control.is_cancelled() {
             let what = paths
                 .first()
@@ -169,9 +205,9 @@ pub fn load_with_cache(
                 ..Loaded::default()
             };
         }
-        for (i, r) in (start..end).zip(outcomes) {
+        for (&i, r) in batch.iter().zip(outcomes) {
             match r {
-                Ok((p, _from_cache)) => loaded.data.add(p),
+                Ok((p, _from_cache)) => merger.add(p),
                 Err(ImportError::Unrecognised(..)) if in_folders[i] => loaded
                     .unrecognised_in_folders
                     .push(file_paths[i].display().to_string()),
@@ -181,6 +217,9 @@ pub fn load_with_cache(
         start = end;
     }
     loaded.errors = errors;
+    loaded.data = merger.finish();
+    loaded.data.notes.append(&mut loaded.notes);
+    loaded.data.unrecognised = loaded.unrecognised_in_folders.clone();
     if let Some(dir) = cache.dir() {
         // Housekeeping, on this slow path only (an unchanged import is answered above):
         // packs and snapshots left half-written by a killed import, and those not used for
@@ -210,12 +249,16 @@ pub fn load_with_cache(
 /// Loads in-memory files (the embedded sample data, tests).
 pub fn load_bytes(files: &[(&str, &[u8])], opts: &Options) -> Loaded {
     let mut loaded = Loaded::default();
+    let mut merger = Merger::new(MergeOptions {
+        sum_overlaps: opts.sum_overlaps,
+    });
     for (name, bytes) in files {
         match import::parse_bytes(name, bytes, opts) {
-            Ok(p) => loaded.data.add(p),
+            Ok(p) => merger.add(p),
             Err(e) => loaded.errors.push(e),
         }
     }
+    loaded.data = merger.finish();
     loaded
 }
 

@@ -49,6 +49,7 @@ fn record(t: Tokens<u64>, context: Context) -> UsageRecord {
         tokens: t,
         web_search: 0,
         requests: 1,
+        source: 0,
     }
 }
 

@@ -181,10 +181,12 @@ fn every_bad_line_is_reported_and_the_rest_imported() {
         "2026-03-30,claude-sonnet-4-5-20250929,prod-api,Default,standard,≤ 200k,10,0,0,0,5,0,not_available,turbo", // 13
         "2026-03-30,claude-sonnet-4-5-20250929,prod-api,Default,standard,≤ 200k,10,0,0,0,5,x1,not_available,", // 14
         "2026-03-30 25:00,claude-sonnet-4-5-20250929,prod-api,Default,standard,≤ 200k,10,0,0,0,5,0,not_available,", // 15
-        "2026-03-31 01:00,claude-haiku-4-5,prod-api,Default,batch,≤ 200k,12.0,0,0,18446744073709551615,7,0,not_available,", // 16 good
+        "2026-03-31 01:00,claude-haiku-4-5,prod-api,Default,batch,≤ 200k,12.0,0,0,4000000,7,0,not_available,", // 16 good
         "", // 17 blank
         "2026-03-30,claude-sonnet-4-5-20250929,prod-api,Default,standard,≤ 200k, 1 000,0,0,0,5,0,not_available,", // 18
-        "2026-04-01,claude-opus-4-6,prod-api,Default,standard,≤ 200k,1,2,3,4,5,6,us,fast,unexpected,extra", // 19 good
+        "2026-04-01,claude-opus-4-6,prod-api,Default,standard,≤ 200k,1,2,3,4,5,6,us,fast,,", // 19 good (trailing commas)
+        "2026-03-31,claude-haiku-4-5,prod-api,Default,batch,≤ 200k,1,0,0,18446744073709551615,7,0,not_available,", // 20 u64::MAX
+        "2026-04-01,claude-opus-4-6,prod-api,Default,standard,≤ 200k,1,2,3,4,5,6,us,fast,unexpected,extra", // 21
     ];
     let text = file(&lines, "\r\n", true);
     let p = parse("claude_api_tokens_2026_03.csv", &text);
@@ -204,6 +206,10 @@ fn every_bad_line_is_reported_and_the_rest_imported() {
         (14, "web_search_count: not a whole number: \"x1\"".into()),
         (15, "usage_date_utc: not a date (expected YYYY-MM-DD or YYYY-MM-DD HH:MM): \"2026-03-30 25:00\"".into()),
         (18, "usage_input_tokens_no_cache: not a whole number: \"1 000\"".into()),
+        // u64::MAX tokens fit the type, not a row ($55 trillion once).
+        (20, "18,446,744,073,709,551,615 tokens of cache read are more than one row can hold (at most 10,000,000,000,000)".into()),
+        // Extra fields that are not empty shift every column: a decimal comma, say.
+        (21, "expected 14 columns, found 16 (a number written with a decimal comma, like 3,75, splits its field in two)".into()),
     ]
     .into_iter()
     .map(|(l, r)| format!("{f}:{l}: {r}"))
@@ -214,8 +220,8 @@ fn every_bad_line_is_reported_and_the_rest_imported() {
     assert_eq!(r.len(), 3, "lines 2, 16 and 19 are imported");
     assert_eq!(p.summary.rows, 3);
     assert_eq!(r[0].tokens, tokens([10, 0, 0, 0, 5]));
-    // `12.0` is a whole number; u64::MAX itself fits.
-    assert_eq!(r[1].tokens, tokens([12, 0, 0, u64::MAX, 7]));
+    // `12.0` is a whole number.
+    assert_eq!(r[1].tokens, tokens([12, 0, 0, 4_000_000, 7]));
     assert_eq!((r[1].bucket, r[1].tier), (Bucket::Hour, Tier::Batch));
     assert_eq!(r[2].tokens, tokens([1, 2, 3, 4, 5]));
 }
@@ -398,7 +404,10 @@ fn cost_export_bad_lines() {
         (3, "expected 14 columns, found 5"),
         (4, "usage_date_utc: not a date: \"08/03/2026\""),
         (5, "cost_usd: not a number: \"$1.00\""),
-        (6, "cost_usd: not a number: \"1e400\""),
+        (
+            6,
+            "cost_usd: \"1e400\" is not a plausible amount (at most $1,000,000,000 a row)",
+        ),
         (7, "usage_type: unknown service tier \"gold\""),
         (8, "token_type: unknown value \"input_magic\""),
         (11, "cost_usd: not a number: \"\""),
@@ -503,11 +512,18 @@ fn lines_of_unpaired_quotes_are_each_rejected() {
     lines.push(good);
     let p = parse("quotes.csv", &file(&lines, "\n", false));
     let r = rejected(&p);
-    assert_eq!(r.len(), n);
+    // Every line is counted; the first 100 are kept as examples.
+    assert_eq!(p.rejected_total, n as u64);
+    assert_eq!(p.summary.rejected, n as u64);
+    assert_eq!(
+        p.rejected_kinds.get("a quoted field is never closed"),
+        Some(&(n as u64))
+    );
+    assert_eq!(r.len(), costlens::import::MAX_REJECTED_EXAMPLES);
     assert_eq!(r[0], "quotes.csv:3: a quoted field is never closed");
     assert_eq!(
-        r[n - 1],
-        format!("quotes.csv:{}: a quoted field is never closed", n + 2)
+        r[99],
+        format!("quotes.csv:{}: a quoted field is never closed", 102)
     );
     // The good rows on either side are imported.
     assert_eq!(p.summary.rows, 2);

@@ -94,6 +94,7 @@ fn raw_strategy() -> impl Strategy<Value = Raw> {
                     tokens: Tokens::from_array(t),
                     web_search: web,
                     requests: 1,
+                    source: 0,
                 },
             },
         )
@@ -473,6 +474,7 @@ fn one_row(tier: Tier, tokens: [u64; 5]) -> Raw {
             tokens: Tokens::from_array(tokens),
             web_search: 0,
             requests: 0,
+            source: 0,
         },
     }
 }

@@ -240,7 +240,10 @@ fn batch_results_sample_bills_only_succeeded_results_at_batch_tier() {
         }
     }
     let day = 1_793_491_200; // 2026-11-01
-    let opts = Options { date: Some(day) };
+    let opts = Options {
+        date: Some(day),
+        ..Options::default()
+    };
     let p = import::parse_path(&path, &opts, &Control::default()).unwrap();
     assert_eq!(p.summary.format, "Message Batches results");
     assert_eq!((p.records.len(), p.summary.skipped), (ok, other));
@@ -455,9 +458,7 @@ fn cc_dataset(lines: &[String]) -> Dataset {
     let p =
         import::parse_bytes("projects/p/s.jsonl", text.as_bytes(), &Options::default()).unwrap();
     assert_eq!(p.summary.format, "Claude Code log");
-    let mut d = Dataset::default();
-    d.add(p);
-    d
+    Dataset::merge([p], Default::default())
 }
 
 #[test]
@@ -547,9 +548,18 @@ fn reported_cost_is_counted_once_per_merged_response_and_follows_the_winner() {
         0.03,
     )]
     .join("\n");
-    let mut d2 = d;
-    d2.add(
-        import::parse_bytes("projects/p/s.jsonl", text.as_bytes(), &Options::default()).unwrap(),
+    let first = [
+        with_cost(cc_line(Some("m"), Some("r"), false, SONNET, 100, 10), 0.01),
+        with_cost(cc_line(Some("m"), Some("r"), false, SONNET, 100, 300), 0.03),
+        with_cost(cc_line(Some("m"), Some("r"), true, SONNET, 100, 900), 0.09),
+        with_cost(cc_line(Some("x"), Some("rx"), false, SONNET, 1, 1), 0.5),
+    ]
+    .join("\n");
+    let d2 = Dataset::merge(
+        [first, text].map(|t| {
+            import::parse_bytes("projects/p/s.jsonl", t.as_bytes(), &Options::default()).unwrap()
+        }),
+        Default::default(),
     );
     assert_eq!(d2.records.len(), 2);
     assert_eq!(d2.reported.iter().map(|r| r.1).sum::<f64>(), 0.53);
@@ -559,10 +569,14 @@ fn reported_cost_is_counted_once_per_merged_response_and_follows_the_winner() {
         let text = with_cost(cc_line(Some("q"), Some("rq"), side, SONNET, 100, out), usd);
         import::parse_bytes("projects/p/a.jsonl", text.as_bytes(), &Options::default()).unwrap()
     };
-    let mut d3 = Dataset::default();
-    d3.add(part(10, 0.01, false));
-    d3.add(part(300, 0.03, false));
-    d3.add(part(900, 0.09, true));
+    let d3 = Dataset::merge(
+        [
+            part(10, 0.01, false),
+            part(300, 0.03, false),
+            part(900, 0.09, true),
+        ],
+        Default::default(),
+    );
     assert_eq!(d3.records.len(), 1);
     assert_eq!(d3.records[0].tokens.output, 300);
     assert_eq!(d3.reported.iter().map(|r| r.1).collect::<Vec<_>>(), [0.03]);
@@ -771,15 +785,17 @@ fn admin_usage_pages_in_every_layout_bucket_width_and_dimension() {
         assert!(notes.contains("1 rows have no context_window"), "{notes}");
     }
     // Overlapping saves (page 1 alone, then both pages) count page 1 once.
-    let mut d = Dataset::default();
-    d.add(import::parse_bytes("a.json", p1.as_bytes(), &Options::default()).unwrap());
-    d.add(
-        import::parse_bytes(
-            "b.json",
-            format!("{p1}\n{p2}").as_bytes(),
-            &Options::default(),
-        )
-        .unwrap(),
+    let d = Dataset::merge(
+        [
+            import::parse_bytes("a.json", p1.as_bytes(), &Options::default()).unwrap(),
+            import::parse_bytes(
+                "b.json",
+                format!("{p1}\n{p2}").as_bytes(),
+                &Options::default(),
+            )
+            .unwrap(),
+        ],
+        Default::default(),
     );
     assert_eq!(d.records.len(), 4);
     assert_eq!(d.files[1].duplicates, 2);
@@ -787,7 +803,7 @@ fn admin_usage_pages_in_every_layout_bucket_width_and_dimension() {
         d.files[1]
             .notes
             .iter()
-            .any(|n| n.contains("already loaded"))
+            .any(|n| n.contains("also in another file"))
     );
     // An empty report says so.
     let empty = format!(
@@ -953,12 +969,48 @@ fn the_same_files_loaded_twice_are_counted_once_and_the_report_says_so() {
         sample("claude-code/projects"),
     ];
     let once = load(&files);
+    // The same paths twice: each file is read once, and the import says so.
     let twice = load(&[files.to_vec(), files.to_vec()].concat());
-    assert_eq!(twice.data.records.len(), once.data.records.len());
-    assert_eq!(sum(&twice.data.records), sum(&once.data.records));
-    assert_eq!(twice.data.files.len(), 2 * once.data.files.len());
+    assert_eq!(twice.data.records, once.data.records);
+    assert_eq!(twice.data.files.len(), once.data.files.len());
+    assert_eq!(twice.data.notes.len(), once.data.files.len());
+    assert!(
+        twice.data.notes.iter().all(|n| n.ends_with(": read once")),
+        "{:?}",
+        twice.data.notes
+    );
+    // Copies of the files (other paths, same content): every row and response counts once,
+    // and each copy's summary says its rows were already there.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        if from.is_file() {
+            std::fs::copy(from, to).unwrap();
+            return;
+        }
+        for e in walkdir::WalkDir::new(from) {
+            let e = e.unwrap();
+            let dest = to.join(e.path().strip_prefix(from).unwrap());
+            if e.file_type().is_dir() {
+                std::fs::create_dir_all(&dest).unwrap();
+            } else {
+                std::fs::copy(e.path(), &dest).unwrap();
+            }
+        }
+    };
+    let copies: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            let dest = dir.path().join(f.file_name().unwrap());
+            copy(f, &dest);
+            dest
+        })
+        .collect();
+    let both = load(&[files.to_vec(), copies].concat());
+    assert_eq!(both.data.records.len(), once.data.records.len());
+    assert_eq!(sum(&both.data.records), sum(&once.data.records));
+    assert_eq!(both.data.files.len(), 2 * once.data.files.len());
     let n = once.data.files.len();
-    for (first, second) in once.data.files.iter().zip(&twice.data.files[n..]) {
+    for (first, second) in once.data.files.iter().zip(&both.data.files[n..]) {
         assert_eq!(second.rows, 0, "{}", second.path);
         assert_eq!(
             second.duplicates,
@@ -970,13 +1022,13 @@ fn the_same_files_loaded_twice_are_counted_once_and_the_report_says_so() {
             second
                 .notes
                 .iter()
-                .any(|x| x.contains("already loaded") || x.contains("already seen")),
+                .any(|x| x.contains("also in another file") || x.contains("already seen")),
             "{:?}",
             second.notes
         );
     }
     let r1: f64 = once.data.reported.iter().map(|r| r.1).sum();
-    let r2: f64 = twice.data.reported.iter().map(|r| r.1).sum();
+    let r2: f64 = both.data.reported.iter().map(|r| r.1).sum();
     assert_eq!(r1, r2);
 }
 
@@ -1088,7 +1140,14 @@ fn the_cache_answers_unchanged_files_and_notices_changed_ones() {
     assert_eq!(q.symbols.get(q.records[0].0.project), "p");
     // Another batch date is another result.
     let (_, hit) = cache
-        .parse_path(&f, &Options { date: Some(0) }, &Control::default())
+        .parse_path(
+            &f,
+            &Options {
+                date: Some(0),
+                ..Options::default()
+            },
+            &Control::default(),
+        )
         .unwrap();
     assert!(!hit);
 
@@ -1445,8 +1504,6 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     assert_eq!(done, total);
     assert!(total > 2_000_000);
 
-    // The de-duplication state came back too: a session loaded again on top of the
-    // snapshot's dataset adds nothing.
     let session = parsed
         .data
         .files
@@ -1454,13 +1511,6 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
         .map(|f| PathBuf::from(&f.path))
         .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .unwrap();
-    let again = parse_file(&session);
-    assert!(!again.records.is_empty());
-    let mut data = warm.data;
-    let before = data.records.clone();
-    data.add(again);
-    assert_eq!(data.records, before, "every record already loaded");
-    assert!(data.files.last().unwrap().duplicates > 0);
 
     // A pack or snapshot left half-written by a killed import is removed by the next
     // import that parses; so is a pack or snapshot unused for a month, and one used is marked
@@ -1586,6 +1636,7 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     assert!(part.data.records.len() < grown.data.records.len());
     let dated = Options {
         date: Some(1_700_000_000),
+        ..Options::default()
     };
     assert!(!run(&inputs, &dated).from_snapshot);
     assert!(run(&inputs, &opts).from_snapshot);

@@ -182,13 +182,13 @@ fn console_cost_csv_2024_with_workspace_and_key_bom_crlf() {
     assert!(close(billed_total(&p.billed), 14.33));
     assert_eq!(p.billed[3].time, day(2024, 10, 29));
 
-    // The same export loaded twice counts once (row identity).
+    // The same export loaded twice is read once.
     let loaded = load(&[path.clone(), path], &Options::default());
     assert!(loaded.errors.is_empty());
     assert_eq!(loaded.data.billed.len(), 5);
     assert!(close(billed_total(&loaded.data.billed), 14.33));
-    assert_eq!(loaded.data.files[1].duplicates, 5);
-    assert_eq!(loaded.data.files[1].rows, 0);
+    assert_eq!(loaded.data.files.len(), 1);
+    assert_eq!(loaded.data.notes.len(), 1);
 }
 
 #[test]
@@ -412,6 +412,7 @@ fn models(p: &ParsedFile) -> Vec<&str> {
 fn given(y: i32, m: u32, d: u32) -> Options {
     Options {
         date: Some(day(y, m, d)),
+        ..Options::default()
     }
 }
 
@@ -579,9 +580,13 @@ fn an_sse_stream_with_two_messages_and_an_error_stream() {
     );
     // The same response saved as a stream and as JSON counts once.
     let json = r#"{"id":"msg_sse1","type":"message","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":12,"output_tokens":345}}"#;
-    let mut d = Dataset::default();
-    d.add(p);
-    d.add(import::parse_bytes("same.json", json.as_bytes(), &given(2026, 10, 3)).unwrap());
+    let d = Dataset::merge(
+        [
+            p,
+            import::parse_bytes("same.json", json.as_bytes(), &given(2026, 10, 3)).unwrap(),
+        ],
+        Default::default(),
+    );
     assert_eq!(d.records.len(), 2);
 
     // In memory without a date: each stream is rejected on its message_start line.
@@ -986,7 +991,7 @@ mod cli {
         assert_eq!(o.status.code(), Some(2));
         assert_eq!(
             String::from_utf8_lossy(&o.stderr).trim(),
-            "costlens: --date wants YYYY-MM-DD, got \"03/10/2026\""
+            "costlens: --date wants a day YYYY-MM-DD from 2000 to 2099, got \"03/10/2026\""
         );
         let help = String::from_utf8(costlens(&["report", "--help"]).stdout).unwrap();
         assert!(

@@ -33,8 +33,7 @@ pub fn check(format: Format, input: &[u8], parsed: ParsedFile) {
             "every line accounted for: {s:?}"
         );
     }
-    let mut data = Dataset::default();
-    data.add(parsed);
+    let data = Dataset::merge([parsed], Default::default());
     let analysis = Analysis::new(data, PriceTable::bundled(), &[0.5, 1.0, 2.0]);
     let view = analysis.view(&ViewSpec::default());
     let neutral = Levers::default()
@@ -99,6 +98,7 @@ pub fn run(target: &str, data: &[u8]) {
     };
     let opts = Options {
         date: Some(1_763_942_400),
+        ..Options::default()
     };
     check(format, data, parse_as(format, name, data, &opts));
 }

@@ -49,8 +49,7 @@ pub fn run(rows: usize, frames: usize) {
     let t = Instant::now();
     let parsed =
         import::parse_bytes("bulk.csv", csv.as_bytes(), &Options::default()).expect("parse");
-    let mut data = costlens::dataset::Dataset::default();
-    data.add(parsed);
+    let data = costlens::dataset::Dataset::merge([parsed], Default::default());
     drop(csv);
     let analysis = Analysis::new(data, PriceTable::bundled(), &prompt_length_grid());
     println!(

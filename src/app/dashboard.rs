@@ -123,10 +123,19 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
             exact,
         });
     };
+    let unpriced = app.view.nothing_priced();
+    // Nothing priced: the figures are unknown, not $0.
+    let usd = |v: f64| {
+        if unpriced {
+            "Unpriced".to_owned()
+        } else {
+            money::usd(v)
+        }
+    };
     {
         card(
             "Actual (recomputed)",
-            money::usd(ev.actual),
+            usd(ev.actual),
             if app.view.requests > 0 {
                 format!(
                     "{} requests · {} tokens",
@@ -140,7 +149,7 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
         );
         card(
             "Scenario",
-            money::usd(ev.scenario),
+            usd(ev.scenario),
             if app.settings.levers.is_neutral() {
                 "no levers moved".into()
             } else {
@@ -155,8 +164,12 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
             } else {
                 "Extra cost"
             },
-            money::usd(saving.abs()),
-            money::pct(ev.savings_pct().abs()),
+            usd(saving.abs()),
+            if unpriced {
+                "no model in this selection has a price".to_owned()
+            } else {
+                money::pct(ev.savings_pct().abs())
+            },
             money::usd_exact(saving),
         );
         if let Some(billed) = app.chart.billed_total {

@@ -63,14 +63,25 @@ fn render_once(
 }
 
 /// Encodes `img` as PNG and writes it atomically (temp file + rename), so a failed write
-/// (unwritable folder, full disk) leaves no half-written file and says why.
-pub fn write_png(img: &image::RgbaImage, path: &Path) -> Result<(), String> {
+/// (unwritable folder, full disk) leaves no half-written file and says why. Only a new path or
+/// a regular file of ours that is not one of `inputs` is replaced ([`costlens::atomic`]).
+pub fn write_png(
+    img: &image::RgbaImage,
+    path: &Path,
+    inputs: &[std::path::PathBuf],
+) -> Result<(), String> {
     let mut bytes = Vec::new();
     img.write_to(
         &mut std::io::Cursor::new(&mut bytes),
         image::ImageFormat::Png,
     )
     .map_err(|e| format!("cannot encode PNG: {e}"))?;
-    costlens::atomic::write(path, &bytes)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    costlens::atomic::write_protecting(path, &bytes, inputs).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied && e.to_string().starts_with("refusing")
+        {
+            e.to_string()
+        } else {
+            format!("cannot write {}: {e}", path.display())
+        }
+    })
 }

@@ -60,21 +60,29 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                     ui.label(format!("Note: {}: {n}", f.path));
                 }
             }
-            let rejected = &app.analysis.data.rejected;
-            if !rejected.is_empty() {
-                egui::CollapsingHeader::new(format!("{} rejected lines", rejected.len()))
-                    .default_open(rejected.len() <= 20)
-                    .show(ui, |ui| {
-                        for r in rejected.iter().take(1000) {
-                            ui.monospace(r.to_string());
+            let data = &app.analysis.data;
+            let rejected = &data.rejected;
+            if data.rejected_total > 0 {
+                egui::CollapsingHeader::new(format!(
+                    "{} rejected lines",
+                    money::count(data.rejected_total)
+                ))
+                .default_open(rejected.len() <= 20)
+                .show(ui, |ui| {
+                    if data.rejected_kinds.len() > 1 || data.rejected_total > rejected.len() as u64
+                    {
+                        ui.label(RichText::new("By reason").weak());
+                        let mut kinds: Vec<(&String, &u64)> = data.rejected_kinds.iter().collect();
+                        kinds.sort_by(|a, b| b.1.cmp(a.1));
+                        for (reason, n) in kinds.into_iter().take(20) {
+                            ui.label(format!("{:>9}  {reason}", money::count(*n)));
                         }
-                        if rejected.len() > 1000 {
-                            ui.label(format!(
-                                "… and {} more (all of them are in `costlens report --json`)",
-                                rejected.len() - 1000
-                            ));
-                        }
-                    });
+                        ui.label(RichText::new("The first lines of each file").weak());
+                    }
+                    for r in rejected.iter().take(1000) {
+                        ui.monospace(r.to_string());
+                    }
+                });
             }
             if !app.view.unpriced.is_empty() {
                 ui.separator();
@@ -122,6 +130,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                     }
                 });
             }
+            overlaps(app, ui, &mut cmds);
             if app.analysis.data.files.is_empty() && app.load_errors.is_empty() {
                 ui.label("Nothing imported yet.");
             }
@@ -130,4 +139,64 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
         app.push(c);
     }
     app.show_report = open;
+}
+
+/// Files that hold the same rows, and kinds of source that cover the same days: what was
+/// counted once, what is likely counted twice, and the switches that decide.
+fn overlaps(app: &mut CostlensApp, ui: &mut egui::Ui, cmds: &mut Vec<Cmd>) {
+    let data = &app.analysis.data;
+    if data.notes.is_empty() && data.overlaps.is_empty() && data.double_counts.is_empty() {
+        return;
+    }
+    ui.separator();
+    ui.label(RichText::new("Overlaps").strong());
+    for n in &data.notes {
+        ui.label(n);
+    }
+    for o in &data.overlaps {
+        ui.label(format!(
+            "{} and {} hold the same {} rows on {} days ({} to {}): {}",
+            o.files[0],
+            o.files[1],
+            money::count(o.rows),
+            o.days.len(),
+            o.days.first().map(String::as_str).unwrap_or(""),
+            o.days.last().map(String::as_str).unwrap_or(""),
+            if o.summed {
+                "added up"
+            } else {
+                "each counted once, from the copy with more tokens"
+            }
+        ));
+    }
+    if !data.overlaps.is_empty() || app.settings.sum_overlaps {
+        let before = app.settings.sum_overlaps;
+        ui.checkbox(
+            &mut app.settings.sum_overlaps,
+            "Add up rows found in several files (different organisations that share names)",
+        );
+        if before != app.settings.sum_overlaps {
+            cmds.push(Cmd::Reimport);
+        }
+    }
+    let doubles = data.double_counts.clone();
+    for d in &doubles {
+        ui.colored_label(ui.visuals().warn_fg_color, d.message(false));
+        ui.horizontal(|ui| {
+            for (key, label) in d.sources.iter().zip(&d.labels) {
+                let keeping = app.settings.spec.filter.sources == [key.clone()];
+                if ui
+                    .add_enabled(!keeping, egui::Button::new(format!("Keep only {label}")))
+                    .clicked()
+                {
+                    app.settings.spec.filter.sources = vec![key.clone()];
+                    cmds.push(Cmd::ViewChanged);
+                }
+            }
+            if !app.settings.spec.filter.sources.is_empty() && ui.button("Keep both").clicked() {
+                app.settings.spec.filter.sources.clear();
+                cmds.push(Cmd::ViewChanged);
+            }
+        });
+    }
 }

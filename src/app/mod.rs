@@ -74,6 +74,8 @@ pub struct Settings {
     /// each file's modification date. Settings of older versions call it `batch_date`.
     #[serde(alias = "batch_date")]
     pub date: String,
+    /// Add up copies of the same rows found in different files (the import report's switch).
+    pub sum_overlaps: bool,
 }
 
 impl Default for Settings {
@@ -94,6 +96,7 @@ impl Default for Settings {
             export_width: 1600,
             export_height: 900,
             date: String::new(),
+            sum_overlaps: false,
         }
     }
 }
@@ -396,13 +399,14 @@ impl CostlensApp {
     /// evaluation when levers changed. Cheap enough to run inside a frame.
     pub fn refresh(&mut self) {
         if self.price_check.is_none() {
+            // Data or prices changed (see where `price_check` is cleared).
+            self.analysis.table_changed();
             self.price_check = Some(costlens::price_check::PriceCheck::of(
                 &self.analysis.data,
                 &self.analysis.table,
             ));
         }
         if self.dirty_view {
-            self.analysis.sync_cube();
             if self.choices.key != Choices::key_of(&self.analysis) || self.choices.models.is_empty()
             {
                 self.choices = Choices::of(&self.analysis);
@@ -478,6 +482,7 @@ impl CostlensApp {
     pub fn import_options(&self) -> Options {
         Options {
             date: aggregate::Period::parse_day(self.settings.date.trim()),
+            sum_overlaps: self.settings.sum_overlaps,
         }
     }
 
@@ -513,7 +518,7 @@ impl CostlensApp {
                         return;
                     }
                     let rows: u64 = analysis.data.files.iter().map(|f| f.rows).sum();
-                    let rejected = analysis.data.rejected.len();
+                    let rejected = analysis.data.rejected_total as usize;
                     self.analysis = analysis;
                     self.price_check = None;
                     self.source = Source::Files(job.paths.clone());
@@ -583,11 +588,12 @@ impl CostlensApp {
         let data = self.chart.clone();
         let (w, h) = (self.settings.export_width, self.settings.export_height);
         let cumulative = self.settings.cumulative;
+        let inputs = self.input_paths();
         let (tx, rx) = channel();
         let ctx = ctx.clone();
         std::thread::spawn(move || {
             let r = export::render_png(&data, cumulative, w, h)
-                .and_then(|img| export::write_png(&img, &path).map(|_| path));
+                .and_then(|img| export::write_png(&img, &path, &inputs).map(|_| path));
             let _ = tx.send(r);
             ctx.request_repaint();
         });
@@ -595,11 +601,23 @@ impl CostlensApp {
         self.set_status("Rendering chart…", false);
     }
 
+    /// The files the current data was read from (an export must never replace one).
+    fn input_paths(&self) -> Vec<PathBuf> {
+        match &self.source {
+            Source::Files(p) => p.clone(),
+            Source::Sample => Vec::new(),
+        }
+    }
+
     /// Writes the current breakdown table as CSV.
     pub fn export_csv_to(&mut self, path: &std::path::Path) {
         let levers = self.settings.levers.clone();
         let report = costlens::report::build(&self.analysis, &self.view, &self.eval, &levers);
-        match costlens::atomic::write(path, report.breakdown_csv().as_bytes()) {
+        match costlens::atomic::write_protecting(
+            path,
+            report.breakdown_csv().as_bytes(),
+            &self.input_paths(),
+        ) {
             Ok(()) => self.set_status(format!("Saved table to {}", path.display()), false),
             Err(e) => self.set_status(format!("Cannot write {}: {e}", path.display()), true),
         }
@@ -1071,7 +1089,7 @@ impl CostlensApp {
                 Source::Files(p) => describe_paths(p),
             };
             ui.label(format!("{src} · {} files · {} rows", files.len(), costlens::money::count(rows)));
-            let rejected = self.analysis.data.rejected.len();
+            let rejected = self.analysis.data.rejected_total as usize;
             let problems = rejected + self.load_errors.len();
             if problems > 0
                 && ui

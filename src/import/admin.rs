@@ -17,7 +17,6 @@
 
 use super::api::{CacheCreation, ServerToolUse, reject};
 use super::console_cost::token_type_category;
-use super::console_usage::is_long_context_label;
 use super::{
     BilledRow, CostType, Identity, ParsedFile, line_of_offset, parse_time_str, rounding_of,
     stable_hash,
@@ -222,6 +221,13 @@ pub fn parse(name: &str, bytes: &[u8], report: Report) -> ParsedFile {
                 );
                 continue;
             };
+            let start = match super::values::check_time("starting_at", start_s, start) {
+                Ok(t) => t,
+                Err(why) => {
+                    reject(&mut out, name, line, format!("page {}: {why}", i + 1));
+                    continue;
+                }
+            };
             let end_s = bucket.ending_at.as_deref().unwrap_or("");
             let width = parse_time_str(end_s).map(|e| e - start);
             let results = bucket.results.unwrap_or_default();
@@ -326,7 +332,7 @@ fn usage_row(
             counts.no_context += 1;
             false
         }
-        Some(s) => is_long_context_label(s),
+        Some(s) => super::values::context_label(s)?.is_long(),
     };
     let geo_s = dim(&r.inference_geo);
     let geo = Geo::parse(geo_s).ok_or_else(|| format!("inference_geo: unknown value {geo_s:?}"))?;
@@ -344,6 +350,11 @@ fn usage_row(
         cache_read: r.cache_read_input_tokens.unwrap_or(0),
         output: r.output_tokens.unwrap_or(0),
     };
+    let web_search = r
+        .server_tool_use
+        .and_then(|s| s.web_search_requests)
+        .unwrap_or(0);
+    super::values::check_tokens(&tokens, web_search, false)?;
     let bucket = match width {
         Some(w) if w <= 60 => Bucket::Minute,
         Some(w) if w <= 3600 => Bucket::Hour,
@@ -379,11 +390,9 @@ fn usage_row(
         api_key: s.intern(dim(&r.api_key_id)),
         project: 0,
         tokens,
-        web_search: r
-            .server_tool_use
-            .and_then(|s| s.web_search_requests)
-            .unwrap_or(0),
+        web_search,
         requests: 0,
+        source: 0,
     };
     out.records.push((rec, Identity::Row(id)));
     Ok(())
@@ -568,10 +577,14 @@ fn cost_row(
         api_key: 0,
         tier,
         category,
-        usd: cents / 100.0,
+        usd: super::values::check_amount(
+            "amount",
+            &r.amount.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+            cents / 100.0,
+        )?,
         id,
         long_context: match r.context_window.as_deref() {
-            Some(label) => is_long_context_label(label),
+            Some(label) => super::values::context_label(label)?.is_long(),
             None => described.long_context,
         },
         geo,

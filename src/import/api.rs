@@ -3,7 +3,7 @@
 //! the helpers every JSON importer uses to report a line: in one module of their own, so that
 //! no importer reaches into a sibling's internals.
 
-use super::{ParsedFile, Rejected, Text};
+use super::{ParsedFile, Text};
 use crate::records::{Geo, Speed, Tier, Tokens};
 use serde::Deserialize;
 
@@ -221,11 +221,7 @@ pub(crate) fn json_error_reason<'a, T: Deserialize<'a>>(
 }
 
 pub(crate) fn reject(out: &mut ParsedFile, file: &str, line: u64, reason: String) {
-    out.rejected.push(Rejected {
-        file: file.to_owned(),
-        line,
-        reason,
-    });
+    out.reject(file, line, reason);
 }
 
 /// The note for lines whose cache writes had no 5m/1h split.

@@ -52,6 +52,10 @@ pub(crate) struct BatchResults<'n> {
 impl LineFormat for BatchResults<'_> {
     type Counts = Counts;
 
+    fn file_name(&self) -> &str {
+        self.name
+    }
+
     fn parse_line(&self, line: &[u8], line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
         let mut parsed: ResultLine = match serde_json::from_slice(line) {
             Ok(l) => l,
@@ -140,6 +144,9 @@ impl LineFormat for BatchResults<'_> {
             Err(e) => return reject(out, self.name, line_no, e),
         };
         let (tokens, assumed) = usage.tokens();
+        if let Err(why) = super::values::check_tokens(&tokens, usage.web_search(), true) {
+            return reject(out, self.name, line_no, why);
+        }
         counts.assumed_5m += assumed as u64;
         // The message id names the response; without one, the custom_id names the request
         // within its batch (unique per batch, so only a fallback).

@@ -42,7 +42,7 @@ const PACK_MAGIC: &[u8; 16] = b"costlens-pack\n\0\0";
 pub const MIN_CACHED_BYTES: u64 = 64 * 1024;
 /// The cache layout's version (the program's version and build are part of every key too, so a
 /// changed importer never reads entries of an older one).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Where parsed files are cached, if anywhere.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +60,17 @@ pub struct Key {
     pub size: u64,
     pub mtime_secs: i64,
     pub mtime_nanos: u32,
+    /// The file's identity and its status-change time (Unix): a file rewritten with its size
+    /// and modification time put back (`touch -r`, a restore, `rsync -t`) has a new ctime,
+    /// which nobody can set, so it is parsed again. Zero where the platform has none.
+    #[serde(default)]
+    pub dev: u64,
+    #[serde(default)]
+    pub ino: u64,
+    #[serde(default)]
+    pub ctime_secs: i64,
+    #[serde(default)]
+    pub ctime_nanos: i64,
     /// [`Options::date`]: dates the records of files that carry none.
     date: Option<i64>,
 }
@@ -70,6 +81,10 @@ struct Header {
     symbols: Vec<String>,
     summary: FileSummary,
     rejected: Vec<Rejected>,
+    #[serde(default)]
+    rejected_total: u64,
+    #[serde(default)]
+    rejected_kinds: BTreeMap<String, u64>,
     billed: Vec<BilledRow>,
     reported: Vec<(i64, f64)>,
 }
@@ -463,6 +478,13 @@ fn key_of(path: &Path, opts: &Options) -> Option<Key> {
 fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
     let meta = std::fs::metadata(absolute).ok()?;
     let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    #[cfg(unix)]
+    let (dev, ino, ctime_secs, ctime_nanos) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino(), meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let (dev, ino, ctime_secs, ctime_nanos) = (0, 0, 0, 0);
     Some(Key {
         format_version: FORMAT_VERSION,
         program_version: program_build().to_owned(),
@@ -470,6 +492,10 @@ fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
         size: meta.len(),
         mtime_secs: mtime.as_secs() as i64,
         mtime_nanos: mtime.subsec_nanos(),
+        dev,
+        ino,
+        ctime_secs,
+        ctime_nanos,
         date: opts.date,
     })
 }
@@ -509,6 +535,8 @@ fn encode(p: &ParsedFile, key: &Key) -> Vec<u8> {
         symbols: p.symbols.names().to_vec(),
         summary: p.summary.clone(),
         rejected: p.rejected.clone(),
+        rejected_total: p.rejected_total,
+        rejected_kinds: p.rejected_kinds.clone(),
         billed: p.billed.clone(),
         reported: p.reported.clone(),
     };
@@ -562,6 +590,8 @@ fn decode(bytes: &[u8], key: &Key) -> Option<ParsedFile> {
         reported: header.reported,
         reported_per_record,
         rejected: header.rejected,
+        rejected_total: header.rejected_total,
+        rejected_kinds: header.rejected_kinds,
         summary: header.summary,
     })
 }
@@ -764,6 +794,7 @@ pub(super) fn decode_body(body: &[u8], n_symbols: usize) -> Option<Body> {
             tokens: Tokens::from_array(t),
             web_search,
             requests,
+            source: 0,
         };
         records.push((rec, id));
     }

@@ -168,6 +168,10 @@ fn lacks_usage_object(line: &[u8]) -> bool {
 impl LineFormat for ClaudeCodeLog<'_> {
     type Counts = Counts;
 
+    fn file_name(&self) -> &str {
+        self.name
+    }
+
     fn parse_line(&self, line: &[u8], line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
         static USAGE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
             std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
@@ -217,7 +221,10 @@ impl LineFormat for ClaudeCodeLog<'_> {
         let time = match parsed.timestamp.as_deref() {
             None => return reject(out, self.name, line_no, "no timestamp field".to_owned()),
             Some(s) => match parse_time_str(s) {
-                Some(t) => t,
+                Some(t) => match super::values::check_time("timestamp", s, t) {
+                    Ok(t) => t,
+                    Err(why) => return reject(out, self.name, line_no, why),
+                },
                 None => {
                     return reject(
                         out,
@@ -233,6 +240,9 @@ impl LineFormat for ClaudeCodeLog<'_> {
             *counts.odd.entry(v).or_default() += 1;
         }
         let (tokens, assumed) = usage.tokens();
+        if let Err(why) = super::values::check_tokens(&tokens, usage.web_search(), true) {
+            return reject(out, self.name, line_no, why);
+        }
         counts.assumed_5m += assumed as u64;
         let sidechain = parsed.is_sidechain == Some(true);
         let identity = match message.id.as_deref().filter(|s| !s.is_empty()) {

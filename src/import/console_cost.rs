@@ -8,9 +8,11 @@
 //! name, as the usage CSV writes it (so filters and reconciliation line up).
 
 use super::console_usage::{
-    CsvCursor, cr_only_to_lf, header_names, is_long_context_label, parse_usage_time, parse_whole,
+    CsvCursor, check_unique_header, check_width, cr_only_to_lf, header_names, parse_usage_time,
+    parse_whole, skip_preamble,
 };
-use super::{BilledRow, CostType, ParsedFile, Rejected, rounding_of, stable_hash};
+use super::values::{self, ContextLabel};
+use super::{BilledRow, CostType, ParsedFile, rounding_of, stable_hash};
 use crate::records::{Category, Geo, Speed, Tier};
 use std::borrow::Cow;
 use std::io::Read;
@@ -39,16 +41,16 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     // Lone-CR line ends (Excel for Mac), see `cr_only_to_lf`.
     let bytes = &*cr_only_to_lf(bytes);
     let mut out = ParsedFile::default();
-    let reject = |out: &mut ParsedFile, line: u64, reason: String| {
-        out.rejected.push(Rejected {
-            file: name.to_owned(),
-            line,
-            reason,
-        })
-    };
+    let reject = |out: &mut ParsedFile, line: u64, reason: String| out.reject(name, line, reason);
     let mut cursor = CsvCursor::new(bytes, 1);
     let mut rec: Vec<Cow<[u8]>> = Vec::new();
-    let header = match cursor.next_record(&mut rec) {
+    let (first, comments) = skip_preamble(&mut cursor, &mut rec);
+    if comments > 0 {
+        out.summary.notes.push(format!(
+            "{comments} comment lines (starting with #) before the header were skipped"
+        ));
+    }
+    let header = match first {
         None => {
             reject(&mut out, 1, "the file is empty".into());
             return out;
@@ -57,7 +59,14 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             reject(&mut out, line, format!("cannot read header: {why}"));
             return out;
         }
-        Some(Ok(_)) => header_names(&rec),
+        Some(Ok(line)) => {
+            let names = header_names(&rec);
+            if let Err(e) = check_unique_header(&names) {
+                reject(&mut out, line, e);
+                return out;
+            }
+            names
+        }
     };
     let find = |n: &str| header.iter().position(|x| x == n);
     let (Some(c_date), Some(c_model), Some(c_type), Some(c_cost)) = (
@@ -79,6 +88,7 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let c_cost_type = find("cost_type");
     let [c_context, c_geo, c_speed] = ["context_window", "inference_geo", "speed"].map(find);
     let width = header.len();
+    let mut excel = 0;
     while let Some(next) = cursor.next_record(&mut rec) {
         let line = match next {
             Ok(line) => line,
@@ -93,12 +103,16 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             [c_date, c_model, c_type, c_cost],
             [c_ws, c_key, c_tier, c_cost_type, c_context, c_geo, c_speed],
             &mut out,
+            &mut excel,
         ) {
             Ok(b) => out.billed.push(b),
             Err(why) => reject(&mut out, line, why),
         }
     }
     out.summary.rows = out.billed.len() as u64;
+    if excel > 0 {
+        out.summary.notes.push(values::excel_label_note(excel));
+    }
     out
 }
 
@@ -108,10 +122,9 @@ fn parse_row(
     [c_date, c_model, c_type, c_cost]: [usize; 4],
     [c_ws, c_key, c_tier, c_cost_type, c_context, c_geo, c_speed]: [Option<usize>; 7],
     out: &mut ParsedFile,
+    excel: &mut u64,
 ) -> Result<BilledRow, String> {
-    if rec.len() < width {
-        return Err(format!("expected {width} columns, found {}", rec.len()));
-    }
+    check_width(rec, width)?;
     let get = |i: Option<usize>, name: &str| -> Result<&str, String> {
         match i.and_then(|i| rec.get(i)) {
             None => Ok(""),
@@ -123,9 +136,10 @@ fn parse_row(
     let date = get(Some(c_date), "usage_date_utc")?;
     let (time, _) =
         parse_usage_time(date).ok_or_else(|| format!("usage_date_utc: not a date: {date:?}"))?;
+    let time = values::check_time("usage_date_utc", date, time)?;
     let cost_s = get(Some(c_cost), "cost_usd")?;
     let usd = match cost_s.parse::<f64>() {
-        Ok(v) if v.is_finite() => v,
+        Ok(v) => values::check_amount("cost_usd", cost_s, v)?,
         _ => return Err(format!("cost_usd: not a number: {cost_s:?}")),
     };
     let tier_s = get(c_tier, "usage_type")?;
@@ -141,7 +155,9 @@ fn parse_row(
         Some(c) => c,
         None => CostType::Tokens,
     };
-    let long_context = is_long_context_label(get(c_context, "context_window")?);
+    let label = values::context_label(get(c_context, "context_window")?)?;
+    *excel += u64::from(label == ContextLabel::ExcelStandard);
+    let long_context = label.is_long();
     let geo_s = get(c_geo, "inference_geo")?;
     let geo = Geo::parse(geo_s).ok_or_else(|| format!("inference_geo: unknown value {geo_s:?}"))?;
     let speed_s = get(c_speed, "speed")?;

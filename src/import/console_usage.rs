@@ -5,7 +5,7 @@
 //! parallel. Line numbers are counted here ([`CsvCursor`]) rather than taken from the csv
 //! crate, whose positions lag one line behind after CRLF line ends and blank lines.
 
-use super::{Identity, ParsedFile, Rejected, parse_count, stable_hash};
+use super::{Identity, ParsedFile, parse_count, stable_hash};
 use crate::aggregate::FxHashMap;
 use crate::records::{Bucket, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord};
 use rayon::prelude::*;
@@ -47,8 +47,63 @@ pub(crate) fn header_names(fields: &[Cow<[u8]>]) -> Vec<String> {
         .collect()
 }
 
+/// A header that names a column twice is refused: which of the two to read would be a guess
+/// (the second used to be ignored, silently, giving $0).
+pub(crate) fn check_unique_header(names: &[String]) -> Result<(), String> {
+    for (j, n) in names.iter().enumerate() {
+        if n.is_empty() {
+            continue;
+        }
+        if let Some(i) = names[..j].iter().position(|m| m == n) {
+            return Err(format!(
+                "the header names {n} twice (columns {} and {})",
+                i + 1,
+                j + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A row's fields against the header's width: fewer is a broken row; more is one too, unless
+/// the extra fields are empty (a trailing comma) — a decimal comma (`3,75`) splits a field in
+/// two and shifts every column after it.
+pub(crate) fn check_width<T: AsRef<[u8]>>(fields: &[T], width: usize) -> Result<(), String> {
+    let n = fields.len();
+    if n < width || (n > width && fields[width..].iter().any(|f| !trim(f.as_ref()).is_empty())) {
+        let hint = if n > width {
+            " (a number written with a decimal comma, like 3,75, splits its field in two)"
+        } else {
+            ""
+        };
+        return Err(format!("expected {width} columns, found {n}{hint}"));
+    }
+    Ok(())
+}
+
+/// What [`CsvCursor::next_record`] gives: the line a record starts on, or a line that could
+/// not be read and why.
+pub(crate) type NextRecord = Result<u64, (u64, String)>;
+
+/// Skips the lines before a CSV header that are not data: blank lines and `#` comments
+/// (some tools write a comment line first). Returns how many comment lines were skipped.
+pub(crate) fn skip_preamble<'a>(
+    cursor: &mut CsvCursor<'a>,
+    fields: &mut Vec<Cow<'a, [u8]>>,
+) -> (Option<NextRecord>, u64) {
+    let mut comments = 0;
+    loop {
+        let next = cursor.next_record(fields);
+        match &next {
+            Some(Ok(_)) if fields.first().is_some_and(|f| f.starts_with(b"#")) => comments += 1,
+            _ => return (next, comments),
+        }
+    }
+}
+
 impl Columns {
     fn from_header(names: &[String]) -> Result<Columns, String> {
+        check_unique_header(names)?;
         let find = |n: &str| names.iter().position(|x| x == n);
         let need = |n: &str| find(n).ok_or_else(|| format!("header has no {n} column"));
         let mut tokens = [0; 5];
@@ -92,7 +147,9 @@ pub fn parse_usage_time(s: &str) -> Option<(i64, Bucket)> {
 }
 
 /// `≤ 200k` (U+2264), `<= 200k`, `0-200k` or empty: standard. Anything else (`> 200k`,
-/// `200k-1M`, ...) means long context.
+/// `200k-1M`, ...) means long context. (Kept for callers that only need the flag of a label
+/// already known: importers read labels with [`super::values::context_label`], which
+/// refuses unknown ones.)
 pub fn is_long_context_label(s: &str) -> bool {
     let s = s.trim().to_ascii_lowercase();
     !(s.is_empty()
@@ -284,11 +341,7 @@ pub(crate) fn parse_whole<R: Read>(
     let mut out = parse_text(name, &bytes);
     if let Some(e) = error {
         let line = 1 + memchr::memchr_iter(b'\n', &bytes).count() as u64;
-        out.rejected.push(Rejected {
-            file: name.to_owned(),
-            line,
-            reason: format!("{}{e}", super::READ_ERROR),
-        });
+        out.reject(name, line, format!("{}{e}", super::READ_ERROR));
     }
     out
 }
@@ -312,16 +365,16 @@ pub(crate) fn cr_only_to_lf(bytes: &[u8]) -> Cow<'_, [u8]> {
 fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let bytes = &*cr_only_to_lf(bytes);
     let mut out = ParsedFile::default();
-    let reject = |out: &mut ParsedFile, line: u64, reason: String| {
-        out.rejected.push(Rejected {
-            file: name.to_owned(),
-            line,
-            reason,
-        })
-    };
+    let reject = |out: &mut ParsedFile, line: u64, reason: String| out.reject(name, line, reason);
     let mut cursor = CsvCursor::new(bytes, 1);
     let mut fields = Vec::new();
-    let cols = match cursor.next_record(&mut fields) {
+    let (header, comments) = skip_preamble(&mut cursor, &mut fields);
+    if comments > 0 {
+        out.summary.notes.push(format!(
+            "{comments} comment lines (starting with #) before the header were skipped"
+        ));
+    }
+    let cols = match header {
         None => {
             reject(&mut out, 1, "the file is empty".into());
             return out;
@@ -373,6 +426,7 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let total: usize = parsed.iter().map(|p| p.records.len()).sum();
     out.records.reserve_exact(total);
     let mut first_line = body_line;
+    let excel: u64 = parsed.iter().map(|p| p.excel_labels).sum();
     for p in parsed {
         let map: Vec<Sym> = (0..p.symbols.len() as Sym)
             .map(|s| out.symbols.intern(p.symbols.get(s)))
@@ -388,8 +442,18 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         } else {
             out.records.extend(p.records.iter().map(remap));
         }
-        for (line, reason) in p.rejected {
-            reject(&mut out, first_line + line - 1, reason);
+        // The piece kept its first rejected lines with their reasons and counted the rest.
+        let room = super::MAX_REJECTED_EXAMPLES.saturating_sub(out.rejected.len());
+        for (line, reason) in p.rejected.into_iter().take(room) {
+            out.rejected.push(super::Rejected {
+                file: name.to_owned(),
+                line: first_line + line - 1,
+                reason,
+            });
+        }
+        out.rejected_total += p.rejected_total;
+        for (k, n) in p.rejected_kinds {
+            *out.rejected_kinds.entry(k).or_default() += n;
         }
         first_line += p.lines;
     }
@@ -399,6 +463,11 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             .notes
             .push("only a header: no usage rows".into());
     }
+    if excel > 0 {
+        out.summary
+            .notes
+            .push(super::values::excel_label_note(excel));
+    }
     out
 }
 
@@ -406,29 +475,56 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
 struct Piece {
     records: Vec<(UsageRecord, Identity)>,
     symbols: Symbols,
+    /// The first rejected lines (line, reason), and every one counted by reason.
     rejected: Vec<(u64, String)>,
+    rejected_total: u64,
+    rejected_kinds: std::collections::BTreeMap<String, u64>,
     /// Line breaks in the piece.
     lines: u64,
+    /// Rows whose context window Excel wrote as `? 200k`.
+    excel_labels: u64,
 }
 
 impl Piece {
+    fn reject(&mut self, line: u64, reason: String) {
+        let reason = super::shorten_reason(reason);
+        self.rejected_total += 1;
+        *self
+            .rejected_kinds
+            .entry(super::reason_kind(&reason))
+            .or_default() += 1;
+        if self.rejected.len() < super::MAX_REJECTED_EXAMPLES {
+            self.rejected.push((line, reason));
+        }
+    }
+
     fn parse(text: &[u8], cols: &Columns, width: usize) -> Piece {
         let mut p = Piece {
             records: Vec::with_capacity(text.len() / 100),
             symbols: Symbols::default(),
             rejected: Vec::new(),
+            rejected_total: 0,
+            rejected_kinds: Default::default(),
             lines: 0,
+            excel_labels: 0,
         };
         let mut cursor = CsvCursor::new(text, 1);
         let mut fields = Vec::with_capacity(width + 2);
         let mut memo = Memo::default();
         while let Some(next) = cursor.next_record(&mut fields) {
             match next {
-                Ok(line) => match parse_row(cols, &fields, width, &mut p.symbols, &mut memo) {
+                Ok(line) => match parse_row(
+                    cols,
+                    &fields,
+                    width,
+                    &mut p.symbols,
+                    &mut memo,
+                    &mut p.excel_labels,
+                ) {
                     Ok(row) => p.records.push(row),
-                    Err(reason) => p.rejected.push((line, reason)),
+                    Err(reason) => p.reject(line, reason),
                 },
-                Err((line, reason)) => p.rejected.push((line, reason)),
+                Err((line, reason)) => p.reject(line, reason),
             }
         }
         p.lines = cursor.line() - 1;
@@ -471,7 +567,7 @@ impl<T: Clone> Last<T> {
 struct Memo<'a> {
     date: Last<Result<(i64, Bucket), String>>,
     tier: Last<Result<Tier, String>>,
-    long: Last<Result<bool, String>>,
+    long: Last<Result<super::values::ContextLabel, String>>,
     geo: Last<Result<Geo, String>>,
     speed: Last<Result<Speed, String>>,
     /// Names already interned, by their bytes in the text: no UTF-8 check or SipHash again.
@@ -545,18 +641,18 @@ fn parse_row<'a>(
     width: usize,
     symbols: &mut Symbols,
     memo: &mut Memo<'a>,
+    excel_labels: &mut u64,
 ) -> Result<(UsageRecord, Identity), String> {
-    if fields.len() < width {
-        return Err(format!("expected {width} columns, found {}", fields.len()));
-    }
+    check_width(fields, width)?;
     // Trimmed bytes of a column; an absent column reads as empty.
     let get = |i: Option<usize>| i.and_then(|i| fields.get(i)).map_or(&[][..], |f| trim(f));
     let date = get(Some(cols.date));
     let (time, bucket) = memo.date.get(date, || {
         let s = utf8(date, "usage_date_utc")?;
-        parse_usage_time(s).ok_or_else(|| {
+        let (t, b) = parse_usage_time(s).ok_or_else(|| {
             format!("usage_date_utc: not a date (expected YYYY-MM-DD or YYYY-MM-DD HH:MM): {s:?}")
-        })
+        })?;
+        super::values::check_time("usage_date_utc", s, t).map(|t| (t, b))
     })?;
     let model = get(Some(cols.model));
     if model.is_empty() {
@@ -578,9 +674,13 @@ fn parse_row<'a>(
         b"" => false,
         _ if ctx == "≤ 200k".as_bytes() => false,
         b"> 200k" => true,
-        _ => memo.long.get(ctx, || {
-            utf8(ctx, "context_window").map(is_long_context_label)
-        })?,
+        _ => {
+            let label = memo.long.get(ctx, || {
+                utf8(ctx, "context_window").and_then(super::values::context_label)
+            })?;
+            *excel_labels += u64::from(label == super::values::ContextLabel::ExcelStandard);
+            label.is_long()
+        }
     };
     let geo_b = get(cols.geo);
     let geo = match geo_b {
@@ -606,11 +706,21 @@ fn parse_row<'a>(
         Some(c) => count("web_search_count", fields.get(c).map_or(&[][..], |f| f))?,
         None => 0,
     };
+    let tokens = Tokens::from_array(t);
+    super::values::check_tokens(&tokens, web_search, false)?;
     let workspace = get(cols.workspace);
     let workspace_sym = memo.name(symbols, fields, cols.workspace, workspace, "workspace")?;
     let api_key = get(cols.api_key);
     let api_key_sym = memo.name(symbols, fields, cols.api_key, api_key, "api_key")?;
-    let id = stable_hash(&[date, model, api_key, workspace, tier_b, ctx, geo_b, speed_b]);
+    // Terms by their meaning, not their spelling: the same row written `message` or
+    // `standard`, `? 200k` or `≤ 200k` by another export is the same row.
+    let id = stable_hash(&[
+        date,
+        model,
+        api_key,
+        workspace,
+        &[tier as u8, long as u8, geo as u8, speed as u8],
+    ]);
     let r = UsageRecord {
         time,
         bucket,
@@ -622,9 +732,10 @@ fn parse_row<'a>(
         workspace: workspace_sym,
         api_key: api_key_sym,
         project: 0,
-        tokens: Tokens::from_array(t),
+        tokens,
         web_search,
         requests: 0,
+        source: 0,
     };
     Ok((r, Identity::Row(id)))
 }

@@ -67,9 +67,13 @@ pub fn detect_format(head: &[u8]) -> Result<Format, String> {
         return Ok(Format::MessagesSse);
     }
     // A lone CR ends the line too (Excel for Mac's CSV); a CRLF file splits the same way.
+    // Blank lines and `#` comments before the header are skipped (some tools write them).
     let first_line = head
         .split(|&b| b == b'\n' || b == b'\r')
-        .next()
+        .find(|l| {
+            let l = l.trim_ascii();
+            !l.is_empty() && !l.starts_with(b"#")
+        })
         .unwrap_or(head);
     let first_line = String::from_utf8_lossy(first_line);
     let header: Vec<String> = first_line
@@ -165,12 +169,17 @@ fn json_line_kind(v: &serde_json::Value) -> Option<Format> {
     if has("custom_id") && has("result") {
         return Some(Format::BatchResultsJsonl);
     }
-    // Claude Code lines carry session bookkeeping that no API response has.
-    if has("sessionId")
-        || has("parentUuid")
-        || has("leafUuid")
-        || o.get("type").and_then(|t| t.as_str()) == Some("file-history-snapshot")
-    {
+    // Claude Code lines carry session bookkeeping that no API response has, and are typed
+    // (user, assistant, summary...) with uuids. A sessionId alone is not enough: a user's own
+    // request log may carry one (it was taken for a Claude Code log and imported nothing).
+    let kind = o.get("type").and_then(|t| t.as_str());
+    let session = has("sessionId") || has("parentUuid") || has("leafUuid");
+    let claude_code_shape = has("uuid")
+        || matches!(
+            kind,
+            Some("user" | "assistant" | "system" | "summary" | "file-history-snapshot")
+        );
+    if (session && claude_code_shape) || kind == Some("file-history-snapshot") {
         return Some(Format::ClaudeCodeJsonl);
     }
     if obj_has("response", "usage")
@@ -237,7 +246,7 @@ fn detect_json(head: &[u8]) -> Result<Format, String> {
         {
             keys_seen = o.keys().take(8).cloned().collect();
         }
-        if complete_lines >= 200 {
+        if complete_lines >= 20_000 {
             break;
         }
     }

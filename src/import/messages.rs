@@ -196,6 +196,9 @@ pub(crate) fn import_response(
         Err(e) => return reject(out, name, line_no, e),
     };
     let (tokens, assumed) = usage.tokens();
+    if let Err(why) = super::values::check_tokens(&tokens, usage.web_search(), true) {
+        return reject(out, name, line_no, why);
+    }
     counts.assumed_5m += assumed as u64;
     let identity = match id.as_deref().filter(|s| !s.is_empty()) {
         // The same response logged twice (or the log loaded twice, or the same response
@@ -279,6 +282,10 @@ impl<'n> MessagesLog<'n> {
 
 impl LineFormat for MessagesLog<'_> {
     type Counts = Counts;
+
+    fn file_name(&self) -> &str {
+        self.name
+    }
 
     fn parse_line(&self, line: &[u8], line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
         counts.lines += 1;

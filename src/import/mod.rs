@@ -12,9 +12,11 @@ pub mod console_usage;
 pub mod detect;
 pub mod messages;
 pub mod snapshot;
+pub mod values;
 
 use crate::records::{Category, Geo, Speed, Symbols, Tier, UsageRecord};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
@@ -184,8 +186,90 @@ pub struct ParsedFile {
     /// (index into `records`, USD). It follows its record through de-duplication, so a
     /// response written as several lines is reported once (see [`crate::dataset::Dataset::add`]).
     pub reported_per_record: Vec<(usize, f64)>,
+    /// The first [`MAX_REJECTED_EXAMPLES`] rejected lines, in file order.
     pub rejected: Vec<Rejected>,
+    /// Every rejected line, counted by reason (see [`ParsedFile::reject`]).
+    pub rejected_total: u64,
+    pub rejected_kinds: BTreeMap<String, u64>,
     pub summary: FileSummary,
+}
+
+/// At most this many rejected lines of a file are kept as examples; all are counted, by
+/// reason. (10 MB of bad lines once kept every one, with its whole field quoted: 1.4-2.5 GB
+/// of memory and a 714 MB `--json`.)
+pub const MAX_REJECTED_EXAMPLES: usize = 100;
+/// A reason is cut to this many characters (a field quoted in it can be megabytes).
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// A reason cut to [`MAX_REASON_CHARS`].
+pub fn shorten_reason(reason: String) -> String {
+    if reason.len() <= MAX_REASON_CHARS {
+        return reason;
+    }
+    let mut cut = MAX_REASON_CHARS;
+    while !reason.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}… ({} characters)",
+        &reason[..cut],
+        reason.chars().count()
+    )
+}
+
+/// The kind of a reason, to count reasons that differ only in the value they quote: quoted
+/// text becomes `"…"` and numbers `N`.
+pub fn reason_kind(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len().min(160));
+    let mut quoted = false;
+    let mut last_digit = false;
+    for c in reason.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…\"");
+            }
+            quoted = !quoted;
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        if c.is_ascii_digit() {
+            if !last_digit {
+                out.push('N');
+            }
+            last_digit = true;
+            continue;
+        }
+        last_digit = false;
+        out.push(c);
+        if out.len() > 160 {
+            break;
+        }
+    }
+    out
+}
+
+impl ParsedFile {
+    /// Rejects line `line` of `file` with `reason`: counted always, kept as an example while
+    /// fewer than [`MAX_REJECTED_EXAMPLES`] are.
+    pub fn reject(&mut self, file: &str, line: u64, reason: String) {
+        let reason = shorten_reason(reason);
+        self.rejected_total += 1;
+        *self.rejected_kinds.entry(reason_kind(&reason)).or_default() += 1;
+        if self.rejected.len() < MAX_REJECTED_EXAMPLES {
+            self.rejected.push(Rejected {
+                file: file.to_owned(),
+                line,
+                reason,
+            });
+        }
+    }
+
+    /// How many lines were rejected (examples and the rest).
+    pub fn rejected_count(&self) -> u64 {
+        self.rejected_total.max(self.rejected.len() as u64)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -258,6 +342,9 @@ pub struct Options {
     /// and streams, a Messages log in which no line has a timestamp), Unix seconds (the start
     /// of a UTC day). Without it such files are dated by their modification date.
     pub date: Option<i64>,
+    /// Add up copies of the same rows found in different files instead of counting them once
+    /// (see [`crate::dataset`]).
+    pub sum_overlaps: bool,
 }
 
 /// Where records that carry no time of their own are dated.
@@ -325,7 +412,7 @@ impl DefaultDate {
 
 /// How much of a file's start format detection reads.
 const HEAD_BYTES: u64 = 64 * 1024;
-/// How far detection reads when the first line is longer than [`HEAD_BYTES`].
+/// How far detection reads when the head does not decide (see [`parse_path`]).
 const FIRST_LINE_MAX: u64 = 64 << 20;
 
 /// Opens `path` read-only, detects its format and parses it.
@@ -351,25 +438,25 @@ pub fn parse_path(
         .map_err(io)?;
     let format = match detect_format(&head) {
         Ok(f) => f,
-        // The head holds no complete line: the first line is longer than the head (a
-        // Messages API log whose first response has >64 KiB of content before its `usage`).
-        // Detection is retried on the whole first line, up to FIRST_LINE_MAX: without this,
-        // such a log was refused as "JSON without usage fields" (issue 5).
-        Err(_)
-            if head.len() as u64 == HEAD_BYTES
-                && head.trim_ascii_start().first() == Some(&b'{')
-                && memchr::memchr(b'\n', &head).is_none() =>
-        {
-            let mut block = vec![0u8; 1 << 20];
+        // Undecided on the head alone: a first line longer than the head (a Messages log
+        // whose first response has >64 KiB of content before its `usage`), a pretty-printed
+        // report whose first bucket passes 64 KiB, a log that starts with hundreds of lines
+        // without usage. Detection is retried on more of the file, up to FIRST_LINE_MAX
+        // (these files were refused as "JSON without usage fields", issues 5 and 10).
+        Err(_) if head.len() as u64 == HEAD_BYTES => {
+            // The head doubles each time (128 KiB, 256 KiB, ...): a file that no amount of
+            // reading decides costs a few passes, not one per block.
+            let mut last = Err(String::new());
             while (head.len() as u64) < FIRST_LINE_MAX {
+                let mut block = vec![0u8; head.len()];
                 let k = read_up_to(&mut &file, &mut block).map_err(io)?;
-                let nl = memchr::memchr(b'\n', &block[..k]);
-                head.extend_from_slice(&block[..nl.map_or(k, |i| i + 1)]);
-                if k < block.len() || nl.is_some() {
+                head.extend_from_slice(&block[..k]);
+                last = detect_format(&head);
+                if last.is_ok() || k < block.len() {
                     break;
                 }
             }
-            detect_format(&head).map_err(|why| ImportError::Unrecognised(name.clone(), why))?
+            last.map_err(|why| ImportError::Unrecognised(name.clone(), why))?
         }
         Err(why) => return Err(ImportError::Unrecognised(name.clone(), why)),
     };
@@ -434,7 +521,7 @@ pub fn parse_path(
     }
     parsed.summary.path = name;
     parsed.summary.format = format.label().to_owned();
-    parsed.summary.rejected = parsed.rejected.len() as u64;
+    parsed.summary.rejected = parsed.rejected_count();
     Ok(parsed)
 }
 
@@ -505,7 +592,7 @@ pub fn parse_as(format: Format, name: &str, bytes: &[u8], opts: &Options) -> Par
     };
     parsed.summary.path = name.to_owned();
     parsed.summary.format = format.label().to_owned();
-    parsed.summary.rejected = parsed.rejected.len() as u64;
+    parsed.summary.rejected = parsed.rejected_count();
     parsed
 }
 
@@ -692,7 +779,13 @@ impl<'de> Deserialize<'de> for Stamp {
                 f.write_str("a timestamp (RFC 3339 string or Unix seconds)")
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Stamp, E> {
-                Ok(parse_time_str(s).map_or_else(|| Stamp::Invalid(format!("{s:?}")), Stamp::At))
+                Ok(match parse_time_str(s) {
+                    None => Stamp::Invalid(format!("{s:?}")),
+                    Some(t) if !(values::FIRST_TIME..values::END_TIME).contains(&t) => {
+                        Stamp::Invalid(format!("{s:?} (dates run from 2020 to 2099)"))
+                    }
+                    Some(t) => Stamp::At(t),
+                })
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Stamp, E> {
                 self.visit_f64(v as f64)
@@ -709,7 +802,13 @@ impl<'de> Deserialize<'de> for Stamp {
                         format!("{v:e}")
                     }
                 };
-                Ok(parse_time_number(v).map_or_else(|| Stamp::Invalid(shown()), Stamp::At))
+                Ok(match parse_time_number(v) {
+                    None => Stamp::Invalid(shown()),
+                    Some(t) if !(values::FIRST_TIME..values::END_TIME).contains(&t) => {
+                        Stamp::Invalid(format!("{} (dates run from 2020 to 2099)", shown()))
+                    }
+                    Some(t) => Stamp::At(t),
+                })
             }
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Stamp, E> {
                 Ok(Stamp::Invalid(v.to_string()))
@@ -722,6 +821,10 @@ impl<'de> Deserialize<'de> for Stamp {
 // ---------------------------------------------------------------------------------------
 // Line-oriented (JSONL) files, parsed in chunks.
 
+/// A line longer than this is not parsed (no API response comes near it): it is rejected
+/// without being held in memory whole.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
 /// Big files are cut into chunks of about this size at line boundaries; chunks are parsed in
 /// parallel and their results concatenated in file order (line numbers stay right).
 pub const CHUNK_BYTES: u64 = 8 << 20;
@@ -731,6 +834,8 @@ pub const CHUNK_BYTES: u64 = 8 << 20;
 pub(crate) trait LineFormat: Sync {
     /// What `finish` needs to write the summary and its notes (lines skipped by each rule...).
     type Counts: Default + Send;
+    /// The file's name as rejected lines show it.
+    fn file_name(&self) -> &str;
     /// `line` has no line terminator and is not blank. `line_no` counts from 1 within the
     /// current chunk; rejected lines are renumbered when chunks are joined.
     fn parse_line(
@@ -790,7 +895,16 @@ fn parse_chunk<F: LineFormat>(
         if let [rest @ .., b'\r'] = line {
             line = rest;
         }
-        if !line.iter().all(u8::is_ascii_whitespace) {
+        if line.len() > MAX_LINE_BYTES {
+            out.reject(
+                fmt.file_name(),
+                lines,
+                format!(
+                    "the line is longer than {} MiB: skipped",
+                    MAX_LINE_BYTES >> 20
+                ),
+            );
+        } else if !line.iter().all(u8::is_ascii_whitespace) {
             fmt.parse_line(line, lines, &mut out, &mut counts);
         }
         if pos as u64 - published >= 1 << 20 {
@@ -833,10 +947,16 @@ pub(crate) fn append_parsed(into: &mut ParsedFile, part: ParsedFile, line_offset
             .into_iter()
             .map(|(i, usd)| (i + base, usd)),
     );
-    into.rejected.extend(part.rejected.into_iter().map(|mut r| {
-        r.line += line_offset;
-        r
-    }));
+    let room = MAX_REJECTED_EXAMPLES.saturating_sub(into.rejected.len());
+    into.rejected
+        .extend(part.rejected.into_iter().take(room).map(|mut r| {
+            r.line += line_offset;
+            r
+        }));
+    into.rejected_total += part.rejected_total;
+    for (k, n) in part.rejected_kinds {
+        *into.rejected_kinds.entry(k).or_default() += n;
+    }
     into.summary.rows += part.summary.rows;
     into.summary.skipped += part.summary.skipped;
     into.summary.duplicates += part.summary.duplicates;
@@ -921,17 +1041,25 @@ fn read_chunk(
         }
     };
     if e < len && buf.last() != Some(&b'\n') {
+        // The last line is read to its end, but no more than MAX_LINE_BYTES of it is kept:
+        // parse_chunk rejects a longer line (a 1.5 GB run of NULs once took 1.5 GB).
+        let line_start = memchr::memrchr(b'\n', buf).map_or(start, |i| i + 1);
         let mut block = [0u8; 64 * 1024];
         loop {
             let k = read_up_to(file, &mut block)?;
             if k == 0 {
                 break;
             }
-            if let Some(i) = memchr::memchr(b'\n', &block[..k]) {
-                buf.extend_from_slice(&block[..=i]);
+            let nl = memchr::memchr(b'\n', &block[..k]);
+            let take = nl.map_or(k, |i| i + 1);
+            if buf.len() - line_start <= MAX_LINE_BYTES {
+                buf.extend_from_slice(&block[..take]);
+            } else if nl.is_some() {
+                buf.push(b'\n');
+            }
+            if nl.is_some() {
                 break;
             }
-            buf.extend_from_slice(&block[..k]);
         }
     }
     Ok((start, buf.len().max(start)))

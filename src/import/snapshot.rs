@@ -14,18 +14,18 @@
 //!
 //! Layout: framed as a cache entry ([`super::cache::frame`]: magic, version, header, body,
 //! checksum). Header (JSON): manifest hash, symbols, file summaries, rejected lines, billed
-//! rows, unrecognised files. Body (binary): records length (u64 LE) and the records as in a
-//! cache entry, then the de-duplication state: row and billed identities, the reported costs,
-//! and each kept API response's record and reported cost. Written to a temporary file and
-//! renamed.
+//! rows, sources, overlaps, likely double counts, notes, unrecognised files. Body (binary):
+//! records length (u64 LE) and the records as in a cache entry, each record's source (one
+//! byte a record), then the reported costs. Written to a temporary file and renamed. The
+//! de-duplication state of the merge is not kept: a merged dataset is final.
 
 use super::cache::{
     FORMAT_VERSION, Key, Reader, decode_body, encode_records, frame, program_build, put_varint,
     unframe, write_atomically,
 };
 use super::{BilledRow, FileSummary, Identity, Options, Rejected};
-use crate::dataset::{Dataset, KeptMessage};
-use crate::records::Symbols;
+use crate::dataset::{Dataset, DoubleCount, Overlap, Source};
+use crate::records::{Symbols, UsageRecord};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -44,10 +44,12 @@ pub struct Inputs(u64);
 impl Inputs {
     pub fn new(paths: &[PathBuf], opts: &Options) -> Option<Inputs> {
         let date = opts.date.map(i64::to_le_bytes).unwrap_or_default();
+        let sum = [opts.sum_overlaps as u8];
         let mut parts: Vec<Vec<u8>> = vec![
             FORMAT_VERSION.to_le_bytes().to_vec(),
             program_build().as_bytes().to_vec(),
             date.to_vec(),
+            sum.to_vec(),
         ];
         for p in paths {
             let abs = std::path::absolute(p).ok()?;
@@ -78,6 +80,10 @@ impl Inputs {
                 &k.size.to_le_bytes(),
                 &k.mtime_secs.to_le_bytes(),
                 &k.mtime_nanos.to_le_bytes(),
+                &k.dev.to_le_bytes(),
+                &k.ino.to_le_bytes(),
+                &k.ctime_secs.to_le_bytes(),
+                &k.ctime_nanos.to_le_bytes(),
                 &[folder as u8],
             ]);
         }
@@ -129,7 +135,15 @@ struct Header {
     symbols: Vec<String>,
     files: Vec<FileSummary>,
     rejected: Vec<Rejected>,
+    #[serde(default)]
+    rejected_total: u64,
+    #[serde(default)]
+    rejected_kinds: std::collections::BTreeMap<String, u64>,
     billed: Vec<BilledRow>,
+    sources: Vec<Source>,
+    overlaps: Vec<Overlap>,
+    double_counts: Vec<DoubleCount>,
+    notes: Vec<String>,
     unrecognised: Vec<String>,
 }
 
@@ -147,33 +161,27 @@ pub fn write(
         symbols: data.symbols.names().to_vec(),
         files: data.files.clone(),
         rejected: data.rejected.clone(),
+        rejected_total: data.rejected_total,
+        rejected_kinds: data.rejected_kinds.clone(),
         billed: data.billed.clone(),
+        sources: data.sources.clone(),
+        overlaps: data.overlaps.clone(),
+        double_counts: data.double_counts.clone(),
+        notes: data.notes.clone(),
         unrecognised: unrecognised.to_vec(),
     };
     let Ok(header) = serde_json::to_vec(&header) else {
         return;
     };
     let records = encode_records(data.records.iter().map(|r| (r, Identity::None)), &[]);
-    let mut body = Vec::with_capacity(records.len() + 8 + data.seen_messages.len() * 12);
+    let mut body = Vec::with_capacity(records.len() + data.records.len() + 16);
     body.extend_from_slice(&(records.len() as u64).to_le_bytes());
     body.extend_from_slice(&records);
-    for set in [&data.seen_rows, &data.seen_billed] {
-        put_varint(&mut body, set.len() as u64);
-        for id in set {
-            body.extend_from_slice(&id.to_le_bytes());
-        }
-    }
+    body.extend(data.records.iter().map(|r| r.source));
     put_varint(&mut body, data.reported.len() as u64);
     for &(time, usd) in &data.reported {
         body.extend_from_slice(&time.to_le_bytes());
         body.extend_from_slice(&usd.to_bits().to_le_bytes());
-    }
-    put_varint(&mut body, data.seen_messages.len() as u64);
-    for (id, kept) in &data.seen_messages {
-        body.extend_from_slice(&id.to_le_bytes());
-        put_varint(&mut body, kept.record as u64);
-        body.push(kept.sidechain as u8);
-        put_varint(&mut body, kept.reported.map_or(0, |i| i as u64 + 1));
     }
     let out = frame(MAGIC, &header, &body);
     let _ = write_atomically(cache_dir, &inputs.file(cache_dir), &out);
@@ -211,26 +219,32 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
     }) {
         return None;
     }
-    // The records come first in the body; the de-duplication state follows them.
+    // The records come first in the body; their sources and the reported costs follow.
     let mut r = Reader { b: body, at };
+    let sources = r.take(records.len())?;
+    if sources.iter().any(|&s| s as usize >= h.sources.len()) {
+        return None;
+    }
+    let records = records
+        .into_iter()
+        .zip(sources)
+        .map(|(rec, &source)| UsageRecord { source, ..rec })
+        .collect();
     let mut data = Dataset {
         symbols,
         records,
         billed: h.billed,
         files: h.files,
         rejected: h.rejected,
+        rejected_total: h.rejected_total,
+        rejected_kinds: h.rejected_kinds,
+        sources: h.sources,
+        overlaps: h.overlaps,
+        double_counts: h.double_counts,
+        notes: h.notes,
+        unrecognised: h.unrecognised.clone(),
         ..Dataset::default()
     };
-    for set in [&mut data.seen_rows, &mut data.seen_billed] {
-        let k = r.varint()? as usize;
-        if k > body.len() / 8 {
-            return None;
-        }
-        set.reserve(k);
-        for _ in 0..k {
-            set.insert(r.u64_fixed()?);
-        }
-    }
     let k = r.varint()? as usize;
     if k > body.len() / 16 {
         return None;
@@ -239,35 +253,6 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
     for _ in 0..k {
         let time = r.u64_fixed()? as i64;
         data.reported.push((time, f64::from_bits(r.u64_fixed()?)));
-    }
-    let k = r.varint()? as usize;
-    if k > body.len() / 10 {
-        return None;
-    }
-    data.seen_messages.reserve(k);
-    for _ in 0..k {
-        let id = r.u64_fixed()?;
-        let record = r.varint()? as usize;
-        let sidechain = match r.byte()? {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
-        let reported = match r.varint()? {
-            0 => None,
-            i => Some(i as usize - 1),
-        };
-        if record >= data.records.len() || reported.is_some_and(|i| i >= data.reported.len()) {
-            return None;
-        }
-        data.seen_messages.insert(
-            id,
-            KeptMessage {
-                record,
-                sidechain,
-                reported,
-            },
-        );
     }
     (r.at == body.len()).then_some(Snapshot {
         manifest: Manifest(h.manifest),

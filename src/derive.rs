@@ -1,0 +1,184 @@
+//! Usage derived from a cost export, for people who have only the bill (many download only
+//! the Console's cost CSV, or only the Admin cost report).
+//!
+//! A cost row is money for one model, token category and set of terms on one day; divided by
+//! the list price of that category (with the batch, residency, fast and long-context terms of
+//! the row) it gives the token count back, up to the rounding of the amount: Console amounts
+//! have two decimals, so a $0.00 row is anything from 0 to half a cent's worth of tokens. The
+//! derived rows then go through the same cube, views and levers as any usage, marked as
+//! derived, with that uncertainty carried to the report. Money that names no model or token
+//! category (code execution, a description the report could not read) stays billed money
+//! only, and the report says how much.
+
+use crate::cost::{Terms, token_multiplier};
+use crate::dataset::{Dataset, Source};
+use crate::import::CostType;
+use crate::prices::{PriceTable, Prompt};
+use crate::records::{Bucket, Context, Tokens, UsageRecord};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What derivation made, and what it could not.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Derived {
+    /// Cost rows turned into usage rows.
+    pub rows: u64,
+    /// Their money, and the most it can differ from the exact cost by rounding.
+    pub usd: f64,
+    pub rounding_usd: f64,
+    /// Tokens derived (rounded to whole tokens), and the range the rounding of the amounts
+    /// allows.
+    pub tokens: u64,
+    pub tokens_min: f64,
+    pub tokens_max: f64,
+    /// Money that could not be turned into tokens, by reason.
+    pub not_derived: Vec<NotDerived>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotDerived {
+    pub reason: String,
+    pub rows: u64,
+    pub usd: f64,
+}
+
+impl Derived {
+    /// One sentence for the report and the app.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "Usage derived from cost: {} tokens ({} to {} given the rounding of each amount) from {} cost rows ({}); the recomputed cost and every lever work on these derived counts",
+            crate::money::count(self.tokens),
+            crate::money::count(self.tokens_min.floor() as u64),
+            crate::money::count(self.tokens_max.ceil() as u64),
+            crate::money::count(self.rows),
+            crate::money::usd(self.usd),
+        );
+        for n in &self.not_derived {
+            s.push_str(&format!(
+                "; {} of {} ({} rows) stays billed money only",
+                crate::money::usd(n.usd),
+                n.reason,
+                n.rows
+            ));
+        }
+        s
+    }
+}
+
+/// Adds usage rows derived from `data`'s billed rows, when the data holds no usage rows of
+/// its own (a cost export alone); returns what was derived. Replaces rows derived before (the
+/// price table may have changed since: a model mapped, a price file loaded).
+pub fn derive_from_cost(data: &mut Dataset, table: &PriceTable) -> Option<Derived> {
+    let cost_source = Source::of("Console cost CSV", Bucket::Day);
+    let cost_index = data.sources.iter().position(|s| *s == cost_source);
+    let only_derived = data
+        .records
+        .iter()
+        .all(|r| Some(r.source as usize) == cost_index);
+    if data.billed.is_empty() || !only_derived {
+        return None;
+    }
+    data.records.clear();
+    let source = data.source_index(cost_source);
+    let mut derived = Derived::default();
+    let mut skipped: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    // One lookup per model name.
+    let mut models: Vec<Option<Option<usize>>> = vec![None; data.symbols.len()];
+    for b in &data.billed {
+        let model = *models[b.model as usize]
+            .get_or_insert_with(|| table.lookup(data.symbols.get(b.model)));
+        let name = data.symbols.get(b.model);
+        let mut skip = |why: String| {
+            let e = skipped.entry(why).or_default();
+            e.0 += 1;
+            e.1 += b.usd;
+        };
+        if b.usd < 0.0 {
+            skip("negative amounts (credits)".into());
+            continue;
+        }
+        let Some(m) = model else {
+            skip(if name.is_empty() {
+                match b.cost_type {
+                    CostType::CodeExecution => "code execution".into(),
+                    CostType::WebSearch => "web search without a model".into(),
+                    _ => "cost without a model".into(),
+                }
+            } else {
+                format!("the unpriced model {name}")
+            });
+            continue;
+        };
+        let entry = table.model(m);
+        let period = entry.period_at(b.time);
+        let prompt = Prompt::Long(b.long_context);
+        let terms = Terms {
+            tier: b.tier,
+            prompt,
+            geo: b.geo,
+            speed: b.speed,
+        };
+        let mut tokens = [0u64; 5];
+        let mut web_search = 0;
+        // What the money bought (a token category, or searches), and its price per unit.
+        let (category, unit) = match (b.cost_type, b.category) {
+            (CostType::Tokens, Some(c)) => {
+                let rates = entry.effective(period.rates_for(prompt).0);
+                let unit =
+                    rates.as_array()[c.index()] * token_multiplier(entry, period, &terms) / 1e6;
+                (Some(c), unit)
+            }
+            (CostType::WebSearch, _) => (None, table.web_search_per_1k / 1000.0),
+            (CostType::CodeExecution, _) => {
+                skip("code execution".into());
+                continue;
+            }
+            _ => {
+                skip("cost without a token type".into());
+                continue;
+            }
+        };
+        if !(unit.is_finite() && unit > 0.0) {
+            skip(format!("{name}, which has no list price for it"));
+            continue;
+        }
+        let count = (b.usd / unit).round();
+        let (lo, hi) = (
+            ((b.usd - b.rounding_usd).max(0.0) / unit),
+            (b.usd + b.rounding_usd) / unit,
+        );
+        match category {
+            None => web_search = count as u64,
+            Some(c) => {
+                tokens[c.index()] = count as u64;
+                derived.tokens += count as u64;
+                derived.tokens_min += lo;
+                derived.tokens_max += hi;
+            }
+        }
+        derived.rows += 1;
+        derived.usd += b.usd;
+        derived.rounding_usd += b.rounding_usd;
+        data.records.push(UsageRecord {
+            time: b.time,
+            bucket: Bucket::Day,
+            model: b.model,
+            tier: b.tier,
+            context: Context::Flag(b.long_context),
+            geo: b.geo,
+            speed: b.speed,
+            workspace: b.workspace,
+            api_key: b.api_key,
+            project: 0,
+            tokens: Tokens::from_array(tokens),
+            web_search,
+            requests: 0,
+            source,
+        });
+    }
+    derived.not_derived = skipped
+        .into_iter()
+        .map(|(reason, (rows, usd))| NotDerived { reason, rows, usd })
+        .collect();
+    Some(derived)
+}
