@@ -260,21 +260,3 @@ pub fn levers_caption(l: &Levers, obs: &Observed) -> String {
         format!("Scenario: {}", parts.join(", "))
     }
 }
-
-/// The month-end forecast of actual cost over `filter`, from a daily view of the analysis.
-pub fn forecast_for(
-    analysis: &crate::session::Analysis,
-    filter: &crate::aggregate::Filter,
-) -> Option<Forecast> {
-    let spec = crate::aggregate::ViewSpec {
-        period: Period::Day,
-        dimension: Dimension::Tier,
-        filter: filter.clone(),
-    };
-    let view = analysis.view(&spec);
-    let neutral = Levers::default().resolve(&analysis.table).ok()?;
-    let ev = view.evaluate(&analysis.table, &neutral);
-    let per_day = ev.actual_by_period(view.dims.len().max(1));
-    let days: Vec<(i64, f64)> = view.periods.iter().copied().zip(per_day).collect();
-    forecast_month_end(&days)
-}

@@ -5,10 +5,11 @@ use costlens::aggregate::{self, Dimension, Period, ViewSpec};
 use costlens::estimate::{self, Workload};
 use costlens::import::{Control, ImportError, Options};
 use costlens::money;
+use costlens::pipeline::Pipeline;
 use costlens::prices::{Confidence, PriceTable};
-use costlens::report::{self, Report};
+use costlens::report::Report;
 use costlens::scenario::{Levers, Ttl};
-use costlens::session::{self, Analysis};
+use costlens::session;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -329,29 +330,17 @@ fn import_options(a: &ImportArgs) -> Result<Options, Fail> {
     })
 }
 
-/// Loads files and prices them under the levers: the common part of `report` and `export`.
-pub fn analyse(
+/// Loads files and prices them under the levers: the pipeline `report` and `export` share.
+pub fn pipeline(
     files: &[PathBuf],
     prices: &PriceArgs,
     import: &ImportArgs,
     levers: &Levers,
     view: &ViewArgs,
-) -> Result<(Analysis, Report), Fail> {
-    let (analysis, report, _, _) = analyse_view(files, prices, import, levers, view)?;
-    Ok((analysis, report))
-}
-
-/// Like [`analyse`], also returning the priced view (for charts).
-pub fn analyse_view(
-    files: &[PathBuf],
-    prices: &PriceArgs,
-    import: &ImportArgs,
-    levers: &Levers,
-    view: &ViewArgs,
-) -> Result<(Analysis, Report, aggregate::View, aggregate::Evaluation), Fail> {
+) -> Result<Pipeline, Fail> {
     let table = price_table(prices)?;
     let spec = view.spec()?;
-    let resolved = levers
+    levers
         .resolve(&table)
         .map_err(|e| Fail::usage(e.to_string()))?;
     let opts = import_options(import)?;
@@ -394,16 +383,16 @@ pub fn analyse_view(
     // The cube is exact at the CLI's prompt length as well as at the app's slider steps.
     let mut grid = aggregate::prompt_length_grid();
     grid.push(levers.prompt_length);
-    let analysis = Analysis::new(loaded.data, table, &grid);
-    let view = analysis.view(&spec);
-    let ev = view.evaluate(&analysis.table, &resolved);
-    let report = report::build(&analysis, &view, &ev, levers);
-    Ok((analysis, report, view, ev))
+    let mut p = Pipeline::with_grid(loaded.data, table, &grid);
+    p.set_spec(spec);
+    p.set_levers(levers.clone());
+    p.refresh();
+    Ok(p)
 }
 
 pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     let levers = a.levers.levers();
-    let (_, report) = analyse(&a.files, &a.prices, &a.import, &levers, &a.view)?;
+    let report = pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?.report();
     if a.json {
         println!(
             "{}",

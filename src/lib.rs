@@ -11,6 +11,7 @@ pub mod derive;
 pub mod estimate;
 pub mod import;
 pub mod money;
+pub mod pipeline;
 pub mod price_check;
 pub mod prices;
 pub mod records;

@@ -37,11 +37,8 @@ fn run_app(files: Vec<std::path::PathBuf>) -> ExitCode {
 /// `costlens export`: the dashboard's chart rendered offscreen to a PNG.
 fn run_export(a: &cli::ExportArgs) -> Result<(), cli::Fail> {
     let levers = a.levers.levers();
-    let (analysis, _report, view, ev) =
-        cli::analyse_view(&a.files, &a.prices, &a.import, &levers, &a.view)?;
-    let mut data =
-        costlens::chart::ChartData::new(&view, &ev, &levers, "Claude API cost: actual vs scenario");
-    data.forecast = costlens::chart::forecast_for(&analysis, &view.spec.filter);
+    let data = cli::pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?
+        .chart("Claude API cost: actual vs scenario");
     let img = app::export::render_png(&data, false, a.width, a.height).map_err(cli::Fail::input)?;
     app::export::write_png(&img, &a.png, &a.files).map_err(cli::Fail::input)?;
     eprintln!(

@@ -2,12 +2,13 @@
 //! structure, built from a priced view.
 
 use crate::aggregate::{Dimension, Evaluation, Period, Unpriced, View};
+use crate::dataset::Dataset;
 use crate::dataset::{DoubleCount, Overlap, Source};
 use crate::import::{FileSummary, Rejected};
 use crate::price_check::PriceCheck;
+use crate::prices::PriceTable;
 use crate::records::Tokens;
 use crate::scenario::{Levers, Observed};
-use crate::session::Analysis;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -93,7 +94,13 @@ pub struct Report {
     pub unrecognised_files: Vec<String>,
 }
 
-pub fn build(analysis: &Analysis, view: &View, ev: &Evaluation, levers: &Levers) -> Report {
+pub fn build(
+    data: &Dataset,
+    table: &PriceTable,
+    view: &View,
+    ev: &Evaluation,
+    levers: &Levers,
+) -> Report {
     let nd = view.dims.len().max(1);
     let actual_p = ev.actual_by_period(nd);
     let scen_p = ev.scenario_by_period(nd);
@@ -151,13 +158,12 @@ pub fn build(analysis: &Analysis, view: &View, ev: &Evaluation, levers: &Levers)
         series,
         breakdown,
         unpriced: view.unpriced.clone(),
-        price_table: PriceCheck::of(&analysis.data, &analysis.table),
+        price_table: PriceCheck::of(data, table),
         price_notes: view.price_notes.clone(),
-        rejected: analysis.data.rejected.clone(),
-        rejected_total: analysis.data.rejected_total,
+        rejected: data.rejected.clone(),
+        rejected_total: data.rejected_total,
         rejected_by_reason: {
-            let mut v: Vec<ReasonCount> = analysis
-                .data
+            let mut v: Vec<ReasonCount> = data
                 .rejected_kinds
                 .iter()
                 .map(|(reason, &count)| ReasonCount {
@@ -168,13 +174,13 @@ pub fn build(analysis: &Analysis, view: &View, ev: &Evaluation, levers: &Levers)
             v.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
             v
         },
-        files: analysis.data.files.clone(),
-        sources: analysis.data.sources.clone(),
-        overlaps: analysis.data.overlaps.clone(),
-        double_counts: analysis.data.double_counts.clone(),
-        notes: analysis.data.notes.clone(),
-        derived_from_cost: analysis.data.derived.clone(),
-        unrecognised_files: analysis.data.unrecognised.clone(),
+        files: data.files.clone(),
+        sources: data.sources.clone(),
+        overlaps: data.overlaps.clone(),
+        double_counts: data.double_counts.clone(),
+        notes: data.notes.clone(),
+        derived_from_cost: data.derived.clone(),
+        unrecognised_files: data.unrecognised.clone(),
     }
 }
 

@@ -57,7 +57,7 @@ pub fn check(format: Format, input: &[u8], parsed: ParsedFile) {
     if let Ok(resolved) = levers.resolve(&analysis.table) {
         let ev = view.evaluate(&analysis.table, &resolved);
         assert!(!ev.scenario.is_nan(), "scenario cost is NaN");
-        let _ = report::build(&analysis, &view, &ev, &levers);
+        let _ = report::build(&analysis.data, &analysis.table, &view, &ev, &levers);
     }
 }
 

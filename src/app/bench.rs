@@ -3,10 +3,9 @@
 //! Runs the real app headless through egui_kittest (layout and tessellation, no GPU upload).
 
 use super::{CostlensApp, Settings, Source};
-use costlens::aggregate::prompt_length_grid;
 use costlens::import::{self, Options};
+use costlens::pipeline::Pipeline;
 use costlens::prices::PriceTable;
-use costlens::session::Analysis;
 use egui_kittest::Harness;
 use std::time::Instant;
 
@@ -51,14 +50,15 @@ pub fn run(rows: usize, frames: usize) {
         import::parse_bytes("bulk.csv", csv.as_bytes(), &Options::default()).expect("parse");
     let data = costlens::dataset::Dataset::merge([parsed], Default::default());
     drop(csv);
-    let analysis = Analysis::new(data, PriceTable::bundled(), &prompt_length_grid());
+    let pipeline = Pipeline::new(data, PriceTable::bundled());
     println!(
         "{rows} rows: generated in {gen_s:.2} s, imported + cube in {:.2} s ({} cube groups)",
         t.elapsed().as_secs_f64(),
-        analysis.cube.groups()
+        pipeline.analysis().cube.groups()
     );
-    h.state_mut()
-        .set_analysis(analysis, Source::Files(vec!["bulk.csv".into()]));
+    let app = h.state_mut();
+    app.pipeline = pipeline;
+    app.set_data_source(Source::Files(vec!["bulk.csv".into()]));
     let t = Instant::now();
     h.step();
     println!(
@@ -81,7 +81,7 @@ pub fn run(rows: usize, frames: usize) {
         let t = Instant::now();
         h.step();
         frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        reprice_ms.push(h.state().reprice_ms);
+        reprice_ms.push(h.state().pipeline.evaluate_ms);
     }
     let max = frame_ms.iter().cloned().fold(0.0, f64::max);
     println!(
@@ -89,7 +89,7 @@ pub fn run(rows: usize, frames: usize) {
         median(&mut frame_ms),
         max,
         median(&mut reprice_ms),
-        h.state().view.groups()
+        h.state().pipeline.view().groups()
     );
     println!("peak memory (VmHWM): {:.0} MB", peak_rss_mb());
 }

@@ -48,13 +48,13 @@ pub fn chart_data(e: &Estimate) -> ChartData {
 }
 
 pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
-    let models: Vec<String> = app.analysis.table.display_names();
+    let models: Vec<String> = app.pipeline.table().display_names();
     egui::Panel::left("calc_inputs").default_size(320.0).show(ui, |ui| {
         ui.heading("Workload");
         let w = &mut app.settings.workload;
         egui::Grid::new("workload").num_columns(2).show(ui, |ui| {
             ui.label("");
-            let current = app.analysis.table.lookup(&w.model).map(|i| app.analysis.table.model(i).display_name().to_owned()).unwrap_or_else(|| w.model.clone());
+            let current = app.pipeline.table().lookup(&w.model).map(|i| app.pipeline.table().model(i).display_name().to_owned()).unwrap_or_else(|| w.model.clone());
             egui::ComboBox::new("calc_model", "Model")
                 .width(180.0).selected_text(current).show_ui(ui, |ui| {
                 for m in &models {
@@ -114,7 +114,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
         ).small().weak());
     });
     egui::CentralPanel::default().show(ui, |ui| {
-        match estimate::estimate(&app.analysis.table, &app.settings.workload) {
+        match estimate::estimate(app.pipeline.table(), &app.settings.workload) {
             Err(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, e.to_string());
             }

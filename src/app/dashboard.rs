@@ -23,7 +23,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
         });
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
-            if app.view.rows == 0 && app.view.periods.is_empty() {
+            if app.pipeline.view().rows == 0 && app.pipeline.view().periods.is_empty() {
                 empty_state(app, ui);
                 return;
             }
@@ -112,8 +112,8 @@ fn card_ui(ui: &mut Ui, c: &Card) {
 }
 
 fn cards(app: &mut CostlensApp, ui: &mut Ui) {
-    let ev = &app.eval;
-    let obs = app.view.observed;
+    let ev = app.pipeline.evaluation();
+    let obs = app.pipeline.view().observed;
     let mut cards = Vec::new();
     let mut card = |caption: &str, value: String, sub: String, exact: String| {
         cards.push(Card {
@@ -123,7 +123,7 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
             exact,
         });
     };
-    let unpriced = app.view.nothing_priced();
+    let unpriced = app.pipeline.view().nothing_priced();
     // Nothing priced: the figures are unknown, not $0.
     let usd = |v: f64| {
         if unpriced {
@@ -136,14 +136,17 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
         card(
             "Actual (recomputed)",
             usd(ev.actual),
-            if app.view.requests > 0 {
+            if app.pipeline.view().requests > 0 {
                 format!(
                     "{} requests · {} tokens",
-                    money::compact(app.view.requests as f64),
-                    money::compact(app.view.tokens.total() as f64)
+                    money::compact(app.pipeline.view().requests as f64),
+                    money::compact(app.pipeline.view().tokens.total() as f64)
                 )
             } else {
-                format!("{} tokens", money::compact(app.view.tokens.total() as f64))
+                format!(
+                    "{} tokens",
+                    money::compact(app.pipeline.view().tokens.total() as f64)
+                )
             },
             money::usd_exact(ev.actual),
         );
@@ -185,7 +188,13 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
                 ),
             );
         }
-        if let Some(rep) = app.view.reported.as_ref().map(|r| r.iter().sum::<f64>()) {
+        if let Some(rep) = app
+            .pipeline
+            .view()
+            .reported
+            .as_ref()
+            .map(|r| r.iter().sum::<f64>())
+        {
             card(
                 "Reported by logs (costUSD)",
                 money::usd(rep),
@@ -210,7 +219,7 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
             "of tokens on the Batch API".into(),
             format!("{:.2}% of tokens", 100.0 * obs.batch_share),
         );
-        if let Some(f) = &app.forecast {
+        if let Some(f) = app.pipeline.forecast() {
             card(
                 &format!("Forecast {}", f.month),
                 money::usd(f.month_end),
@@ -227,14 +236,15 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
         }
     }
     card_rows(ui, cards);
-    if !app.view.unpriced.is_empty() {
+    if !app.pipeline.view().unpriced.is_empty() {
         ui.horizontal(|ui| {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
                 format!(
                     "Warning: {} model(s) have no price and are not in these totals: {}",
-                    app.view.unpriced.len(),
-                    app.view
+                    app.pipeline.view().unpriced.len(),
+                    app.pipeline
+                        .view()
                         .unpriced
                         .iter()
                         .map(|u| format!(
@@ -294,7 +304,7 @@ fn chart_controls(app: &mut CostlensApp, ui: &mut Ui) {
 
 fn waterfall(app: &CostlensApp, ui: &mut Ui) {
     ui.label(RichText::new("Saving by lever").strong());
-    let ev = &app.eval;
+    let ev = app.pipeline.evaluation();
     let mut bars = Vec::new();
     let mut level = ev.actual;
     bars.push(
@@ -379,9 +389,9 @@ fn waterfall(app: &CostlensApp, ui: &mut Ui) {
 }
 
 fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
-    let nd = app.view.dims.len().max(1);
-    let actual = app.eval.actual_by_dim(nd);
-    let scenario = app.eval.scenario_by_dim(nd);
+    let nd = app.pipeline.view().dims.len().max(1);
+    let actual = app.pipeline.evaluation().actual_by_dim(nd);
+    let scenario = app.pipeline.evaluation().scenario_by_dim(nd);
     ui.label(
         RichText::new(format!(
             "By {}",
@@ -399,7 +409,7 @@ fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
             ui.label(RichText::new("Saving").weak());
             ui.label(RichText::new("Tokens").weak());
             ui.end_row();
-            for (i, name) in app.view.dims.iter().enumerate() {
+            for (i, name) in app.pipeline.view().dims.iter().enumerate() {
                 ui.horizontal(|ui| {
                     let (rect, _) =
                         ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
@@ -411,7 +421,13 @@ fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
                 ui.label(money::usd(s)).on_hover_text(money::usd_exact(s));
                 ui.label(money::usd(a - s))
                     .on_hover_text(money::usd_exact(a - s));
-                let t = app.view.dim_tokens.get(i).copied().unwrap_or_default();
+                let t = app
+                    .pipeline
+                    .view()
+                    .dim_tokens
+                    .get(i)
+                    .copied()
+                    .unwrap_or_default();
                 ui.label(money::compact(t.total() as f64)).on_hover_text(format!(
                 "uncached input {}\ncache write 5m {}\ncache write 1h {}\ncache read {}\noutput {}",
                 money::count(t.uncached_input),

@@ -40,7 +40,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                     }
                     ui.end_row();
                     // A log tree can be thousands of files: the first 300 here (all in --json).
-                    for f in app.analysis.data.files.iter().take(300) {
+                    for f in app.pipeline.data().files.iter().take(300) {
                         ui.label(&f.path);
                         ui.label(&f.format);
                         ui.label(money::count(f.rows));
@@ -49,18 +49,18 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                         ui.end_row();
                     }
                 });
-            if app.analysis.data.files.len() > 300 {
+            if app.pipeline.data().files.len() > 300 {
                 ui.label(format!(
                     "… and {} more files",
-                    app.analysis.data.files.len() - 300
+                    app.pipeline.data().files.len() - 300
                 ));
             }
-            for f in app.analysis.data.files.iter().take(300) {
+            for f in app.pipeline.data().files.iter().take(300) {
                 for n in &f.notes {
                     ui.label(format!("Note: {}: {n}", f.path));
                 }
             }
-            let data = &app.analysis.data;
+            let data = &app.pipeline.data();
             let rejected = &data.rejected;
             if data.rejected_total > 0 {
                 egui::CollapsingHeader::new(format!(
@@ -84,12 +84,12 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                     }
                 });
             }
-            if !app.view.unpriced.is_empty() {
+            if !app.pipeline.view().unpriced.is_empty() {
                 ui.separator();
                 ui.label(RichText::new("Unpriced models").strong());
                 ui.label("These tokens are not in any total. Bill a model as a priced one:");
-                let models: Vec<String> = app.analysis.table.display_names();
-                for u in &app.view.unpriced {
+                let models: Vec<String> = app.pipeline.table().display_names();
+                for u in &app.pipeline.view().unpriced {
                     ui.horizontal(|ui| {
                         ui.label(format!("{} — {} tokens", u.model, money::count(u.tokens)));
                         egui::ComboBox::new(("map", &u.model), "bill as")
@@ -106,7 +106,12 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
             }
             // Files that carry no time (batch results, saved responses) were dated by a
             // default: the date field lets the user give the right one.
-            let default_dated = app.analysis.data.files.iter().any(|f| f.default_dated > 0);
+            let default_dated = app
+                .pipeline
+                .data()
+                .files
+                .iter()
+                .any(|f| f.default_dated > 0);
             if default_dated || !app.settings.date.is_empty() {
                 ui.separator();
                 ui.horizontal(|ui| {
@@ -131,7 +136,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                 });
             }
             overlaps(app, ui, &mut cmds);
-            if app.analysis.data.files.is_empty() && app.load_errors.is_empty() {
+            if app.pipeline.data().files.is_empty() && app.load_errors.is_empty() {
                 ui.label("Nothing imported yet.");
             }
         });
@@ -144,7 +149,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
 /// Files that hold the same rows, and kinds of source that cover the same days: what was
 /// counted once, what is likely counted twice, and the switches that decide.
 fn overlaps(app: &mut CostlensApp, ui: &mut egui::Ui, cmds: &mut Vec<Cmd>) {
-    let data = &app.analysis.data;
+    let data = &app.pipeline.data();
     if data.notes.is_empty() && data.overlaps.is_empty() && data.double_counts.is_empty() {
         return;
     }

@@ -164,8 +164,8 @@ fn plain_share(ui: &mut Ui, label: &str, value: &mut f64, help: &str) -> bool {
 
 pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
     ui.heading("What if…");
-    let obs = app.view.observed;
-    let table_models: Vec<String> = app.analysis.table.display_names();
+    let obs = app.pipeline.view().observed;
+    let table_models: Vec<String> = app.pipeline.table().display_names();
     let grid = prompt_length_grid();
     let l = &mut app.settings.levers;
     let mut changed = false;
@@ -332,17 +332,15 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
             }
         }
     });
-    if let Err(e) = &app.resolved
-        && !e.is_empty()
-    {
-        ui.colored_label(ui.visuals().error_fg_color, e);
+    if let Err(e) = app.pipeline.resolved() {
+        ui.colored_label(ui.visuals().error_fg_color, e.to_string());
     }
     ui.separator();
     ui.label(RichText::new(format!(
         "Scenario {} · saving {} ({})",
-        money::usd(app.eval.scenario),
-        money::usd(app.eval.savings()),
-        money::pct(app.eval.savings_pct())
+        money::usd(app.pipeline.evaluation().scenario),
+        money::usd(app.pipeline.evaluation().savings()),
+        money::pct(app.pipeline.evaluation().savings_pct())
     )));
     if changed {
         app.push(Cmd::LeversChanged);

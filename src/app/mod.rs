@@ -13,13 +13,14 @@ pub mod prices_view;
 #[cfg(test)]
 mod tests;
 
-use costlens::aggregate::{self, Evaluation, View, ViewSpec};
-use costlens::chart::{self as chartdata, ChartData, Forecast};
+use costlens::aggregate::{self, ViewSpec};
+use costlens::chart::ChartData;
 use costlens::estimate::Workload;
 use costlens::import::cache::Cache;
 use costlens::import::{Control, Options};
+use costlens::pipeline::Pipeline;
 use costlens::prices::{PriceFile, PriceTable};
-use costlens::scenario::{Levers, ResolvedLevers};
+use costlens::scenario::Levers;
 use costlens::session::{self, Analysis, Loaded};
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
 use serde::{Deserialize, Serialize};
@@ -157,7 +158,7 @@ pub enum Source {
 
 struct ImportJob {
     control: Arc<Control>,
-    rx: Receiver<(Loaded, Analysis)>,
+    rx: Receiver<(Loaded, Pipeline)>,
     paths: Vec<PathBuf>,
     started: Instant,
 }
@@ -254,26 +255,20 @@ pub struct CostlensApp {
     pub choices: Choices,
     dialogs: Box<dyn Dialogs>,
     pub source: Source,
-    pub analysis: Analysis,
-    pub view: View,
-    pub eval: Evaluation,
+    /// Data, prices, view, evaluation: every stage from the import to the chart.
+    pub pipeline: Pipeline,
+    /// The chart of the current view (rebuilt when the pipeline is).
     pub chart: ChartData,
-    pub forecast: Option<Forecast>,
-    pub resolved: Result<ResolvedLevers, String>,
-    /// The stale-price guard over the whole import; `None` when data or prices changed since.
-    pub price_check: Option<costlens::price_check::PriceCheck>,
+    /// The pipeline generation the chart and choices were made from.
+    drawn: Option<u64>,
     pub load_errors: Vec<String>,
     pub unrecognised: Vec<String>,
     pub status: Option<Status>,
     pub show_report: bool,
     pub show_shortcuts: bool,
     pub show_export: bool,
-    /// Milliseconds the last re-price took (shown in the status bar).
-    pub reprice_ms: f64,
     /// The date filter's From and To fields as typed.
     pub date_text: [String; 2],
-    dirty_view: bool,
-    dirty_eval: bool,
     /// Where settings are saved; `None` in tests (nothing is written).
     settings_path: Option<PathBuf>,
     /// The import cache: the user's in the app, none in tests (the user's cache is neither
@@ -325,29 +320,22 @@ impl CostlensApp {
             });
         }
         let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
-        let analysis = Analysis::new(loaded.data, table, &aggregate::prompt_length_grid());
+        let pipeline = Pipeline::new(loaded.data, table);
         let mut app = CostlensApp {
             settings,
             choices: Choices::default(),
             dialogs,
             source: Source::Sample,
-            analysis,
-            view: View::default(),
-            eval: Evaluation::default(),
+            pipeline,
             chart: ChartData::default(),
-            forecast: None,
-            resolved: Err(String::new()),
-            price_check: None,
+            drawn: None,
             load_errors: loaded.errors.iter().map(|e| e.to_string()).collect(),
             unrecognised: Vec::new(),
             status,
             show_report: false,
             show_shortcuts: false,
             show_export: false,
-            reprice_ms: 0.0,
             date_text: Default::default(),
-            dirty_view: true,
-            dirty_eval: true,
             settings_path: None,
             cache: Cache::disabled(),
             job: None,
@@ -370,13 +358,18 @@ impl CostlensApp {
         }
     }
 
-    /// Replaces the data (the bench loads a large synthetic import this way).
-    pub fn set_analysis(&mut self, analysis: Analysis, source: Source) {
-        self.analysis = analysis;
+    /// Replaces the data (the sample data again, a test's).
+    pub fn set_data(&mut self, data: costlens::dataset::Dataset, source: Source) {
+        self.pipeline.set_data(data);
+        self.set_data_source(source);
+    }
+
+    /// After the pipeline's data was replaced: where it came from; filters start afresh.
+    pub fn set_data_source(&mut self, source: Source) {
+        self.drawn = None;
         self.source = source;
         self.settings.spec.filter = Default::default();
-        self.price_check = None;
-        self.dirty_view = true;
+        self.choices = Choices::default();
     }
 
     #[cfg(test)]
@@ -395,53 +388,25 @@ impl CostlensApp {
         });
     }
 
-    /// Rebuilds what is stale: the view when data, prices or the view spec changed; the
-    /// evaluation when levers changed. Cheap enough to run inside a frame.
+    /// Brings the pipeline up to date with the settings (it rebuilds only what changed: a
+    /// lever re-evaluates, a filter rebuilds the view) and the chart with it. Cheap enough to
+    /// run every frame.
     pub fn refresh(&mut self) {
-        if self.price_check.is_none() {
-            // Data or prices changed (see where `price_check` is cleared).
-            self.analysis.table_changed();
-            self.price_check = Some(costlens::price_check::PriceCheck::of(
-                &self.analysis.data,
-                &self.analysis.table,
-            ));
-        }
-        if self.dirty_view {
-            if self.choices.key != Choices::key_of(&self.analysis) || self.choices.models.is_empty()
+        self.pipeline.set_spec(self.settings.spec.clone());
+        self.pipeline.set_levers(self.settings.levers.clone());
+        self.pipeline.refresh();
+        if self.drawn != Some(self.pipeline.generation()) {
+            self.drawn = Some(self.pipeline.generation());
+            if self.choices.key != Choices::key_of(self.pipeline.analysis())
+                || self.choices.models.is_empty()
             {
-                self.choices = Choices::of(&self.analysis);
+                self.choices = Choices::of(self.pipeline.analysis());
             }
-            self.view = self.analysis.view(&self.settings.spec);
-            self.forecast = chartdata::forecast_for(&self.analysis, &self.settings.spec.filter);
-            self.dirty_view = false;
-            self.dirty_eval = true;
-        }
-        if self.dirty_eval {
-            let t = Instant::now();
-            self.resolved = self
-                .settings
-                .levers
-                .resolve(&self.analysis.table)
-                .map_err(|e| e.to_string());
-            let neutral;
-            let levers = match &self.resolved {
-                Ok(r) => r,
-                Err(_) => {
-                    neutral = Levers::default()
-                        .resolve(&self.analysis.table)
-                        .expect("neutral levers always resolve");
-                    &neutral
-                }
-            };
-            self.eval = self.view.evaluate(&self.analysis.table, levers);
             let title = match &self.source {
-                Source::Sample => "Claude API cost — sample data".to_owned(),
-                _ => "Claude API cost: actual vs scenario".to_owned(),
+                Source::Sample => "Claude API cost — sample data",
+                _ => "Claude API cost: actual vs scenario",
             };
-            self.chart = ChartData::new(&self.view, &self.eval, &self.settings.levers, &title);
-            self.chart.forecast = self.forecast.clone();
-            self.reprice_ms = t.elapsed().as_secs_f64() * 1000.0;
-            self.dirty_eval = false;
+            self.chart = self.pipeline.chart(title);
         }
     }
 
@@ -458,16 +423,17 @@ impl CostlensApp {
         let (tx, rx) = channel();
         let c = control.clone();
         let p = paths.clone();
-        let table = self.analysis.table.clone();
+        let table = self.pipeline.table().clone();
         let ctx = ctx.clone();
         let opts = self.import_options();
         let cache = self.cache.clone();
         std::thread::spawn(move || {
             let mut loaded = session::load_with_cache(&p, &opts, &c, &cache);
-            // The dataset moves into the analysis; the rest of `loaded` goes to the report.
+            // The dataset moves into a pipeline, built here off the UI thread (the cube of a
+            // large import takes a moment); the rest of `loaded` goes to the report.
             let data = std::mem::take(&mut loaded.data);
-            let analysis = Analysis::new(data, table, &aggregate::prompt_length_grid());
-            let _ = tx.send((loaded, analysis));
+            let pipeline = Pipeline::new(data, table);
+            let _ = tx.send((loaded, pipeline));
             ctx.request_repaint();
         });
         self.job = Some(ImportJob {
@@ -497,7 +463,7 @@ impl CostlensApp {
     fn poll_jobs(&mut self, ctx: &egui::Context) {
         if let Some(job) = &self.job {
             match job.rx.try_recv() {
-                Ok((loaded, analysis)) => {
+                Ok((loaded, pipeline)) => {
                     let job = self.job.take().expect("job is present");
                     if job.control.is_cancelled() {
                         self.set_status("Import cancelled: nothing changed", false);
@@ -506,7 +472,7 @@ impl CostlensApp {
                     let secs = job.started.elapsed().as_secs_f64();
                     self.load_errors = loaded.errors.iter().map(|e| e.to_string()).collect();
                     self.unrecognised = loaded.unrecognised_in_folders;
-                    if analysis.data.is_empty() {
+                    if pipeline.data().is_empty() {
                         self.set_status(
                             format!(
                                 "Nothing could be imported from {} — see the import report",
@@ -517,10 +483,14 @@ impl CostlensApp {
                         self.show_report = true;
                         return;
                     }
-                    let rows: u64 = analysis.data.files.iter().map(|f| f.rows).sum();
-                    let rejected = analysis.data.rejected_total as usize;
-                    self.analysis = analysis;
-                    self.price_check = None;
+                    let rows: u64 = pipeline.data().files.iter().map(|f| f.rows).sum();
+                    let rejected = pipeline.data().rejected_total as usize;
+                    // The scenario, filters aside, carries over to the new data.
+                    let mut pipeline = pipeline;
+                    pipeline.set_levers(self.settings.levers.clone());
+                    self.pipeline = pipeline;
+                    self.drawn = None;
+                    self.choices = Choices::default();
                     self.source = Source::Files(job.paths.clone());
                     for p in job.paths.iter().rev() {
                         self.settings.recent.retain(|r| r != p);
@@ -529,8 +499,9 @@ impl CostlensApp {
                     self.settings.recent.truncate(RECENT_MAX);
                     // Filters name things of the old data; start the new data unfiltered.
                     self.settings.spec.filter = Default::default();
-                    self.dirty_view = true;
-                    let problems = rejected + self.load_errors.len() + self.view.unpriced.len();
+                    self.refresh();
+                    let problems =
+                        rejected + self.load_errors.len() + self.pipeline.view().unpriced.len();
                     self.set_status(
                         format!(
                             "Imported {} rows from {} in {:.2} s{}{}",
@@ -611,8 +582,7 @@ impl CostlensApp {
 
     /// Writes the current breakdown table as CSV.
     pub fn export_csv_to(&mut self, path: &std::path::Path) {
-        let levers = self.settings.levers.clone();
-        let report = costlens::report::build(&self.analysis, &self.view, &self.eval, &levers);
+        let report = self.pipeline.report();
         match costlens::atomic::write_protecting(
             path,
             report.breakdown_csv().as_bytes(),
@@ -679,39 +649,31 @@ impl CostlensApp {
             }
             Cmd::ResetPrices => {
                 self.settings.overrides = PriceFile::default();
-                self.analysis.table = PriceTable::bundled();
+                self.pipeline.edit_table(|t| *t = PriceTable::bundled());
                 self.choices = Choices::default();
-                self.price_check = None;
-                self.dirty_view = true;
                 self.set_status("Prices reset to the bundled list prices", false);
             }
-            Cmd::MapModel(from, to) => match self.analysis.table.map_model(&from, &to) {
-                Ok(()) => {
-                    self.settings.overrides.map.insert(from.clone(), to.clone());
-                    self.choices = Choices::default();
-                    self.price_check = None;
-                    self.dirty_view = true;
-                    self.set_status(format!("{from} is now billed as {to}"), false);
+            Cmd::MapModel(from, to) => {
+                match self.pipeline.edit_table(|t| t.map_model(&from, &to)) {
+                    Ok(()) => {
+                        self.settings.overrides.map.insert(from.clone(), to.clone());
+                        self.choices = Choices::default();
+                        self.set_status(format!("{from} is now billed as {to}"), false);
+                    }
+                    Err(e) => self.set_status(e.to_string(), true),
                 }
-                Err(e) => self.set_status(e.to_string(), true),
-            },
+            }
             Cmd::PricesChanged => {
                 // Model labels come from the price table.
+                self.pipeline.edit_table(|_| ());
                 self.choices = Choices::default();
-                self.price_check = None;
-                self.dirty_view = true;
             }
-            Cmd::ViewChanged => self.dirty_view = true,
-            Cmd::LeversChanged => self.dirty_eval = true,
+            // The pipeline compares the settings with what it shows (`refresh`).
+            Cmd::ViewChanged | Cmd::LeversChanged => {}
             Cmd::Reimport => self.reimport(ctx),
             Cmd::ShowSample => {
                 let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
-                let table = self.analysis.table.clone();
-                self.analysis = Analysis::new(loaded.data, table, &aggregate::prompt_length_grid());
-                self.price_check = None;
-                self.source = Source::Sample;
-                self.settings.spec.filter = Default::default();
-                self.dirty_view = true;
+                self.set_data(loaded.data, Source::Sample);
             }
         }
     }
@@ -722,7 +684,7 @@ impl CostlensApp {
             Err(e) => return self.set_status(format!("Cannot read {}: {e}", path.display()), true),
         };
         let name = path.display().to_string();
-        match self.analysis.table.apply_text(&name, &text) {
+        match self.pipeline.edit_table(|t| t.apply_text(&name, &text)) {
             Ok(applied) => {
                 // Remember the effect, not the path: the file may move.
                 let mut probe = PriceTable::bundled();
@@ -734,8 +696,9 @@ impl CostlensApp {
                         }
                     }
                 }
-                if self.analysis.table.as_of > self.settings.overrides.as_of.unwrap_or_default() {
-                    self.settings.overrides.as_of = Some(self.analysis.table.as_of);
+                let as_of = self.pipeline.table().as_of;
+                if as_of > self.settings.overrides.as_of.unwrap_or_default() {
+                    self.settings.overrides.as_of = Some(as_of);
                 }
                 self.pending.push(Cmd::PricesChanged);
                 let kept = if applied.kept.is_empty() {
@@ -1049,9 +1012,10 @@ impl CostlensApp {
     /// The stale-price banner: models the price table lacks, usage after its date, with the
     /// fixes one click away.
     fn price_guard(&mut self, ui: &mut egui::Ui) {
-        let Some(check) = self.price_check.as_ref().filter(|c| c.fires()) else {
+        let check = self.pipeline.price_check();
+        if !check.fires() {
             return;
-        };
+        }
         let messages = check.messages(false);
         let unknown = !check.unknown_models.is_empty();
         egui::Panel::top("price_guard").show(ui, |ui| {
@@ -1082,14 +1046,14 @@ impl CostlensApp {
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            let files = &self.analysis.data.files;
+            let files = &self.pipeline.data().files;
             let rows: u64 = files.iter().map(|f| f.rows).sum();
             let src = match &self.source {
                 Source::Sample => "Sample data".to_owned(),
                 Source::Files(p) => describe_paths(p),
             };
             ui.label(format!("{src} · {} files · {} rows", files.len(), costlens::money::count(rows)));
-            let rejected = self.analysis.data.rejected_total as usize;
+            let rejected = self.pipeline.data().rejected_total as usize;
             let problems = rejected + self.load_errors.len();
             if problems > 0
                 && ui
@@ -1099,18 +1063,19 @@ impl CostlensApp {
             {
                 self.show_report = true;
             }
-            if !self.view.unpriced.is_empty()
+            let unpriced = self.pipeline.view().unpriced.len();
+            if unpriced > 0
                 && ui
-                    .link(format!("{} unpriced models", self.view.unpriced.len()))
+                    .link(format!("{unpriced} unpriced models"))
                     .on_hover_text("Their tokens are not in the totals: map them to a priced model in the import report")
                     .clicked()
             {
                 self.show_report = true;
             }
             // Timings go in the tooltip: the visible bar stays the same run to run.
-            ui.label(format!("· {} priced groups", self.view.groups())).on_hover_text(format!(
+            ui.label(format!("· {} priced groups", self.pipeline.view().groups())).on_hover_text(format!(
                 "last re-price took {:.3} ms",
-                self.reprice_ms
+                self.pipeline.evaluate_ms
             ));
             if let Some(s) = &self.status {
                 let color = if s.error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };

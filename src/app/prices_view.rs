@@ -23,7 +23,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                 ui.label(format!("{n} override(s) active"));
             }
         });
-        let table = &app.analysis.table;
+        let table = app.pipeline.table();
         ui.label(format!(
             "Prices as of {} · web search ${} per 1,000 searches · {}",
             table.as_of,
@@ -38,7 +38,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                     ui.label(RichText::new(h).weak());
                 }
                 ui.end_row();
-                for m in &app.analysis.table.models {
+                for m in &app.pipeline.table().models {
                     let Some(p) = m.prices.last() else { continue };
                     ui.label(m.display_name()).on_hover_text(
                         std::iter::once(format!("aliases: {}", m.aliases.join(", ")))
@@ -94,10 +94,10 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
             });
         });
         if let Some((id, period)) = edited
-            && app.analysis.table.set_prices(&id, period).is_ok()
-            && let Some(i) = app.analysis.table.lookup(&id)
+            && app.pipeline.edit_table(|t| t.set_prices(&id, period)).is_ok()
+            && let Some(i) = app.pipeline.table().lookup(&id)
         {
-            let m = app.analysis.table.model(i).clone();
+            let m = app.pipeline.table().model(i).clone();
             app.settings.overrides.models.retain(|o| o.id != m.id);
             app.settings.overrides.models.push(m);
             app.push(Cmd::PricesChanged);

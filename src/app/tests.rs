@@ -235,7 +235,7 @@ fn importing_a_file_replaces_the_sample_and_reports_rejected_lines() {
     h.run();
     // 1M input at $3 + 100K output at $15 = $4.50.
     assert_eq!(h.state().source, Source::Files(vec![file.clone()]));
-    assert!((h.state().eval.actual - 4.5).abs() < 1e-9);
+    assert!((h.state().pipeline.evaluation().actual - 4.5).abs() < 1e-9);
     h.get_by_label("Actual (recomputed): $4.50");
     // A rejected line opens the import report with `file:line: reason`.
     assert!(h.state().show_report);
@@ -249,22 +249,26 @@ fn importing_a_file_replaces_the_sample_and_reports_rejected_lines() {
 fn prices_view_edit_changes_the_actual_cost() {
     let mut h = harness();
     h.run();
-    let before = h.state().eval.actual;
+    let before = h.state().pipeline.evaluation().actual;
     h.get_by_label("Prices").click();
     h.run();
     h.get_by_label("Reset to bundled prices");
     // Doubling Haiku 3's output price through the table changes the recomputed cost.
-    let table = &mut h.state_mut().analysis.table;
-    let i = table.lookup("claude-3-haiku-20240307").expect("haiku 3");
-    let mut p = table.model(i).prices[0].clone();
-    p.standard.output *= 2.0;
-    table.set_prices("claude-3-haiku-20240307", p).expect("set");
+    h.state_mut()
+        .pipeline
+        .edit_table(|table| {
+            let i = table.lookup("claude-3-haiku-20240307").expect("haiku 3");
+            let mut p = table.model(i).prices[0].clone();
+            p.standard.output *= 2.0;
+            table.set_prices("claude-3-haiku-20240307", p)
+        })
+        .expect("set");
     h.state_mut().push(Cmd::PricesChanged);
     h.run();
-    assert!(h.state().eval.actual > before);
+    assert!(h.state().pipeline.evaluation().actual > before);
     h.get_by_label("Reset to bundled prices").click();
     h.run();
-    assert_eq!(h.state().eval.actual, before);
+    assert_eq!(h.state().pipeline.evaluation().actual, before);
 }
 
 #[test]
@@ -333,7 +337,7 @@ fn typed_date_range_filters_the_cost_to_those_days() {
         september > 0.0 && september < all * 0.5,
         "{september} of {all}"
     );
-    assert!((h.state().eval.actual - september).abs() < 1e-6);
+    assert!((h.state().pipeline.evaluation().actual - september).abs() < 1e-6);
     h.get_by_label(&format!("Actual (recomputed): {}", money::usd(september)));
 
     // A day that is not a date is flagged and leaves the filter as it was.
