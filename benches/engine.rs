@@ -7,16 +7,17 @@
 //!
 //! `cargo bench --bench engine` (about a minute). After criterion's figures, a plain summary
 //! is printed: MB/s and rows/s, wall and CPU time of each phase (best of 5), the same work
-//! from a file through `session::load`, and the largest view the data allows (hour x key).
+//! from a file through `load::load`, and the largest view the data allows (hour x key).
 
-use costlens::aggregate::{self, Dimension, Period, ViewSpec};
-use costlens::dataset::Dataset;
-use costlens::import::cache::Cache;
+use costlens::domain::dataset::Dataset;
+use costlens::domain::prices::PriceTable;
+use costlens::domain::time::Period;
+use costlens::engine::cube;
+use costlens::engine::scenario::{Levers, Ttl};
+use costlens::engine::view::{Dimension, ViewSpec};
 use costlens::import::{self, Control, Options};
-use costlens::prices::PriceTable;
-use costlens::scenario::{Levers, Ttl};
-use costlens::session::{self, Analysis};
-use costlens::synth;
+use costlens::pipeline::load::{self, Analysis};
+use costlens::store::cache::Cache;
 use criterion::{Criterion, Throughput};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 const ROWS: usize = 1_000_000;
 
 fn usage_file() -> Vec<u8> {
-    synth::usage_csv(&synth::bulk_rows(ROWS, 7)).into_bytes()
+    costlens_testkit::usage_csv(&costlens_testkit::bulk_rows(ROWS, 7)).into_bytes()
 }
 
 fn dashboard_spec() -> ViewSpec {
@@ -53,11 +54,7 @@ fn scenario_levers() -> Levers {
 fn import_and_price(bytes: &[u8], spec: &ViewSpec) -> (Analysis, f64) {
     let parsed = import::parse_bytes("bench.csv", bytes, &Options::default()).expect("parses");
     let data = Dataset::merge([parsed], Default::default());
-    let analysis = Analysis::new(
-        data,
-        PriceTable::bundled(),
-        &aggregate::prompt_length_grid(),
-    );
+    let analysis = Analysis::new(data, PriceTable::bundled(), &cube::prompt_length_grid());
     let view = analysis.view(spec);
     let neutral = Levers::default()
         .resolve(&analysis.table)
@@ -134,7 +131,7 @@ fn summary(bytes: &[u8]) {
         assert_eq!(parsed.records.len(), ROWS);
         let (data, p1) = phase(|| Dataset::merge([parsed], Default::default()));
         let (analysis, p2) =
-            phase(|| Analysis::new(data, table.clone(), &aggregate::prompt_length_grid()));
+            phase(|| Analysis::new(data, table.clone(), &cube::prompt_length_grid()));
         let (view, p3) = phase(|| analysis.view(&spec));
         let (_, p4) = phase(|| view.evaluate(&analysis.table, &levers));
         let run = [p0, p1, p2, p3, p4];
@@ -174,7 +171,7 @@ fn summary(bytes: &[u8]) {
     let from_file = (0..3)
         .map(|_| {
             time(|| {
-                let loaded = session::load_with_cache(
+                let loaded = load::load_with_cache(
                     std::slice::from_ref(&path),
                     &Options::default(),
                     &Control::default(),
@@ -182,7 +179,7 @@ fn summary(bytes: &[u8]) {
                 );
                 assert_eq!(loaded.data.records.len(), ROWS);
                 let analysis =
-                    Analysis::new(loaded.data, table.clone(), &aggregate::prompt_length_grid());
+                    Analysis::new(loaded.data, table.clone(), &cube::prompt_length_grid());
                 let view = analysis.view(&spec);
                 view.evaluate(&analysis.table, &levers).actual
             })
@@ -191,7 +188,7 @@ fn summary(bytes: &[u8]) {
         .min()
         .expect("ran");
     println!(
-        "  from a file (session::load): {:.0} ms = {:.0} MB/s, {:.2} M rows/s",
+        "  from a file (load::load): {:.0} ms = {:.0} MB/s, {:.2} M rows/s",
         ms(from_file),
         bytes.len() as f64 / 1e6 / from_file.as_secs_f64(),
         ROWS as f64 / 1e6 / from_file.as_secs_f64()
@@ -200,7 +197,7 @@ fn summary(bytes: &[u8]) {
     // The largest view the data allows: every hour x every API key.
     let parsed = import::parse_bytes("bench.csv", bytes, &Options::default()).expect("parses");
     let data = Dataset::merge([parsed], Default::default());
-    let analysis = Analysis::new(data, table, &aggregate::prompt_length_grid());
+    let analysis = Analysis::new(data, table, &cube::prompt_length_grid());
     let big = ViewSpec {
         period: Period::Hour,
         dimension: Dimension::Key,

@@ -5,7 +5,7 @@
 //! point Claude Code tools at it with `CLAUDE_CONFIG_DIR=<out_dir>`, or open `<out_dir>` in
 //! costlens.
 
-use costlens::synth::{ClaudeTreeSpec, claude_code_tree};
+use costlens_testkit::{ClaudeTreeSpec, claude_code_tree};
 use std::process::ExitCode;
 
 fn parse_size(s: &str) -> Option<u64> {

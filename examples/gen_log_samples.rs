@@ -8,13 +8,13 @@
 //! - `claude-code/projects/<two projects>/...`: Claude Code logs with a subagents folder.
 
 use chrono::NaiveDate;
-use costlens::synth::{self, ClaudeTreeSpec};
+use costlens_testkit::ClaudeTreeSpec;
 
 fn main() -> std::io::Result<()> {
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
     std::fs::create_dir_all(&out)?;
     let first = NaiveDate::from_ymd_opt(2026, 11, 1).expect("valid date");
-    let s = synth::api_samples(first, 14, 2026);
+    let s = costlens_testkit::api_samples(first, 14, 2026);
     std::fs::write(out.join("admin_usage_report.json"), &s.admin_usage)?;
     std::fs::write(out.join("admin_cost_report.json"), &s.admin_cost)?;
     std::fs::write(out.join("messages_log.jsonl"), &s.messages_log)?;
@@ -29,7 +29,7 @@ fn main() -> std::io::Result<()> {
     spec.last_day = NaiveDate::from_ymd_opt(2026, 11, 14).expect("valid date");
     spec.tool_result_scale = 0.04;
     spec.session_scale = 0.15;
-    let stats = synth::claude_code_tree(&tree, &spec)?;
+    let stats = costlens_testkit::claude_code_tree(&tree, &spec)?;
     println!(
         "wrote the API samples and {} Claude Code files ({} KB) to {}",
         stats.files,

@@ -2,16 +2,16 @@
 //! import_speed -- <files or folders...>`. Prints MB/s parsing without the cache, with a cold
 //! cache (entries written) and with a warm one (every file answered from the cache).
 
-use costlens::import::cache::Cache;
 use costlens::import::{Control, Options};
-use costlens::session;
+use costlens::pipeline::load;
+use costlens::store::cache::Cache;
 use std::path::PathBuf;
 use std::time::Instant;
 
 fn run(paths: &[PathBuf], cache: &Cache) -> (f64, u64, usize) {
     let control = Control::default();
     let t = Instant::now();
-    let loaded = session::load_with_cache(paths, &Options::default(), &control, cache);
+    let loaded = load::load_with_cache(paths, &Options::default(), &control, cache);
     let secs = t.elapsed().as_secs_f64();
     (secs, control.progress().1, loaded.data.records.len())
 }

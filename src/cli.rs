@@ -1,15 +1,17 @@
 //! The headless CLI: `report`, `estimate`, `prices`, `export`. A thin layer over the core.
 
 use clap::{Args, Parser, Subcommand};
-use costlens::aggregate::{self, Dimension, Period, ViewSpec};
-use costlens::estimate::{self, Workload};
+use costlens::domain::money;
+use costlens::domain::prices::{Confidence, PriceTable};
+use costlens::domain::time::Period;
+use costlens::engine::estimate::{self, Workload};
+use costlens::engine::report::Report;
+use costlens::engine::scenario::{Levers, Ttl};
+use costlens::engine::view::{Dimension, ViewSpec};
+use costlens::engine::{cube, view};
 use costlens::import::{Control, ImportError, Options};
-use costlens::money;
 use costlens::pipeline::Pipeline;
-use costlens::prices::{Confidence, PriceTable};
-use costlens::report::Report;
-use costlens::scenario::{Levers, Ttl};
-use costlens::session;
+use costlens::pipeline::load;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,14 +41,6 @@ pub enum Command {
     Prices(PricesArgs),
     /// Render the savings chart to a PNG without opening a window.
     Export(ExportArgs),
-    /// Measure the app's frame time with a large import (for BENCHMARKS.md).
-    #[command(hide = true)]
-    BenchUi {
-        #[arg(long, default_value_t = 1_000_000)]
-        rows: usize,
-        #[arg(long, default_value_t = 200)]
-        frames: usize,
-    },
 }
 
 #[derive(Args, Debug)]
@@ -196,7 +190,7 @@ impl ViewArgs {
         Ok(ViewSpec {
             period: Period::parse(&self.period).unwrap_or_default(),
             dimension: Dimension::parse(&self.by).unwrap_or_default(),
-            filter: aggregate::Filter {
+            filter: view::Filter {
                 from,
                 // The filter's end is exclusive: the day after the last day included.
                 to: to.map(|t| t + 86_400),
@@ -344,7 +338,7 @@ pub fn pipeline(
         .resolve(&table)
         .map_err(|e| Fail::usage(e.to_string()))?;
     let opts = import_options(import)?;
-    let mut loaded = session::load(files, &opts, &Control::default());
+    let mut loaded = load::load(files, &opts, &Control::default());
     // A file the user named that cannot be read ends the run; a problem inside a folder
     // they opened (a dangling link, an unreadable file, a link loop) is reported with the
     // rest and the other files are still imported.
@@ -381,7 +375,7 @@ pub fn pipeline(
         return Err(Fail::input(format!("nothing could be imported{why}")));
     }
     // The cube is exact at the CLI's prompt length as well as at the app's slider steps.
-    let mut grid = aggregate::prompt_length_grid();
+    let mut grid = cube::prompt_length_grid();
     grid.push(levers.prompt_length);
     let mut p = Pipeline::with_grid(loaded.data, table, &grid);
     p.set_spec(spec);
@@ -414,13 +408,13 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
 /// `costlens prices --check FILE...`: what the files would leave unpriced.
 fn check_prices(a: &PricesArgs, table: &PriceTable) -> Result<(), Fail> {
     let opts = import_options(&a.import)?;
-    let loaded = session::load(&a.check, &opts, &Control::default());
+    let loaded = load::load(&a.check, &opts, &Control::default());
     if let Some(e) = loaded.errors.first()
         && loaded.data.is_empty()
     {
         return Err(Fail::input(e.to_string()));
     }
-    let check = costlens::price_check::PriceCheck::of(&loaded.data, table);
+    let check = costlens::engine::price_check::PriceCheck::of(&loaded.data, table);
     if a.json {
         println!(
             "{}",
@@ -520,7 +514,7 @@ pub fn render_report(r: &Report) -> String {
         let mut by_format: std::collections::BTreeMap<&str, (usize, u64, u64, u64)> =
             Default::default();
         for f in &r.files {
-            let e = by_format.entry(&f.format).or_default();
+            let e = by_format.entry(f.format.label()).or_default();
             e.0 += 1;
             e.1 += f.rows;
             e.2 += f.rejected;

@@ -1,22 +1,17 @@
-//! costlens core: usage records, prices, the pricing function, the scenario engine,
-//! aggregation and importers. Nothing here knows about egui: the desktop app and the CLI are
-//! thin layers over these modules.
+//! costlens core, in layers a reader finds by folder name, each using only those below it:
+//!
+//! - [`domain`]: records, categories, time, formats, prices, the one cost function, the dataset;
+//! - [`engine`]: cube, views, scenario, calculator, chart data, forecast, guard, report;
+//! - [`import`]: one module per file format over shared CSV and JSON readers, detection in one
+//!   place, and the merge with its identity rules;
+//! - [`store`]: the import cache and snapshots, settings, safe writes;
+//! - [`pipeline`]: loading files and the one pipeline from inputs to report and chart.
+//!
+//! Nothing here knows about egui: the desktop app and the CLI (in the binary) are thin layers
+//! over the pipeline.
 
-pub mod aggregate;
-pub mod atomic;
-pub mod chart;
-pub mod cost;
-pub mod dataset;
-pub mod derive;
-pub mod estimate;
+pub mod domain;
+pub mod engine;
 pub mod import;
-pub mod money;
 pub mod pipeline;
-pub mod price_check;
-pub mod prices;
-pub mod records;
-pub mod report;
-pub mod scenario;
-pub mod session;
 pub mod store;
-pub mod synth;

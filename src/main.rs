@@ -1,6 +1,8 @@
 //! costlens: the desktop app and the CLI over the costlens core.
 
 mod app;
+#[cfg(test)]
+mod app_tests;
 mod cli;
 
 use clap::Parser;
@@ -14,10 +16,6 @@ fn main() -> ExitCode {
         Some(cli::Command::Prices(a)) => cli::exit(cli::run_prices(&a)),
         Some(cli::Command::Export(a)) => cli::exit(run_export(&a)),
         Some(cli::Command::Open { files }) => run_app(files),
-        Some(cli::Command::BenchUi { rows, frames }) => {
-            app::bench::run(rows, frames);
-            ExitCode::SUCCESS
-        }
         None => run_app(args.files),
     }
 }

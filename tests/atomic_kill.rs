@@ -3,14 +3,14 @@
 //!
 //! The writer is this test binary run again (`unsafe` is forbidden in the crate, so no fork):
 //! with `COSTLENS_TEST_WRITER=<path>` set, the test `writer_child` writes ever newer versions
-//! of a large JSON document to `<path>` through `costlens::store::save_json` until killed.
+//! of a large JSON document to `<path>` through `costlens::store::settings::save_json` until killed.
 //! Without that variable `writer_child` does nothing.
 
-use costlens::atomic;
-use costlens::import::cache::Cache;
 use costlens::import::{Control, Options};
-use costlens::session;
-use costlens::store::{self, Loaded};
+use costlens::pipeline::load;
+use costlens::store::atomic;
+use costlens::store::cache::Cache;
+use costlens::store::settings::{self as store, Loaded};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -191,7 +191,7 @@ fn importing_never_writes_input_files() {
         Cache::at(&cache_dir),
         Cache::at(&cache_dir),
     ] {
-        let l = session::load_with_cache(
+        let l = load::load_with_cache(
             std::slice::from_ref(&inputs),
             &Options::default(),
             &Control::default(),

@@ -1,11 +1,12 @@
 //! The billed series (cost exports) follows the same filters as the usage, so a filtered view
 //! reconciles against the part of the bill it covers.
 
-use costlens::aggregate::{Filter, ViewSpec, prompt_length_grid};
+use costlens::domain::prices::PriceTable;
+use costlens::engine::cube::prompt_length_grid;
+use costlens::engine::scenario::Levers;
+use costlens::engine::view::{Filter, ViewSpec};
 use costlens::import::Options;
-use costlens::prices::PriceTable;
-use costlens::scenario::Levers;
-use costlens::session::{Analysis, load};
+use costlens::pipeline::load::{Analysis, load};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data");
 

@@ -5,11 +5,11 @@
 //! Expected dollars are computed here from pricing.md's per-MTok prices, by hand.
 
 use chrono::{TimeZone, Utc};
-use costlens::cost;
-use costlens::estimate::{self, EstimateError, Workload};
-use costlens::prices::PriceTable;
-use costlens::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
-use costlens::scenario::Ttl;
+use costlens::domain::cost;
+use costlens::domain::prices::PriceTable;
+use costlens::domain::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
+use costlens::engine::estimate::{self, EstimateError, Workload};
+use costlens::engine::scenario::Ttl;
 
 const MTOK: f64 = 1e6;
 

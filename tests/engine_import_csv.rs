@@ -3,8 +3,8 @@
 //! as `file:line: reason` while the rest is imported.
 
 use chrono::{TimeZone, Utc};
+use costlens::domain::records::{Bucket, Category, Context, Geo, Speed, Tier, Tokens, UsageRecord};
 use costlens::import::{self, ImportError, Options, ParsedFile, console_cost, console_usage};
-use costlens::records::{Bucket, Category, Context, Geo, Speed, Tier, Tokens, UsageRecord};
 
 const NEW_HEADER: &str = "usage_date_utc,model_version,api_key,workspace,usage_type,context_window,usage_input_tokens_no_cache,usage_input_tokens_cache_write_5m,usage_input_tokens_cache_write_1h,usage_input_tokens_cache_read,usage_output_tokens,web_search_count,inference_geo,speed";
 const OLD_HEADER: &str = "usage_date_utc,model_version,api_key,workspace,usage_type,usage_input_tokens_no_cache,usage_input_tokens_cache_write_5m,usage_input_tokens_cache_write_1h,usage_input_tokens_cache_read,usage_output_tokens,web_search_count";

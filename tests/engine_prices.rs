@@ -5,9 +5,9 @@
 //! Every expected figure below is typed in from pricing.md, never read back from the table.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use costlens::cost::{self, Terms};
-use costlens::prices::{Confidence, PriceError, PriceTable, Prompt, Rates};
-use costlens::records::{Geo, Speed, Tier, Tokens};
+use costlens::domain::cost::{self, Terms};
+use costlens::domain::prices::{Confidence, PriceError, PriceTable, Prompt, Rates};
+use costlens::domain::records::{Geo, Speed, Tier, Tokens};
 
 /// Unix seconds of midnight UTC on a day.
 fn day(y: i32, m: u32, d: u32) -> i64 {

@@ -7,13 +7,15 @@
 //! prompt-length grid value for the per-request long-context rule.
 
 use chrono::{TimeZone, Utc};
-use costlens::aggregate::{self, Dimension, Period, ViewSpec};
-use costlens::cost::{self, Terms};
-use costlens::dataset::Dataset;
-use costlens::prices::{Family, PriceTable, Prompt};
-use costlens::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
-use costlens::scenario::{LeverError, Levers, Observed, Stage, Ttl};
-use costlens::session::Analysis;
+use costlens::domain::cost::{self, Terms};
+use costlens::domain::dataset::Dataset;
+use costlens::domain::prices::{Family, PriceTable, Prompt};
+use costlens::domain::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
+use costlens::domain::time::Period;
+use costlens::engine::cube;
+use costlens::engine::scenario::{LeverError, Levers, Observed, Stage, Ttl};
+use costlens::engine::view::{Dimension, ViewSpec};
+use costlens::pipeline::load::Analysis;
 use proptest::prelude::*;
 
 const MODELS: &[&str] = &[
@@ -116,7 +118,7 @@ fn analysis(raws: &[Raw]) -> Analysis {
     Analysis::new(
         dataset(raws),
         PriceTable::bundled(),
-        &aggregate::prompt_length_grid(),
+        &cube::prompt_length_grid(),
     )
 }
 
@@ -313,7 +315,7 @@ proptest! {
         let a = analysis(&raws);
         let view = a.view(&spec);
         let mut levers = levers;
-        levers.prompt_length = aggregate::prompt_length_grid()[grid_step];
+        levers.prompt_length = cube::prompt_length_grid()[grid_step];
         let ev = view.evaluate(&a.table, &levers.resolve(&a.table).unwrap());
         let stages: Vec<Stage> = ev.waterfall.iter().map(|w| w.0).collect();
         prop_assert_eq!(stages, Stage::ALL.to_vec());
@@ -356,7 +358,7 @@ proptest! {
         grid_step in 0usize..67,
         spec in spec_strategy(),
     ) {
-        let grid = aggregate::prompt_length_grid();
+        let grid = cube::prompt_length_grid();
         prop_assert_eq!(grid.len(), 67);
         let g = grid[grid_step];
         let a = analysis(&raws);
@@ -431,7 +433,7 @@ proptest! {
     fn requests_in_one_cell_are_long_or_not_each_on_its_own(raws in cluster_strategy()) {
         let a = analysis(&raws);
         let view = a.view(&spec(Period::Month, Dimension::Tier));
-        for &g in aggregate::prompt_length_grid().iter().chain(&[1.0]) {
+        for &g in cube::prompt_length_grid().iter().chain(&[1.0]) {
             let levers = Levers { prompt_length: g, ..Levers::default() };
             let ev = view.evaluate(&a.table, &levers.resolve(&a.table).unwrap());
             let want: f64 = raws
@@ -479,7 +481,7 @@ fn one_row(tier: Tier, tokens: [u64; 5]) -> Raw {
     }
 }
 
-fn evaluate(raws: &[Raw], levers: Levers) -> costlens::aggregate::Evaluation {
+fn evaluate(raws: &[Raw], levers: Levers) -> costlens::engine::view::Evaluation {
     let a = analysis(raws);
     let view = a.view(&spec(Period::Day, Dimension::Model));
     view.evaluate(&a.table, &levers.resolve(&a.table).unwrap())
@@ -769,7 +771,7 @@ fn check_large(raws: &[Raw]) {
 
 #[test]
 fn the_prompt_length_grid_holds_the_slider_steps_exactly() {
-    let g = aggregate::prompt_length_grid();
+    let g = cube::prompt_length_grid();
     assert_eq!(g.len(), 67);
     assert!(g.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
     for v in [

@@ -3,9 +3,9 @@
 //! through the import API where that gives the clearest assertion (the reason of each
 //! rejected line), and through `costlens report FILE --json` for exit codes and stderr.
 
-use costlens::import::cache::Cache;
 use costlens::import::{self, Control, ImportError, Options};
-use costlens::session::{self, Loaded};
+use costlens::pipeline::load::{self, Loaded};
+use costlens::store::cache::Cache;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ fn corpus(name: &str) -> PathBuf {
 }
 
 fn load(paths: &[PathBuf]) -> Loaded {
-    session::load_with_cache(
+    load::load_with_cache(
         paths,
         &Options::default(),
         &Control::default(),

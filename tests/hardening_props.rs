@@ -5,7 +5,7 @@
 //! outcome is known exactly (line duplication, column swap) the tokens imported equal a sum
 //! computed here independently (csv crate / serde_json), not by the importer.
 
-use costlens::dataset::Dataset;
+use costlens::domain::dataset::Dataset;
 use costlens::import::{self, Format, Options, ParsedFile, detect_format};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -623,7 +623,7 @@ fn big_files_cut_in_pieces_lose_nothing() {
 
 /// What a load gave, to compare two loads: per-file rows/rejected/duplicates, token sums,
 /// billed sum.
-fn load_summary(l: &costlens::session::Loaded) -> (Vec<(u64, u64, u64)>, [u64; 5], u64) {
+fn load_summary(l: &costlens::pipeline::load::Loaded) -> (Vec<(u64, u64, u64)>, [u64; 5], u64) {
     let files = l
         .data
         .files
@@ -646,7 +646,7 @@ proptest! {
         flips in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
         truncate_it in any::<bool>(),
     ) {
-        use costlens::import::cache::Cache;
+        use costlens::store::cache::Cache;
         let dir = tempfile::tempdir().unwrap();
         let inputs = dir.path().join("in");
         std::fs::create_dir(&inputs).unwrap();
@@ -655,7 +655,7 @@ proptest! {
             std::fs::write(inputs.join(name), sample(name)).unwrap();
         }
         let load = |cache: &Cache| {
-            costlens::session::load_with_cache(
+            costlens::pipeline::load::load_with_cache(
                 std::slice::from_ref(&inputs),
                 &opts(),
                 &import::Control::default(),

@@ -2,13 +2,13 @@
 //! Code logs: sample files against totals computed here independently (serde_json), every
 //! de-duplication rule, detection, merging, truncated lines, the import cache, cancellation.
 
-use costlens::dataset::Dataset;
-use costlens::import::cache::{self, Cache};
+use costlens::domain::dataset::Dataset;
+use costlens::domain::records::{Bucket, Context, Tier, Tokens, UsageRecord};
 use costlens::import::{
     self, Control, Format, Identity, ImportError, Options, ParsedFile, detect_format,
 };
-use costlens::records::{Bucket, Context, Tier, Tokens, UsageRecord};
-use costlens::session::{self, Loaded};
+use costlens::pipeline::load::{self, Loaded};
+use costlens::store::cache::{self, Cache};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -33,7 +33,7 @@ fn sum_parsed(p: &ParsedFile) -> Tokens<u64> {
 }
 
 fn load(paths: &[PathBuf]) -> Loaded {
-    session::load_with_cache(
+    load::load_with_cache(
         paths,
         &Options::default(),
         &Control::default(),
@@ -158,10 +158,13 @@ fn admin_cost_sample_is_in_cents_and_reconciles_with_the_usage_report() {
     );
     // The two samples describe the same usage: recomputed cost equals the bill to the cent.
     let loaded = load(&[sample("admin_usage_report.json"), path]);
-    let analysis =
-        session::Analysis::new(loaded.data, costlens::prices::PriceTable::bundled(), &[]);
+    let analysis = load::Analysis::new(
+        loaded.data,
+        costlens::domain::prices::PriceTable::bundled(),
+        &[],
+    );
     let view = analysis.view(&Default::default());
-    let levers = costlens::scenario::Levers::default()
+    let levers = costlens::engine::scenario::Levers::default()
         .resolve(&analysis.table)
         .unwrap();
     let ev = view.evaluate(&analysis.table, &levers);
@@ -402,9 +405,9 @@ fn claude_code_sample_tree_has_exact_totals_after_deduplication() {
 #[test]
 fn claude_code_generated_tree_matches_independent_totals() {
     let dir = tempfile::tempdir().unwrap();
-    let mut spec = costlens::synth::ClaudeTreeSpec::new(3_000_000, 7);
+    let mut spec = costlens_testkit::ClaudeTreeSpec::new(3_000_000, 7);
     spec.tool_result_scale = 0.3;
-    let stats = costlens::synth::claude_code_tree(dir.path(), &spec).unwrap();
+    let stats = costlens_testkit::claude_code_tree(dir.path(), &spec).unwrap();
     let expected = claude_code_expected(&dir.path().join("projects"));
     let loaded = load(&[dir.path().to_path_buf()]);
     assert_eq!(loaded.data.records.len(), expected.responses);
@@ -831,7 +834,7 @@ fn admin_cost_amounts_are_decimal_cents() {
     assert!((p.billed[1].usd - 0.005).abs() < 1e-12);
     assert_eq!(
         p.billed[0].category,
-        Some(costlens::records::Category::UncachedInput)
+        Some(costlens::domain::records::Category::UncachedInput)
     );
     assert_eq!(p.billed[1].category, None);
     assert_eq!(p.rejected.len(), 1);
@@ -1167,13 +1170,13 @@ fn the_cache_answers_unchanged_files_and_notices_changed_ones() {
         .unwrap();
     assert!(!cache.parse_path(&f, &opts, &Control::default()).unwrap().1);
     assert!(cache.parse_path(&f, &opts, &Control::default()).unwrap().1);
-    // Appended to (a live session): new totals through session::load as well.
+    // Appended to (a live session): new totals through load::load as well.
     let mut text = std::fs::read_to_string(&f).unwrap();
     text.push_str(&cc_line(Some("m9"), Some("r9"), false, SONNET, 1, 1000));
     text.push('\n');
     std::fs::write(&f, text).unwrap();
     let loaded =
-        session::load_with_cache(std::slice::from_ref(&f), &opts, &Control::default(), &cache);
+        load::load_with_cache(std::slice::from_ref(&f), &opts, &Control::default(), &cache);
     assert_eq!(sum(&loaded.data.records).output, 1201);
     assert_eq!(loaded.data.reported.iter().map(|r| r.1).sum::<f64>(), 0.25);
 }
@@ -1248,15 +1251,14 @@ fn a_corrupt_or_foreign_cache_entry_is_ignored_and_rebuilt() {
 #[test]
 fn progress_reaches_the_total_and_cancel_stops_within_100_ms() {
     let dir = tempfile::tempdir().unwrap();
-    let stats = costlens::synth::claude_code_tree(
+    let stats = costlens_testkit::claude_code_tree(
         dir.path(),
-        &costlens::synth::ClaudeTreeSpec::new(40_000_000, 3),
+        &costlens_testkit::ClaudeTreeSpec::new(40_000_000, 3),
     )
     .unwrap();
     let paths = [dir.path().to_path_buf()];
     let control = Control::new();
-    let loaded =
-        session::load_with_cache(&paths, &Options::default(), &control, &Cache::disabled());
+    let loaded = load::load_with_cache(&paths, &Options::default(), &control, &Cache::disabled());
     assert!(loaded.errors.is_empty());
     assert_eq!(control.progress(), (stats.bytes, stats.bytes));
 
@@ -1272,8 +1274,7 @@ fn progress_reaches_the_total_and_cancel_stops_within_100_ms() {
             Instant::now()
         })
     };
-    let loaded =
-        session::load_with_cache(&paths, &Options::default(), &control, &Cache::disabled());
+    let loaded = load::load_with_cache(&paths, &Options::default(), &control, &Cache::disabled());
     let returned = Instant::now();
     let cancelled_at = watcher.join().unwrap();
     assert!(control.progress().0 < stats.bytes, "stopped before the end");
@@ -1297,8 +1298,7 @@ fn progress_reaches_the_total_and_cancel_stops_within_100_ms() {
     // Cancelled before it starts: nothing is read.
     let control = Control::new();
     control.cancel.store(true, Ordering::Relaxed);
-    let loaded =
-        session::load_with_cache(&paths, &Options::default(), &control, &Cache::disabled());
+    let loaded = load::load_with_cache(&paths, &Options::default(), &control, &Cache::disabled());
     assert!(matches!(
         loaded.errors.as_slice(),
         [ImportError::Cancelled(_)]
@@ -1472,16 +1472,16 @@ fn assert_same_dataset(a: &Dataset, b: &Dataset) {
 fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed() {
     let dir = tempfile::tempdir().unwrap();
     let tree = dir.path().join("tree");
-    let mut spec = costlens::synth::ClaudeTreeSpec::new(3_000_000, 11);
+    let mut spec = costlens_testkit::ClaudeTreeSpec::new(3_000_000, 11);
     spec.tool_result_scale = 0.3;
-    costlens::synth::claude_code_tree(&tree, &spec).unwrap();
+    costlens_testkit::claude_code_tree(&tree, &spec).unwrap();
     // A file that is not a log: remembered as unrecognised by the snapshot too.
     std::fs::write(tree.join("projects").join("notes.txt"), "not a log\n").unwrap();
     let cache_dir = dir.path().join("cache");
     let cache = Cache::at(&cache_dir);
     let opts = Options::default();
     let run = |paths: &[PathBuf], opts: &Options| {
-        session::load_with_cache(paths, opts, &Control::default(), &cache)
+        load::load_with_cache(paths, opts, &Control::default(), &cache)
     };
     let inputs = vec![tree.clone()];
     let parsed = load(&inputs);
@@ -1492,7 +1492,7 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     assert_same_dataset(&cold.data, &parsed.data);
     assert_eq!(snapshot_files(&cache_dir).len(), 1);
     let control = Control::default();
-    let warm = session::load_with_cache(&inputs, &opts, &control, &cache);
+    let warm = load::load_with_cache(&inputs, &opts, &control, &cache);
     assert!(
         warm.from_snapshot,
         "nothing changed: answered by the snapshot"
@@ -1515,7 +1515,7 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     // A pack or snapshot left half-written by a killed import is removed by the next
     // import that parses; so is a pack or snapshot unused for a month, and one used is marked
     // as used.
-    let stray = cache_dir.join(format!("{}pack", costlens::atomic::TEMP_PREFIX));
+    let stray = cache_dir.join(format!("{}pack", costlens::store::atomic::TEMP_PREFIX));
     std::fs::write(&stray, b"costlens-pack\n").unwrap();
     std::fs::File::options()
         .write(true)
@@ -1679,7 +1679,7 @@ fn responses_repeated_across_thousands_of_files_count_once() {
         );
         std::fs::write(project.join(format!("s{k:05}.jsonl")), line + "\n").unwrap();
         let e = expected.entry(id).or_insert((sidechain, k));
-        if costlens::dataset::replaces(e.0, 1 + e.1, sidechain, 1 + k) {
+        if costlens::import::merge::replaces(e.0, 1 + e.1, sidechain, 1 + k) {
             *e = (sidechain, k);
         }
     }

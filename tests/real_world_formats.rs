@@ -8,13 +8,13 @@
 //! `tests/fixtures/real_world/` were written for these tests), never computed by the code
 //! under test.
 
-use costlens::dataset::Dataset;
-use costlens::import::cache::Cache;
+use costlens::domain::dataset::Dataset;
+use costlens::domain::records::{Category, Geo, Speed, Tier, Tokens, UsageRecord};
 use costlens::import::{
     self, BilledRow, Control, CostType, Format, Identity, Options, ParsedFile, detect_format,
 };
-use costlens::records::{Category, Geo, Speed, Tier, Tokens, UsageRecord};
-use costlens::session::{self, Loaded};
+use costlens::pipeline::load::{self, Loaded};
+use costlens::store::cache::Cache;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
@@ -28,7 +28,7 @@ fn parse_file(path: &Path, opts: &Options) -> ParsedFile {
 }
 
 fn load(paths: &[PathBuf], opts: &Options) -> Loaded {
-    session::load_with_cache(paths, opts, &Control::default(), &Cache::disabled())
+    load::load_with_cache(paths, opts, &Control::default(), &Cache::disabled())
 }
 
 fn rejected(p: &ParsedFile) -> Vec<String> {

@@ -1,7 +1,7 @@
 //! Settings and other own files are written atomically and read back; an unreadable file is
 //! reported and kept, never silently overwritten.
 
-use costlens::store::{Loaded, load_json, save_json};
+use costlens::store::settings::{Loaded, load_json, save_json};
 use std::collections::BTreeMap;
 
 #[test]

@@ -3,13 +3,13 @@
 //! builds have debug assertions on), and, for line-based formats, every non-blank line is
 //! accounted for: imported, rejected with a reason, skipped by a rule, or a duplicate.
 
-use costlens::aggregate::ViewSpec;
-use costlens::dataset::Dataset;
+use costlens::domain::dataset::Dataset;
+use costlens::domain::prices::PriceTable;
+use costlens::engine::report;
+use costlens::engine::scenario::Levers;
+use costlens::engine::view::ViewSpec;
 use costlens::import::{Format, Options, ParsedFile, detect_format, parse_as, parse_bytes};
-use costlens::prices::PriceTable;
-use costlens::report;
-use costlens::scenario::Levers;
-use costlens::session::Analysis;
+use costlens::pipeline::load::Analysis;
 
 pub fn check(format: Format, input: &[u8], parsed: ParsedFile) {
     let s = parsed.summary.clone();

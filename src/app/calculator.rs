@@ -3,11 +3,12 @@
 
 use super::CostlensApp;
 use super::chart::{ChartStyle, savings_chart};
-use costlens::aggregate::{Dimension, Period};
-use costlens::chart::ChartData;
-use costlens::estimate::{self, Estimate};
-use costlens::money;
-use costlens::scenario::Ttl;
+use costlens::domain::money;
+use costlens::domain::time::Period;
+use costlens::engine::chart::ChartData;
+use costlens::engine::estimate::{self, Estimate};
+use costlens::engine::scenario::Ttl;
+use costlens::engine::view::Dimension;
 use egui::{RichText, Ui};
 
 /// The calculator's result as chart data: "without caching" as the actual bars, "with
@@ -97,7 +98,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
         });
         ui.add_space(8.0);
         if ui.button("Example: 1,000-token system prompt sent 100 times in an hour").clicked() {
-            *w = costlens::estimate::Workload {
+            *w = costlens::engine::estimate::Workload {
                 model: "Claude Sonnet 4.5".into(),
                 requests_per_day: 100.0,
                 active_hours: 1.0,

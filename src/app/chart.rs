@@ -1,8 +1,8 @@
 //! Drawing the savings chart with egui_plot. The same function draws the dashboard chart and
 //! the exported PNG (see `export.rs`), so what a user exports is what they saw.
 
-use costlens::chart::ChartData;
-use costlens::money;
+use costlens::domain::money;
+use costlens::engine::chart::ChartData;
 use egui::{Color32, RichText, Stroke};
 use egui_plot::{Bar, BarChart, Corner, FilledArea, HoverPosition, Legend, Line, LineStyle, Plot};
 

@@ -3,8 +3,9 @@
 
 use super::chart::{ChartStyle, savings_chart, series_color};
 use super::{Cmd, CostlensApp, levers};
-use costlens::aggregate::{Dimension, Period};
-use costlens::money;
+use costlens::domain::money;
+use costlens::domain::time::Period;
+use costlens::engine::view::Dimension;
 use egui::{RichText, Ui};
 use egui_plot::{Bar, BarChart, Plot};
 
@@ -336,12 +337,12 @@ fn waterfall(app: &CostlensApp, ui: &mut Ui) {
     // Short axis names; the full names and exact figures are in the hover text and the table.
     let names: Vec<&str> = std::iter::once("Actual")
         .chain(ev.waterfall.iter().map(|(s, _)| match s {
-            costlens::scenario::Stage::Traffic => "Traffic",
-            costlens::scenario::Stage::PromptLength => "Prompt",
-            costlens::scenario::Stage::OutputLength => "Output",
-            costlens::scenario::Stage::Caching => "Cache",
-            costlens::scenario::Stage::Routing => "Route",
-            costlens::scenario::Stage::Batch => "Batch",
+            costlens::engine::scenario::Stage::Traffic => "Traffic",
+            costlens::engine::scenario::Stage::PromptLength => "Prompt",
+            costlens::engine::scenario::Stage::OutputLength => "Output",
+            costlens::engine::scenario::Stage::Caching => "Cache",
+            costlens::engine::scenario::Stage::Routing => "Route",
+            costlens::engine::scenario::Stage::Batch => "Batch",
         }))
         .chain(std::iter::once("Scenario"))
         .collect();

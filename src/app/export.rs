@@ -3,7 +3,7 @@
 //! egui_kittest's wgpu renderer, which needs no window or display (Mesa llvmpipe via EGL here).
 
 use super::chart::export_figure;
-use costlens::chart::ChartData;
+use costlens::engine::chart::ChartData;
 use std::path::Path;
 
 /// Pixel density of exported charts: a 1600x900 PNG is laid out as 800x450 points.
@@ -64,7 +64,7 @@ fn render_once(
 
 /// Encodes `img` as PNG and writes it atomically (temp file + rename), so a failed write
 /// (unwritable folder, full disk) leaves no half-written file and says why. Only a new path or
-/// a regular file of ours that is not one of `inputs` is replaced ([`costlens::atomic`]).
+/// a regular file of ours that is not one of `inputs` is replaced ([`costlens::store::atomic`]).
 pub fn write_png(
     img: &image::RgbaImage,
     path: &Path,
@@ -76,7 +76,7 @@ pub fn write_png(
         image::ImageFormat::Png,
     )
     .map_err(|e| format!("cannot encode PNG: {e}"))?;
-    costlens::atomic::write_protecting(path, &bytes, inputs).map_err(|e| {
+    costlens::store::atomic::write_protecting(path, &bytes, inputs).map_err(|e| {
         if e.kind() == std::io::ErrorKind::PermissionDenied && e.to_string().starts_with("refusing")
         {
             e.to_string()

@@ -3,7 +3,7 @@
 //! way to bill it as a priced model.
 
 use super::{Cmd, CostlensApp};
-use costlens::money;
+use costlens::domain::money;
 use egui::RichText;
 
 pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
@@ -42,7 +42,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                     // A log tree can be thousands of files: the first 300 here (all in --json).
                     for f in app.pipeline.data().files.iter().take(300) {
                         ui.label(&f.path);
-                        ui.label(&f.format);
+                        ui.label(f.format.label());
                         ui.label(money::count(f.rows));
                         ui.label(money::count(f.rejected));
                         ui.label(money::count(f.duplicates));

@@ -2,9 +2,9 @@
 //! observed value beside it, a reset per lever and for all, and named presets.
 
 use super::{Cmd, CostlensApp};
-use costlens::aggregate::prompt_length_grid;
-use costlens::money;
-use costlens::scenario::{Levers, Ttl};
+use costlens::domain::money;
+use costlens::engine::cube::prompt_length_grid;
+use costlens::engine::scenario::{Levers, Ttl};
 use egui::{RichText, Ui};
 
 /// Named starting points.

@@ -2,7 +2,6 @@
 //! settings, the loaded analysis and the derived view; panels draw from it and return
 //! commands (`Cmd`) that are applied once per frame.
 
-pub mod bench;
 pub mod calculator;
 pub mod chart;
 pub mod dashboard;
@@ -10,18 +9,18 @@ pub mod export;
 pub mod import_report;
 pub mod levers;
 pub mod prices_view;
-#[cfg(test)]
-mod tests;
 
-use costlens::aggregate::{self, ViewSpec};
-use costlens::chart::ChartData;
-use costlens::estimate::Workload;
-use costlens::import::cache::Cache;
+use costlens::domain::prices::{PriceFile, PriceTable};
+use costlens::domain::time;
+use costlens::engine::chart::ChartData;
+use costlens::engine::estimate::Workload;
+use costlens::engine::scenario::Levers;
+use costlens::engine::view;
+use costlens::engine::view::ViewSpec;
 use costlens::import::{Control, Options};
 use costlens::pipeline::Pipeline;
-use costlens::prices::{PriceFile, PriceTable};
-use costlens::scenario::Levers;
-use costlens::session::{self, Analysis, Loaded};
+use costlens::pipeline::load::{self, Analysis, Loaded};
+use costlens::store::cache::Cache;
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -229,7 +228,7 @@ impl Choices {
         };
         let mut models: Vec<String> = m
             .into_iter()
-            .map(|x| aggregate::model_label(&a.table, data.symbols.get(x)))
+            .map(|x| view::model_label(&a.table, data.symbols.get(x)))
             .collect();
         models.sort();
         models.dedup();
@@ -283,11 +282,13 @@ impl CostlensApp {
     /// The app as eframe starts it: settings from storage, then `files` or the sample data.
     pub fn new(cc: &eframe::CreationContext<'_>, files: Vec<PathBuf>) -> Self {
         // Our own settings file, written atomically (eframe's storage truncates in place).
-        let path = costlens::store::settings_path();
-        let (settings, problem) = match path.as_deref().map(costlens::store::load_json::<Settings>)
+        let path = costlens::store::settings::settings_path();
+        let (settings, problem) = match path
+            .as_deref()
+            .map(costlens::store::settings::load_json::<Settings>)
         {
-            Some(costlens::store::Loaded::Ok(s)) => (s, None),
-            Some(costlens::store::Loaded::Unreadable(why)) => (
+            Some(costlens::store::settings::Loaded::Ok(s)) => (s, None),
+            Some(costlens::store::settings::Loaded::Unreadable(why)) => (
                 Settings::default(),
                 Some(format!("Settings could not be read, using defaults: {why}")),
             ),
@@ -319,7 +320,7 @@ impl CostlensApp {
                 error: true,
             });
         }
-        let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
+        let loaded = load::load_bytes(SAMPLE_FILES, &Options::default());
         let pipeline = Pipeline::new(loaded.data, table);
         let mut app = CostlensApp {
             settings,
@@ -349,7 +350,7 @@ impl CostlensApp {
     /// Writes the settings file (temp file + rename). Errors reach the status bar.
     pub fn save_settings(&mut self) {
         if let Some(p) = self.settings_path.clone()
-            && let Err(e) = costlens::store::save_json(&p, &self.settings)
+            && let Err(e) = costlens::store::settings::save_json(&p, &self.settings)
         {
             self.set_status(
                 format!("Cannot save settings to {}: {e}", p.display()),
@@ -359,7 +360,7 @@ impl CostlensApp {
     }
 
     /// Replaces the data (the sample data again, a test's).
-    pub fn set_data(&mut self, data: costlens::dataset::Dataset, source: Source) {
+    pub fn set_data(&mut self, data: costlens::domain::dataset::Dataset, source: Source) {
         self.pipeline.set_data(data);
         self.set_data_source(source);
     }
@@ -372,7 +373,14 @@ impl CostlensApp {
         self.choices = Choices::default();
     }
 
-    #[cfg(test)]
+    /// Whether a chart export is being rendered (the UI tests wait on it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn is_exporting(&self) -> bool {
+        self.export_job.is_some()
+    }
+
+    /// Whether an import runs (the UI tests wait on it).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn is_importing(&self) -> bool {
         self.job.is_some()
     }
@@ -428,7 +436,7 @@ impl CostlensApp {
         let opts = self.import_options();
         let cache = self.cache.clone();
         std::thread::spawn(move || {
-            let mut loaded = session::load_with_cache(&p, &opts, &c, &cache);
+            let mut loaded = load::load_with_cache(&p, &opts, &c, &cache);
             // The dataset moves into a pipeline, built here off the UI thread (the cube of a
             // large import takes a moment); the rest of `loaded` goes to the report.
             let data = std::mem::take(&mut loaded.data);
@@ -447,7 +455,7 @@ impl CostlensApp {
     /// Import options from the settings (the date for files that carry none).
     pub fn import_options(&self) -> Options {
         Options {
-            date: aggregate::Period::parse_day(self.settings.date.trim()),
+            date: time::Period::parse_day(self.settings.date.trim()),
             sum_overlaps: self.settings.sum_overlaps,
         }
     }
@@ -505,7 +513,7 @@ impl CostlensApp {
                     self.set_status(
                         format!(
                             "Imported {} rows from {} in {:.2} s{}{}",
-                            costlens::money::count(rows),
+                            costlens::domain::money::count(rows),
                             describe_paths(&job.paths),
                             secs,
                             if loaded.from_snapshot {
@@ -583,7 +591,7 @@ impl CostlensApp {
     /// Writes the current breakdown table as CSV.
     pub fn export_csv_to(&mut self, path: &std::path::Path) {
         let report = self.pipeline.report();
-        match costlens::atomic::write_protecting(
+        match costlens::store::atomic::write_protecting(
             path,
             report.breakdown_csv().as_bytes(),
             &self.input_paths(),
@@ -672,7 +680,7 @@ impl CostlensApp {
             Cmd::ViewChanged | Cmd::LeversChanged => {}
             Cmd::Reimport => self.reimport(ctx),
             Cmd::ShowSample => {
-                let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
+                let loaded = load::load_bytes(SAMPLE_FILES, &Options::default());
                 self.set_data(loaded.data, Source::Sample);
             }
         }
@@ -1052,7 +1060,7 @@ impl CostlensApp {
                 Source::Sample => "Sample data".to_owned(),
                 Source::Files(p) => describe_paths(p),
             };
-            ui.label(format!("{src} · {} files · {} rows", files.len(), costlens::money::count(rows)));
+            ui.label(format!("{src} · {} files · {} rows", files.len(), costlens::domain::money::count(rows)));
             let rejected = self.pipeline.data().rejected_total as usize;
             let problems = rejected + self.load_errors.len();
             if problems > 0

@@ -2,7 +2,7 @@
 //! load a price file (ours or LiteLLM's); reset to bundled.
 
 use super::{Cmd, CostlensApp};
-use costlens::prices::PricePeriod;
+use costlens::domain::prices::PricePeriod;
 use egui::{RichText, Ui};
 
 pub fn show(app: &mut CostlensApp, ui: &mut Ui) {

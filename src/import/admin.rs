@@ -15,13 +15,13 @@
 //! the summary says how many. Unknown tier, geo or speed values do not drop a result either:
 //! they are shown as standard and named in a note.
 
-use super::api::{CacheCreation, ServerToolUse, reject};
 use super::console_cost::token_type_category;
+use super::json::{CacheCreation, ServerToolUse, reject};
 use super::{
     BilledRow, CostType, Identity, ParsedFile, line_of_offset, parse_time_str, rounding_of,
     stable_hash,
 };
-use crate::records::{Bucket, Category, Context, Geo, Speed, Tier, Tokens, UsageRecord};
+use crate::domain::records::{Bucket, Category, Context, Geo, Speed, Tier, Tokens, UsageRecord};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,9 +7,9 @@
 //! where a tool added one, else the date the user gives (`Options::date`), else the file's
 //! modification date ([`DefaultDate`]); the summary says which.
 
-use super::api::{ApiMessage, assumed_5m_note, json_error_reason, reject};
+use super::json::{ApiMessage, assumed_5m_note, json_error_reason, reject};
 use super::{DefaultDate, Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
-use crate::records::{Tier, UsageRecord};
+use crate::domain::records::{Tier, UsageRecord};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! such as `projects/<project>/<session>/subagents/agent-<id>.jsonl`; `session::load` walks
 //! the whole tree, so subagent files (a large share of the calls) are included. Each file is
 //! parsed on its own; the rules that span files (de-duplication) are applied when files are
-//! merged, in [`crate::dataset::Dataset::add`].
+//! merged, in [`crate::domain::dataset::Dataset::add`].
 //!
 //! Rules, with their reasons:
 //! - Only lines with `message.usage` are API responses; every other line (user prompts, tool
@@ -16,7 +16,7 @@
 //!   with the same `message.id` and `requestId`: records carry that pair as their identity,
 //!   and one is kept per pair (the non-sidechain copy, else the larger token total: earlier
 //!   snapshots carry partial `output_tokens`, so keeping the first undercounts), within a file
-//!   when it is parsed and across files in the dataset (`crate::dataset::replaces`).
+//!   when it is parsed and across files in the dataset (`crate::import::merge::replaces`).
 //!   A line with a `message.id` but no `requestId` is keyed on the id alone (the id already
 //!   names one response). Lines without `message.id` cannot be matched and are all counted.
 //! - `costUSD` (written by older Claude Code versions) is kept as the "reported" series for
@@ -33,11 +33,11 @@
 //!   and an `inference_geo` or `speed` not understood as the standard one; such lines are
 //!   counted and their values named in a note ([`ApiUsage::terms_lenient`]).
 
-use super::api::{ApiUsage, OddValue, assumed_5m_note, json_error_reason, reject};
+use super::json::{ApiUsage, OddValue, assumed_5m_note, json_error_reason, reject};
 use super::{
     Identity, LineFormat, ParsedFile, Text, merge_repeated_messages, parse_time_str, stable_hash,
 };
-use crate::records::UsageRecord;
+use crate::domain::records::UsageRecord;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ use super::console_usage::{
 };
 use super::values::{self, ContextLabel};
 use super::{BilledRow, CostType, ParsedFile, rounding_of, stable_hash};
-use crate::records::{Category, Geo, Speed, Tier};
+use crate::domain::records::{Category, Geo, Speed, Tier};
 use std::borrow::Cow;
 use std::io::Read;
 

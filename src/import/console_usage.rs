@@ -6,9 +6,11 @@
 //! crate, whose positions lag one line behind after CRLF line ends and blank lines.
 
 use super::{Identity, ParsedFile, parse_count, stable_hash};
-use crate::aggregate::FxHashMap;
-use crate::records::{Bucket, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord};
+use crate::domain::records::{
+    Bucket, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord,
+};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::io::Read;
 

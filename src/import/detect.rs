@@ -1,47 +1,7 @@
 //! Format detection, by content (not by file name): the one place that knows what each
 //! supported file looks like at its start.
 
-use serde::Serialize;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// Console usage export (`claude_api_tokens_YYYY_MM.csv`).
-    ConsoleUsageCsv,
-    /// Console cost export (`claude_api_cost_*.csv`): the billed series.
-    ConsoleCostCsv,
-    /// Admin API usage report (JSON pages of `/v1/organizations/usage_report/messages`).
-    AdminUsageJson,
-    /// Admin API cost report (JSON pages of `/v1/organizations/cost_report`): billed series.
-    AdminCostJson,
-    /// The user's own Messages API request log (JSONL).
-    MessagesJsonl,
-    /// Messages API responses kept as JSON: a pretty-printed Message per file, several
-    /// concatenated, or a JSON array of responses.
-    MessagesJson,
-    /// A captured SSE stream of the Messages API (`event: message_start` ...).
-    MessagesSse,
-    /// Message Batches results (JSONL).
-    BatchResultsJsonl,
-    /// A Claude Code session log (JSONL, one file of `~/.claude/projects/`).
-    ClaudeCodeJsonl,
-}
-
-impl Format {
-    pub fn label(self) -> &'static str {
-        match self {
-            Format::ConsoleUsageCsv => "Console usage CSV",
-            Format::ConsoleCostCsv => "Console cost CSV",
-            Format::AdminUsageJson => "Admin API usage report",
-            Format::AdminCostJson => "Admin API cost report",
-            Format::MessagesJsonl => "Messages API log",
-            Format::MessagesJson => "Messages API responses (JSON)",
-            Format::MessagesSse => "Messages API stream (SSE)",
-            Format::BatchResultsJsonl => "Message Batches results",
-            Format::ClaudeCodeJsonl => "Claude Code log",
-        }
-    }
-}
+pub use crate::domain::format::Format;
 
 pub const SUPPORTED: &str = "a Console usage or cost CSV, an Admin API usage or cost report (JSON), \
 a Messages API log (JSONL), saved Messages API responses (JSON) or streams (SSE), Message Batches \

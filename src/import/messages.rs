@@ -17,16 +17,16 @@
 //! stream, a log written without times) is dated by the date the user gives, else by the
 //! file's modification date ([`DefaultDate`]), and the notes say which.
 //!
-//! The `usage` object and the Message response are in [`super::api`].
+//! The `usage` object and the Message response are in [`super::json`].
 
 pub(crate) mod document;
 pub(crate) mod sse;
 
-use super::api::{
+use super::json::{
     ApiMessage, ApiUsage, CacheCreation, ServerToolUse, assumed_5m_note, json_error_reason, reject,
 };
 use super::{DefaultDate, Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
-use crate::records::UsageRecord;
+use crate::domain::records::UsageRecord;
 use serde::Deserialize;
 
 /// One log line (or one response of a JSON document), whichever of the three shapes it has.

@@ -3,163 +3,34 @@
 //! name, never by position, and report each rejected line as `file:line: reason`.
 
 pub mod admin;
-pub mod api;
 pub mod batch;
-pub mod cache;
 pub mod claude_code;
 pub mod console_cost;
 pub mod console_usage;
 pub mod detect;
+pub mod json;
+pub mod merge;
 pub mod messages;
-pub mod snapshot;
 pub mod values;
 
-use crate::records::{Category, Geo, Speed, Symbols, Tier, UsageRecord};
-use serde::{Deserialize, Serialize};
+use crate::domain::records::{Symbols, UsageRecord};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+pub use crate::domain::dataset::{
+    BilledRow, CostType, FileSummary, MAX_REASON_CHARS, MAX_REJECTED_EXAMPLES, Rejected,
+    reason_kind, shorten_reason,
+};
 pub use detect::{Format, detect_format};
+pub use values::rounding_of;
 
 /// How the reason of a line starts when the file could not be read beyond it (a disk or
 /// network error part way through a file read whole).
 pub const READ_ERROR: &str = "read error: ";
-
-/// A line that was not imported, and why.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Rejected {
-    pub file: String,
-    pub line: u64,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Rejected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
-    }
-}
-
-/// What one file contributed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct FileSummary {
-    pub path: String,
-    pub format: String,
-    /// Rows (or requests) imported.
-    pub rows: u64,
-    /// Lines rejected with a reason.
-    pub rejected: u64,
-    /// Lines skipped by a documented rule (not usage, not billed, synthetic...).
-    pub skipped: u64,
-    /// Rows already loaded from this or another file, not counted twice.
-    pub duplicates: u64,
-    /// Things the user should know (assumptions made, data that was missing).
-    pub notes: Vec<String>,
-    /// Rows that carry no time of their own and were dated by the date given or the file's
-    /// modification date (see [`DefaultDate`]; the notes say which).
-    #[serde(default)]
-    pub default_dated: u64,
-}
-
-/// One row of a billed series (a cost export): what the invoice says, for reconciliation.
-/// The fields added after the first release carry `#[serde(default)]`: rows are cached as JSON.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BilledRow {
-    pub time: i64,
-    /// Model name as the export has it (a display name in the Console's cost CSV, possibly a
-    /// display name taken from the Admin cost report's `description`); empty when unknown.
-    pub model: crate::records::Sym,
-    pub workspace: crate::records::Sym,
-    pub api_key: crate::records::Sym,
-    pub tier: Tier,
-    pub category: Option<Category>,
-    pub usd: f64,
-    /// Identity of the row, to recognise the same bill loaded twice.
-    pub id: u64,
-    /// Long context: the row's `context_window` is a label beyond 200k (same rule as the usage
-    /// CSV, [`console_usage::is_long_context_label`]); false when the source does not say.
-    #[serde(default)]
-    pub long_context: bool,
-    /// `inference_geo`, where the source has it.
-    #[serde(default)]
-    pub geo: Geo,
-    /// `speed`, where the source has it.
-    #[serde(default)]
-    pub speed: Speed,
-    /// What the money is for (`cost_type`): tokens, web search, code execution, other.
-    #[serde(default)]
-    pub cost_type: CostType,
-    /// Half a unit of the last decimal place the amount was written with, in dollars: the
-    /// most the amount can differ from the exact cost by rounding (Console `0.08` -> 0.005,
-    /// `12` -> 0.5; Admin cents `"123.45"` -> 0.00005, `"5000"` -> 0.005).
-    #[serde(default)]
-    pub rounding_usd: f64,
-}
-
-/// What billed money is for (`cost_type` of the cost exports).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum CostType {
-    #[default]
-    Tokens,
-    WebSearch,
-    CodeExecution,
-    Other,
-}
-
-impl CostType {
-    /// `token`/`tokens`, `web_search`, `code_execution` (any case, spaces or dashes for
-    /// underscores); another word is `Other`; an empty value is `None` (not said).
-    pub fn parse(s: &str) -> Option<CostType> {
-        let s = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
-        Some(match s.as_str() {
-            "" | "null" => return None,
-            "token" | "tokens" => CostType::Tokens,
-            "web_search" | "web_searches" => CostType::WebSearch,
-            "code_execution" => CostType::CodeExecution,
-            _ => CostType::Other,
-        })
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            CostType::Tokens => "tokens",
-            CostType::WebSearch => "web_search",
-            CostType::CodeExecution => "code_execution",
-            CostType::Other => "other",
-        }
-    }
-}
-
-/// Half a unit of the last decimal place written in `amount` (a decimal number as text, such
-/// as `0.08`, `12`, `-1.5e-3`), in units of 10^`shift` of the amount's own unit: `shift` 0
-/// for an amount in dollars, 2 for cents to dollars. `None` when `amount` is not a decimal.
-pub fn rounding_of(amount: &str, shift: i32) -> Option<f64> {
-    let s = amount.trim();
-    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let (mantissa, exp) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
-        None => (s, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if (int.is_empty() && frac.is_empty())
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    // The last place is 10^-places of the unit; in dollars, 10^-(places + shift).
-    let places = (frac.len() as i32).checked_sub(exp)?.checked_add(shift)?;
-    Some(if places >= 0 {
-        0.5 / 10f64.powi(places)
-    } else {
-        0.5 * 10f64.powi(-places)
-    })
-}
 
 /// How a record is recognised when the same usage is loaded twice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -184,7 +55,7 @@ pub struct ParsedFile {
     pub reported: Vec<(i64, f64)>,
     /// A cost the source reports for one record (`costUSD` of a Claude Code line), as
     /// (index into `records`, USD). It follows its record through de-duplication, so a
-    /// response written as several lines is reported once (see [`crate::dataset::Dataset::add`]).
+    /// response written as several lines is reported once (see [`crate::domain::dataset::Dataset::add`]).
     pub reported_per_record: Vec<(usize, f64)>,
     /// The first [`MAX_REJECTED_EXAMPLES`] rejected lines, in file order.
     pub rejected: Vec<Rejected>,
@@ -192,62 +63,6 @@ pub struct ParsedFile {
     pub rejected_total: u64,
     pub rejected_kinds: BTreeMap<String, u64>,
     pub summary: FileSummary,
-}
-
-/// At most this many rejected lines of a file are kept as examples; all are counted, by
-/// reason. (10 MB of bad lines once kept every one, with its whole field quoted: 1.4-2.5 GB
-/// of memory and a 714 MB `--json`.)
-pub const MAX_REJECTED_EXAMPLES: usize = 100;
-/// A reason is cut to this many characters (a field quoted in it can be megabytes).
-pub const MAX_REASON_CHARS: usize = 300;
-
-/// A reason cut to [`MAX_REASON_CHARS`].
-pub fn shorten_reason(reason: String) -> String {
-    if reason.len() <= MAX_REASON_CHARS {
-        return reason;
-    }
-    let mut cut = MAX_REASON_CHARS;
-    while !reason.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!(
-        "{}… ({} characters)",
-        &reason[..cut],
-        reason.chars().count()
-    )
-}
-
-/// The kind of a reason, to count reasons that differ only in the value they quote: quoted
-/// text becomes `"…"` and numbers `N`.
-pub fn reason_kind(reason: &str) -> String {
-    let mut out = String::with_capacity(reason.len().min(160));
-    let mut quoted = false;
-    let mut last_digit = false;
-    for c in reason.chars() {
-        if c == '"' {
-            if !quoted {
-                out.push_str("\"…\"");
-            }
-            quoted = !quoted;
-            continue;
-        }
-        if quoted {
-            continue;
-        }
-        if c.is_ascii_digit() {
-            if !last_digit {
-                out.push('N');
-            }
-            last_digit = true;
-            continue;
-        }
-        last_digit = false;
-        out.push(c);
-        if out.len() > 160 {
-            break;
-        }
-    }
-    out
 }
 
 impl ParsedFile {
@@ -520,7 +335,7 @@ pub fn parse_path(
         return Err(ImportError::Cancelled(name));
     }
     parsed.summary.path = name;
-    parsed.summary.format = format.label().to_owned();
+    parsed.summary.format = format;
     parsed.summary.rejected = parsed.rejected_count();
     Ok(parsed)
 }
@@ -591,7 +406,7 @@ pub fn parse_as(format: Format, name: &str, bytes: &[u8], opts: &Options) -> Par
         }
     };
     parsed.summary.path = name.to_owned();
-    parsed.summary.format = format.label().to_owned();
+    parsed.summary.format = format;
     parsed.summary.rejected = parsed.rejected_count();
     parsed
 }
@@ -1140,7 +955,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 }
 
 /// Merges the lines of one file that are the same API response (the same
-/// `Identity::Message`), by the rule of [`crate::dataset::replaces`], keeping the first line's
+/// `Identity::Message`), by the rule of [`crate::import::merge::replaces`], keeping the first line's
 /// place; a cost reported for a line follows the line that wins (or stays, if the winner has
 /// none). The dataset applies the same rule across files, so merging a file first gives the
 /// same result, with the work done in parallel per file and far fewer records to merge and
@@ -1176,7 +991,7 @@ pub(crate) fn merge_repeated_messages(p: &mut ParsedFile) -> u64 {
                         ..
                     }
                 );
-                if crate::dataset::replaces(
+                if crate::import::merge::replaces(
                     kept_sidechain,
                     kr.tokens.total(),
                     sidechain,

@@ -4,7 +4,7 @@
 //! Every importer checks its values here, so the bounds are one set, and a value past them is
 //! rejected with its reason, never imported.
 
-use crate::records::Tokens;
+use crate::domain::records::Tokens;
 
 /// The most tokens one API request can hold in one category (the largest context window is
 /// 1M tokens; output is smaller): generous, so only nonsense is refused.
@@ -27,23 +27,23 @@ pub fn check_tokens(tokens: &Tokens<u64>, web_search: u64, request: bool) -> Res
     } else {
         MAX_ROW_TOKENS
     };
-    for c in crate::records::Category::ALL {
+    for c in crate::domain::records::Category::ALL {
         let v = tokens.get(c);
         if v > max {
             return Err(format!(
                 "{} tokens of {} are more than {} can hold (at most {})",
-                crate::money::count(v),
+                crate::domain::money::count(v),
                 c.label().to_lowercase(),
                 if request { "one request" } else { "one row" },
-                crate::money::count(max)
+                crate::domain::money::count(max)
             ));
         }
     }
     if web_search > MAX_ROW_SEARCHES {
         return Err(format!(
             "{} web searches are more than one row can hold (at most {})",
-            crate::money::count(web_search),
-            crate::money::count(MAX_ROW_SEARCHES)
+            crate::domain::money::count(web_search),
+            crate::domain::money::count(MAX_ROW_SEARCHES)
         ));
     }
     Ok(())
@@ -118,4 +118,30 @@ pub fn excel_label_note(rows: u64) -> String {
     format!(
         "{rows} rows have context_window \"? 200k\", how Excel saves \"≤ 200k\" in a CSV that is not UTF-8: read as up to 200k"
     )
+}
+
+/// Half a unit of the last decimal place written in `amount` (a decimal number as text, such
+/// as `0.08`, `12`, `-1.5e-3`), in units of 10^`shift` of the amount's own unit: `shift` 0
+/// for an amount in dollars, 2 for cents to dollars. `None` when `amount` is not a decimal.
+pub fn rounding_of(amount: &str, shift: i32) -> Option<f64> {
+    let s = amount.trim();
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // The last place is 10^-places of the unit; in dollars, 10^-(places + shift).
+    let places = (frac.len() as i32).checked_sub(exp)?.checked_add(shift)?;
+    Some(if places >= 0 {
+        0.5 / 10f64.powi(places)
+    } else {
+        0.5 * 10f64.powi(-places)
+    })
 }

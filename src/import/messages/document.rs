@@ -9,7 +9,7 @@
 //! wrong type is rejected alone, on the line it starts on.
 
 use super::{Counts, LogLine, NO_TIMESTAMP, finish, import_response};
-use crate::import::api::{json_error_reason, reject};
+use crate::import::json::{json_error_reason, reject};
 use crate::import::{DefaultDate, ParsedFile};
 
 /// Where the responses of a document are: byte ranges of JSON objects, with the line each

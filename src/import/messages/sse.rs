@@ -19,7 +19,7 @@
 //! time: they are dated by the date given or the file's date (see [`super`]).
 
 use super::{Counts, finish, import_response};
-use crate::import::api::{ApiMessage, ApiUsage, json_error_reason, reject};
+use crate::import::json::{ApiMessage, ApiUsage, json_error_reason, reject};
 use crate::import::{DefaultDate, ParsedFile, Text};
 use serde::Deserialize;
 

@@ -1,12 +1,14 @@
 //! Loading files into a dataset, and the analysis that the CLI and the app share: a dataset,
 //! its price table and its cube, from which views are projected and priced.
 
-use crate::aggregate::{Cube, View, ViewSpec};
-use crate::dataset::{Dataset, MergeOptions, Merger};
-use crate::import::cache::{self, Cache};
-use crate::import::snapshot;
+use crate::domain::dataset::Dataset;
+use crate::domain::prices::PriceTable;
+use crate::engine::cube::Cube;
+use crate::engine::view::{View, ViewSpec};
+use crate::import::merge::{MergeOptions, Merger};
 use crate::import::{self, Control, ImportError, Options};
-use crate::prices::PriceTable;
+use crate::store::cache::{self, Cache};
+use crate::store::snapshot;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -21,7 +23,7 @@ pub struct Analysis {
 impl Analysis {
     pub fn new(mut data: Dataset, table: PriceTable, grid: &[f64]) -> Analysis {
         // A cost export alone: its money becomes usage (see `derive`).
-        data.derived = crate::derive::derive_from_cost(&mut data, &table);
+        data.derived = crate::engine::derive::derive_from_cost(&mut data, &table);
         let cube = Cube::build(&data.records, grid, table.thresholds());
         Analysis { data, table, cube }
     }
@@ -32,7 +34,8 @@ impl Analysis {
     /// them).
     pub fn table_changed(&mut self) {
         if self.data.derived.is_some() {
-            self.data.derived = crate::derive::derive_from_cost(&mut self.data, &self.table);
+            self.data.derived =
+                crate::engine::derive::derive_from_cost(&mut self.data, &self.table);
             let grid = self.cube.grid().to_vec();
             self.cube = Cube::build(&self.data.records, &grid, self.table.thresholds());
         } else if self.cube.thresholds() != self.table.thresholds() {
@@ -224,7 +227,7 @@ pub fn load_with_cache(
         // Housekeeping, on this slow path only (an unchanged import is answered above):
         // packs and snapshots left half-written by a killed import, and those not used for
         // a month (folders and imports not opened since).
-        crate::atomic::remove_stale_temps(dir, crate::atomic::STALE_AFTER);
+        crate::store::atomic::remove_stale_temps(dir, crate::store::atomic::STALE_AFTER);
         cache.prune(cache::UNUSED_FOR);
     }
     // Not snapshotted when a file could not be read to its end: the next import tries again.

@@ -1,10 +1,10 @@
 //! Deterministic synthetic usage, for `sample-data/` (see `examples/gen_samples.rs`), the
 //! benchmarks and tests. Realistic shapes, never real data.
 
-use crate::cost::{self, Terms};
-use crate::prices::{PriceTable, Prompt};
-use crate::records::{Geo, Speed, Tier, Tokens};
 use chrono::{Duration, NaiveDate};
+use costlens::domain::cost::{self, Terms};
+use costlens::domain::prices::{PriceTable, Prompt};
+use costlens::domain::records::{Geo, Speed, Tier, Tokens};
 use std::fmt::Write;
 
 /// One Console usage row, before it is written out.
@@ -206,7 +206,7 @@ pub fn cost_csv(rows: &[Row], table: &PriceTable) -> String {
         let ctx = if r.long { "> 200k" } else { "≤ 200k" };
         let key_id = format!(
             "apikey_{:08x}",
-            crate::import::stable_hash(&[r.api_key.as_bytes()]) as u32
+            costlens::import::stable_hash(&[r.api_key.as_bytes()]) as u32
         );
         for (tt, usd, n) in [
             ("input_no_cache", c.uncached_input, r.tokens.uncached_input),

@@ -1,14 +1,15 @@
 //! The report: what `costlens report --json` prints, and what the app's tables export. One
 //! structure, built from a priced view.
 
-use crate::aggregate::{Dimension, Evaluation, Period, Unpriced, View};
-use crate::dataset::Dataset;
-use crate::dataset::{DoubleCount, Overlap, Source};
+use crate::domain::dataset::Dataset;
+use crate::domain::dataset::{DoubleCount, Overlap, Source};
+use crate::domain::prices::PriceTable;
+use crate::domain::records::Tokens;
+use crate::domain::time::Period;
+use crate::engine::price_check::PriceCheck;
+use crate::engine::scenario::{Levers, Observed};
+use crate::engine::view::{Dimension, Evaluation, Unpriced, View};
 use crate::import::{FileSummary, Rejected};
-use crate::price_check::PriceCheck;
-use crate::prices::PriceTable;
-use crate::records::Tokens;
-use crate::scenario::{Levers, Observed};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -89,7 +90,7 @@ pub struct Report {
     /// About the import as a whole (the same file given twice...).
     pub notes: Vec<String>,
     /// Set when the usage was derived from a cost export (tokens = cost / list price).
-    pub derived_from_cost: Option<crate::derive::Derived>,
+    pub derived_from_cost: Option<crate::domain::dataset::Derived>,
     /// Files inside opened folders that are not usage files (skipped).
     pub unrecognised_files: Vec<String>,
 }

@@ -23,9 +23,9 @@ use super::cache::{
     FORMAT_VERSION, Key, Reader, decode_body, encode_records, frame, program_build, put_varint,
     unframe, write_atomically,
 };
-use super::{BilledRow, FileSummary, Identity, Options, Rejected};
-use crate::dataset::{Dataset, DoubleCount, Overlap, Source};
-use crate::records::{Symbols, UsageRecord};
+use crate::domain::dataset::{Dataset, DoubleCount, Overlap, Source};
+use crate::domain::records::{Symbols, UsageRecord};
+use crate::import::{BilledRow, FileSummary, Identity, Options, Rejected};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -56,7 +56,7 @@ impl Inputs {
             parts.push(abs.to_string_lossy().into_owned().into_bytes());
         }
         let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        Some(Inputs(super::stable_hash(&parts)))
+        Some(Inputs(crate::import::stable_hash(&parts)))
     }
 
     /// The manifest of these inputs expanded to `files` (with whether each came from an
@@ -73,7 +73,7 @@ impl Inputs {
         for ((f, &folder), key) in files.iter().zip(in_folder).zip(keys) {
             let k = key.as_ref()?;
             let shown = f.to_string_lossy();
-            h = super::stable_hash(&[
+            h = crate::import::stable_hash(&[
                 &h.to_le_bytes(),
                 shown.as_bytes(),
                 k.path.as_bytes(),

@@ -1,11 +1,11 @@
 //! The workload calculator (`what-if.md`): what a synthetic workload costs with and without
 //! prompt caching, no import needed.
 
-use crate::cost::{self, Cost, Terms};
-use crate::prices::PriceTable;
-use crate::prices::Prompt;
-use crate::records::{Geo, Speed, Tier, Tokens};
-use crate::scenario::Ttl;
+use crate::domain::cost::{self, Cost, Terms};
+use crate::domain::prices::PriceTable;
+use crate::domain::prices::Prompt;
+use crate::domain::records::{Geo, Speed, Tier, Tokens};
+use crate::engine::scenario::Ttl;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

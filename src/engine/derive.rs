@@ -10,66 +10,18 @@
 //! category (code execution, a description the report could not read) stays billed money
 //! only, and the report says how much.
 
-use crate::cost::{Terms, token_multiplier};
-use crate::dataset::{Dataset, Source};
-use crate::import::CostType;
-use crate::prices::{PriceTable, Prompt};
-use crate::records::{Bucket, Context, Tokens, UsageRecord};
-use serde::{Deserialize, Serialize};
+use crate::domain::cost::{Terms, token_multiplier};
+use crate::domain::dataset::{CostType, Dataset, Derived, NotDerived, Source};
+use crate::domain::format::Format;
+use crate::domain::prices::{PriceTable, Prompt};
+use crate::domain::records::{Bucket, Context, Tokens, UsageRecord};
 use std::collections::BTreeMap;
-
-/// What derivation made, and what it could not.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Derived {
-    /// Cost rows turned into usage rows.
-    pub rows: u64,
-    /// Their money, and the most it can differ from the exact cost by rounding.
-    pub usd: f64,
-    pub rounding_usd: f64,
-    /// Tokens derived (rounded to whole tokens), and the range the rounding of the amounts
-    /// allows.
-    pub tokens: u64,
-    pub tokens_min: f64,
-    pub tokens_max: f64,
-    /// Money that could not be turned into tokens, by reason.
-    pub not_derived: Vec<NotDerived>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NotDerived {
-    pub reason: String,
-    pub rows: u64,
-    pub usd: f64,
-}
-
-impl Derived {
-    /// One sentence for the report and the app.
-    pub fn summary(&self) -> String {
-        let mut s = format!(
-            "Usage derived from cost: {} tokens ({} to {} given the rounding of each amount) from {} cost rows ({}); the recomputed cost and every lever work on these derived counts",
-            crate::money::count(self.tokens),
-            crate::money::count(self.tokens_min.floor() as u64),
-            crate::money::count(self.tokens_max.ceil() as u64),
-            crate::money::count(self.rows),
-            crate::money::usd(self.usd),
-        );
-        for n in &self.not_derived {
-            s.push_str(&format!(
-                "; {} of {} ({} rows) stays billed money only",
-                crate::money::usd(n.usd),
-                n.reason,
-                n.rows
-            ));
-        }
-        s
-    }
-}
 
 /// Adds usage rows derived from `data`'s billed rows, when the data holds no usage rows of
 /// its own (a cost export alone); returns what was derived. Replaces rows derived before (the
 /// price table may have changed since: a model mapped, a price file loaded).
 pub fn derive_from_cost(data: &mut Dataset, table: &PriceTable) -> Option<Derived> {
-    let cost_source = Source::of("Console cost CSV", Bucket::Day);
+    let cost_source = Source::of(Format::ConsoleCostCsv, Bucket::Day);
     let cost_index = data.sources.iter().position(|s| *s == cost_source);
     let only_derived = data
         .records

@@ -2,9 +2,9 @@
 //! order (volume, caching, routing, batch), and the one pricing function prices the result.
 //! The saving of each lever is the cost before it minus the cost after it (the waterfall).
 
-use crate::cost::{self, Cost, Terms};
-use crate::prices::{Family, PriceTable, Prompt};
-use crate::records::{Tier, Tokens};
+use crate::domain::cost::{self, Cost, Terms};
+use crate::domain::prices::{Family, PriceTable, Prompt};
+use crate::domain::records::{Tier, Tokens};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -288,8 +288,8 @@ pub struct Usage {
     pub time: i64,
     pub tier: Tier,
     pub long: LongRule,
-    pub geo: crate::records::Geo,
-    pub speed: crate::records::Speed,
+    pub geo: crate::domain::records::Geo,
+    pub speed: crate::domain::records::Speed,
     pub tokens: Tokens<f64>,
     pub web_search: f64,
 }

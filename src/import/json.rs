@@ -4,7 +4,7 @@
 //! no importer reaches into a sibling's internals.
 
 use super::{ParsedFile, Text};
-use crate::records::{Geo, Speed, Tier, Tokens};
+use crate::domain::records::{Geo, Speed, Tier, Tokens};
 use serde::Deserialize;
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]

@@ -1,11 +1,16 @@
-//! `costlens bench-ui` (hidden): the app's frame time while a slider is dragged, with a large
-//! import, start-up time on the sample data, and peak memory. Figures go to BENCHMARKS.md.
-//! Runs the real app headless through egui_kittest (layout and tessellation, no GPU upload).
+//! The app's frame time while a slider is dragged, with a large import, start-up time on the
+//! sample data, and peak memory: `cargo bench --bench ui [-- ROWS FRAMES]`. Figures go to
+//! BENCHMARKS.md. Runs the real app headless through egui_kittest (layout and tessellation,
+//! no GPU upload).
 
-use super::{CostlensApp, Settings, Source};
+#[allow(dead_code)]
+#[path = "../src/app/mod.rs"]
+mod app;
+
+use app::{CostlensApp, Settings, Source};
+use costlens::domain::prices::PriceTable;
 use costlens::import::{self, Options};
 use costlens::pipeline::Pipeline;
-use costlens::prices::PriceTable;
 use egui_kittest::Harness;
 use std::time::Instant;
 
@@ -27,13 +32,17 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-pub fn run(rows: usize, frames: usize) {
+fn main() {
+    // `cargo bench` passes `--bench`; numbers after it are the rows and the frames.
+    let nums: Vec<usize> = std::env::args().filter_map(|a| a.parse().ok()).collect();
+    let rows = nums.first().copied().unwrap_or(1_000_000);
+    let frames = nums.get(1).copied().unwrap_or(200);
     // Start-up: settings to first frame on the embedded sample data.
     let t = Instant::now();
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_eframe(|_cc| {
-            CostlensApp::with_settings(Settings::default(), Box::new(super::NativeDialogs))
+            CostlensApp::with_settings(Settings::default(), Box::new(app::NativeDialogs))
         });
     h.step();
     println!(
@@ -43,12 +52,12 @@ pub fn run(rows: usize, frames: usize) {
 
     // A large import.
     let t = Instant::now();
-    let csv = costlens::synth::usage_csv(&costlens::synth::bulk_rows(rows, 7));
+    let csv = costlens_testkit::usage_csv(&costlens_testkit::bulk_rows(rows, 7));
     let gen_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let parsed =
         import::parse_bytes("bulk.csv", csv.as_bytes(), &Options::default()).expect("parse");
-    let data = costlens::dataset::Dataset::merge([parsed], Default::default());
+    let data = costlens::domain::dataset::Dataset::merge([parsed], Default::default());
     drop(csv);
     let pipeline = Pipeline::new(data, PriceTable::bundled());
     println!(
@@ -76,7 +85,7 @@ pub fn run(rows: usize, frames: usize) {
             let app = h.state_mut();
             app.settings.levers.traffic = 0.5 + 2.0 * x;
             app.settings.levers.batch_share = x;
-            app.push(super::Cmd::LeversChanged);
+            app.push(app::Cmd::LeversChanged);
         }
         let t = Instant::now();
         h.step();

@@ -55,5 +55,5 @@ pub fn save_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
-    crate::atomic::write(path, &bytes)
+    crate::store::atomic::write(path, &bytes)
 }

@@ -1,4 +1,4 @@
-//! A dataset: everything imported in one session, merged from any number of files.
+//! Merging parsed files into one dataset, by the identity rules below.
 //!
 //! The identity rules (what counts once, what counts twice), with their reasons:
 //! - **Every row of one file counts.** Two rows of one export with the same date, model, key
@@ -14,15 +14,16 @@
 //! - **One API response counts once**, however many lines and files it was written to (Claude
 //!   Code writes one line per streaming snapshot): see [`replaces`].
 //! - **The same file reached by two paths is one file** (`f`, `./f`, a link): the loader
-//!   reads it once ([`crate::session`]).
+//!   reads it once ([`crate::pipeline::load`]).
 //! - **Two kinds of source covering the same days are flagged** as a likely double count (a
 //!   daily and an hourly export of one day; a Console export and an Admin report; an
 //!   organisation-wide export and a request log), with the choice to keep one: a view filter
-//!   on the source ([`crate::aggregate::Filter::sources`]).
+//!   on the source ([`crate::engine::view::Filter::sources`]).
 
-use crate::import::{BilledRow, FileSummary, Identity, ParsedFile, Rejected};
-use crate::records::{Bucket, Symbols, UsageRecord};
-use serde::{Deserialize, Serialize};
+use super::{Identity, ParsedFile};
+use crate::domain::dataset::{BilledRow, Dataset, DoubleCount, MAX_REJECTED_KEPT, Overlap, Source};
+use crate::domain::records::{Bucket, Symbols, UsageRecord};
+use crate::domain::time::{DAY, Period};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -59,175 +60,7 @@ pub fn replaces(kept_sidechain: bool, kept_total: u64, sidechain: bool, total: u
     }
 }
 
-/// A kind of usage source, as far as counting the same usage twice goes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
-    /// Short name for filters and flags (`console_usage_daily`, `claude_code`, ...).
-    pub key: String,
-    pub label: String,
-    /// An organisation-wide record of usage (Console export, Admin report): any other source
-    /// of the same days is, at least in part, the same usage again.
-    pub org_wide: bool,
-}
-
-impl Source {
-    /// The source of a file of format `format` (its label) whose rows are `bucket` wide.
-    pub fn of(format: &str, bucket: Bucket) -> Source {
-        let width = match bucket {
-            Bucket::Day => "daily",
-            Bucket::Hour => "hourly",
-            Bucket::Minute => "per minute",
-            Bucket::Request => "requests",
-        };
-        let (key, label, org_wide) = if format.starts_with("Console usage") {
-            (
-                format!("console_usage_{}", width.replace(' ', "_")),
-                format!("Console usage export ({width} rows)"),
-                true,
-            )
-        } else if format.starts_with("Admin API usage") {
-            (
-                format!("admin_usage_{}", width.replace(' ', "_")),
-                format!("Admin API usage report ({width} buckets)"),
-                true,
-            )
-        } else if format.starts_with("Console cost") || format.starts_with("Admin API cost") {
-            (
-                "cost_export".to_owned(),
-                "cost export (tokens derived from cost)".to_owned(),
-                true,
-            )
-        } else if format.starts_with("Claude Code") {
-            (
-                "claude_code".to_owned(),
-                "Claude Code logs".to_owned(),
-                false,
-            )
-        } else if format.contains("Batches") {
-            (
-                "batch_results".to_owned(),
-                "Message Batches results".to_owned(),
-                false,
-            )
-        } else {
-            ("messages".to_owned(), "Messages API logs".to_owned(), false)
-        };
-        Source {
-            key,
-            label,
-            org_wide,
-        }
-    }
-}
-
-/// Two files that hold copies of the same rows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Overlap {
-    pub files: [String; 2],
-    /// Days (YYYY-MM-DD) with rows in both.
-    pub days: Vec<String>,
-    /// Rows (identities) found in both.
-    pub rows: u64,
-    /// True when the copies were added up (`--sum-overlaps`); otherwise each row counted
-    /// once, from the copy with more tokens.
-    pub summed: bool,
-}
-
-/// Two kinds of source covering the same days: the same usage is likely counted twice.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DoubleCount {
-    /// Source keys (see [`Source::key`]), and their labels.
-    pub sources: [String; 2],
-    pub labels: [String; 2],
-    /// Days (YYYY-MM-DD) both cover.
-    pub days: Vec<String>,
-    /// Files of either kind with usage on those days.
-    pub files: Vec<String>,
-}
-
-impl DoubleCount {
-    /// What to tell the user, naming the fix.
-    pub fn message(&self, cli: bool) -> String {
-        let keep = if cli {
-            format!(
-                "keep one with --only-source {} or --only-source {}",
-                self.sources[0], self.sources[1]
-            )
-        } else {
-            "keep one (Keep only…)".to_owned()
-        };
-        format!(
-            "{} and {} both cover {} ({}): the same usage is likely counted twice; {keep}",
-            self.labels[0],
-            self.labels[1],
-            plural(self.days.len(), "day"),
-            day_span(&self.days)
-        )
-    }
-}
-
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
-/// "2026-08-01 to 2026-08-31" or the one day.
-fn day_span(days: &[String]) -> String {
-    match (days.first(), days.last()) {
-        (Some(a), Some(b)) if a != b => format!("{a} to {b}"),
-        (Some(a), _) => a.clone(),
-        _ => String::new(),
-    }
-}
-
-#[derive(Debug, Default)]
-pub struct Dataset {
-    pub symbols: Symbols,
-    pub records: Vec<UsageRecord>,
-    pub billed: Vec<BilledRow>,
-    /// Costs the sources themselves report (Claude Code's `costUSD`), by time.
-    pub reported: Vec<(i64, f64)>,
-    pub files: Vec<FileSummary>,
-    /// Rejected lines kept as examples (the first of each file, at most
-    /// [`MAX_REJECTED_KEPT`] in all); every one is counted in `rejected_total`, by reason.
-    pub rejected: Vec<Rejected>,
-    pub rejected_total: u64,
-    pub rejected_kinds: BTreeMap<String, u64>,
-    /// The kinds of source records came from; `UsageRecord::source` indexes it.
-    pub sources: Vec<Source>,
-    pub overlaps: Vec<Overlap>,
-    pub double_counts: Vec<DoubleCount>,
-    /// Things about the import as a whole (the same file given twice...).
-    pub notes: Vec<String>,
-    /// Set when the records were derived from a cost export (no usage file was loaded).
-    pub derived: Option<crate::derive::Derived>,
-    /// Files inside opened folders that are not usage files (skipped, listed).
-    pub unrecognised: Vec<String>,
-}
-
-/// At most this many rejected lines are kept as examples over all files.
-pub const MAX_REJECTED_KEPT: usize = 5_000;
-
 impl Dataset {
-    /// Adds a rejected line (or a problem with a file: `line` 0) to the examples and counts.
-    pub fn reject(&mut self, r: Rejected) {
-        self.rejected_total += 1;
-        *self
-            .rejected_kinds
-            .entry(crate::import::reason_kind(&r.reason))
-            .or_default() += 1;
-        if self.rejected.len() < MAX_REJECTED_KEPT {
-            self.rejected.push(r);
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty() && self.billed.is_empty()
-    }
-
     /// Merges parsed files, in order, by the identity rules of this module.
     pub fn merge(files: impl IntoIterator<Item = ParsedFile>, opts: MergeOptions) -> Dataset {
         let mut m = Merger::new(opts);
@@ -235,24 +68,6 @@ impl Dataset {
             m.add(f);
         }
         m.finish()
-    }
-
-    /// First and last record time, Unix seconds.
-    pub fn time_range(&self) -> Option<(i64, i64)> {
-        let min = self.records.iter().map(|r| r.time).min()?;
-        let max = self.records.iter().map(|r| r.time).max()?;
-        Some((min, max))
-    }
-
-    /// The index of `source` in [`Dataset::sources`], added if new.
-    pub fn source_index(&mut self, source: Source) -> u8 {
-        match self.sources.iter().position(|s| *s == source) {
-            Some(i) => i as u8,
-            None => {
-                self.sources.push(source);
-                (self.sources.len() - 1).min(u8::MAX as usize) as u8
-            }
-        }
     }
 }
 
@@ -326,10 +141,10 @@ impl Merger {
             .collect();
         let remap = |s: u32| map.get(s as usize).copied().unwrap_or(0);
         let bucket = file.records.first().map_or(Bucket::Day, |(r, _)| r.bucket);
-        let source = data.source_index(Source::of(&file.summary.format, bucket));
+        let source = data.source_index(Source::of(file.summary.format, bucket));
         // Admin API reports name keys and workspaces by ID: a row repeated in one file is a
         // page saved twice, not two keys that share a name. Console exports name them by name.
-        let by_id = file.summary.format.starts_with("Admin API");
+        let by_id = file.summary.format.keyed_by_id();
         let mut merged = 0;
         let mut within = 0;
         let mut repeated = 0;
@@ -345,7 +160,7 @@ impl Merger {
             r.api_key = remap(r.api_key);
             r.project = remap(r.project);
             r.source = source;
-            let day = r.time.div_euclid(86_400);
+            let day = r.time.div_euclid(DAY);
             if days.last() != Some(&day) {
                 days.push(day);
             }
@@ -456,7 +271,7 @@ impl Merger {
             let kept = self.seen_rows[&h];
             let acc = self.overlaps.entry((kept.file, file_no)).or_default();
             acc.rows += 1;
-            acc.days.insert(r.time.div_euclid(86_400));
+            acc.days.insert(r.time.div_euclid(DAY));
             overlapped += 1;
             let old = &mut data.records[kept.index];
             if self.opts.sum_overlaps {
@@ -519,7 +334,7 @@ impl Merger {
             let kept = self.seen_billed[&h];
             let acc = self.overlaps.entry((kept.file, file_no)).or_default();
             acc.rows += 1;
-            acc.days.insert(b.time.div_euclid(86_400));
+            acc.days.insert(b.time.div_euclid(DAY));
             overlapped += 1;
             let old = &mut data.billed[kept.index];
             if self.opts.sum_overlaps {
@@ -599,7 +414,7 @@ impl Merger {
 
     /// The merged dataset, with the overlaps and likely double counts found.
     pub fn finish(mut self) -> Dataset {
-        let day_label = |d: i64| crate::aggregate::Period::Day.label(d * 86_400);
+        let day_label = |d: i64| Period::Day.label(d * DAY);
         let files = &self.data.files;
         self.data.overlaps = self
             .overlaps

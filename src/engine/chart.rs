@@ -1,9 +1,10 @@
 //! The data behind the savings chart, shared by the app's dashboard, the PNG export and the
 //! headless `costlens export`. Pure data: drawing lives in the app.
 
-use crate::aggregate::{Dimension, Evaluation, Period, View};
-use crate::money;
-use crate::scenario::{Levers, Observed};
+use crate::domain::money;
+use crate::domain::time::Period;
+use crate::engine::scenario::{Levers, Observed};
+use crate::engine::view::{Dimension, Evaluation, View};
 use chrono::{Datelike, TimeZone, Utc};
 use serde::Serialize;
 
@@ -192,7 +193,7 @@ impl ChartData {
 
 /// "cache_read" -> "Cache read", for legends.
 pub fn category_label(key: &str) -> &str {
-    crate::records::Category::ALL
+    crate::domain::records::Category::ALL
         .iter()
         .find(|c| c.key() == key)
         .map(|c| c.label())

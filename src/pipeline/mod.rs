@@ -1,4 +1,5 @@
-//! The pipeline: inputs → dataset → cube → view (a spec: period, breakdown, filter) →
+//! The pipeline, the top layer of the core: loading files ([`load`]), then
+//! inputs → dataset → cube → view (a spec: period, breakdown, filter) →
 //! evaluation (levers) → report, chart data and forecast. The CLI, the app, the PNG export
 //! and the benchmarks all go through it, so the stages are put together in one place.
 //!
@@ -7,14 +8,18 @@
 //! rebuilds the view from the cube, new prices re-derive usage from cost where it was derived
 //! and rebuild the cube when the table's tier thresholds changed, new data rebuilds it all.
 
-use crate::aggregate::{Evaluation, Period, View, ViewSpec, prompt_length_grid};
-use crate::chart::{ChartData, Forecast, forecast_month_end};
-use crate::dataset::Dataset;
-use crate::price_check::PriceCheck;
-use crate::prices::PriceTable;
-use crate::report::{self, Report};
-use crate::scenario::{LeverError, Levers, ResolvedLevers};
-use crate::session::Analysis;
+pub mod load;
+
+use crate::domain::dataset::Dataset;
+use crate::domain::prices::PriceTable;
+use crate::domain::time::Period;
+use crate::engine::chart::{ChartData, Forecast, forecast_month_end};
+use crate::engine::cube::prompt_length_grid;
+use crate::engine::price_check::PriceCheck;
+use crate::engine::report::{self, Report};
+use crate::engine::scenario::{LeverError, Levers, ResolvedLevers};
+use crate::engine::view::{Evaluation, View, ViewSpec};
+use load::Analysis;
 
 pub struct Pipeline {
     analysis: Analysis,
@@ -208,7 +213,7 @@ impl Pipeline {
 fn forecast(analysis: &Analysis, spec: &ViewSpec) -> Option<Forecast> {
     let daily = ViewSpec {
         period: Period::Day,
-        dimension: crate::aggregate::Dimension::Tier,
+        dimension: crate::engine::view::Dimension::Tier,
         filter: spec.filter.clone(),
     };
     let view = analysis.view(&daily);

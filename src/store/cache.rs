@@ -23,10 +23,10 @@
 //! snapshot instead ([`super::snapshot`]). Packs and snapshots are marked as used (their
 //! modification time) when they answer, and removed after [`UNUSED_FOR`] unused.
 
-use super::{
+use crate::domain::records::{Bucket, Context, Geo, Speed, Symbols, Tier, Tokens, UsageRecord};
+use crate::import::{
     BilledRow, Control, FileSummary, Identity, ImportError, Options, ParsedFile, Rejected,
 };
-use crate::records::{Bucket, Context, Geo, Speed, Symbols, Tier, Tokens, UsageRecord};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -143,10 +143,10 @@ impl Cache {
     /// returns how many. Errors are ignored.
     pub fn prune(&self, unused_for: Duration) -> usize {
         let Some(dir) = &self.dir else { return 0 };
-        crate::atomic::remove_old_files(dir, unused_for, is_cache_file)
+        crate::store::atomic::remove_old_files(dir, unused_for, is_cache_file)
     }
 
-    /// [`super::parse_path`], answered from the cache when the file is unchanged. Returns the
+    /// [`crate::import::parse_path`], answered from the cache when the file is unchanged. Returns the
     /// parsed file and whether it came from the cache. Cache problems never fail an import.
     pub fn parse_path(
         &self,
@@ -184,7 +184,7 @@ impl Cache {
             if control.is_cancelled() {
                 return Err(ImportError::Cancelled(p.display().to_string()));
             }
-            super::parse_path(p, opts, control).map(|f| (f, false))
+            crate::import::parse_path(p, opts, control).map(|f| (f, false))
         };
         let Some(cache_dir) = self.dir.as_deref() else {
             return paths.par_iter().map(direct).collect();
@@ -342,7 +342,7 @@ fn parse_folder(
                 control.bytes_done.fetch_add(key.size, Ordering::Relaxed);
                 return (i, name, Ok((parsed, true)), Blob::Kept);
             }
-            match super::parse_path(path, opts, control) {
+            match crate::import::parse_path(path, opts, control) {
                 Ok(parsed) => {
                     // Not cached when the file changed while it was read (a log being written).
                     let blob = if key_for(Path::new(&key.path), opts).as_ref() == Some(&key) {
@@ -437,7 +437,7 @@ fn is_cache_file(name: &str) -> bool {
 pub(crate) fn pack_path(cache_dir: &Path, folder: &Path) -> PathBuf {
     cache_dir.join(format!(
         "{:016x}.pack",
-        super::stable_hash(&[folder.to_string_lossy().as_bytes()])
+        crate::import::stable_hash(&[folder.to_string_lossy().as_bytes()])
     ))
 }
 
@@ -502,7 +502,7 @@ fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
 
 pub(super) fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut tmp = crate::atomic::temp_in(dir)?;
+    let mut tmp = crate::store::atomic::temp_in(dir)?;
     tmp.write_all(bytes)?;
     // No fsync: an entry torn by a crash fails its checksum and is rebuilt, and syncing
     // every entry would cost more than parsing most log files.

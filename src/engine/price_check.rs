@@ -3,8 +3,8 @@
 //! was last checked (`as_of`), the report, the CLI and the app say so, with the fixes (map the
 //! model to a priced one, or load a newer price file).
 
-use crate::dataset::Dataset;
-use crate::prices::PriceTable;
+use crate::domain::dataset::Dataset;
+use crate::domain::prices::PriceTable;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -118,9 +118,17 @@ impl PriceCheck {
                 .take(5)
                 .map(|u| {
                     if u.tokens > 0 {
-                        format!("{} ({} tokens)", u.model, crate::money::count(u.tokens))
+                        format!(
+                            "{} ({} tokens)",
+                            u.model,
+                            crate::domain::money::count(u.tokens)
+                        )
                     } else {
-                        format!("{} ({} billed)", u.model, crate::money::usd(u.billed_usd))
+                        format!(
+                            "{} ({} billed)",
+                            u.model,
+                            crate::domain::money::usd(u.billed_usd)
+                        )
                     }
                 })
                 .collect();

@@ -288,7 +288,9 @@ impl UsageRecord {
     /// decide what a request pays; this is for counting).
     pub fn is_long_context_observed(&self) -> bool {
         match self.context {
-            Context::Request => self.tokens.total_input() > crate::cost::LONG_CONTEXT_THRESHOLD,
+            Context::Request => {
+                self.tokens.total_input() > crate::domain::cost::LONG_CONTEXT_THRESHOLD
+            }
             Context::Flag(b) => b,
         }
     }

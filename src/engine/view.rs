@@ -1,104 +1,16 @@
-//! Aggregation. Records are summed once per import into a [`Cube`] (hour or day x every
-//! dimension x price terms); a [`View`] projects the cube onto one period width, one breakdown
-//! dimension and a filter; [`View::evaluate`] prices the view under a scenario. A lever change
-//! re-prices the view's groups, never the raw rows.
+//! Views: the cube ([`super::cube`]) projected onto one period width, one breakdown
+//! dimension and a filter; [`View::evaluate`] prices a view under a scenario.
 
-use crate::cost::Cost;
-use crate::dataset::Dataset;
-use crate::prices::PriceTable;
-use crate::records::{
-    Bucket, Category, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord,
-};
-use crate::scenario::{self, LongRule, Observed, ResolvedLevers, Stage, Usage};
-use chrono::{Datelike, TimeZone, Utc};
-use rayon::prelude::*;
+use super::cube::{CtxKey, Cube, CubeKey};
+use super::scenario::{self, LongRule, Observed, ResolvedLevers, Stage, Usage};
+use crate::domain::cost::Cost;
+use crate::domain::dataset::Dataset;
+use crate::domain::prices::PriceTable;
+use crate::domain::records::{Category, Geo, Speed, Symbols, Tier, Tokens};
+use crate::domain::time::Period;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Period {
-    Hour,
-    #[default]
-    Day,
-    Week,
-    Month,
-}
-
-impl Period {
-    pub const ALL: [Period; 4] = [Period::Hour, Period::Day, Period::Week, Period::Month];
-
-    pub fn parse(s: &str) -> Option<Period> {
-        Period::ALL.into_iter().find(|p| p.key() == s)
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Period::Hour => "hour",
-            Period::Day => "day",
-            Period::Week => "week",
-            Period::Month => "month",
-        }
-    }
-
-    /// Start of the period containing `t` (UTC; weeks are ISO weeks, starting Monday).
-    pub fn start(self, t: i64) -> i64 {
-        match self {
-            Period::Hour => t.div_euclid(3600) * 3600,
-            Period::Day => t.div_euclid(86400) * 86400,
-            Period::Week => {
-                let day = t.div_euclid(86400);
-                // 1970-01-01 was a Thursday: Monday-based weekday = (day + 3) mod 7.
-                (day - (day + 3).rem_euclid(7)) * 86400
-            }
-            Period::Month => {
-                let d = Utc.timestamp_opt(t, 0).single().unwrap_or_default();
-                Utc.with_ymd_and_hms(d.year(), d.month(), 1, 0, 0, 0)
-                    .single()
-                    .map(|x| x.timestamp())
-                    .unwrap_or(t)
-            }
-        }
-    }
-
-    /// Start of the period after the one starting at `start`.
-    pub fn next(self, start: i64) -> i64 {
-        match self {
-            Period::Hour => start + 3600,
-            Period::Day => start + 86400,
-            Period::Week => start + 7 * 86400,
-            Period::Month => self.start(start + 32 * 86400),
-        }
-    }
-
-    /// The start (UTC, Unix seconds) of a day written YYYY-MM-DD, from 2000 to 2099; `None`
-    /// when it is not one (`26-08-01` is not the year 26: chrono would read it so).
-    pub fn parse_day(s: &str) -> Option<i64> {
-        let b = s.as_bytes();
-        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-            return None;
-        }
-        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-        if !(2000..=2099).contains(&d.year()) {
-            return None;
-        }
-        Some(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
-    }
-
-    pub fn label(self, start: i64) -> String {
-        let d = Utc.timestamp_opt(start, 0).single().unwrap_or_default();
-        match self {
-            Period::Hour => d.format("%Y-%m-%d %H:00").to_string(),
-            Period::Day => d.format("%Y-%m-%d").to_string(),
-            Period::Week => {
-                let w = d.iso_week();
-                format!("{}-W{:02}", w.year(), w.week())
-            }
-            Period::Month => d.format("%Y-%m").to_string(),
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -163,219 +75,6 @@ pub const CATEGORY_LABELS: [&str; 6] = [
     "web_search",
 ];
 
-/// How the request-tier rule is keyed in the cube.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum CtxKey {
-    Flag(bool),
-    /// Requests, banded by how many prompt-length grid values lift them over each tier
-    /// threshold of the price table (one byte per threshold): requests in one band are over or
-    /// under every threshold together at every grid value, so a group can stand for them all.
-    Band(u64),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct CubeKey {
-    time: i64,
-    model: Sym,
-    tier: Tier,
-    ctx: CtxKey,
-    geo: Geo,
-    speed: Speed,
-    workspace: Sym,
-    api_key: Sym,
-    project: Sym,
-    source: u8,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Cell {
-    tokens: Tokens<u64>,
-    web_search: u64,
-    requests: u64,
-    rows: u64,
-    min_input: u64,
-}
-
-/// Prompt-length values at which request-level long-context status is exact: the slider's
-/// steps (0.1 - 1 by 0.05, 1 - 3 by 0.1, 3 - 10 by 0.25).
-pub fn prompt_length_grid() -> Vec<f64> {
-    // Divided, not multiplied (`i as f64 * 0.1` is 1.5000000000000002 at i = 15): each
-    // value is the double nearest its decimal, the one a slider or `--prompt-length 1.5` gives.
-    let mut g = Vec::new();
-    g.extend((2..=20).map(|i| i as f64 / 20.0));
-    g.extend((11..=30).map(|i| i as f64 / 10.0));
-    g.extend((13..=40).map(|i| i as f64 / 4.0));
-    g
-}
-
-/// Usage summed once per import: cells and their keys, in parts (one per thread that summed
-/// them; kept apart rather than copied together).
-#[derive(Clone, Debug, Default)]
-pub struct Cube {
-    parts: Vec<(Vec<CubeKey>, Vec<Cell>)>,
-    grid: Vec<f64>,
-    thresholds: Vec<u64>,
-}
-
-impl Cube {
-    /// `grid`: prompt-length values the scenario must be exact at (1.0 is always added);
-    /// `thresholds`: the request-tier thresholds of the price table
-    /// ([`PriceTable::thresholds`]).
-    ///
-    /// Records are summed one time bucket (hour or day) at a time, so the table of cells
-    /// being filled stays small enough for the CPU cache however many cells there are in all.
-    /// Buckets are split between threads. Exports and logs are mostly in time order already;
-    /// when they are not, the records are visited through an index sorted by bucket.
-    pub fn build(records: &[UsageRecord], grid: &[f64], thresholds: &[u64]) -> Cube {
-        let mut grid: Vec<f64> = grid
-            .iter()
-            .copied()
-            .filter(|g| g.is_finite() && *g > 0.0)
-            .chain([1.0])
-            .collect();
-        grid.sort_by(f64::total_cmp);
-        grid.dedup();
-        // A band is one byte per threshold: at most 255 grid values, 8 thresholds.
-        grid.truncate(255);
-        let thresholds: Vec<u64> = thresholds
-            .iter()
-            .copied()
-            .take(crate::prices::MAX_THRESHOLDS)
-            .collect();
-        let bucket_of = |r: &UsageRecord| match r.bucket {
-            Bucket::Day => Period::Day.start(r.time),
-            _ => Period::Hour.start(r.time),
-        };
-        let key_of = |r: &UsageRecord, time: i64| {
-            let ctx = match r.context {
-                Context::Flag(b) => CtxKey::Flag(b),
-                Context::Request => {
-                    // How many grid values lift the request over each threshold: `x * g > t`
-                    // is monotone in g (the grid is sorted), false then true along the grid.
-                    let x = r.tokens.total_input() as f64;
-                    let band = thresholds.iter().fold(0u64, |band, &t| {
-                        let under = grid.partition_point(|&g| x * g <= t as f64);
-                        band << 8 | (grid.len() - under) as u64
-                    });
-                    CtxKey::Band(band)
-                }
-            };
-            CubeKey {
-                time,
-                model: r.model,
-                tier: r.tier,
-                ctx,
-                geo: r.geo,
-                speed: r.speed,
-                workspace: r.workspace,
-                api_key: r.api_key,
-                project: r.project,
-                source: r.source,
-            }
-        };
-        let in_order = records
-            .windows(2)
-            .all(|w| bucket_of(&w[0]) <= bucket_of(&w[1]));
-        let order: Vec<(i64, u32)> = if in_order {
-            Vec::new()
-        } else {
-            let mut o: Vec<(i64, u32)> = records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (bucket_of(r), i as u32))
-                .collect();
-            o.par_sort_unstable();
-            o
-        };
-        let n = records.len();
-        let at = |i: usize| -> (i64, &UsageRecord) {
-            if in_order {
-                let r = &records[i];
-                (bucket_of(r), r)
-            } else {
-                let (b, j) = order[i];
-                (b, &records[j as usize])
-            }
-        };
-        // Cut the sequence into one part per thread, each cut at a bucket boundary.
-        let parts = if n >= 1 << 16 {
-            rayon::current_num_threads().max(1)
-        } else {
-            1
-        };
-        let mut cuts = vec![0usize];
-        for p in 1..parts {
-            let mut c = (n * p / parts).max(*cuts.last().unwrap_or(&0));
-            while c > 0 && c < n && at(c).0 == at(c - 1).0 {
-                c += 1;
-            }
-            cuts.push(c.min(n));
-        }
-        cuts.push(n);
-        let sum_part = |(from, to): (usize, usize)| {
-            let mut index: FxHashMap<CubeKey, u32> = FxHashMap::default();
-            let mut keys = Vec::new();
-            let mut cells: Vec<Cell> = Vec::new();
-            let mut current = None;
-            for i in from..to {
-                let (time, r) = at(i);
-                if current != Some(time) {
-                    current = Some(time);
-                    index.clear();
-                }
-                let key = key_of(r, time);
-                let i = *index.entry(key).or_insert_with(|| {
-                    keys.push(key);
-                    cells.push(Cell {
-                        tokens: Tokens::default(),
-                        web_search: 0,
-                        requests: 0,
-                        rows: 0,
-                        min_input: u64::MAX,
-                    });
-                    (cells.len() - 1) as u32
-                });
-                let c = &mut cells[i as usize];
-                c.tokens = c.tokens.saturating_add(&r.tokens);
-                c.web_search = c.web_search.saturating_add(r.web_search);
-                c.requests = c.requests.saturating_add(r.requests);
-                c.rows += 1;
-                c.min_input = c.min_input.min(r.tokens.total_input());
-            }
-            (keys, cells)
-        };
-        let ranges: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
-        let parts = if ranges.len() > 1 {
-            ranges.into_par_iter().map(sum_part).collect()
-        } else {
-            ranges.into_iter().map(sum_part).collect()
-        };
-        Cube {
-            parts,
-            grid,
-            thresholds,
-        }
-    }
-
-    /// Every cell with its key, in order.
-    fn cells(&self) -> impl Iterator<Item = (&CubeKey, &Cell)> {
-        self.parts.iter().flat_map(|(k, c)| k.iter().zip(c))
-    }
-
-    pub fn groups(&self) -> usize {
-        self.parts.iter().map(|p| p.0.len()).sum()
-    }
-
-    pub fn grid(&self) -> &[f64] {
-        &self.grid
-    }
-
-    /// The tier thresholds requests were banded on.
-    pub fn thresholds(&self) -> &[u64] {
-        &self.thresholds
-    }
-}
-
 /// Which rows a view covers. Empty lists mean "all"; names are as the UI shows them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -387,7 +86,7 @@ pub struct Filter {
     pub models: Vec<String>,
     pub workspaces: Vec<String>,
     pub api_keys: Vec<String>,
-    /// Source keys ([`crate::dataset::Source::key`]): keep only usage from these kinds of
+    /// Source keys ([`crate::domain::dataset::Source::key`]): keep only usage from these kinds of
     /// source (the choice to keep one of two that count the same usage).
     pub sources: Vec<String>,
 }
@@ -851,15 +550,15 @@ fn price_notes(table: &PriceTable, groups: &[ViewGroup]) -> Vec<String> {
         ) {
             note(1);
         }
-        let secondary = entry.confidence != crate::prices::Confidence::Published
-            || period.confidence != crate::prices::Confidence::Published
+        let secondary = entry.confidence != crate::domain::prices::Confidence::Published
+            || period.confidence != crate::domain::prices::Confidence::Published
             || (u.speed == Speed::Fast
                 && period.fast_multiplier.is_some()
-                && period.fast_confidence != crate::prices::Confidence::Published)
+                && period.fast_confidence != crate::domain::prices::Confidence::Published)
             || period
                 .rates_for(u.long.prompt(1.0))
                 .1
-                .is_some_and(|t| t.confidence != crate::prices::Confidence::Published);
+                .is_some_and(|t| t.confidence != crate::domain::prices::Confidence::Published);
         if secondary {
             note(2);
         }
@@ -868,7 +567,7 @@ fn price_notes(table: &PriceTable, groups: &[ViewGroup]) -> Vec<String> {
         .into_iter()
         .map(|((kind, m), tokens)| {
             let name = table.model(m).display_name();
-            let tokens = crate::money::count(tokens);
+            let tokens = crate::domain::money::count(tokens);
             match kind {
                 0 => format!(
                     "{tokens} tokens of {name} in fast mode fall on days when fast mode had no price of its own: priced at standard speed"
@@ -906,7 +605,7 @@ fn dim_label(
     k: &CubeKey,
     syms: &Symbols,
     model_lbl: &[String],
-    sources: &[crate::dataset::Source],
+    sources: &[crate::domain::dataset::Source],
 ) -> String {
     let or_none = |s: &str| {
         if s.is_empty() {
@@ -927,58 +626,3 @@ fn dim_label(
             .map_or_else(|| "(none)".to_owned(), |s| s.label.clone()),
     }
 }
-
-/// A fast hasher for the engine's own keys (integers, not attacker-chosen): the std SipHash
-/// costs more than the rest of building a cube. The word mixing is FxHash's (rustc).
-#[derive(Clone, Copy, Default)]
-pub(crate) struct FxHasher(u64);
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            self.add(u64::from_le_bytes([
-                w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
-            ]));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            self.add(rest.iter().fold(0u64, |acc, &b| acc << 8 | b as u64));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.add(i as u64);
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.add(i as u64);
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.add(i as u64);
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    fn write_i64(&mut self, i: i64) {
-        self.add(i as u64);
-    }
-    fn write_isize(&mut self, i: isize) {
-        self.add(i as u64);
-    }
-    fn finish(&self) -> u64 {
-        // The multiply leaves the low bits weakest; hash tables index by them.
-        self.0.rotate_left(26)
-    }
-}
-
-pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;

@@ -2,8 +2,8 @@
 //! the calculator) goes through [`price`], so the long-context, batch, geo and speed rules live
 //! in one place.
 
-use crate::prices::{ModelPrice, PricePeriod, PriceTable, Prompt};
-use crate::records::{Category, Geo, Speed, Tier, Tokens, UsageRecord};
+use crate::domain::prices::{ModelPrice, PricePeriod, PriceTable, Prompt};
+use crate::domain::records::{Category, Geo, Speed, Tier, Tokens, UsageRecord};
 use serde::Serialize;
 
 /// The long-context threshold of the 1M-context beta (Sonnet 4 / 4.5, and 4.6 until
@@ -108,10 +108,10 @@ pub fn price(
 }
 
 /// What decides the request tier of a record: the request's prompt tokens, or the row's flag.
-pub fn prompt_of(context: crate::records::Context, total_input: f64) -> Prompt {
+pub fn prompt_of(context: crate::domain::records::Context, total_input: f64) -> Prompt {
     match context {
-        crate::records::Context::Request => Prompt::Tokens(total_input),
-        crate::records::Context::Flag(b) => Prompt::Long(b),
+        crate::domain::records::Context::Request => Prompt::Tokens(total_input),
+        crate::domain::records::Context::Flag(b) => Prompt::Long(b),
     }
 }
 

@@ -1,12 +1,19 @@
 //! UI tests that drive the real app with egui_kittest (offscreen, wgpu on llvmpipe). No test
 //! opens a native dialog: file dialogs are a fake that returns prepared paths.
 
-use super::*;
-use costlens::aggregate::{Evaluation, ViewSpec, prompt_length_grid};
-use costlens::money;
+use crate::app::*;
+use costlens::domain::money;
+use costlens::domain::prices::PriceTable;
+use costlens::engine::chart::ChartData;
+use costlens::engine::cube::prompt_length_grid;
+use costlens::engine::scenario::Levers;
+use costlens::engine::view::{Evaluation, ViewSpec};
+use costlens::import::Options;
+use costlens::pipeline::load::{self, Analysis};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::cell::RefCell;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 /// Dialogs that answer with prepared paths and record what was asked.
@@ -65,7 +72,7 @@ fn harness() -> Harness<'static, CostlensApp> {
 /// What the core computes for the bundled sample data under `levers`, independently of the
 /// app's own state.
 fn core_eval(levers: &Levers) -> Evaluation {
-    let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
+    let loaded = load::load_bytes(SAMPLE_FILES, &Options::default());
     let a = Analysis::new(loaded.data, PriceTable::bundled(), &prompt_length_grid());
     let view = a.view(&ViewSpec::default());
     view.evaluate(&a.table, &levers.resolve(&a.table).expect("levers resolve"))
@@ -153,7 +160,7 @@ fn preset_routes_easy_work_to_haiku() {
     let routing = expected
         .waterfall
         .iter()
-        .find(|(s, _)| *s == costlens::scenario::Stage::Routing);
+        .find(|(s, _)| *s == costlens::engine::scenario::Stage::Routing);
     assert!(routing.is_some_and(|(_, saved)| *saved > 0.0));
 }
 
@@ -191,7 +198,7 @@ fn export_png_goes_through_the_dialog_and_writes_a_file() {
     h.run();
     // The render runs on a background thread; wait for it (bounded).
     for _ in 0..300 {
-        if h.state().export_job.is_none() {
+        if !h.state().is_exporting() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -280,7 +287,7 @@ fn snapshot_dashboard() {
 
 #[test]
 fn snapshot_exported_chart() {
-    let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
+    let loaded = load::load_bytes(SAMPLE_FILES, &Options::default());
     let a = Analysis::new(loaded.data, PriceTable::bundled(), &prompt_length_grid());
     let view = a.view(&ViewSpec::default());
     let levers = Levers {
@@ -320,7 +327,7 @@ fn typed_date_range_filters_the_cost_to_those_days() {
         "both days included"
     );
     // September's cost, summed record by record here (not through the app's view).
-    let loaded = session::load_bytes(SAMPLE_FILES, &Options::default());
+    let loaded = load::load_bytes(SAMPLE_FILES, &Options::default());
     let table = PriceTable::bundled();
     let d = &loaded.data;
     let september: f64 = d
@@ -329,7 +336,7 @@ fn typed_date_range_filters_the_cost_to_those_days() {
         .filter(|r| (sept..oct).contains(&r.time))
         .filter_map(|r| {
             let m = table.lookup(d.symbols.get(r.model))?;
-            Some(costlens::cost::price_record(&table, m, r).total())
+            Some(costlens::domain::cost::price_record(&table, m, r).total())
         })
         .sum();
     let all: f64 = core_eval(&Levers::default()).actual;

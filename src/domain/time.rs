@@ -1,0 +1,97 @@
+//! Time: the period widths a chart is drawn in, and days. Usage times are Unix seconds, UTC.
+
+use chrono::{Datelike, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Seconds in an hour and in a day (UTC has no leap seconds in Unix time).
+pub const HOUR: i64 = 3_600;
+pub const DAY: i64 = 86_400;
+
+/// The start (Unix seconds) of the UTC day holding `t`.
+pub fn day_of(t: i64) -> i64 {
+    t.div_euclid(DAY) * DAY
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    Hour,
+    #[default]
+    Day,
+    Week,
+    Month,
+}
+
+impl Period {
+    pub const ALL: [Period; 4] = [Period::Hour, Period::Day, Period::Week, Period::Month];
+
+    pub fn parse(s: &str) -> Option<Period> {
+        Period::ALL.into_iter().find(|p| p.key() == s)
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Period::Hour => "hour",
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+
+    /// Start of the period containing `t` (UTC; weeks are ISO weeks, starting Monday).
+    pub fn start(self, t: i64) -> i64 {
+        match self {
+            Period::Hour => t.div_euclid(3600) * 3600,
+            Period::Day => t.div_euclid(86400) * 86400,
+            Period::Week => {
+                let day = t.div_euclid(86400);
+                // 1970-01-01 was a Thursday: Monday-based weekday = (day + 3) mod 7.
+                (day - (day + 3).rem_euclid(7)) * 86400
+            }
+            Period::Month => {
+                let d = Utc.timestamp_opt(t, 0).single().unwrap_or_default();
+                Utc.with_ymd_and_hms(d.year(), d.month(), 1, 0, 0, 0)
+                    .single()
+                    .map(|x| x.timestamp())
+                    .unwrap_or(t)
+            }
+        }
+    }
+
+    /// Start of the period after the one starting at `start`.
+    pub fn next(self, start: i64) -> i64 {
+        match self {
+            Period::Hour => start + 3600,
+            Period::Day => start + 86400,
+            Period::Week => start + 7 * 86400,
+            Period::Month => self.start(start + 32 * 86400),
+        }
+    }
+
+    /// The start (UTC, Unix seconds) of a day written YYYY-MM-DD, from 2000 to 2099; `None`
+    /// when it is not one (`26-08-01` is not the year 26: chrono would read it so).
+    pub fn parse_day(s: &str) -> Option<i64> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        if !(2000..=2099).contains(&d.year()) {
+            return None;
+        }
+        Some(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
+    }
+
+    pub fn label(self, start: i64) -> String {
+        let d = Utc.timestamp_opt(start, 0).single().unwrap_or_default();
+        match self {
+            Period::Hour => d.format("%Y-%m-%d %H:00").to_string(),
+            Period::Day => d.format("%Y-%m-%d").to_string(),
+            Period::Week => {
+                let w = d.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            Period::Month => d.format("%Y-%m").to_string(),
+        }
+    }
+}

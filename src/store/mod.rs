@@ -1,0 +1,8 @@
+//! The store, above import: what costlens keeps on disk of its own (the import cache and
+//! snapshots, the settings) and how it writes files (atomically, never replacing what is not
+//! ours). Persistence, apart from parsing.
+
+pub mod atomic;
+pub mod cache;
+pub mod settings;
+pub mod snapshot;
