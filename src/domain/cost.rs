@@ -6,11 +6,7 @@ use crate::domain::prices::{ModelPrice, PricePeriod, PriceTable, Prompt};
 use crate::domain::records::{Category, Geo, Speed, Tier, Tokens, UsageRecord};
 use serde::Serialize;
 
-/// The long-context threshold of the 1M-context beta (Sonnet 4 / 4.5, and 4.6 until
-/// 2026-03-12): a request whose prompt exceeds it is billed entirely at long-context rates. The
-/// price table carries it per model and period as a request tier; this is the value older
-/// price files mean by `long_context`, and what generators use.
-pub const LONG_CONTEXT_THRESHOLD: u64 = 200_000;
+pub use crate::domain::records::LONG_CONTEXT_THRESHOLD;
 
 /// Batch API: 50% of every token category, cache reads and writes included.
 pub const BATCH_MULTIPLIER: f64 = 0.5;

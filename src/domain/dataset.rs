@@ -1,5 +1,5 @@
 //! A dataset: everything imported in one session, merged from any number of files (the
-//! merging, with the identity rules, is [`crate::import::merge`]): usage records, billed rows,
+//! merging, with the identity rules, is done by the import layer): usage records, billed rows,
 //! what each file contributed, the lines rejected, and what the merge found (overlaps, likely
 //! double counts).
 
@@ -319,7 +319,7 @@ impl Dataset {
         self.rejected_total += 1;
         *self
             .rejected_kinds
-            .entry(crate::import::reason_kind(&r.reason))
+            .entry(reason_kind(&r.reason))
             .or_default() += 1;
         if self.rejected.len() < MAX_REJECTED_KEPT {
             self.rejected.push(r);
@@ -350,7 +350,7 @@ impl Dataset {
 }
 
 /// What deriving usage from a cost export made, and what it could not (see
-/// [`crate::engine::derive`]).
+/// the engine's `derive`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Derived {
     /// Cost rows turned into usage rows.

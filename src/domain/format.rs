@@ -1,4 +1,4 @@
-//! The kinds of file costlens reads (detected by content, [`crate::import::detect`]).
+//! The kinds of file costlens reads (detected by content, by the import layer).
 
 use serde::{Deserialize, Serialize};
 

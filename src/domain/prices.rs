@@ -223,7 +223,7 @@ impl TryFrom<RawPeriod> for PricePeriod {
         let mut tiers = r.tiers;
         if let Some(rates) = r.long_context {
             tiers.push(RequestTier {
-                above_prompt_tokens: crate::domain::cost::LONG_CONTEXT_THRESHOLD,
+                above_prompt_tokens: crate::domain::records::LONG_CONTEXT_THRESHOLD,
                 rates,
                 confidence: Confidence::Published,
             });
@@ -901,7 +901,7 @@ fn litellm_to_price_file(name: &str, v: &serde_json::Value) -> Result<PriceFile,
         let read = per_m("cache_read_input_token_cost").unwrap_or(input * 0.1);
         let tiers = per_m("input_cost_per_token_above_200k_tokens")
             .map(|li| RequestTier {
-                above_prompt_tokens: crate::domain::cost::LONG_CONTEXT_THRESHOLD,
+                above_prompt_tokens: crate::domain::records::LONG_CONTEXT_THRESHOLD,
                 rates: Rates {
                     input: li,
                     cache_write_5m: per_m("cache_creation_input_token_cost_above_200k_tokens")

@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The long-context threshold of the 1M-context beta (Sonnet 4 / 4.5, and 4.6 until
+/// 2026-03-12): a request whose prompt exceeds it is billed entirely at long-context rates. The
+/// price table carries it per model and period as a request tier; this is the value older
+/// price files mean by `long_context`, and what generators use.
+pub const LONG_CONTEXT_THRESHOLD: u64 = 200_000;
+
 /// The five token categories the API bills separately.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -288,9 +294,7 @@ impl UsageRecord {
     /// decide what a request pays; this is for counting).
     pub fn is_long_context_observed(&self) -> bool {
         match self.context {
-            Context::Request => {
-                self.tokens.total_input() > crate::domain::cost::LONG_CONTEXT_THRESHOLD
-            }
+            Context::Request => self.tokens.total_input() > LONG_CONTEXT_THRESHOLD,
             Context::Flag(b) => b,
         }
     }

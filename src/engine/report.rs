@@ -3,13 +3,13 @@
 
 use crate::domain::dataset::Dataset;
 use crate::domain::dataset::{DoubleCount, Overlap, Source};
+use crate::domain::dataset::{FileSummary, Rejected};
 use crate::domain::prices::PriceTable;
 use crate::domain::records::Tokens;
 use crate::domain::time::Period;
 use crate::engine::price_check::PriceCheck;
 use crate::engine::scenario::{Levers, Observed};
 use crate::engine::view::{Dimension, Evaluation, Unpriced, View};
-use crate::import::{FileSummary, Rejected};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]

@@ -344,7 +344,7 @@ impl View {
         // The bill is filtered like the usage (its model names are display names, which the
         // model labels resolve to). Logs' own costs carry no model, workspace or key: they are
         // shown only while the filter is on time alone.
-        let billed_ok = |b: &&crate::import::BilledRow| {
+        let billed_ok = |b: &&crate::domain::dataset::BilledRow| {
             f.time_ok(b.time)
                 && name_ok(&models_ok, &model_lbl[b.model as usize])
                 && name_ok(&ws_ok, syms.get(b.workspace))

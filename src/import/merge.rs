@@ -14,11 +14,11 @@
 //! - **One API response counts once**, however many lines and files it was written to (Claude
 //!   Code writes one line per streaming snapshot): see [`replaces`].
 //! - **The same file reached by two paths is one file** (`f`, `./f`, a link): the loader
-//!   reads it once ([`crate::pipeline::load`]).
+//!   reads it once (the pipeline's loader).
 //! - **Two kinds of source covering the same days are flagged** as a likely double count (a
 //!   daily and an hourly export of one day; a Console export and an Admin report; an
 //!   organisation-wide export and a request log), with the choice to keep one: a view filter
-//!   on the source ([`crate::engine::view::Filter::sources`]).
+//!   on the source (the view's `Filter::sources`).
 
 use super::{Identity, ParsedFile};
 use crate::domain::dataset::{BilledRow, Dataset, DoubleCount, MAX_REJECTED_KEPT, Overlap, Source};
