@@ -160,7 +160,7 @@ pub struct ViewArgs {
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub to: Option<String>,
     /// Keep only usage from these kinds of source (console_usage_daily, console_usage_hourly,
-    /// admin_usage_daily, messages, batch_results, claude_code, cost_export...): the choice to
+    /// admin_usage_daily, messages, batch_results, claude_code, console_cost, admin_cost...): the choice to
     /// keep one of two sources that count the same usage.
     #[arg(long, value_name = "SOURCE[,SOURCE...]", value_delimiter = ',')]
     pub only_source: Vec<String>,
@@ -649,7 +649,12 @@ pub fn render_report(r: &Report) -> String {
     );
     let _ = writeln!(s, "\nSavings by lever");
     for w in &r.waterfall {
-        let _ = writeln!(s, "  {:<24} {:>14}", w.label, money::usd(w.savings_usd));
+        // Nothing priced: what each lever saves is unknown too, not $0.
+        let saved = match r.actual_usd {
+            Some(_) => money::usd(w.savings_usd),
+            None => "unpriced".to_owned(),
+        };
+        let _ = writeln!(s, "  {:<24} {:>14}", w.label, saved);
     }
     let _ = writeln!(s, "\nBy {}", r.by.label().to_lowercase());
     let _ = writeln!(

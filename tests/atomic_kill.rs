@@ -92,7 +92,12 @@ fn a_kill_mid_write_leaves_a_complete_version() {
     let mut advanced = 0;
     for round in 0..10 {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "writer_child", "--test-threads=1", "--quiet"])
+            .args([
+                "--exact",
+                "atomic_kill::writer_child",
+                "--test-threads=1",
+                "--quiet",
+            ])
             .env(WRITER_ENV, &target)
             .env("COSTLENS_TEST_WRITER_FROM", (last + 1).to_string())
             .stdout(Stdio::null())

@@ -153,11 +153,21 @@ fn context_window_labels() {
         ("> 200k", true),
         ("200k-1M", true),
         ("> 200K", true),
+        ("200k-1m", true),
     ] {
         assert_eq!(
-            console_usage::is_long_context_label(label),
-            long,
+            costlens::import::values::context_label(label).map(|l| l.is_long()),
+            Ok(long),
             "{label:?}"
+        );
+    }
+    // A label that is none of these is refused, never guessed.
+    for label in ["N/A", "-", "big", "1M"] {
+        assert_eq!(
+            costlens::import::values::context_label(label),
+            Err(format!(
+                "context_window: unknown label {label:?} (expected ≤ 200k, 0-200k, > 200k or 200k-1M)"
+            )),
         );
     }
 }

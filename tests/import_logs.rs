@@ -1424,7 +1424,7 @@ fn default_claude_code_dirs_follow_claude_config_dir() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "default_claude_code_dirs_follow_claude_config_dir",
+            "import_logs::default_claude_code_dirs_follow_claude_config_dir",
             "--test-threads=1",
         ])
         .env(

@@ -59,7 +59,7 @@ pub struct BilledRow {
     /// Identity of the row, to recognise the same bill loaded twice.
     pub id: u64,
     /// Long context: the row's `context_window` is a label beyond 200k (same rule as the usage
-    /// CSV, [`console_usage::is_long_context_label`]); false when the source does not say.
+    /// CSV, the import layer's `values::context_label`); false when the source does not say.
     #[serde(default)]
     pub long_context: bool,
     /// `inference_geo`, where the source has it.
@@ -76,6 +76,10 @@ pub struct BilledRow {
     /// `12` -> 0.5; Admin cents `"123.45"` -> 0.00005, `"5000"` -> 0.005).
     #[serde(default)]
     pub rounding_usd: f64,
+    /// The kind of cost export it came from: an index into the dataset's sources (set when
+    /// files are merged; 0 in a parsed file).
+    #[serde(default)]
+    pub source: u8,
 }
 
 /// What billed money is for (`cost_type` of the cost exports).
@@ -201,10 +205,8 @@ impl Source {
                 format!("admin_usage_{key_width}"),
                 format!("Admin API usage report ({width} buckets)"),
             ),
-            Format::ConsoleCostCsv | Format::AdminCostJson => (
-                "cost_export".to_owned(),
-                "cost export (tokens derived from cost)".to_owned(),
-            ),
+            Format::ConsoleCostCsv => ("console_cost".to_owned(), "Console cost export".to_owned()),
+            Format::AdminCostJson => ("admin_cost".to_owned(), "Admin API cost report".to_owned()),
             Format::ClaudeCodeJsonl => ("claude_code".to_owned(), "Claude Code logs".to_owned()),
             Format::BatchResultsJsonl => (
                 "batch_results".to_owned(),
@@ -219,6 +221,12 @@ impl Source {
             label,
             org_wide: format.org_wide(),
         }
+    }
+
+    /// A cost export (the Console's CSV or the Admin cost report): billed money, and the
+    /// usage derived from it.
+    pub fn is_cost(&self) -> bool {
+        self.key == "console_cost" || self.key == "admin_cost"
     }
 }
 

@@ -21,22 +21,29 @@ use std::collections::BTreeMap;
 /// its own (a cost export alone); returns what was derived. Replaces rows derived before (the
 /// price table may have changed since: a model mapped, a price file loaded).
 pub fn derive_from_cost(data: &mut Dataset, table: &PriceTable) -> Option<Derived> {
-    let cost_source = Source::of(Format::ConsoleCostCsv, Bucket::Day);
-    let cost_index = data.sources.iter().position(|s| *s == cost_source);
-    let only_derived = data
-        .records
-        .iter()
-        .all(|r| Some(r.source as usize) == cost_index);
+    let is_cost = |data: &Dataset, s: u8| data.sources.get(s as usize).is_some_and(Source::is_cost);
+    let only_derived = data.records.iter().all(|r| is_cost(data, r.source));
     if data.billed.is_empty() || !only_derived {
         return None;
     }
     data.records.clear();
-    let source = data.source_index(cost_source);
+    // Derived rows are of the kind of cost export their money came from (a filter on the
+    // source keeps one of two).
+    let mut sources: Vec<u8> = data.billed.iter().map(|b| b.source).collect();
+    if sources.iter().any(|&s| !is_cost(data, s)) {
+        // Rows merged without their source (not through the merger).
+        let fallback = data.source_index(Source::of(Format::ConsoleCostCsv, Bucket::Day));
+        for s in &mut sources {
+            if !is_cost(data, *s) {
+                *s = fallback;
+            }
+        }
+    }
     let mut derived = Derived::default();
     let mut skipped: BTreeMap<String, (u64, f64)> = BTreeMap::new();
     // One lookup per model name.
     let mut models: Vec<Option<Option<usize>>> = vec![None; data.symbols.len()];
-    for b in &data.billed {
+    for (b, &source) in data.billed.iter().zip(&sources) {
         let model = *models[b.model as usize]
             .get_or_insert_with(|| table.lookup(data.symbols.get(b.model)));
         let name = data.symbols.get(b.model);

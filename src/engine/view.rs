@@ -346,6 +346,7 @@ impl View {
         // shown only while the filter is on time alone.
         let billed_ok = |b: &&crate::domain::dataset::BilledRow| {
             f.time_ok(b.time)
+                && source_ok.get(b.source as usize).copied().unwrap_or(true)
                 && name_ok(&models_ok, &model_lbl[b.model as usize])
                 && name_ok(&ws_ok, syms.get(b.workspace))
                 && name_ok(&keys_ok, syms.get(b.api_key))

@@ -474,8 +474,16 @@ fn cost_row(
     end_s: &str,
     v: serde_json::Value,
 ) -> Result<(), String> {
-    // The canonical text of the result (serde_json sorts keys) identifies it.
+    // The canonical text of the result (serde_json sorts keys) without its amount identifies
+    // it: two results of one bucket that differ in anything else (a description the report
+    // could not read) are two amounts, both billed; the same result saved twice (or again,
+    // later, with a larger amount) is one.
+    let mut v = v;
+    let amount = v.as_object_mut().and_then(|o| o.remove("amount"));
     let canonical = v.to_string();
+    if let (Some(o), Some(a)) = (v.as_object_mut(), amount) {
+        o.insert("amount".to_owned(), a);
+    }
     let r: CostResult = serde_json::from_value(v).map_err(|e| e.to_string())?;
     // `amount` is a decimal string in cents: "123.45" is $1.2345, "5000" is $50.00.
     let amount_text = match &r.amount {
@@ -591,6 +599,7 @@ fn cost_row(
         speed,
         cost_type,
         rounding_usd,
+        source: 0,
     });
     Ok(())
 }

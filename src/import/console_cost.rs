@@ -7,7 +7,7 @@
 //! (the only kind then). An empty workspace is the Default workspace, and is stored under that
 //! name, as the usage CSV writes it (so filters and reconciliation line up).
 
-use super::console_usage::{
+use super::csv::{
     CsvCursor, check_unique_header, check_width, cr_only_to_lf, header_names, parse_usage_time,
     parse_whole, skip_preamble,
 };
@@ -125,6 +125,29 @@ fn parse_row(
     excel: &mut u64,
 ) -> Result<BilledRow, String> {
     check_width(rec, width)?;
+    // A row one field wider than the header whose extra field is empty passes the width check
+    // (a trailing comma), and so does `3,75` when the last column is empty (no list price,
+    // no key status): the amount would read as 3. Digits on both sides of the comma after
+    // cost_usd say which it is.
+    if rec.len() > width {
+        let digits = |i: usize| {
+            rec.get(i).is_some_and(|f| {
+                let f = f.trim_ascii();
+                !f.is_empty() && f.iter().all(u8::is_ascii_digit)
+            })
+        };
+        if digits(c_cost) && digits(c_cost + 1) {
+            return Err(format!(
+                "cost_usd: {:?} is a number written with a decimal comma (expected {width} columns, found {}); export it with a decimal point",
+                format!(
+                    "{},{}",
+                    String::from_utf8_lossy(rec[c_cost].trim_ascii()),
+                    String::from_utf8_lossy(rec[c_cost + 1].trim_ascii())
+                ),
+                rec.len()
+            ));
+        }
+    }
     let get = |i: Option<usize>, name: &str| -> Result<&str, String> {
         match i.and_then(|i| rec.get(i)) {
             None => Ok(""),
@@ -187,5 +210,6 @@ fn parse_row(
         speed,
         cost_type,
         rounding_usd: rounding_of(cost_s, 0).unwrap_or(0.0),
+        source: 0,
     })
 }

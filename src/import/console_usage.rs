@@ -2,9 +2,12 @@
 //!
 //! An hourly export of a busy organisation runs to millions of rows, so the file is read into
 //! memory once and, when it holds no quoted field, cut at line breaks into pieces parsed in
-//! parallel. Line numbers are counted here ([`CsvCursor`]) rather than taken from the csv
-//! crate, whose positions lag one line behind after CRLF line ends and blank lines.
+//! parallel. The CSV reader is [`super::csv`].
 
+use super::csv::{
+    CsvCursor, check_unique_header, check_width, cr_only_to_lf, header_names, parse_usage_time,
+    parse_whole, skip_preamble, trim,
+};
 use super::{Identity, ParsedFile, parse_count, stable_hash};
 use crate::domain::records::{
     Bucket, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord,
@@ -36,73 +39,6 @@ const TOKEN_COLUMNS: [&str; 5] = [
     "usage_output_tokens",
 ];
 
-/// Header names as importers compare them: trimmed, lower case, without a BOM.
-pub(crate) fn header_names(fields: &[Cow<[u8]>]) -> Vec<String> {
-    fields
-        .iter()
-        .map(|f| {
-            String::from_utf8_lossy(f)
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .to_ascii_lowercase()
-        })
-        .collect()
-}
-
-/// A header that names a column twice is refused: which of the two to read would be a guess
-/// (the second used to be ignored, silently, giving $0).
-pub(crate) fn check_unique_header(names: &[String]) -> Result<(), String> {
-    for (j, n) in names.iter().enumerate() {
-        if n.is_empty() {
-            continue;
-        }
-        if let Some(i) = names[..j].iter().position(|m| m == n) {
-            return Err(format!(
-                "the header names {n} twice (columns {} and {})",
-                i + 1,
-                j + 1
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A row's fields against the header's width: fewer is a broken row; more is one too, unless
-/// the extra fields are empty (a trailing comma) — a decimal comma (`3,75`) splits a field in
-/// two and shifts every column after it.
-pub(crate) fn check_width<T: AsRef<[u8]>>(fields: &[T], width: usize) -> Result<(), String> {
-    let n = fields.len();
-    if n < width || (n > width && fields[width..].iter().any(|f| !trim(f.as_ref()).is_empty())) {
-        let hint = if n > width {
-            " (a number written with a decimal comma, like 3,75, splits its field in two)"
-        } else {
-            ""
-        };
-        return Err(format!("expected {width} columns, found {n}{hint}"));
-    }
-    Ok(())
-}
-
-/// What [`CsvCursor::next_record`] gives: the line a record starts on, or a line that could
-/// not be read and why.
-pub(crate) type NextRecord = Result<u64, (u64, String)>;
-
-/// Skips the lines before a CSV header that are not data: blank lines and `#` comments
-/// (some tools write a comment line first). Returns how many comment lines were skipped.
-pub(crate) fn skip_preamble<'a>(
-    cursor: &mut CsvCursor<'a>,
-    fields: &mut Vec<Cow<'a, [u8]>>,
-) -> (Option<NextRecord>, u64) {
-    let mut comments = 0;
-    loop {
-        let next = cursor.next_record(fields);
-        match &next {
-            Some(Ok(_)) if fields.first().is_some_and(|f| f.starts_with(b"#")) => comments += 1,
-            _ => return (next, comments),
-        }
-    }
-}
-
 impl Columns {
     fn from_header(names: &[String]) -> Result<Columns, String> {
         check_unique_header(names)?;
@@ -129,239 +65,11 @@ impl Columns {
     }
 }
 
-/// Parses `YYYY-MM-DD` (a daily row) or `YYYY-MM-DD HH:MM` (an hourly row), UTC.
-pub fn parse_usage_time(s: &str) -> Option<(i64, Bucket)> {
-    let s = s.trim();
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Some((d.and_hms_opt(0, 0, 0)?.and_utc().timestamp(), Bucket::Day));
-    }
-    for f in [
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%SZ",
-        "%Y-%m-%dT%H:%M:%S",
-    ] {
-        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
-            return Some((t.and_utc().timestamp(), Bucket::Hour));
-        }
-    }
-    None
-}
-
-/// `≤ 200k` (U+2264), `<= 200k`, `0-200k` or empty: standard. Anything else (`> 200k`,
-/// `200k-1M`, ...) means long context. (Kept for callers that only need the flag of a label
-/// already known: importers read labels with [`super::values::context_label`], which
-/// refuses unknown ones.)
-pub fn is_long_context_label(s: &str) -> bool {
-    let s = s.trim().to_ascii_lowercase();
-    !(s.is_empty()
-        || s == "≤ 200k"
-        || s == "≤200k"
-        || s == "<= 200k"
-        || s == "0-200k"
-        || s == "null")
-}
-
-/// Reads all of `reader`. Stops at the first error, `Interrupted` included: a cancelled
-/// import reports it, and `read_to_end` would retry it forever, so it is passed on as
-/// another kind.
-pub(crate) fn read_all<R: Read>(reader: R) -> (Vec<u8>, Option<std::io::Error>) {
-    struct NoRetry<R>(R);
-    impl<R: Read> Read for NoRetry<R> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.0.read(buf).map_err(|e| match e.kind() {
-                std::io::ErrorKind::Interrupted => std::io::Error::other(e),
-                _ => e,
-            })
-        }
-    }
-    let mut bytes = Vec::new();
-    let error = NoRetry(reader).read_to_end(&mut bytes).err();
-    (bytes, error)
-}
-
-/// Walks the records of CSV text, counting lines (1-based) the way an editor shows them.
-/// Fields are borrowed from the text unless a quoted field holds an escaped quote. Blank lines
-/// are skipped. Only `\n` ends a line (a `\r` before it is dropped).
-pub(crate) struct CsvCursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    line: u64,
-    /// Set once a quoted field was never closed: the quotes of the rest of the file do not
-    /// pair up, so from then on a quoted field must close on its own line. (Letting every
-    /// later record search to the end of the file again made such files take quadratic time.)
-    single_line_quotes: bool,
-}
-
-impl<'a> CsvCursor<'a> {
-    pub(crate) fn new(bytes: &'a [u8], first_line: u64) -> Self {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        CsvCursor {
-            bytes,
-            pos: 0,
-            line: first_line,
-            single_line_quotes: false,
-        }
-    }
-
-    /// The line the next record would start on.
-    pub(crate) fn line(&self) -> u64 {
-        self.line
-    }
-
-    /// The text not read yet.
-    fn rest(&self) -> &'a [u8] {
-        &self.bytes[self.pos..]
-    }
-
-    /// Reads the next record into `fields` and returns the line it starts on, or `None` at
-    /// the end. `Err((line, reason))` for a quoted field never closed (that line is skipped).
-    pub(crate) fn next_record(
-        &mut self,
-        fields: &mut Vec<Cow<'a, [u8]>>,
-    ) -> Option<Result<u64, (u64, String)>> {
-        let bytes = self.bytes;
-        loop {
-            if self.pos >= bytes.len() {
-                return None;
-            }
-            let start = self.line;
-            let line_end = memchr::memchr(b'\n', self.rest()).map_or(bytes.len(), |k| self.pos + k);
-            let raw = &bytes[self.pos..line_end];
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            fields.clear();
-            if memchr::memchr(b'"', raw).is_none() {
-                // The common case: one line, no quotes.
-                self.pos = (line_end + 1).min(bytes.len());
-                self.line += 1;
-                if raw.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                fields.extend(raw.split(|&b| b == b',').map(Cow::Borrowed));
-                return Some(Ok(start));
-            }
-            if let Err(why) = self.quoted_record(fields) {
-                // A quote never closed would make the rest of the file one field: only the
-                // line it is on is rejected, and reading resumes on the next line.
-                self.pos = (line_end + 1).min(bytes.len());
-                self.line = start + 1;
-                self.single_line_quotes = true;
-                return Some(Err((start, why)));
-            }
-            if fields.len() == 1 && fields[0].iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return Some(Ok(start));
-        }
-    }
-
-    /// A record with quoted fields (which may span lines), as RFC 4180 writes them; text
-    /// after a closing quote is kept, as the csv crate does.
-    fn quoted_record(&mut self, fields: &mut Vec<Cow<'a, [u8]>>) -> Result<(), String> {
-        let bytes = self.bytes;
-        let n = bytes.len();
-        loop {
-            let field_start = self.pos;
-            if self.pos < n && bytes[self.pos] == b'"' {
-                let mut owned: Option<Vec<u8>> = None;
-                let mut seg = self.pos + 1;
-                let limit = if self.single_line_quotes {
-                    memchr::memchr(b'\n', &bytes[seg..]).map_or(n, |k| seg + k)
-                } else {
-                    n
-                };
-                let close = loop {
-                    let Some(k) = memchr::memchr(b'"', &bytes[seg..limit]) else {
-                        return Err("a quoted field is never closed".into());
-                    };
-                    let q = seg + k;
-                    if bytes.get(q + 1) == Some(&b'"') {
-                        owned
-                            .get_or_insert_with(Vec::new)
-                            .extend_from_slice(&bytes[seg..=q]);
-                        seg = q + 2;
-                        continue;
-                    }
-                    break q;
-                };
-                self.line += memchr::memchr_iter(b'\n', &bytes[field_start..close]).count() as u64;
-                let end =
-                    memchr::memchr2(b',', b'\n', &bytes[close + 1..]).map_or(n, |k| close + 1 + k);
-                let mut after = &bytes[close + 1..end];
-                if end == n || bytes[end] == b'\n' {
-                    after = after.strip_suffix(b"\r").unwrap_or(after);
-                }
-                let field = match (owned, after.is_empty()) {
-                    (None, true) => Cow::Borrowed(&bytes[seg..close]),
-                    (owned, _) => {
-                        let mut v = owned.unwrap_or_default();
-                        v.extend_from_slice(&bytes[seg..close]);
-                        v.extend_from_slice(after);
-                        Cow::Owned(v)
-                    }
-                };
-                fields.push(field);
-                self.pos = end;
-            } else {
-                let end =
-                    memchr::memchr2(b',', b'\n', &bytes[self.pos..]).map_or(n, |k| self.pos + k);
-                let mut f = &bytes[self.pos..end];
-                if end == n || bytes[end] == b'\n' {
-                    f = f.strip_suffix(b"\r").unwrap_or(f);
-                }
-                fields.push(Cow::Borrowed(f));
-                self.pos = end;
-            }
-            match bytes.get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(_) => {
-                    self.pos += 1;
-                    self.line += 1;
-                    return Ok(());
-                }
-                None => return Ok(()),
-            }
-        }
-    }
-}
-
 /// Bodies smaller than this are parsed on the calling thread.
 const PARALLEL_MIN: usize = 2 << 20;
 
 pub fn parse<R: Read>(name: &str, reader: R) -> ParsedFile {
     parse_whole(name, reader, parse_text)
-}
-
-/// Reads the whole file, parses it with `parse_text`, and reports a read error that cut the
-/// file short on the line where it stopped (what was read before it is kept).
-pub(crate) fn parse_whole<R: Read>(
-    name: &str,
-    reader: R,
-    parse_text: fn(&str, &[u8]) -> ParsedFile,
-) -> ParsedFile {
-    let (bytes, error) = read_all(reader);
-    let mut out = parse_text(name, &bytes);
-    if let Some(e) = error {
-        let line = 1 + memchr::memchr_iter(b'\n', &bytes).count() as u64;
-        out.reject(name, line, format!("{}{e}", super::READ_ERROR));
-    }
-    out
-}
-
-/// Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR. Such a file (a CR and no LF
-/// at all) is read with LFs instead; without this its rows were taken for the rest of the
-/// header and silently dropped ("only a header", issue 5). Other files are borrowed as is.
-pub(crate) fn cr_only_to_lf(bytes: &[u8]) -> Cow<'_, [u8]> {
-    if memchr::memchr(b'\n', bytes).is_none() && memchr::memchr(b'\r', bytes).is_some() {
-        Cow::Owned(
-            bytes
-                .iter()
-                .map(|&b| if b == b'\r' { b'\n' } else { b })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(bytes)
-    }
 }
 
 fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
@@ -595,32 +303,6 @@ impl<'a> Memo<'a> {
             self.names.insert(trim(b), sym);
         }
         Ok(sym)
-    }
-}
-
-/// Whitespace as `str::trim` sees it, in ASCII.
-fn is_space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
-}
-
-/// Trims a field like `str::trim`: ASCII spaces here; a field that starts or ends with a
-/// non-ASCII byte goes through `str::trim` itself (Unicode spaces).
-fn trim(b: &[u8]) -> &[u8] {
-    match (b.first(), b.last()) {
-        (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => return b,
-        _ => {}
-    }
-    let start = b.iter().position(|&c| !is_space(c)).unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|&c| !is_space(c))
-        .map_or(start, |e| e + 1);
-    let t = &b[start..end];
-    match (t.first(), t.last()) {
-        (Some(&f), Some(&l)) if f >= 0x80 || l >= 0x80 => {
-            std::str::from_utf8(t).map_or(t, |s| s.trim().as_bytes())
-        }
-        _ => t,
     }
 }
 

@@ -21,7 +21,9 @@
 //!   on the source (the view's `Filter::sources`).
 
 use super::{Identity, ParsedFile};
-use crate::domain::dataset::{BilledRow, Dataset, DoubleCount, MAX_REJECTED_KEPT, Overlap, Source};
+use crate::domain::dataset::{
+    BilledRow, Dataset, DoubleCount, FileSummary, MAX_REJECTED_KEPT, Overlap, Source,
+};
 use crate::domain::records::{Bucket, Symbols, UsageRecord};
 use crate::domain::time::{DAY, Period};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -57,6 +59,23 @@ pub fn replaces(kept_sidechain: bool, kept_total: u64, sidechain: bool, total: u
         !sidechain
     } else {
         total > kept_total
+    }
+}
+
+/// [`replaces`] on two copies' counts: on a tie of totals, the larger counts category by
+/// category (input first) win, so that which copy counts does not depend on the order the
+/// copies (the files) were read in. Copies with equal counts are equal usage: the first stays.
+pub fn replaces_copy(
+    kept_sidechain: bool,
+    kept: &crate::domain::records::Tokens<u64>,
+    sidechain: bool,
+    tokens: &crate::domain::records::Tokens<u64>,
+) -> bool {
+    let (kt, t) = (kept.total(), tokens.total());
+    if kept_sidechain == sidechain && kt == t {
+        tokens.as_array() > kept.as_array()
+    } else {
+        replaces(kept_sidechain, kt, sidechain, t)
     }
 }
 
@@ -112,6 +131,8 @@ pub struct Merger {
     overlaps: BTreeMap<(u32, u32), OverlapAcc>,
     /// Per file: its source and the days it has usage on.
     coverage: Vec<(u8, Vec<i64>)>,
+    /// Per file: its source and the days it has billed rows on.
+    billed_coverage: Vec<(u8, Vec<i64>)>,
 }
 
 impl Merger {
@@ -124,6 +145,7 @@ impl Merger {
             seen_messages: IdMap::default(),
             overlaps: BTreeMap::new(),
             coverage: Vec::new(),
+            billed_coverage: Vec::new(),
         }
     }
 
@@ -202,7 +224,19 @@ impl Merger {
                     Some(_) => {
                         data.reported.extend(cost);
                         match contested.get(&h) {
-                            Some(&i) => add_usage(&mut contested_rows[i].1, &r),
+                            // Within this file, the same rule as for a file met first: rows
+                            // keyed by ID are one row (a page saved twice: the larger copy),
+                            // rows keyed by name are summed.
+                            Some(&i) if by_id => {
+                                repeated += 1;
+                                if more_usage(&r, &contested_rows[i].1) {
+                                    contested_rows[i].1 = r;
+                                }
+                            }
+                            Some(&i) => {
+                                within += 1;
+                                add_usage(&mut contested_rows[i].1, &r);
+                            }
                             None => {
                                 contested.insert(h, contested_rows.len());
                                 contested_rows.push((h, r));
@@ -230,11 +264,11 @@ impl Merger {
                         merged += 1;
                         // Claude Code writes one line per content block / streaming snapshot
                         // of the same response; see `replaces`.
-                        let better = replaces(
+                        let better = replaces_copy(
                             kept.sidechain,
-                            data.records[kept.record].tokens.total(),
+                            &data.records[kept.record].tokens,
                             sidechain,
-                            r.tokens.total(),
+                            &r.tokens,
                         );
                         if better {
                             data.records[kept.record] = r;
@@ -293,11 +327,17 @@ impl Merger {
         let mut contested_billed: IdMap<usize> = IdMap::default();
         let mut contested_b: Vec<(u64, BilledRow)> = Vec::new();
         let mut billed_within = 0;
+        let mut billed_days: Vec<i64> = Vec::new();
         for mut b in file.billed {
             b.model = remap(b.model);
             b.workspace = remap(b.workspace);
             b.api_key = remap(b.api_key);
-            let h = billed_identity(&b, &data.symbols);
+            b.source = source;
+            let day = b.time.div_euclid(DAY);
+            if billed_days.last() != Some(&day) {
+                billed_days.push(day);
+            }
+            let h = billed_identity(&b, &data.symbols, by_id);
             match self.seen_billed.get(&h).copied() {
                 None => {
                     self.seen_billed.insert(
@@ -322,7 +362,17 @@ impl Merger {
                     }
                 }
                 Some(_) => match contested_billed.get(&h) {
-                    Some(&i) => add_billed(&mut contested_b[i].1, &b),
+                    Some(&i) if by_id => {
+                        repeated += 1;
+                        let old = &mut contested_b[i].1;
+                        if (b.usd.abs(), b.usd) > (old.usd.abs(), old.usd) {
+                            *old = b;
+                        }
+                    }
+                    Some(&i) => {
+                        billed_within += 1;
+                        add_billed(&mut contested_b[i].1, &b);
+                    }
                     None => {
                         contested_billed.insert(h, contested_b.len());
                         contested_b.push((h, b));
@@ -385,11 +435,10 @@ impl Merger {
         }
         days.sort_unstable();
         days.dedup();
-        if !days.is_empty() {
-            self.coverage.push((source, days));
-        } else {
-            self.coverage.push((source, Vec::new()));
-        }
+        self.coverage.push((source, days));
+        billed_days.sort_unstable();
+        billed_days.dedup();
+        self.billed_coverage.push((source, billed_days));
         // A file that gave nothing says so (a log taken for another format once imported
         // nothing, with no word).
         if file.summary.rows == 0
@@ -429,51 +478,71 @@ impl Merger {
                 summed: self.opts.sum_overlaps,
             })
             .collect();
-        // Days each source covers, and which files cover which.
-        let mut by_source: BTreeMap<u8, BTreeSet<i64>> = BTreeMap::new();
-        for (s, days) in &self.coverage {
+        // Usage of two kinds of source over the same days; billed money of two kinds of
+        // cost export over the same days (a usage export and a cost export of the same days
+        // are not compared: one is reconciled against the other).
+        let mut found = double_counts(&self.coverage, &self.data.sources, files);
+        found.extend(double_counts(
+            &self.billed_coverage,
+            &self.data.sources,
+            files,
+        ));
+        self.data.double_counts = found;
+        self.data
+    }
+}
+
+/// Kinds of source in `coverage` (per file: its source and its days) that cover the same days,
+/// where at least one of the two is organisation-wide (request logs of different kinds are
+/// different traffic).
+fn double_counts(
+    coverage: &[(u8, Vec<i64>)],
+    sources: &[Source],
+    files: &[FileSummary],
+) -> Vec<DoubleCount> {
+    let day_label = |d: i64| Period::Day.label(d * DAY);
+    let mut by_source: BTreeMap<u8, BTreeSet<i64>> = BTreeMap::new();
+    for (s, days) in coverage {
+        if !days.is_empty() {
             by_source
                 .entry(*s)
                 .or_default()
                 .extend(days.iter().copied());
         }
-        let sources = &self.data.sources;
-        let keys: Vec<u8> = by_source.keys().copied().collect();
-        for (i, &a) in keys.iter().enumerate() {
-            for &b in &keys[i + 1..] {
-                let (sa, sb) = (&sources[a as usize], &sources[b as usize]);
-                // Request logs of different kinds are different traffic; an organisation-wide
-                // record with anything else of the same days is the same usage again.
-                if !(sa.org_wide || sb.org_wide) {
-                    continue;
-                }
-                let common: Vec<i64> = by_source[&a]
-                    .intersection(&by_source[&b])
-                    .copied()
-                    .collect();
-                if common.is_empty() {
-                    continue;
-                }
-                let mut in_files: Vec<String> = self
-                    .coverage
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (s, days))| {
-                        (*s == a || *s == b) && days.iter().any(|d| common.binary_search(d).is_ok())
-                    })
-                    .map(|(f, _)| files[f].path.clone())
-                    .collect();
-                in_files.truncate(50);
-                self.data.double_counts.push(DoubleCount {
-                    sources: [sa.key.clone(), sb.key.clone()],
-                    labels: [sa.label.clone(), sb.label.clone()],
-                    days: common.iter().map(|&d| day_label(d)).collect(),
-                    files: in_files,
-                });
-            }
-        }
-        self.data
     }
+    let keys: Vec<u8> = by_source.keys().copied().collect();
+    let mut out = Vec::new();
+    for (i, &a) in keys.iter().enumerate() {
+        for &b in &keys[i + 1..] {
+            let (sa, sb) = (&sources[a as usize], &sources[b as usize]);
+            if !(sa.org_wide || sb.org_wide) {
+                continue;
+            }
+            let common: Vec<i64> = by_source[&a]
+                .intersection(&by_source[&b])
+                .copied()
+                .collect();
+            if common.is_empty() {
+                continue;
+            }
+            let mut in_files: Vec<String> = coverage
+                .iter()
+                .enumerate()
+                .filter(|(_, (s, days))| {
+                    (*s == a || *s == b) && days.iter().any(|d| common.binary_search(d).is_ok())
+                })
+                .map(|(f, _)| files[f].path.clone())
+                .collect();
+            in_files.truncate(50);
+            out.push(DoubleCount {
+                sources: [sa.key.clone(), sb.key.clone()],
+                labels: [sa.label.clone(), sb.label.clone()],
+                days: common.iter().map(|&d| day_label(d)).collect(),
+                files: in_files,
+            });
+        }
+    }
+    out
 }
 
 /// Adds `r`'s usage into `into` (rows of the same identity: every field but the counts is
@@ -503,10 +572,15 @@ fn more_usage(a: &UsageRecord, b: &UsageRecord) -> bool {
     key(a) > key(b)
 }
 
-/// The identity of a billed row: everything but the amount.
-fn billed_identity(b: &BilledRow, s: &Symbols) -> u64 {
+/// The identity of a billed row: everything but the amount. Rows of an Admin report
+/// (`by_id`) carry their own identity too ([`BilledRow::id`]: the whole result but its
+/// amount, description included): two results of one day that the fields here do not tell
+/// apart (two descriptions naming no model) are two amounts, not a page saved twice.
+fn billed_identity(b: &BilledRow, s: &Symbols, by_id: bool) -> u64 {
+    let own = if by_id { b.id.to_le_bytes() } else { [0; 8] };
     crate::import::stable_hash(&[
         b"billed",
+        &own,
         &b.time.to_le_bytes(),
         s.get(b.model).as_bytes(),
         s.get(b.workspace).as_bytes(),
