@@ -27,6 +27,7 @@ use crate::domain::records::{Bucket, Context, Geo, Speed, Symbols, Tier, Tokens,
 use crate::import::{
     BilledRow, Control, FileSummary, Identity, ImportError, Options, ParsedFile, Rejected,
 };
+use integer_encoding::VarInt;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -512,21 +513,14 @@ pub(super) fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> std::io
 
 /// A fast 64-bit checksum over 8-byte words (corruption detection, not security).
 fn checksum(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+    // xxh3 with its own seed: a torn or flipped entry fails it (the identity hash is xxh3
+    // too, seeded differently).
+    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(0x636f_7374_6c65_6e73);
     for p in parts {
-        let mut words = p.chunks_exact(8);
-        for w in &mut words {
-            let v = u64::from_le_bytes(w.try_into().unwrap_or_default());
-            h = (h ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(29);
-        }
-        for &b in words.remainder() {
-            h = (h ^ b as u64)
-                .wrapping_mul(0xc4ce_b9fe_1a85_ec53)
-                .rotate_left(29);
-        }
-        h ^= p.len() as u64;
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
     }
-    h
+    h.digest()
 }
 
 fn encode(p: &ParsedFile, key: &Key) -> Vec<u8> {
@@ -598,20 +592,18 @@ fn decode(bytes: &[u8], key: &Key) -> Option<ParsedFile> {
 
 // --- binary body -------------------------------------------------------------------------
 
-pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+/// Appends `v` as a LEB128 varint (integer-encoding's).
+pub(super) fn put_varint(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 10];
+    let n = v.encode_var(&mut buf);
+    out.extend_from_slice(&buf[..n]);
 }
 
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
+/// Signed values as zigzag varints: small negative deltas stay one byte.
+fn put_signed(out: &mut Vec<u8>, v: i64) {
+    let mut buf = [0u8; 10];
+    let n = v.encode_var(&mut buf);
+    out.extend_from_slice(&buf[..n]);
 }
 
 const TIERS: [Tier; 6] = [
@@ -650,7 +642,7 @@ pub(super) fn encode_records<'a>(
     put_varint(&mut out, records.len() as u64);
     let mut prev = 0i64;
     for (r, id) in records {
-        put_varint(&mut out, zigzag(r.time.wrapping_sub(prev)));
+        put_signed(&mut out, r.time.wrapping_sub(prev));
         prev = r.time;
         let terms = index_of(&BUCKETS, &r.bucket)
             | (index_of(&TIERS, &r.tier) << 2)
@@ -720,15 +712,15 @@ impl<'a> Reader<'a> {
     }
 
     pub(super) fn varint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= ((b & 0x7f) as u64) << shift;
-            if b < 0x80 {
-                return Some(v);
-            }
-        }
-        None
+        let (v, n) = u64::decode_var(self.b.get(self.at..)?)?;
+        self.at += n;
+        Some(v)
+    }
+
+    fn signed(&mut self) -> Option<i64> {
+        let (v, n) = i64::decode_var(self.b.get(self.at..)?)?;
+        self.at += n;
+        Some(v)
     }
 }
 
@@ -745,7 +737,7 @@ pub(super) fn decode_body(body: &[u8], n_symbols: usize) -> Option<Body> {
     let mut records = Vec::with_capacity(n);
     let mut prev = 0i64;
     for _ in 0..n {
-        let time = prev.wrapping_add(unzigzag(r.varint()?));
+        let time = prev.wrapping_add(r.signed()?);
         prev = time;
         let terms = r.byte()?;
         let ck = r.byte()?;
@@ -827,7 +819,13 @@ mod tests {
             assert_eq!(Reader { b: &b, at: 0 }.varint(), Some(v));
         }
         for v in [0i64, -1, 1, i64::MIN, i64::MAX, -1_700_000_000] {
-            assert_eq!(unzigzag(zigzag(v)), v);
+            let mut b = Vec::new();
+            put_signed(&mut b, v);
+            assert_eq!(Reader { b: &b, at: 0 }.signed(), Some(v));
+            // Small magnitudes, either sign, take one byte.
+            if v.unsigned_abs() < 64 {
+                assert_eq!(b.len(), 1);
+            }
         }
     }
 }
