@@ -46,6 +46,8 @@ fn record(t: Tokens<u64>, context: Context) -> UsageRecord {
         workspace: 0,
         api_key: 0,
         project: 0,
+        session: 0,
+        machine: 0,
         tokens: t,
         web_search: 0,
         requests: 1,

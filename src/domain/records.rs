@@ -254,6 +254,11 @@ pub struct UsageRecord {
     pub workspace: Sym,
     pub api_key: Sym,
     pub project: Sym,
+    /// The session (a Claude Code `sessionId`) a request belongs to: the stream whose cache
+    /// a later request reads. 0 where unknown.
+    pub session: Sym,
+    /// The machine a history database came from (a team's merged view). 0 = this one.
+    pub machine: Sym,
     pub tokens: Tokens<u64>,
     pub web_search: u64,
     /// Requests the row stands for, where known (1 for a request-level record).
@@ -278,6 +283,8 @@ impl UsageRecord {
         workspace: 0,
         api_key: 0,
         project: 0,
+        session: 0,
+        machine: 0,
         tokens: Tokens {
             uncached_input: 0,
             cache_write_5m: 0,

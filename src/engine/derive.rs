@@ -129,6 +129,8 @@ pub fn derive_from_cost(data: &mut Dataset, table: &PriceTable) -> Option<Derive
             workspace: b.workspace,
             api_key: b.api_key,
             project: 0,
+            session: 0,
+            machine: 0,
             tokens: Tokens::from_array(tokens),
             web_search,
             requests: 0,

@@ -389,6 +389,8 @@ fn usage_row(
         workspace: s.intern(dim(&r.workspace_id)),
         api_key: s.intern(dim(&r.api_key_id)),
         project: 0,
+        session: 0,
+        machine: 0,
         tokens,
         web_search,
         requests: 0,

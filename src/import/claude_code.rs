@@ -119,6 +119,8 @@ pub fn project_of(path: &Path) -> String {
 struct Line<'a> {
     #[serde(borrow, default)]
     timestamp: Option<Text<'a>>,
+    #[serde(rename = "sessionId", borrow, default)]
+    session_id: Option<Text<'a>>,
     #[serde(rename = "requestId", borrow, default)]
     request_id: Option<Text<'a>>,
     #[serde(rename = "isSidechain", default)]
@@ -265,6 +267,9 @@ impl LineFormat for ClaudeCodeLog<'_> {
             geo: terms.geo,
             speed: terms.speed,
             project: out.symbols.intern(&self.project),
+            session: out
+                .symbols
+                .intern(parsed.session_id.as_deref().unwrap_or_default()),
             tokens,
             web_search: usage.web_search(),
             ..UsageRecord::REQUEST

@@ -416,6 +416,8 @@ fn parse_row<'a>(
         workspace: workspace_sym,
         api_key: api_key_sym,
         project: 0,
+        session: 0,
+        machine: 0,
         tokens,
         web_search,
         requests: 0,

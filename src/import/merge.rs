@@ -181,6 +181,8 @@ impl Merger {
             r.workspace = remap(r.workspace);
             r.api_key = remap(r.api_key);
             r.project = remap(r.project);
+            r.session = remap(r.session);
+            r.machine = remap(r.machine);
             r.source = source;
             let day = r.time.div_euclid(DAY);
             if days.last() != Some(&day) {

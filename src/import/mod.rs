@@ -586,6 +586,8 @@ pub(crate) fn append_parsed(into: &mut ParsedFile, part: ParsedFile, line_offset
             r.workspace = remap(r.workspace);
             r.api_key = remap(r.api_key);
             r.project = remap(r.project);
+            r.session = remap(r.session);
+            r.machine = remap(r.machine);
             (r, id)
         }));
     into.billed.extend(part.billed.into_iter().map(|mut b| {

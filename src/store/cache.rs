@@ -43,7 +43,7 @@ const PACK_MAGIC: &[u8; 16] = b"costlens-pack\n\0\0";
 pub const MIN_CACHED_BYTES: u64 = 64 * 1024;
 /// The cache layout's version (the program's version and build are part of every key too, so a
 /// changed importer never reads entries of an older one).
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Where parsed files are cached, if anywhere.
 #[derive(Clone, Debug, PartialEq)]
@@ -667,7 +667,14 @@ pub(super) fn encode_records<'a>(
         };
         out.push(terms);
         out.push(ctx | (kind << 2));
-        for v in [r.model, r.workspace, r.api_key, r.project] {
+        for v in [
+            r.model,
+            r.workspace,
+            r.api_key,
+            r.project,
+            r.session,
+            r.machine,
+        ] {
             put_varint(&mut out, v as u64);
         }
         for v in r.tokens.as_array() {
@@ -747,7 +754,9 @@ pub(super) fn decode_body(body: &[u8], n_symbols: usize) -> Option<Body> {
             2 => Context::Flag(true),
             _ => return None,
         };
-        let (model, workspace, api_key, project) = (
+        let (model, workspace, api_key, project, session, machine) = (
+            sym(r.varint()?)?,
+            sym(r.varint()?)?,
             sym(r.varint()?)?,
             sym(r.varint()?)?,
             sym(r.varint()?)?,
@@ -783,6 +792,8 @@ pub(super) fn decode_body(body: &[u8], n_symbols: usize) -> Option<Body> {
             workspace,
             api_key,
             project,
+            session,
+            machine,
             tokens: Tokens::from_array(t),
             web_search,
             requests,

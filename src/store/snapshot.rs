@@ -213,9 +213,16 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
     let n_symbols = symbols.len() as u32;
     let records: Vec<_> = records.into_iter().map(|(rec, _)| rec).collect();
     if records.iter().any(|r| {
-        [r.model, r.workspace, r.api_key, r.project]
-            .iter()
-            .any(|&s| s >= n_symbols)
+        [
+            r.model,
+            r.workspace,
+            r.api_key,
+            r.project,
+            r.session,
+            r.machine,
+        ]
+        .iter()
+        .any(|&s| s >= n_symbols)
     }) {
         return None;
     }
