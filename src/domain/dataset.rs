@@ -27,6 +27,14 @@ impl std::fmt::Display for Rejected {
 pub struct FileSummary {
     pub path: String,
     pub format: Format,
+    /// The first and last day (starts, Unix seconds) the file has usage or billed rows on:
+    /// the span it covers. A day inside it without rows had nothing to report (zero spent);
+    /// a day outside it is not covered by this file at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<(i64, i64)>,
+    /// The index of its kind of source in the dataset's sources.
+    #[serde(default)]
+    pub source: u8,
     /// Rows (or requests) imported.
     pub rows: u64,
     /// Lines rejected with a reason.

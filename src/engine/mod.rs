@@ -3,6 +3,7 @@
 //! guard and the report. It depends on the domain only.
 
 pub mod chart;
+pub mod coverage;
 pub mod cube;
 pub mod derive;
 pub mod estimate;

@@ -86,6 +86,8 @@ pub struct Filter {
     pub models: Vec<String>,
     pub workspaces: Vec<String>,
     pub api_keys: Vec<String>,
+    /// Projects (Claude Code logs) as shown.
+    pub projects: Vec<String>,
     /// Source keys ([`crate::domain::dataset::Source::key`]): keep only usage from these kinds of
     /// source (the choice to keep one of two that count the same usage).
     pub sources: Vec<String>,
@@ -230,6 +232,7 @@ impl View {
             (!v.is_empty()).then(|| v.iter().map(String::as_str).collect())
         }
         let (models_ok, ws_ok, keys_ok) = (set(&f.models), set(&f.workspaces), set(&f.api_keys));
+        let projects_ok = set(&f.projects);
         let source_ok: Vec<bool> = data
             .sources
             .iter()
@@ -282,6 +285,7 @@ impl View {
                 || !name_ok(&models_ok, &model_lbl[k.model as usize])
                 || !name_ok(&ws_ok, syms.get(k.workspace))
                 || !name_ok(&keys_ok, syms.get(k.api_key))
+                || !name_ok(&projects_ok, syms.get(k.project))
             {
                 continue;
             }
@@ -354,6 +358,7 @@ impl View {
         let time_only = f.models.is_empty()
             && f.workspaces.is_empty()
             && f.api_keys.is_empty()
+            && f.projects.is_empty()
             && f.sources.is_empty();
         let reported_ok = |r: &&(i64, f64)| time_only && f.time_ok(r.0);
         // Billed and reported series may cover periods without usage.

@@ -437,6 +437,10 @@ impl Merger {
         }
         days.sort_unstable();
         days.dedup();
+        file.summary.source = source;
+        let first = days.first().into_iter().chain(billed_days.iter().min());
+        let last = days.last().into_iter().chain(billed_days.iter().max());
+        file.summary.covers = first.min().zip(last.max()).map(|(a, b)| (a * DAY, b * DAY));
         self.coverage.push((source, days));
         billed_days.sort_unstable();
         billed_days.dedup();
