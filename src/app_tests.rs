@@ -2,6 +2,7 @@
 //! opens a native dialog: file dialogs are a fake that returns prepared paths.
 
 use crate::app::*;
+use crate::render::{chart, png};
 use costlens::domain::money;
 use costlens::domain::prices::PriceTable;
 use costlens::engine::chart::ChartData;
@@ -298,7 +299,7 @@ fn snapshot_exported_chart() {
     };
     let ev = view.evaluate(&a.table, &levers.resolve(&a.table).expect("resolve"));
     let data = ChartData::new(&view, &ev, &levers, "Claude API cost: actual vs scenario");
-    let img = export::render_png(&data, false, 1600, 900).expect("render");
+    let img = png::render_png(&data, false, 1600, 900).expect("render");
     assert_eq!((img.width(), img.height()), (1600, 900));
     // Not blank: many distinct colours.
     let distinct: std::collections::HashSet<[u8; 4]> = img.pixels().map(|p| p.0).collect();

@@ -4,6 +4,7 @@ mod app;
 #[cfg(test)]
 mod app_tests;
 mod cli;
+mod render;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -37,8 +38,8 @@ fn run_export(a: &cli::ExportArgs) -> Result<(), cli::Fail> {
     let levers = a.levers.levers();
     let data = cli::pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?
         .chart("Claude API cost: actual vs scenario");
-    let img = app::export::render_png(&data, false, a.width, a.height).map_err(cli::Fail::input)?;
-    app::export::write_png(&img, &a.png, &a.files).map_err(cli::Fail::input)?;
+    let img = render::png::render_png(&data, false, a.width, a.height).map_err(cli::Fail::input)?;
+    render::png::write_png(&img, &a.png, &a.files).map_err(cli::Fail::input)?;
     eprintln!(
         "wrote {} ({}x{})",
         a.png.display(),

@@ -1,5 +1,5 @@
 //! Drawing the savings chart with egui_plot. The same function draws the dashboard chart and
-//! the exported PNG (see `export.rs`), so what a user exports is what they saw.
+//! the exported PNG (see `png.rs`), so what a user exports is what they saw.
 
 use costlens::domain::money;
 use costlens::engine::chart::ChartData;
