@@ -1,7 +1,10 @@
-//! costlens: the desktop app and the CLI over the costlens core.
+//! costlens: the desktop app and the CLI over the costlens core. The app (a window, native
+//! dialogs) is the `gui` feature; without it the binary is the headless CLI, and `export`
+//! still renders the chart (offscreen, through egui + egui-wgpu: `render`).
 
+#[cfg(feature = "gui")]
 mod app;
-#[cfg(test)]
+#[cfg(all(test, feature = "gui"))]
 mod app_tests;
 mod cli;
 mod render;
@@ -21,6 +24,7 @@ fn main() -> ExitCode {
     }
 }
 
+#[cfg(feature = "gui")]
 fn run_app(files: Vec<std::path::PathBuf>) -> ExitCode {
     match app::run(files) {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,6 +35,15 @@ fn run_app(files: Vec<std::path::PathBuf>) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A build without the `gui` feature has no window: say so, and what it does have.
+#[cfg(not(feature = "gui"))]
+fn run_app(_files: Vec<std::path::PathBuf>) -> ExitCode {
+    eprintln!(
+        "costlens: this build has no window (built without the gui feature); use the subcommands report, estimate, prices, export (costlens --help)"
+    );
+    ExitCode::from(2)
 }
 
 /// `costlens export`: the dashboard's chart rendered offscreen to a PNG.
