@@ -6,6 +6,9 @@
 #[allow(dead_code)]
 #[path = "../src/app/mod.rs"]
 mod app;
+#[allow(dead_code)]
+#[path = "../src/render/mod.rs"]
+mod render;
 
 use app::{CostlensApp, Settings, Source};
 use costlens::domain::prices::PriceTable;

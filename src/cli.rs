@@ -19,8 +19,19 @@ use std::process::ExitCode;
 #[command(
     name = "costlens",
     version,
-    about = "What you spend on the Claude API, and what you would spend with caching, routing and batching.",
-    long_about = "Run without a command to open the desktop app (on the bundled sample data, or on the FILEs given)."
+    about = "What you spend on the Claude API, and what you would spend with caching, routing and batching."
+)]
+#[cfg_attr(
+    feature = "gui",
+    command(
+        long_about = "Run without a command to open the desktop app (on the bundled sample data, or on the FILEs given)."
+    )
+)]
+#[cfg_attr(
+    not(feature = "gui"),
+    command(
+        long_about = "What you spend on the Claude API, and what you would spend with caching, routing and batching. This build has no window (built without the gui feature): use the commands below."
+    )
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -1,9 +1,13 @@
-//! costlens: the desktop app and the CLI over the costlens core.
+//! costlens: the desktop app and the CLI over the costlens core. The app (a window, native
+//! dialogs) is the `gui` feature; without it the binary is the headless CLI, and `export`
+//! still renders the chart (offscreen, through egui + egui-wgpu: `render`).
 
+#[cfg(feature = "gui")]
 mod app;
-#[cfg(test)]
+#[cfg(all(test, feature = "gui"))]
 mod app_tests;
 mod cli;
+mod render;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -20,6 +24,7 @@ fn main() -> ExitCode {
     }
 }
 
+#[cfg(feature = "gui")]
 fn run_app(files: Vec<std::path::PathBuf>) -> ExitCode {
     match app::run(files) {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,13 +37,22 @@ fn run_app(files: Vec<std::path::PathBuf>) -> ExitCode {
     }
 }
 
+/// A build without the `gui` feature has no window: say so, and what it does have.
+#[cfg(not(feature = "gui"))]
+fn run_app(_files: Vec<std::path::PathBuf>) -> ExitCode {
+    eprintln!(
+        "costlens: this build has no window (built without the gui feature); use the subcommands report, estimate, prices, export (costlens --help)"
+    );
+    ExitCode::from(2)
+}
+
 /// `costlens export`: the dashboard's chart rendered offscreen to a PNG.
 fn run_export(a: &cli::ExportArgs) -> Result<(), cli::Fail> {
     let levers = a.levers.levers();
     let data = cli::pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?
         .chart("Claude API cost: actual vs scenario");
-    let img = app::export::render_png(&data, false, a.width, a.height).map_err(cli::Fail::input)?;
-    app::export::write_png(&img, &a.png, &a.files).map_err(cli::Fail::input)?;
+    let img = render::png::render_png(&data, false, a.width, a.height).map_err(cli::Fail::input)?;
+    render::png::write_png(&img, &a.png, &a.files).map_err(cli::Fail::input)?;
     eprintln!(
         "wrote {} ({}x{})",
         a.png.display(),

@@ -1,7 +1,14 @@
 //! `costlens export` end to end: the binary renders the savings chart offscreen (no display)
-//! to a PNG of the requested size, and says why when it cannot write it.
+//! to a PNG of the requested size, and says why when it cannot write it. And the renderer
+//! itself (`src/render/`, egui + egui-wgpu, which the binary builds with or without the `gui`
+//! feature), called directly.
 
 use std::process::Command;
+
+/// The binary's renderer, compiled into this test as it is into the binary.
+#[allow(dead_code)]
+#[path = "../src/render/mod.rs"]
+mod render;
 
 fn costlens() -> Command {
     Command::new(env!("CARGO_BIN_EXE_costlens"))
@@ -90,4 +97,43 @@ fn export_rejects_an_absurd_size() {
         .expect("run");
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("out of range"));
+}
+
+#[test]
+fn the_offscreen_renderer_draws_the_chart_without_a_window() {
+    use costlens::domain::prices::PriceTable;
+    use costlens::engine::scenario::Levers;
+    use costlens::import::Options;
+    use costlens::pipeline::{Pipeline, load};
+
+    let files: Vec<(&str, Vec<u8>)> = [USAGE, COST]
+        .iter()
+        .map(|p| (*p, std::fs::read(p).expect("sample data")))
+        .collect();
+    let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (*p, b.as_slice())).collect();
+    let loaded = load::load_bytes(&borrowed, &Options::default());
+    let mut pipeline = Pipeline::new(loaded.data, PriceTable::bundled());
+    pipeline.set_levers(Levers {
+        batch_share: 0.5,
+        ..Levers::default()
+    });
+    pipeline.refresh();
+    let data = pipeline.chart("Claude API cost: actual vs scenario");
+    for (cumulative, (w, h)) in [(false, (1200, 700)), (true, (640, 360))] {
+        let img = render::png::render_png(&data, cumulative, w, h).expect("render");
+        assert_eq!((img.width(), img.height()), (w, h));
+        let colours: std::collections::HashSet<[u8; 4]> = img.pixels().map(|p| p.0).collect();
+        assert!(
+            colours.len() > 100,
+            "only {} colours (cumulative: {cumulative})",
+            colours.len()
+        );
+        // Opaque: the light theme's panel behind everything, no transparent pixel.
+        assert!(img.pixels().all(|p| p.0[3] == 255));
+        let has = |rgb: [u8; 3]| img.pixels().any(|p| p.0[..3] == rgb);
+        assert!(has([0, 114, 178]), "no series-blue pixel");
+        assert!(has([220, 50, 47]), "no scenario-red pixel");
+    }
+    let e = render::png::render_png(&data, false, 100, 100).expect_err("too small");
+    assert!(e.contains("out of range"), "{e}");
 }

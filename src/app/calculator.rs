@@ -2,7 +2,7 @@
 //! caching, with the same cards and chart as the dashboard.
 
 use super::CostlensApp;
-use super::chart::{ChartStyle, savings_chart};
+use crate::render::chart::{ChartStyle, savings_chart};
 use costlens::domain::money;
 use costlens::domain::time::Period;
 use costlens::engine::chart::ChartData;

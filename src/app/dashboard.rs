@@ -1,8 +1,8 @@
 //! The dashboard: summary cards, the cost chart, the per-lever waterfall and the breakdown
 //! table, with filters on the left and the what-if levers on the right.
 
-use super::chart::{ChartStyle, savings_chart, series_color};
 use super::{Cmd, CostlensApp, levers};
+use crate::render::chart::{ChartStyle, savings_chart, series_color};
 use costlens::domain::money;
 use costlens::domain::time::Period;
 use costlens::engine::view::Dimension;
@@ -332,7 +332,7 @@ fn waterfall(app: &CostlensApp, ui: &mut Ui) {
     bars.push(
         Bar::new((ev.waterfall.len() + 1) as f64, ev.scenario)
             .name("Scenario")
-            .fill(super::chart::SCENARIO_COLOR),
+            .fill(crate::render::chart::SCENARIO_COLOR),
     );
     // Short axis names; the full names and exact figures are in the hover text and the table.
     let names: Vec<&str> = std::iter::once("Actual")

@@ -3,13 +3,12 @@
 //! commands (`Cmd`) that are applied once per frame.
 
 pub mod calculator;
-pub mod chart;
 pub mod dashboard;
-pub mod export;
 pub mod import_report;
 pub mod levers;
 pub mod prices_view;
 
+use crate::render::png;
 use costlens::domain::prices::{PriceFile, PriceTable};
 use costlens::domain::time;
 use costlens::engine::chart::ChartData;
@@ -571,8 +570,8 @@ impl CostlensApp {
         let (tx, rx) = channel();
         let ctx = ctx.clone();
         std::thread::spawn(move || {
-            let r = export::render_png(&data, cumulative, w, h)
-                .and_then(|img| export::write_png(&img, &path, &inputs).map(|_| path));
+            let r = png::render_png(&data, cumulative, w, h)
+                .and_then(|img| png::write_png(&img, &path, &inputs).map(|_| path));
             let _ = tx.send(r);
             ctx.request_repaint();
         });

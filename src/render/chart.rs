@@ -1,5 +1,5 @@
 //! Drawing the savings chart with egui_plot. The same function draws the dashboard chart and
-//! the exported PNG (see `export.rs`), so what a user exports is what they saw.
+//! the exported PNG (see `png.rs`), so what a user exports is what they saw.
 
 use costlens::domain::money;
 use costlens::engine::chart::ChartData;
@@ -260,35 +260,40 @@ fn nearest(xs: &[f64], x: f64) -> Option<usize> {
 pub fn export_figure(ui: &mut egui::Ui, data: &ChartData, cumulative: bool) {
     let fill = ui.visuals().panel_fill;
     ui.painter().rect_filled(ui.ctx().content_rect(), 0.0, fill);
-    egui::Frame::central_panel(ui.style()).show(ui, |ui| {
-        ui.label(RichText::new(&data.title).size(22.0).strong());
-        ui.label(format!(
-            "Cost per {} by {}{}",
-            data.period.key(),
-            data.dimension.label().to_lowercase(),
-            match (data.labels.first(), data.labels.last()) {
-                (Some(a), Some(b)) => format!(", {a} to {b}"),
-                _ => String::new(),
-            }
-        ));
-        ui.add_space(4.0);
-        ui.label(RichText::new(data.totals_line()).size(15.0).strong());
-        let caption_h = 48.0;
-        let h = (ui.available_height() - caption_h).max(100.0);
-        savings_chart(
-            ui,
-            data,
-            ChartStyle {
-                cumulative,
-                interactive: false,
-                height: h,
-            },
-        );
-        ui.label(RichText::new(&data.caption).italics());
-        ui.label(
-            RichText::new("Made with costlens · cost recomputed from token counts at list prices")
+    // A margin of 16 points around the figure (8 outside the panel's frame, 8 inside).
+    egui::Frame::central_panel(ui.style())
+        .outer_margin(8.0)
+        .show(ui, |ui| {
+            ui.label(RichText::new(&data.title).size(22.0).strong());
+            ui.label(format!(
+                "Cost per {} by {}{}",
+                data.period.key(),
+                data.dimension.label().to_lowercase(),
+                match (data.labels.first(), data.labels.last()) {
+                    (Some(a), Some(b)) => format!(", {a} to {b}"),
+                    _ => String::new(),
+                }
+            ));
+            ui.add_space(4.0);
+            ui.label(RichText::new(data.totals_line()).size(15.0).strong());
+            let caption_h = 48.0;
+            let h = (ui.available_height() - caption_h).max(100.0);
+            savings_chart(
+                ui,
+                data,
+                ChartStyle {
+                    cumulative,
+                    interactive: false,
+                    height: h,
+                },
+            );
+            ui.label(RichText::new(&data.caption).italics());
+            ui.label(
+                RichText::new(
+                    "Made with costlens · cost recomputed from token counts at list prices",
+                )
                 .small()
                 .weak(),
-        );
-    });
+            );
+        });
 }
