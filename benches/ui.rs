@@ -88,7 +88,6 @@ fn main() {
             let app = h.state_mut();
             app.settings.levers.traffic = 0.5 + 2.0 * x;
             app.settings.levers.batch_share = x;
-            app.push(app::Cmd::LeversChanged);
         }
         let t = Instant::now();
         h.step();

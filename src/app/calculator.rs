@@ -45,6 +45,7 @@ pub fn chart_data(e: &Estimate) -> ChartData {
             e.requests, e.cache_writes, e.cache_reads
         ),
         forecast: None,
+        ..ChartData::default()
     }
 }
 
@@ -169,6 +170,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                         cumulative: app.settings.cumulative,
                         interactive: true,
                         height: 320.0,
+                        reset: false,
                     },
                 );
             }

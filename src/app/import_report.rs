@@ -2,7 +2,7 @@
 //! (`file:line: reason`) and notes; files that could not be read; unpriced models, each with a
 //! way to bill it as a priced model.
 
-use super::{Cmd, CostlensApp};
+use super::{Action, CostlensApp};
 use costlens::domain::money;
 use egui::RichText;
 
@@ -97,7 +97,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                             .show_ui(ui, |ui| {
                                 for m in &models {
                                     if ui.selectable_label(false, m).clicked() {
-                                        cmds.push(Cmd::MapModel(u.model.clone(), m.clone()));
+                                        cmds.push(Action::MapModel(u.model.clone(), m.clone()));
                                     }
                                 }
                             });
@@ -131,7 +131,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                         .add_enabled(valid, egui::Button::new("Apply and re-import"))
                         .clicked()
                     {
-                        cmds.push(Cmd::Reimport);
+                        cmds.push(Action::Reimport);
                     }
                 });
             }
@@ -148,7 +148,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
 
 /// Files that hold the same rows, and kinds of source that cover the same days: what was
 /// counted once, what is likely counted twice, and the switches that decide.
-fn overlaps(app: &mut CostlensApp, ui: &mut egui::Ui, cmds: &mut Vec<Cmd>) {
+fn overlaps(app: &mut CostlensApp, ui: &mut egui::Ui, cmds: &mut Vec<Action>) {
     let data = &app.pipeline.data();
     if data.notes.is_empty() && data.overlaps.is_empty() && data.double_counts.is_empty() {
         return;
@@ -181,7 +181,7 @@ fn overlaps(app: &mut CostlensApp, ui: &mut egui::Ui, cmds: &mut Vec<Cmd>) {
             "Add up rows found in several files (different organisations that share names)",
         );
         if before != app.settings.sum_overlaps {
-            cmds.push(Cmd::Reimport);
+            cmds.push(Action::Reimport);
         }
     }
     let doubles = data.double_counts.clone();
@@ -195,12 +195,10 @@ fn overlaps(app: &mut CostlensApp, ui: &mut egui::Ui, cmds: &mut Vec<Cmd>) {
                     .clicked()
                 {
                     app.settings.spec.filter.sources = vec![key.clone()];
-                    cmds.push(Cmd::ViewChanged);
                 }
             }
             if !app.settings.spec.filter.sources.is_empty() && ui.button("Keep both").clicked() {
                 app.settings.spec.filter.sources.clear();
-                cmds.push(Cmd::ViewChanged);
             }
         });
     }

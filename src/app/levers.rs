@@ -1,28 +1,42 @@
-//! The what-if panel: every lever of what-if.md as a slider with its neutral value, the
-//! observed value beside it, a reset per lever and for all, and named presets.
+//! The what-if panel: every lever of what-if.md with its neutral value, the observed value
+//! beside it, a reset per lever and for all, and presets that start from what is observed.
+//! Sliders take the panel's width; each shows its value in a box that can be typed in, steps
+//! with the keyboard (focus it, arrow keys) or the − / + buttons (1% of the value), and a value typed
+//! out of range is refused with a word, not clamped silently.
 
-use super::{Cmd, CostlensApp};
+use super::money_delta;
 use costlens::domain::money;
+use costlens::domain::prices::{Family, PriceTable};
 use costlens::engine::cube::prompt_length_grid;
-use costlens::engine::scenario::{Levers, Ttl};
+use costlens::engine::scenario::{Levers, Observed, SCALE_RANGE, Ttl};
+use costlens::engine::view::Evaluation;
 use egui::{RichText, Ui};
 
-/// Named starting points.
-pub fn presets() -> Vec<(&'static str, &'static str, Levers)> {
+/// Named starting points, relative to what the data shows: a caching preset never assumes less
+/// caching than there is (it once set fixed values below the sample's own, and raised its bill
+/// by 15.5%).
+pub fn presets(obs: &Observed) -> Vec<(&'static str, String, Levers)> {
+    let share = obs.cache_share.max(0.8);
+    let hit = obs.cache_hit.max(0.9);
     vec![
         (
             "Cache the system prompt",
-            "80% of input is a cacheable prefix, 90% of it read from cache (5-minute TTL)",
+            format!(
+                "{:.0}% of input a cacheable prefix (observed {:.0}%), {:.0}% of it read from cache (observed {:.0}%)",
+                100.0 * share,
+                100.0 * obs.cache_share,
+                100.0 * hit,
+                100.0 * obs.cache_hit
+            ),
             Levers {
-                cache_share: Some(0.8),
-                cache_hit: Some(0.9),
-                cache_ttl: Some(Ttl::FiveMinutes),
+                cache_share: Some(share),
+                cache_hit: Some(hit),
                 ..Levers::default()
             },
         ),
         (
             "Easy work to Haiku",
-            "30% of Sonnet and Opus usage priced as Claude Haiku 4.5",
+            "30% of Sonnet and Opus usage priced as Claude Haiku 4.5".into(),
             Levers {
                 route_share: 0.3,
                 ..Levers::default()
@@ -30,7 +44,7 @@ pub fn presets() -> Vec<(&'static str, &'static str, Levers)> {
         ),
         (
             "Batch what can wait",
-            "Half of non-batch usage moved to the Batch API (50% off)",
+            "Half of non-batch usage moved to the Batch API (50% off)".into(),
             Levers {
                 batch_share: 0.5,
                 ..Levers::default()
@@ -38,52 +52,13 @@ pub fn presets() -> Vec<(&'static str, &'static str, Levers)> {
         ),
         (
             "Twice the traffic",
-            "Twice the requests, same prompts",
+            "Twice the requests, same prompts".into(),
             Levers {
                 traffic: 2.0,
                 ..Levers::default()
             },
         ),
     ]
-}
-
-fn reset_button(ui: &mut Ui, enabled: bool) -> bool {
-    ui.add_enabled(enabled, egui::Button::new("reset").small())
-        .on_hover_text("Reset to neutral")
-        .clicked()
-}
-
-/// A multiplier slider (x0.1 - x10, logarithmic); `grid` snaps it to the given steps.
-fn scale_slider(
-    ui: &mut Ui,
-    label: &str,
-    value: &mut f64,
-    help: &str,
-    grid: Option<&[f64]>,
-) -> bool {
-    let mut changed = false;
-    ui.horizontal(|ui| {
-        let r = ui
-            .add(
-                egui::Slider::new(value, 0.1..=10.0)
-                    .logarithmic(true)
-                    .text(label)
-                    .prefix("×")
-                    .fixed_decimals(2),
-            )
-            .on_hover_text(help);
-        if r.changed() {
-            if let Some(g) = grid {
-                *value = snap(*value, g);
-            }
-            changed = true;
-        }
-        if reset_button(ui, *value != 1.0) {
-            *value = 1.0;
-            changed = true;
-        }
-    });
-    changed
 }
 
 /// Snaps to the nearest grid value (the cube is exact at these prompt lengths).
@@ -95,179 +70,494 @@ pub fn snap(v: f64, grid: &[f64]) -> f64 {
         .unwrap_or(v)
 }
 
-/// A share slider (0 - 100%) for an optional lever: `None` shows the observed value.
-fn share_slider(
-    ui: &mut Ui,
-    label: &str,
-    value: &mut Option<f64>,
-    observed: f64,
-    help: &str,
-) -> bool {
-    let mut changed = false;
-    ui.horizontal(|ui| {
-        let mut pct = 100.0 * value.unwrap_or(observed);
-        let r = ui
-            // No rounding and no clamping of the shown value: an observed 70.5% must not turn
-            // into a set 71% just by being drawn.
-            .add(
-                egui::Slider::new(&mut pct, 0.0..=100.0)
-                    .text(label)
-                    .suffix("%")
-                    .custom_formatter(|v, _| format!("{v:.1}"))
-                    .clamping(egui::SliderClamping::Edits),
-            )
-            .on_hover_text(help);
-        if r.changed() {
-            *value = Some(pct / 100.0);
-            changed = true;
-        }
-        if reset_button(ui, value.is_some()) {
-            *value = None;
-            changed = true;
-        }
-    });
-    ui.label(
-        RichText::new(match value {
-            None => format!("    as observed: {:.1}%", 100.0 * observed),
-            Some(_) => format!("    observed: {:.1}%", 100.0 * observed),
-        })
-        .small()
-        .weak(),
-    );
-    changed
+/// The panel's own state.
+#[derive(Debug, Default)]
+pub struct LeversPanel {
+    /// A value typed out of range, said until the next change.
+    pub refused: Option<String>,
 }
 
-fn plain_share(ui: &mut Ui, label: &str, value: &mut f64, help: &str) -> bool {
-    let mut changed = false;
-    ui.horizontal(|ui| {
-        let mut pct = 100.0 * *value;
+/// What the panel needs to know of the data.
+pub struct LeverContext<'a> {
+    pub observed: Observed,
+    pub table: &'a PriceTable,
+    /// Models in the data (display names).
+    pub data_models: &'a [String],
+    pub evaluation: &'a Evaluation,
+    pub error: Option<String>,
+    pub any_target: &'a mut bool,
+}
+
+impl LeversPanel {
+    /// Draws the panel; returns whether a lever changed.
+    pub fn ui(&mut self, ui: &mut Ui, l: &mut Levers, mut cx: LeverContext<'_>) -> bool {
+        ui.heading("What if…");
+        let obs = cx.observed;
+        let grid = prompt_length_grid();
+        let mut changed = false;
+        ui.label(
+            RichText::new("Drag (Shift: finer), type in the value box, or focus a slider and use the arrow keys")
+                .small(),
+        );
+
+        ui.label(RichText::new("Volume").strong());
+        changed |= self.scale(
+            ui,
+            "Traffic",
+            &mut l.traffic,
+            "Every count scales: tokens, searches, requests",
+            None,
+        );
+        changed |= self.scale(
+            ui,
+            "Prompt length",
+            &mut l.prompt_length,
+            "Every input category scales; requests that cross a price tier's threshold (200K, or 100K on Haiku 5.5) move to its rates",
+            Some(&grid),
+        );
+        changed |= self.scale(
+            ui,
+            "Output length",
+            &mut l.output_length,
+            "Output tokens scale",
+            None,
+        );
+
+        ui.separator();
+        ui.label(RichText::new("Prompt caching").strong());
+        changed |= self.share_opt(
+            ui,
+            "Cacheable share",
+            &mut l.cache_share,
+            obs.cache_share,
+            "Share of each request's input that is a cacheable prefix (system prompt, tools, documents)",
+        );
+        changed |= self.share_opt(
+            ui,
+            "Cache hit rate",
+            &mut l.cache_hit,
+            obs.cache_hit,
+            "Share of cacheable input read from cache; the rest is written (which costs more than plain input)",
+        );
+        ui.horizontal(|ui| {
+            let text = match l.cache_ttl {
+                None => format!("as observed ({:.0}% 1h)", 100.0 * obs.ttl_1h_share),
+                Some(t) => t.label().to_owned(),
+            };
+            egui::ComboBox::from_label("Cache TTL")
+                .selected_text(text)
+                .show_ui(ui, |ui| {
+                    changed |= ui
+                        .selectable_value(&mut l.cache_ttl, None, "as observed")
+                        .changed();
+                    changed |= ui
+                        .selectable_value(
+                            &mut l.cache_ttl,
+                            Some(Ttl::FiveMinutes),
+                            "5 minutes (writes 1.25x)",
+                        )
+                        .changed();
+                    changed |= ui
+                        .selectable_value(
+                            &mut l.cache_ttl,
+                            Some(Ttl::OneHour),
+                            "1 hour (writes 2x)",
+                        )
+                        .changed();
+                });
+            if reset_button(ui, l.cache_ttl.is_some()) {
+                l.cache_ttl = None;
+                changed = true;
+            }
+        });
+
+        ui.separator();
+        ui.label(RichText::new("Route to a cheaper model").strong());
+        changed |= self.share(
+            ui,
+            "Routed share",
+            &mut l.route_share,
+            "That share of each source-model row is priced as the target model",
+        );
+        changed |= route_target(ui, l, &mut cx);
+        changed |= route_sources(ui, l, cx.data_models);
+
+        ui.separator();
+        ui.label(RichText::new("Batch API").strong());
+        changed |= self.share(
+            ui,
+            "Moved to batch",
+            &mut l.batch_share,
+            "That share of non-batch usage moves to the Batch API, which costs 50% on every token category",
+        );
+        ui.label(
+            RichText::new(format!(
+                "observed: {:.1}% of tokens already batch",
+                100.0 * obs.batch_share
+            ))
+            .small(),
+        );
+
+        ui.separator();
+        if let Some(r) = &self.refused {
+            ui.colored_label(ui.visuals().warn_fg_color, r);
+        }
         if ui
-            .add(
-                egui::Slider::new(&mut pct, 0.0..=100.0)
-                    .text(label)
-                    .suffix("%")
-                    .fixed_decimals(0),
-            )
-            .on_hover_text(help)
-            .changed()
+            .add_enabled(!l.is_neutral(), egui::Button::new("Reset all levers"))
+            .on_hover_text("Ctrl+R")
+            .clicked()
         {
-            *value = pct / 100.0;
+            *l = Levers::default();
             changed = true;
         }
-        if reset_button(ui, *value != 0.0) {
-            *value = 0.0;
-            changed = true;
+        ui.label(RichText::new("Presets").strong());
+        ui.horizontal_wrapped(|ui| {
+            for (name, help, preset) in presets(&obs) {
+                if ui.button(name).on_hover_text(help).clicked() {
+                    *l = preset;
+                    changed = true;
+                }
+            }
+        });
+        if let Some(e) = &cx.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
         }
-    });
+        ui.separator();
+        let ev = cx.evaluation;
+        let (word, color, amount) = money_delta(ui, ev.savings());
+        ui.label(format!("Scenario {}", money::usd(ev.scenario)));
+        ui.colored_label(
+            color,
+            format!("{word} {amount} ({})", money::pct(ev.savings_pct().abs())),
+        );
+        if changed {
+            self.refused = None;
+        }
+        changed
+    }
+
+    /// A multiplier slider (x0.1 - x10, logarithmic); `grid` snaps it to the given steps.
+    fn scale(
+        &mut self,
+        ui: &mut Ui,
+        label: &str,
+        value: &mut f64,
+        help: &str,
+        grid: Option<&[f64]>,
+    ) -> bool {
+        let spec = SliderSpec {
+            label,
+            help: &format!("{help}\nRange ×0.1 to ×10; neutral ×1"),
+            range: SCALE_RANGE,
+            log: true,
+            prefix: "×",
+            suffix: "",
+            decimals: 3,
+            can_reset: *value != 1.0,
+        };
+        match self.slider_row(ui, *value, &spec) {
+            Moved::To(v) => {
+                let v = grid.map_or(v, |g| snap(v, g));
+                let changed = v != *value;
+                *value = v;
+                changed
+            }
+            Moved::Reset => {
+                *value = 1.0;
+                true
+            }
+            Moved::No => false,
+        }
+    }
+
+    /// A share slider (0 - 100%) for an optional lever: `None` shows the observed value.
+    fn share_opt(
+        &mut self,
+        ui: &mut Ui,
+        label: &str,
+        value: &mut Option<f64>,
+        observed: f64,
+        help: &str,
+    ) -> bool {
+        // The observed value is shown unrounded: a 70.5% must not become a set 71% by being
+        // drawn.
+        let spec = SliderSpec {
+            label,
+            help,
+            range: (0.0, 100.0),
+            log: false,
+            prefix: "",
+            suffix: "%",
+            decimals: 1,
+            can_reset: value.is_some(),
+        };
+        let changed = match self.slider_row(ui, 100.0 * value.unwrap_or(observed), &spec) {
+            Moved::To(pct) => {
+                *value = Some(pct / 100.0);
+                true
+            }
+            Moved::Reset => {
+                *value = None;
+                true
+            }
+            Moved::No => false,
+        };
+        ui.label(
+            RichText::new(match value {
+                None => format!("as observed: {:.1}%", 100.0 * observed),
+                Some(_) => format!("observed: {:.1}%", 100.0 * observed),
+            })
+            .small(),
+        );
+        changed
+    }
+
+    fn share(&mut self, ui: &mut Ui, label: &str, value: &mut f64, help: &str) -> bool {
+        let spec = SliderSpec {
+            label,
+            help,
+            range: (0.0, 100.0),
+            log: false,
+            prefix: "",
+            suffix: "%",
+            decimals: 1,
+            can_reset: *value != 0.0,
+        };
+        match self.slider_row(ui, 100.0 * *value, &spec) {
+            Moved::To(pct) => {
+                *value = pct / 100.0;
+                true
+            }
+            Moved::Reset => {
+                *value = 0.0;
+                true
+            }
+            Moved::No => false,
+        }
+    }
+
+    /// A lever as two rows: its name with a reset, then a slider as wide as the panel with its
+    /// value box (type a value) and − / + fine steps. Shift while dragging moves ten times
+    /// finer. A value typed out of range is refused and said (`refused`), not clamped.
+    fn slider_row(&mut self, ui: &mut Ui, v: f64, s: &SliderSpec<'_>) -> Moved {
+        let mut moved = Moved::No;
+        let label_id = ui
+            .horizontal(|ui| {
+                let l = ui.label(s.label).on_hover_text(s.help);
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if reset_button(ui, s.can_reset) {
+                        moved = Moved::Reset;
+                    }
+                });
+                l.id
+            })
+            .inner;
+        ui.horizontal(|ui| {
+            ui.spacing_mut().slider_width = (ui.available_width() - 130.0).max(80.0);
+            let width = ui.spacing().slider_width as f64;
+            let (lo, hi) = s.range;
+            let mut x = v;
+            let r = ui
+                .add(
+                    egui::Slider::new(&mut x, lo..=hi)
+                        .logarithmic(s.log)
+                        .prefix(s.prefix)
+                        .suffix(s.suffix)
+                        .max_decimals(s.decimals)
+                        .clamping(egui::SliderClamping::Never),
+                )
+                .labelled_by(label_id)
+                .on_hover_text(s.help);
+            let fine = r.dragged() && ui.input(|i| i.modifiers.shift);
+            if fine {
+                let dx = r.drag_delta().x as f64 / width / 10.0;
+                x = if s.log {
+                    v * ((hi / lo).ln() * dx).exp()
+                } else {
+                    v + (hi - lo) * dx
+                }
+                .clamp(lo, hi);
+            }
+            let step = if s.log { 1.01 } else { 1.0 };
+            // A step past an end stops at the end (only a typed value is refused).
+            let stepped = step_buttons(ui, &mut x, step, |x, k| {
+                if s.log { x * k } else { x + (k - 1.0) * 100.0 }.clamp(lo, hi)
+            });
+            if (r.changed() || stepped || fine) && x != v {
+                if (lo..=hi).contains(&x) && x.is_finite() {
+                    moved = Moved::To(x);
+                    self.refused = None;
+                } else {
+                    self.refused = Some(format!(
+                        "{} must be between {}{lo}{} and {}{hi}{}: {}{x}{} was not applied",
+                        s.label, s.prefix, s.suffix, s.prefix, s.suffix, s.prefix, s.suffix
+                    ));
+                }
+            }
+        });
+        moved
+    }
+}
+
+/// How a lever's slider is drawn.
+struct SliderSpec<'a> {
+    label: &'a str,
+    help: &'a str,
+    range: (f64, f64),
+    log: bool,
+    prefix: &'a str,
+    suffix: &'a str,
+    decimals: usize,
+    can_reset: bool,
+}
+
+/// What a lever's row did this frame.
+enum Moved {
+    No,
+    To(f64),
+    Reset,
+}
+
+fn reset_button(ui: &mut Ui, enabled: bool) -> bool {
+    ui.add_enabled(enabled, egui::Button::new("reset").small())
+        .on_hover_text("Back to neutral")
+        .clicked()
+}
+
+/// − and + beside a slider: a fine step (`k` is the factor of one step: 1.01 for a
+/// multiplier, 1.0 meaning one point for a percentage, through `apply`).
+fn step_buttons(ui: &mut Ui, v: &mut f64, k: f64, apply: impl Fn(f64, f64) -> f64) -> bool {
+    let (down, up) = if k == 1.0 { (0.99, 1.01) } else { (1.0 / k, k) };
+    let mut changed = false;
+    if ui
+        .small_button("−")
+        .on_hover_text("A fine step down")
+        .clicked()
+    {
+        *v = apply(*v, down);
+        changed = true;
+    }
+    if ui
+        .small_button("+")
+        .on_hover_text("A fine step up")
+        .clicked()
+    {
+        *v = apply(*v, up);
+        changed = true;
+    }
     changed
 }
 
-pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
-    ui.heading("What if…");
-    let obs = app.pipeline.view().observed;
-    let table_models: Vec<String> = app.pipeline.table().display_names();
-    let grid = prompt_length_grid();
-    let l = &mut app.settings.levers;
+/// A model's list price as "$in / $out" (per million tokens), and a number to order by (input
+/// plus output at a typical 4:1 mix).
+fn price_of(table: &PriceTable, i: usize) -> (String, f64) {
+    let m = table.model(i);
+    let p = &m
+        .prices
+        .last()
+        .expect("a priced model has periods")
+        .standard;
+    (
+        format!("${} / ${}", p.input, p.output),
+        0.8 * p.input + 0.2 * p.output,
+    )
+}
+
+/// The routing target: cheaper models than the sources, cheapest first, prices shown; every
+/// model with "show dearer models"; a dearer target is said.
+fn route_target(ui: &mut Ui, l: &mut Levers, cx: &mut LeverContext<'_>) -> bool {
+    let table = cx.table;
     let mut changed = false;
-
-    ui.label(RichText::new("Volume").strong());
-    changed |= scale_slider(
-        ui,
-        "Traffic",
-        &mut l.traffic,
-        "Every count scales: tokens, searches, requests",
-        None,
-    );
-    changed |= scale_slider(
-        ui,
-        "Prompt length",
-        &mut l.prompt_length,
-        "Every input category scales; requests over 200K input tokens move to long-context rates",
-        Some(&grid),
-    );
-    changed |= scale_slider(
-        ui,
-        "Output length",
-        &mut l.output_length,
-        "Output tokens scale",
-        None,
-    );
-
-    ui.separator();
-    ui.label(RichText::new("Prompt caching").strong());
-    changed |= share_slider(
-        ui,
-        "Cacheable share",
-        &mut l.cache_share,
-        obs.cache_share,
-        "Share of each request's input that is a cacheable prefix (system prompt, tools, documents)",
-    );
-    changed |= share_slider(
-        ui,
-        "Cache hit rate",
-        &mut l.cache_hit,
-        obs.cache_hit,
-        "Share of cacheable input read from cache; the rest is written (which costs more than plain input)",
-    );
+    let target_i = if l.route_to.is_empty() {
+        table.default_route_target()
+    } else {
+        table.lookup(&l.route_to)
+    };
+    // The dearest source in the data: targets must be cheaper than it.
+    let sources: Vec<usize> = if l.route_from.is_empty() {
+        cx.data_models
+            .iter()
+            .filter_map(|m| table.lookup(m))
+            .filter(|&i| matches!(table.model(i).family, Family::Sonnet | Family::Opus))
+            .collect()
+    } else {
+        l.route_from
+            .iter()
+            .filter_map(|m| table.lookup(m))
+            .collect()
+    };
+    let ceiling = sources
+        .iter()
+        .map(|&i| price_of(table, i).1)
+        .fold(0.0f64, f64::max);
+    let mut targets: Vec<(usize, String, f64)> = (0..table.models.len())
+        .map(|i| {
+            let (shown, p) = price_of(table, i);
+            (i, shown, p)
+        })
+        .filter(|(i, _, p)| *cx.any_target || *p < ceiling || Some(*i) == target_i)
+        .collect();
+    targets.sort_by(|a, b| a.2.total_cmp(&b.2));
+    let selected = target_i
+        .map(|i| {
+            format!(
+                "{} ({})",
+                table.model(i).display_name(),
+                price_of(table, i).0
+            )
+        })
+        .unwrap_or_else(|| l.route_to.clone());
     ui.horizontal(|ui| {
-        let text = match l.cache_ttl {
-            None => format!("as observed ({:.0}% 1h)", 100.0 * obs.ttl_1h_share),
-            Some(t) => t.label().to_owned(),
-        };
-        egui::ComboBox::from_label("Cache TTL")
-            .selected_text(text)
+        egui::ComboBox::new("route_to", "target")
+            .selected_text(selected)
+            .width((ui.available_width() - 60.0).max(120.0))
             .show_ui(ui, |ui| {
-                changed |= ui
-                    .selectable_value(&mut l.cache_ttl, None, "as observed")
-                    .changed();
-                changed |= ui
-                    .selectable_value(
-                        &mut l.cache_ttl,
-                        Some(Ttl::FiveMinutes),
-                        "5 minutes (writes 1.25x)",
-                    )
-                    .changed();
-                changed |= ui
-                    .selectable_value(&mut l.cache_ttl, Some(Ttl::OneHour), "1 hour (writes 2x)")
-                    .changed();
-            });
-        if reset_button(ui, l.cache_ttl.is_some()) {
-            l.cache_ttl = None;
-            changed = true;
-        }
-    });
-
-    ui.separator();
-    ui.label(RichText::new("Route to a cheaper model").strong());
-    changed |= plain_share(
-        ui,
-        "Routed share",
-        &mut l.route_share,
-        "That share of each source-model row is priced as the target model",
-    );
-    ui.horizontal(|ui| {
-        let target = if l.route_to.is_empty() {
-            "Claude Haiku 4.5".to_owned()
-        } else {
-            l.route_to.clone()
-        };
-        egui::ComboBox::from_label("to")
-            .selected_text(target)
-            .show_ui(ui, |ui| {
-                for m in &table_models {
-                    let selected =
-                        l.route_to == *m || (l.route_to.is_empty() && m == "Claude Haiku 4.5");
-                    if ui.selectable_label(selected, m).clicked() {
-                        l.route_to = if m == "Claude Haiku 4.5" {
+                for (i, shown, _) in &targets {
+                    let name = table.model(*i).display_name().to_owned();
+                    if ui
+                        .selectable_label(Some(*i) == target_i, format!("{name}  {shown}"))
+                        .clicked()
+                    {
+                        l.route_to = if Some(*i) == table.default_route_target() {
                             String::new()
                         } else {
-                            m.clone()
+                            name
                         };
                         changed = true;
                     }
                 }
             });
     });
+    ui.checkbox(cx.any_target, "show dearer models too");
+    if let Some(t) = target_i
+        && price_of(table, t).1 >= ceiling
+        && ceiling > 0.0
+    {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "{} costs as much as or more than the models routed to it: routing raises the cost",
+                table.model(t).display_name()
+            ),
+        );
+    }
+    let ratio = target_i.map_or(1.0, |t| table.model(t).tokenizer_ratio);
+    if ratio != 1.0 {
+        ui.label(
+            RichText::new(format!(
+                "{} counts about {:.0}% more tokens for the same text than models before Claude 4.7",
+                target_i.map(|t| table.model(t).display_name()).unwrap_or_default(),
+                100.0 * (ratio - 1.0)
+            ))
+            .small(),
+        );
+    }
+    changed
+}
+
+/// The routing sources: the models in the data.
+fn route_sources(ui: &mut Ui, l: &mut Levers, data_models: &[String]) -> bool {
+    let mut changed = false;
     egui::CollapsingHeader::new(if l.route_from.is_empty() {
         "from: every Sonnet and Opus model".to_owned()
     } else {
@@ -282,7 +572,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
             l.route_from.clear();
             changed = true;
         }
-        for m in &table_models {
+        for m in data_models {
             let mut on = l.route_from.contains(m);
             if ui.checkbox(&mut on, m).changed() {
                 if on {
@@ -294,55 +584,5 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
             }
         }
     });
-
-    ui.separator();
-    ui.label(RichText::new("Batch API").strong());
-    changed |= plain_share(
-        ui,
-        "Moved to batch",
-        &mut l.batch_share,
-        "That share of non-batch usage moves to the Batch API, which costs 50% on every token category",
-    );
-    ui.label(
-        RichText::new(format!(
-            "    observed: {:.1}% of tokens already batch",
-            100.0 * obs.batch_share
-        ))
-        .small()
-        .weak(),
-    );
-
-    ui.separator();
-    ui.horizontal(|ui| {
-        if ui
-            .add_enabled(!l.is_neutral(), egui::Button::new("Reset all levers"))
-            .on_hover_text("Ctrl+R")
-            .clicked()
-        {
-            *l = Levers::default();
-            changed = true;
-        }
-    });
-    ui.label(RichText::new("Presets").strong());
-    ui.horizontal_wrapped(|ui| {
-        for (name, help, preset) in presets() {
-            if ui.button(name).on_hover_text(help).clicked() {
-                *l = preset;
-                changed = true;
-            }
-        }
-    });
-    if let Err(e) = app.pipeline.resolved() {
-        ui.colored_label(ui.visuals().error_fg_color, e.to_string());
-    }
-    ui.separator();
-    ui.label(RichText::new(format!(
-        "Scenario {} · saving {} ({})",
-        money::usd(app.pipeline.evaluation().scenario),
-        money::usd(app.pipeline.evaluation().savings()),
-        money::pct(app.pipeline.evaluation().savings_pct())
-    )));
-    if changed {
-        app.push(Cmd::LeversChanged);
-    }
+    changed
 }

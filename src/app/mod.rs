@@ -1,28 +1,37 @@
-//! The desktop app: a thin layer over the costlens core. `CostlensApp` owns the persisted
-//! settings, the loaded analysis and the derived view; panels draw from it and return
-//! commands (`Cmd`) that are applied once per frame.
+//! The desktop app: a thin layer over the costlens core, built the way egui_demo_app and rerun
+//! are. `CostlensApp` owns the persisted settings, the pipeline and the background jobs; each
+//! panel is a struct with its own UI state that draws from the app and returns [`Action`]s;
+//! every named action is a [`Command`] (menus, shortcuts and the F1 sheet read one table);
+//! actions are applied once per frame, and jobs are polled once per frame.
 
 pub mod calculator;
+pub mod command;
 pub mod dashboard;
+pub mod file_chooser;
+pub mod filters;
 pub mod import_report;
 pub mod levers;
 pub mod prices_view;
+pub mod settings;
+
+pub use command::Command;
+pub use file_chooser::{Chooser, Dialogs, NativeDialogs, Outcome, Picked, Purpose};
+pub use filters::Choices;
+pub use settings::{ChooserChoice, Settings, Tab, ThemeChoice};
 
 use crate::render::png;
+use costlens::domain::money;
 use costlens::domain::prices::{PriceFile, PriceTable};
 use costlens::domain::time;
-use costlens::engine::chart::ChartData;
-use costlens::engine::estimate::Workload;
+use costlens::engine::chart::{ChartData, levers_caption};
 use costlens::engine::scenario::Levers;
-use costlens::engine::view;
-use costlens::engine::view::ViewSpec;
+use costlens::engine::view::Dimension;
 use costlens::import::{Control, Options};
 use costlens::pipeline::Pipeline;
-use costlens::pipeline::load::{self, Analysis, Loaded};
+use costlens::pipeline::load::{self, Loaded};
 use costlens::store::cache::Cache;
-use egui::{Key, KeyboardShortcut, Modifiers, RichText};
-use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use egui::RichText;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -39,120 +48,55 @@ pub const SAMPLE_FILES: &[(&str, &[u8])] = &[
     ),
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum ThemeChoice {
-    #[default]
-    System,
-    Dark,
-    Light,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Tab {
-    #[default]
-    Dashboard,
-    Calculator,
-    Prices,
-}
-
-/// Everything remembered between runs (eframe storage).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    pub theme: ThemeChoice,
-    pub tab: Tab,
-    pub spec: ViewSpec,
-    pub levers: Levers,
-    pub cumulative: bool,
-    pub recent: Vec<PathBuf>,
-    pub overrides: PriceFile,
-    pub workload: Workload,
-    pub export_width: u32,
-    pub export_height: u32,
-    /// Date (YYYY-MM-DD) for files that carry none (batch results, saved responses); empty =
-    /// each file's modification date. Settings of older versions call it `batch_date`.
-    #[serde(alias = "batch_date")]
-    pub date: String,
-    /// Add up copies of the same rows found in different files (the import report's switch).
-    pub sum_overlaps: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            theme: ThemeChoice::System,
-            tab: Tab::Dashboard,
-            spec: ViewSpec::default(),
-            levers: Levers::default(),
-            cumulative: false,
-            recent: Vec::new(),
-            overrides: PriceFile::default(),
-            workload: Workload {
-                requests_per_day: 100.0,
-                active_hours: 1.0,
-                ..Workload::default()
-            },
-            export_width: 1600,
-            export_height: 900,
-            date: String::new(),
-            sum_overlaps: false,
-        }
-    }
-}
-
-const RECENT_MAX: usize = 10;
-
-/// File dialogs behind a trait, so tests never open a native dialog.
-pub trait Dialogs {
-    fn open_files(&self) -> Vec<PathBuf>;
-    fn open_folder(&self) -> Option<PathBuf>;
-    fn save_file(&self, default_name: &str, extension: &str) -> Option<PathBuf>;
-    fn open_price_file(&self) -> Option<PathBuf>;
-}
-
-/// Native dialogs (rfd: the XDG portal, or zenity).
-pub struct NativeDialogs;
-
-impl Dialogs for NativeDialogs {
-    fn open_files(&self) -> Vec<PathBuf> {
-        rfd::FileDialog::new()
-            .set_title("Open usage exports or logs")
-            .add_filter(
-                "Usage exports and logs",
-                &["csv", "json", "jsonl", "ndjson"],
-            )
-            .add_filter("All files", &["*"])
-            .pick_files()
-            .unwrap_or_default()
-    }
-
-    fn open_folder(&self) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .set_title("Open a folder of logs")
-            .pick_folder()
-    }
-
-    fn save_file(&self, default_name: &str, extension: &str) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .set_file_name(default_name)
-            .add_filter(extension.to_uppercase(), &[extension])
-            .save_file()
-    }
-
-    fn open_price_file(&self) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .set_title("Load a price file (costlens or LiteLLM JSON)")
-            .add_filter("JSON", &["json"])
-            .pick_file()
-    }
-}
-
 /// Where the current data came from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
     Sample,
     Files(Vec<PathBuf>),
 }
+
+/// What panels ask the app to do, applied once per frame.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// A named command (a menu entry, a shortcut, a button).
+    Run(Command),
+    Open(Vec<PathBuf>),
+    AddFiles(Vec<PathBuf>),
+    CancelImport,
+    LoadPriceFile,
+    ResetPrices,
+    MapModel(String, String),
+    /// The price table was edited in place.
+    PricesChanged,
+    /// Import again with the current options.
+    Reimport,
+    /// Choose where to save the chart, then render it.
+    SaveChart,
+    /// Keep only this value of a breakdown dimension (a click in the table).
+    FilterTo(Dimension, String),
+    /// Keep the scenario the notice is about.
+    KeepScenario,
+}
+
+/// What to do with the paths a file dialog gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum After {
+    Import,
+    SavePng,
+    SaveCsv,
+    LoadPrices,
+}
+
+/// A message in the status bar. Information goes after [`STATUS_TTL`]; an error stays until
+/// the user does something else.
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+    pub at: Instant,
+}
+
+pub const STATUS_TTL: Duration = Duration::from_secs(12);
 
 struct ImportJob {
     control: Arc<Control>,
@@ -165,87 +109,10 @@ struct ExportJob {
     rx: Receiver<Result<PathBuf, String>>,
 }
 
-/// What panels ask the app to do, applied once per frame.
+/// A saved scenario applied to data it was not made on: said, with a reset one click away.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Cmd {
-    OpenFiles,
-    OpenFolder,
-    OpenClaudeCode,
-    Open(Vec<PathBuf>),
-    AddFiles(Vec<PathBuf>),
-    CancelImport,
-    ExportPng,
-    ExportCsv,
-    LoadPriceFile,
-    ResetPrices,
-    MapModel(String, String),
-    PricesChanged,
-    ViewChanged,
-    LeversChanged,
-    ShowSample,
-    Reimport,
-}
-
-/// A message in the status bar.
-#[derive(Clone, Debug)]
-pub struct Status {
-    pub text: String,
-    pub error: bool,
-}
-
-/// The values the filters offer, from the loaded data (computed when the data changes).
-#[derive(Clone, Debug, Default)]
-pub struct Choices {
-    pub models: Vec<String>,
-    pub workspaces: Vec<String>,
-    pub api_keys: Vec<String>,
-    /// First and last record time.
-    pub time_range: Option<(i64, i64)>,
-    /// The data these were computed from (its record count and first file), to notice a change.
-    key: (usize, Option<String>),
-}
-
-impl Choices {
-    fn of(a: &Analysis) -> Choices {
-        use std::collections::BTreeSet;
-        let data = &a.data;
-        let (mut m, mut w, mut k) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-        for r in &data.records {
-            m.insert(r.model);
-            w.insert(r.workspace);
-            k.insert(r.api_key);
-        }
-        let names = |s: BTreeSet<u32>| -> Vec<String> {
-            let mut v: Vec<String> = s
-                .into_iter()
-                .map(|x| data.symbols.get(x).to_owned())
-                .filter(|x| !x.is_empty())
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let mut models: Vec<String> = m
-            .into_iter()
-            .map(|x| view::model_label(&a.table, data.symbols.get(x)))
-            .collect();
-        models.sort();
-        models.dedup();
-        Choices {
-            models,
-            workspaces: names(w),
-            api_keys: names(k),
-            time_range: data.time_range(),
-            key: Self::key_of(a),
-        }
-    }
-
-    fn key_of(a: &Analysis) -> (usize, Option<String>) {
-        (
-            a.data.records.len(),
-            a.data.files.first().map(|f| f.path.clone()),
-        )
-    }
+pub struct ScenarioNotice {
+    pub caption: String,
 }
 
 pub struct CostlensApp {
@@ -257,24 +124,35 @@ pub struct CostlensApp {
     pub pipeline: Pipeline,
     /// The chart of the current view (rebuilt when the pipeline is).
     pub chart: ChartData,
-    /// The pipeline generation the chart and choices were made from.
+    /// The pipeline generation the chart was made from.
     drawn: Option<u64>,
+    /// Bumped when the data or the price table changes (the filters' choices follow it).
+    data_epoch: u64,
+    choices_epoch: Option<u64>,
+    /// The chart's zoom and pan are dropped on the next frame (new data, other periods).
+    pub chart_reset: bool,
+    chart_key: Option<(time::Period, Option<i64>, Option<i64>)>,
     pub load_errors: Vec<String>,
     pub unrecognised: Vec<String>,
     pub status: Option<Status>,
     pub show_report: bool,
     pub show_shortcuts: bool,
     pub show_export: bool,
-    /// The date filter's From and To fields as typed.
-    pub date_text: [String; 2],
+    pub scenario_notice: Option<ScenarioNotice>,
+    pub filters_panel: filters::FiltersPanel,
+    pub levers_panel: levers::LeversPanel,
+    pub dashboard: dashboard::DashboardPanel,
+    /// costlens's own file chooser, when open, and what its paths are for.
+    chooser: Option<(Chooser, After)>,
     /// Where settings are saved; `None` in tests (nothing is written).
     settings_path: Option<PathBuf>,
+    autosave: settings::Autosave,
     /// The import cache: the user's in the app, none in tests (the user's cache is neither
     /// read nor written by them).
     cache: Cache,
     job: Option<ImportJob>,
     export_job: Option<ExportJob>,
-    pending: Vec<Cmd>,
+    pending: Vec<Action>,
 }
 
 impl CostlensApp {
@@ -317,10 +195,12 @@ impl CostlensApp {
             status = Some(Status {
                 text: format!("Saved price overrides could not be applied: {e}"),
                 error: true,
+                at: Instant::now(),
             });
         }
         let loaded = load::load_bytes(SAMPLE_FILES, &Options::default());
         let pipeline = Pipeline::new(loaded.data, table);
+        let autosave = settings::Autosave::new(&settings);
         let mut app = CostlensApp {
             settings,
             choices: Choices::default(),
@@ -329,32 +209,53 @@ impl CostlensApp {
             pipeline,
             chart: ChartData::default(),
             drawn: None,
+            data_epoch: 0,
+            choices_epoch: None,
+            chart_reset: true,
+            chart_key: None,
             load_errors: loaded.errors.iter().map(|e| e.to_string()).collect(),
             unrecognised: Vec::new(),
             status,
             show_report: false,
             show_shortcuts: false,
             show_export: false,
-            date_text: Default::default(),
+            scenario_notice: None,
+            filters_panel: Default::default(),
+            levers_panel: Default::default(),
+            dashboard: Default::default(),
+            chooser: None,
             settings_path: None,
+            autosave,
             cache: Cache::disabled(),
             job: None,
             export_job: None,
             pending: Vec::new(),
         };
+        app.notice_saved_scenario();
         app.refresh();
         app
     }
 
+    /// Saves settings to `path` shortly after each change (tests of the autosave use this).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn save_settings_to(&mut self, path: PathBuf) {
+        self.settings_path = Some(path);
+    }
+
     /// Writes the settings file (temp file + rename). Errors reach the status bar.
     pub fn save_settings(&mut self) {
-        if let Some(p) = self.settings_path.clone()
-            && let Err(e) = costlens::store::settings::save_json(&p, &self.settings)
-        {
-            self.set_status(
-                format!("Cannot save settings to {}: {e}", p.display()),
-                true,
-            );
+        if let Some(p) = self.settings_path.clone() {
+            match costlens::store::settings::save_json(&p, &self.settings) {
+                Ok(()) => self.autosave.saved(&self.settings),
+                Err(e) => {
+                    // Not retried every frame: the next change tries again.
+                    self.autosave.saved(&self.settings);
+                    self.set_status(
+                        format!("Cannot save settings to {}: {e}", p.display()),
+                        true,
+                    );
+                }
+            }
         }
     }
 
@@ -364,12 +265,21 @@ impl CostlensApp {
         self.set_data_source(source);
     }
 
-    /// After the pipeline's data was replaced: where it came from; filters start afresh.
+    /// After the pipeline's data was replaced: where it came from; filters start afresh, the
+    /// chart fits the new data, and a saved scenario applied to it is said.
     pub fn set_data_source(&mut self, source: Source) {
         self.drawn = None;
+        self.data_epoch += 1;
+        self.chart_reset = true;
         self.source = source;
         self.settings.spec.filter = Default::default();
-        self.choices = Choices::default();
+        self.notice_saved_scenario();
+    }
+
+    fn notice_saved_scenario(&mut self) {
+        self.scenario_notice = (!self.settings.levers.is_neutral()).then(|| ScenarioNotice {
+            caption: levers_caption(&self.settings.levers, &self.pipeline.view().observed),
+        });
     }
 
     /// Whether a chart export is being rendered (the UI tests wait on it).
@@ -384,14 +294,21 @@ impl CostlensApp {
         self.job.is_some()
     }
 
-    pub fn push(&mut self, cmd: Cmd) {
-        self.pending.push(cmd);
+    /// costlens's own file chooser, if open (the UI tests read it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn chooser(&self) -> Option<&Chooser> {
+        self.chooser.as_ref().map(|c| &c.0)
     }
 
-    fn set_status(&mut self, text: impl Into<String>, error: bool) {
+    pub fn push(&mut self, action: Action) {
+        self.pending.push(action);
+    }
+
+    pub fn set_status(&mut self, text: impl Into<String>, error: bool) {
         self.status = Some(Status {
             text: text.into(),
             error,
+            at: Instant::now(),
         });
     }
 
@@ -402,18 +319,28 @@ impl CostlensApp {
         self.pipeline.set_spec(self.settings.spec.clone());
         self.pipeline.set_levers(self.settings.levers.clone());
         self.pipeline.refresh();
+        if self.choices_epoch != Some(self.data_epoch) {
+            self.choices_epoch = Some(self.data_epoch);
+            self.choices = Choices::of(self.pipeline.analysis());
+        }
         if self.drawn != Some(self.pipeline.generation()) {
             self.drawn = Some(self.pipeline.generation());
-            if self.choices.key != Choices::key_of(self.pipeline.analysis())
-                || self.choices.models.is_empty()
-            {
-                self.choices = Choices::of(self.pipeline.analysis());
-            }
             let title = match &self.source {
                 Source::Sample => "Claude API cost — sample data",
                 _ => "Claude API cost: actual vs scenario",
             };
             self.chart = self.pipeline.chart(title);
+            // Other periods (a filter, another bucket size): fit them, do not keep a zoom
+            // into periods no longer shown.
+            let key = (
+                self.chart.period,
+                self.chart.starts.first().copied(),
+                self.chart.starts.last().copied(),
+            );
+            if self.chart_key != Some(key) {
+                self.chart_key = Some(key);
+                self.chart_reset = true;
+            }
         }
     }
 
@@ -472,65 +399,7 @@ impl CostlensApp {
             match job.rx.try_recv() {
                 Ok((loaded, pipeline)) => {
                     let job = self.job.take().expect("job is present");
-                    if job.control.is_cancelled() {
-                        self.set_status("Import cancelled: nothing changed", false);
-                        return;
-                    }
-                    let secs = job.started.elapsed().as_secs_f64();
-                    self.load_errors = loaded.errors.iter().map(|e| e.to_string()).collect();
-                    self.unrecognised = loaded.unrecognised_in_folders;
-                    if pipeline.data().is_empty() {
-                        self.set_status(
-                            format!(
-                                "Nothing could be imported from {} — see the import report",
-                                describe_paths(&job.paths)
-                            ),
-                            true,
-                        );
-                        self.show_report = true;
-                        return;
-                    }
-                    let rows: u64 = pipeline.data().files.iter().map(|f| f.rows).sum();
-                    let rejected = pipeline.data().rejected_total as usize;
-                    // The scenario, filters aside, carries over to the new data.
-                    let mut pipeline = pipeline;
-                    pipeline.set_levers(self.settings.levers.clone());
-                    self.pipeline = pipeline;
-                    self.drawn = None;
-                    self.choices = Choices::default();
-                    self.source = Source::Files(job.paths.clone());
-                    for p in job.paths.iter().rev() {
-                        self.settings.recent.retain(|r| r != p);
-                        self.settings.recent.insert(0, p.clone());
-                    }
-                    self.settings.recent.truncate(RECENT_MAX);
-                    // Filters name things of the old data; start the new data unfiltered.
-                    self.settings.spec.filter = Default::default();
-                    self.refresh();
-                    let problems =
-                        rejected + self.load_errors.len() + self.pipeline.view().unpriced.len();
-                    self.set_status(
-                        format!(
-                            "Imported {} rows from {} in {:.2} s{}{}",
-                            costlens::domain::money::count(rows),
-                            describe_paths(&job.paths),
-                            secs,
-                            if loaded.from_snapshot {
-                                " (no file changed since the last import: read from the cache)"
-                            } else {
-                                ""
-                            },
-                            if problems > 0 {
-                                " — some lines need a look (Import report)"
-                            } else {
-                                ""
-                            }
-                        ),
-                        false,
-                    );
-                    if rejected > 0 || !self.load_errors.is_empty() {
-                        self.show_report = true;
-                    }
+                    self.import_done(job, loaded, pipeline);
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => {
                     ctx.request_repaint_after(Duration::from_millis(100));
@@ -561,6 +430,60 @@ impl CostlensApp {
         }
     }
 
+    fn import_done(&mut self, job: ImportJob, loaded: Loaded, pipeline: Pipeline) {
+        if job.control.is_cancelled() {
+            self.set_status("Import cancelled: nothing changed", false);
+            return;
+        }
+        let secs = job.started.elapsed().as_secs_f64();
+        self.load_errors = loaded.errors.iter().map(|e| e.to_string()).collect();
+        self.unrecognised = loaded.unrecognised_in_folders;
+        if pipeline.data().is_empty() {
+            self.set_status(
+                format!(
+                    "Nothing could be imported from {} — see the import report",
+                    describe_paths(&job.paths)
+                ),
+                true,
+            );
+            self.show_report = true;
+            return;
+        }
+        let rows: u64 = pipeline.data().files.iter().map(|f| f.rows).sum();
+        let rejected = pipeline.data().rejected_total as usize;
+        // The scenario, filters aside, carries over to the new data (and the notice says so).
+        let mut pipeline = pipeline;
+        pipeline.set_levers(self.settings.levers.clone());
+        self.pipeline = pipeline;
+        self.set_data_source(Source::Files(job.paths.clone()));
+        self.settings.remember(&job.paths);
+        self.refresh();
+        self.notice_saved_scenario();
+        let problems = rejected + self.load_errors.len() + self.pipeline.view().unpriced.len();
+        self.set_status(
+            format!(
+                "Imported {} from {} in {:.2} s{}{}",
+                money::plural(rows as usize, "row"),
+                describe_paths(&job.paths),
+                secs,
+                if loaded.from_snapshot {
+                    " (no file changed since the last import: read from the cache)"
+                } else {
+                    ""
+                },
+                if problems > 0 {
+                    " — some lines need a look (Import report)"
+                } else {
+                    ""
+                }
+            ),
+            false,
+        );
+        if rejected > 0 || !self.load_errors.is_empty() {
+            self.show_report = true;
+        }
+    }
+
     /// Renders the chart to `path` on a background thread.
     pub fn export_png_to(&mut self, path: PathBuf, ctx: &egui::Context) {
         let data = self.chart.clone();
@@ -588,7 +511,7 @@ impl CostlensApp {
     }
 
     /// Writes the current breakdown table as CSV.
-    pub fn export_csv_to(&mut self, path: &std::path::Path) {
+    pub fn export_csv_to(&mut self, path: &Path) {
         let report = self.pipeline.report();
         match costlens::store::atomic::write_protecting(
             path,
@@ -600,18 +523,61 @@ impl CostlensApp {
         }
     }
 
-    fn apply(&mut self, cmd: Cmd, ctx: &egui::Context) {
-        match cmd {
-            Cmd::OpenFiles => {
-                let files = self.dialogs.open_files();
-                self.start_import(files, ctx);
-            }
-            Cmd::OpenFolder => {
-                if let Some(d) = self.dialogs.open_folder() {
-                    self.start_import(vec![d], ctx);
+    /// Asks for paths: the system's dialog, or costlens's own chooser when the user prefers
+    /// it or there is no system dialog (said in the status bar, not taken for "cancelled").
+    fn choose(&mut self, purpose: Purpose, after: After, ctx: &egui::Context) {
+        let why = if self.settings.chooser == ChooserChoice::BuiltIn {
+            "costlens's file chooser (View > File chooser > System dialog to use the system's)"
+                .to_owned()
+        } else {
+            match self.dialogs.pick(&purpose) {
+                Picked::Paths(p) => return self.chosen(after, p, ctx),
+                Picked::Cancelled => return,
+                Picked::Unavailable(why) => {
+                    self.set_status(format!("{why}: type or pick a path"), false);
+                    why
                 }
             }
-            Cmd::OpenClaudeCode => {
+        };
+        let start = self.start_dir();
+        self.chooser = Some((Chooser::new(purpose, &start, why), after));
+    }
+
+    /// Where the chooser starts: the folder of the last files opened, else home.
+    fn start_dir(&self) -> PathBuf {
+        self.settings
+            .recent
+            .first()
+            .and_then(|r| r.paths().first().cloned())
+            .and_then(|p| {
+                if p.is_dir() {
+                    Some(p)
+                } else {
+                    p.parent().map(Path::to_path_buf)
+                }
+            })
+            .filter(|d| d.is_dir())
+            .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    fn chosen(&mut self, after: After, paths: Vec<PathBuf>, ctx: &egui::Context) {
+        let Some(first) = paths.first().cloned() else {
+            return;
+        };
+        match after {
+            After::Import => self.start_import(paths, ctx),
+            After::SavePng => self.export_png_to(first, ctx),
+            After::SaveCsv => self.export_csv_to(&first),
+            After::LoadPrices => self.load_price_file(&first),
+        }
+    }
+
+    fn run(&mut self, c: Command, ctx: &egui::Context) {
+        match c {
+            Command::OpenFiles => self.choose(Purpose::OpenFiles, After::Import, ctx),
+            Command::OpenFolder => self.choose(Purpose::OpenFolder, After::Import, ctx),
+            Command::OpenClaudeCode => {
                 let dirs = costlens::import::claude_code::default_claude_code_dirs();
                 if dirs.is_empty() {
                     self.set_status(
@@ -622,12 +588,59 @@ impl CostlensApp {
                     self.start_import(dirs, ctx);
                 }
             }
-            Cmd::Open(paths) => self.start_import(paths, ctx),
-            Cmd::AddFiles(paths) => {
-                let mut all = match &self.source {
-                    Source::Files(f) => f.clone(),
-                    _ => Vec::new(),
-                };
+            Command::ShowSample => {
+                let loaded = load::load_bytes(SAMPLE_FILES, &Options::default());
+                self.load_errors.clear();
+                self.unrecognised.clear();
+                self.set_data(loaded.data, Source::Sample);
+            }
+            Command::ExportPng => self.show_export = true,
+            Command::ExportCsv => {
+                let name = format!("costlens-by-{}.csv", self.settings.spec.dimension.key());
+                self.choose(
+                    Purpose::Save {
+                        name,
+                        extension: "csv".into(),
+                    },
+                    After::SaveCsv,
+                    ctx,
+                );
+            }
+            Command::ImportReport => self.show_report = !self.show_report,
+            Command::ResetLevers => {
+                // A value box being typed in would write its text back when it loses focus.
+                if let Some(id) = ctx.memory(|m| m.focused()) {
+                    ctx.memory_mut(|m| m.surrender_focus(id));
+                }
+                self.settings.levers = Levers::default();
+                self.scenario_notice = None;
+                self.levers_panel.refused = None;
+            }
+            Command::ResetChartView => self.chart_reset = true,
+            Command::ToggleCumulative => self.settings.cumulative = !self.settings.cumulative,
+            Command::ToggleFilters => self.settings.show_filters = !self.settings.show_filters,
+            Command::ToggleLevers => self.settings.show_levers = !self.settings.show_levers,
+            Command::Dashboard => self.settings.tab = Tab::Dashboard,
+            Command::Calculator => self.settings.tab = Tab::Calculator,
+            Command::Prices => self.settings.tab = Tab::Prices,
+            Command::Shortcuts => self.show_shortcuts = !self.show_shortcuts,
+            Command::Quit => {
+                self.save_settings();
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    fn apply(&mut self, action: Action, ctx: &egui::Context) {
+        // What the user does next replaces an old message, an error too.
+        if !matches!(action, Action::PricesChanged) {
+            self.status = None;
+        }
+        match action {
+            Action::Run(c) => self.run(c, ctx),
+            Action::Open(paths) => self.start_import(paths, ctx),
+            Action::AddFiles(paths) => {
+                let mut all = self.input_paths();
                 for p in paths {
                     if !all.contains(&p) {
                         all.push(p);
@@ -635,57 +648,83 @@ impl CostlensApp {
                 }
                 self.start_import(all, ctx);
             }
-            Cmd::CancelImport => {
+            Action::CancelImport => {
                 if let Some(job) = &self.job {
                     job.control
                         .cancel
                         .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             }
-            Cmd::ExportPng => self.show_export = true,
-            Cmd::ExportCsv => {
-                let name = format!("costlens-by-{}.csv", self.settings.spec.dimension.key());
-                if let Some(p) = self.dialogs.save_file(&name, "csv") {
-                    self.export_csv_to(&p);
-                }
+            Action::SaveChart => {
+                self.show_export = false;
+                self.choose(
+                    Purpose::Save {
+                        name: "costlens-savings.png".into(),
+                        extension: "png".into(),
+                    },
+                    After::SavePng,
+                    ctx,
+                );
             }
-            Cmd::LoadPriceFile => {
-                if let Some(p) = self.dialogs.open_price_file() {
-                    self.load_price_file(&p);
-                }
-            }
-            Cmd::ResetPrices => {
+            Action::LoadPriceFile => self.choose(Purpose::OpenPriceFile, After::LoadPrices, ctx),
+            Action::ResetPrices => {
                 self.settings.overrides = PriceFile::default();
                 self.pipeline.edit_table(|t| *t = PriceTable::bundled());
-                self.choices = Choices::default();
+                self.data_epoch += 1;
                 self.set_status("Prices reset to the bundled list prices", false);
             }
-            Cmd::MapModel(from, to) => {
+            Action::MapModel(from, to) => {
                 match self.pipeline.edit_table(|t| t.map_model(&from, &to)) {
                     Ok(()) => {
                         self.settings.overrides.map.insert(from.clone(), to.clone());
-                        self.choices = Choices::default();
+                        self.data_epoch += 1;
                         self.set_status(format!("{from} is now billed as {to}"), false);
                     }
                     Err(e) => self.set_status(e.to_string(), true),
                 }
             }
-            Cmd::PricesChanged => {
+            Action::PricesChanged => {
                 // Model labels come from the price table.
                 self.pipeline.edit_table(|_| ());
-                self.choices = Choices::default();
+                self.data_epoch += 1;
             }
-            // The pipeline compares the settings with what it shows (`refresh`).
-            Cmd::ViewChanged | Cmd::LeversChanged => {}
-            Cmd::Reimport => self.reimport(ctx),
-            Cmd::ShowSample => {
-                let loaded = load::load_bytes(SAMPLE_FILES, &Options::default());
-                self.set_data(loaded.data, Source::Sample);
-            }
+            Action::Reimport => self.reimport(ctx),
+            Action::FilterTo(dim, value) => self.filter_to(dim, value),
+            Action::KeepScenario => self.scenario_notice = None,
         }
     }
 
-    pub fn load_price_file(&mut self, path: &std::path::Path) {
+    /// Drill-down: keep only `value` of `dim` (a click on a breakdown row).
+    fn filter_to(&mut self, dim: Dimension, value: String) {
+        let f = &mut self.settings.spec.filter;
+        let list = match dim {
+            Dimension::Model => &mut f.models,
+            Dimension::Workspace => &mut f.workspaces,
+            Dimension::Key => &mut f.api_keys,
+            Dimension::Project => &mut f.projects,
+            Dimension::Source => &mut f.sources,
+            Dimension::Category | Dimension::Tier => return,
+        };
+        *list = vec![value.clone()];
+        let shown = match dim {
+            Dimension::Source => self
+                .choices
+                .sources
+                .iter()
+                .find(|s| s.0 == value)
+                .map_or(value.clone(), |s| s.1.clone()),
+            _ => value,
+        };
+        self.set_status(
+            format!(
+                "Showing {} {shown} only (Clear filters to see everything)",
+                dim.label().to_lowercase()
+            ),
+            false,
+        );
+    }
+
+    pub fn load_price_file(&mut self, path: &Path) {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => return self.set_status(format!("Cannot read {}: {e}", path.display()), true),
@@ -707,19 +746,19 @@ impl CostlensApp {
                 if as_of > self.settings.overrides.as_of.unwrap_or_default() {
                     self.settings.overrides.as_of = Some(as_of);
                 }
-                self.pending.push(Cmd::PricesChanged);
+                self.data_epoch += 1;
                 let kept = if applied.kept.is_empty() {
                     String::new()
                 } else {
                     format!(
-                        "; kept the bundled prices of {} models it also lists (they have dated prices and tiers the file cannot express)",
-                        applied.kept.len()
+                        "; kept the bundled prices of {} it also lists (they have dated prices and tiers the file cannot express)",
+                        money::plural(applied.kept.len(), "model")
                     )
                 };
                 self.set_status(
                     format!(
-                        "Loaded {} prices from {}{kept}",
-                        applied.changed.len(),
+                        "Loaded prices of {} from {}{kept}",
+                        money::plural(applied.changed.len(), "model"),
                         name
                     ),
                     false,
@@ -729,121 +768,134 @@ impl CostlensApp {
         }
     }
 
-    fn shortcuts(&mut self, ctx: &egui::Context) {
-        let cmd = |k| KeyboardShortcut::new(Modifiers::COMMAND, k);
-        let cmd_shift = |k| KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, k);
-        ctx.input_mut(|i| {
-            if i.consume_shortcut(&cmd_shift(Key::O)) {
-                self.pending.push(Cmd::OpenFolder);
-            }
-            if i.consume_shortcut(&cmd(Key::O)) {
-                self.pending.push(Cmd::OpenFiles);
-            }
-            if i.consume_shortcut(&cmd_shift(Key::E)) {
-                self.pending.push(Cmd::ExportCsv);
-            }
-            if i.consume_shortcut(&cmd(Key::E)) {
-                self.pending.push(Cmd::ExportPng);
-            }
-            if i.consume_shortcut(&cmd(Key::R)) {
-                self.settings.levers = Levers::default();
-                self.pending.push(Cmd::LeversChanged);
-            }
-            if i.consume_shortcut(&cmd(Key::I)) {
-                self.show_report = !self.show_report;
-            }
-            if i.consume_shortcut(&cmd(Key::Num1)) {
-                self.settings.tab = Tab::Dashboard;
-            }
-            if i.consume_shortcut(&cmd(Key::Num2)) {
-                self.settings.tab = Tab::Calculator;
-            }
-            if i.consume_shortcut(&cmd(Key::Num3)) {
-                self.settings.tab = Tab::Prices;
-            }
-            if i.consume_key(Modifiers::NONE, Key::F1) {
-                self.show_shortcuts = !self.show_shortcuts;
-            }
-            if i.key_pressed(Key::Escape) {
-                self.show_shortcuts = false;
-                self.show_export = false;
-            }
-        });
-    }
-
     fn menu_bar(&mut self, ui: &mut egui::Ui) {
-        egui::containers::menu::MenuBar::new().ui(ui, |ui| {
+        let run = |c: Command, ui: &mut egui::Ui, acts: &mut Vec<Action>| {
+            if c.menu_button(ui) {
+                acts.push(Action::Run(c));
+            }
+        };
+        let mut acts = Vec::new();
+        egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.add(egui::Button::new("Open…").shortcut_text(ui.ctx().format_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::O)))).clicked() {
-                    self.pending.push(Cmd::OpenFiles);
-                }
-                if ui.add(egui::Button::new("Open folder…").shortcut_text(ui.ctx().format_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::O)))).clicked() {
-                    self.pending.push(Cmd::OpenFolder);
-                }
-                if ui.button("Open Claude Code logs").on_hover_text("Imports ~/.claude/projects, ~/.config/claude/projects or $CLAUDE_CONFIG_DIR").clicked() {
-                    self.pending.push(Cmd::OpenClaudeCode);
-                }
+                run(Command::OpenFiles, ui, &mut acts);
+                run(Command::OpenFolder, ui, &mut acts);
+                run(Command::OpenClaudeCode, ui, &mut acts);
                 ui.menu_button("Open Recent", |ui| {
                     if self.settings.recent.is_empty() {
-                        ui.label("No recent files");
+                        ui.label(RichText::new("Nothing opened yet").weak());
                     }
-                    for p in self.settings.recent.clone() {
-                        if ui.button(p.display().to_string()).clicked() {
-                            self.pending.push(Cmd::Open(vec![p]));
+                    for entry in self.settings.recent.clone() {
+                        let paths = entry.paths();
+                        let missing = paths.iter().filter(|p| !p.exists()).count();
+                        let mut label = describe_set(&paths);
+                        if missing > 0 {
+                            label.push_str(&format!(" ({missing} missing)"));
+                        }
+                        let hover = paths
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        if ui
+                            .add_enabled(missing < paths.len(), egui::Button::new(label))
+                            .on_hover_text(hover)
+                            .clicked()
+                        {
+                            acts.push(Action::Open(paths));
                         }
                     }
-                    if !self.settings.recent.is_empty() && ui.button("Clear recent").clicked() {
-                        self.settings.recent.clear();
+                    if !self.settings.recent.is_empty() {
+                        ui.separator();
+                        if ui.button("Clear recent").clicked() {
+                            self.settings.recent.clear();
+                        }
                     }
                 });
-                if ui.button("Show sample data").clicked() {
-                    self.pending.push(Cmd::ShowSample);
-                }
+                run(Command::ShowSample, ui, &mut acts);
                 ui.separator();
-                if ui.add(egui::Button::new("Export chart as PNG…").shortcut_text(ui.ctx().format_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::E)))).clicked() {
-                    self.pending.push(Cmd::ExportPng);
-                }
-                if ui.add(egui::Button::new("Export table as CSV…").shortcut_text(ui.ctx().format_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::E)))).clicked() {
-                    self.pending.push(Cmd::ExportCsv);
-                }
+                run(Command::ExportPng, ui, &mut acts);
+                run(Command::ExportCsv, ui, &mut acts);
                 ui.separator();
-                if ui.button("Import report").clicked() {
-                    self.show_report = true;
+                if ui
+                    .button("Load price file…")
+                    .on_hover_text(
+                        "A costlens price JSON or LiteLLM's model_prices_and_context_window.json",
+                    )
+                    .clicked()
+                {
+                    acts.push(Action::LoadPriceFile);
                 }
-                if ui.button("Quit").clicked() {
-                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
-                }
+                run(Command::ImportReport, ui, &mut acts);
+                ui.separator();
+                run(Command::Quit, ui, &mut acts);
             });
             ui.menu_button("View", |ui| {
-                ui.label("Theme");
+                ui.label(RichText::new("Theme").weak());
                 let before = self.settings.theme;
-                ui.radio_value(&mut self.settings.theme, ThemeChoice::System, "Follow system");
+                ui.radio_value(
+                    &mut self.settings.theme,
+                    ThemeChoice::System,
+                    "Follow system",
+                );
                 ui.radio_value(&mut self.settings.theme, ThemeChoice::Dark, "Dark");
                 ui.radio_value(&mut self.settings.theme, ThemeChoice::Light, "Light");
                 if before != self.settings.theme {
                     apply_theme(ui.ctx(), self.settings.theme);
                 }
                 ui.separator();
-                ui.checkbox(&mut self.settings.cumulative, "Cumulative chart");
+                for (c, on) in [
+                    (Command::ToggleCumulative, self.settings.cumulative),
+                    (Command::ToggleFilters, self.settings.show_filters),
+                    (Command::ToggleLevers, self.settings.show_levers),
+                ] {
+                    let mut v = on;
+                    if ui
+                        .checkbox(&mut v, c.label())
+                        .on_hover_text(format!("{} ({})", c.help(), c.shortcut_text(ui.ctx())))
+                        .clicked()
+                    {
+                        acts.push(Action::Run(c));
+                    }
+                }
+                run(Command::ResetChartView, ui, &mut acts);
+                ui.separator();
+                ui.label(RichText::new("File chooser").weak());
+                ui.radio_value(
+                    &mut self.settings.chooser,
+                    ChooserChoice::System,
+                    "System dialog",
+                )
+                .on_hover_text("The desktop's file dialog; costlens's own when there is none");
+                ui.radio_value(
+                    &mut self.settings.chooser,
+                    ChooserChoice::BuiltIn,
+                    "costlens's own (a path field with Tab completion)",
+                );
             });
             ui.menu_button("Help", |ui| {
-                if ui.button("Keyboard shortcuts (F1)").clicked() {
-                    self.show_shortcuts = true;
-                }
+                run(Command::Shortcuts, ui, &mut acts);
                 ui.label(format!("costlens {}", env!("CARGO_PKG_VERSION")));
             });
             ui.separator();
-            for (tab, label) in [
-                (Tab::Dashboard, "Dashboard"),
-                (Tab::Calculator, "Calculator"),
-                (Tab::Prices, "Prices"),
+            for (tab, c) in [
+                (Tab::Dashboard, Command::Dashboard),
+                (Tab::Calculator, Command::Calculator),
+                (Tab::Prices, Command::Prices),
             ] {
-                ui.selectable_value(&mut self.settings.tab, tab, label);
+                if ui
+                    .selectable_label(self.settings.tab == tab, c.label())
+                    .on_hover_text(c.shortcut_text(ui.ctx()))
+                    .clicked()
+                {
+                    acts.push(Action::Run(c));
+                }
             }
         });
+        self.pending.extend(acts);
     }
 
     fn shortcuts_window(&mut self, ctx: &egui::Context) {
+        use strum::IntoEnumIterator;
         let mut open = self.show_shortcuts;
         egui::Window::new("Keyboard shortcuts")
             .open(&mut open)
@@ -851,17 +903,17 @@ impl CostlensApp {
             .resizable(false)
             .show(ctx, |ui| {
                 egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                    for c in Command::iter().filter(|c| c.shortcut().is_some()) {
+                        ui.monospace(c.shortcut_text(ctx));
+                        ui.label(c.help());
+                        ui.end_row();
+                    }
                     for (k, what) in [
-                        ("Ctrl+O", "Open files"),
-                        ("Ctrl+Shift+O", "Open a folder"),
-                        ("Ctrl+E", "Export chart as PNG"),
-                        ("Ctrl+Shift+E", "Export table as CSV"),
-                        ("Ctrl+R", "Reset all levers"),
-                        ("Ctrl+I", "Import report"),
-                        ("Ctrl+1 / 2 / 3", "Dashboard / Calculator / Prices"),
-                        ("F1", "This list"),
+                        ("← →", "Step a focused slider"),
+                        ("Shift + drag", "Move a slider ten times finer"),
                         ("Drag & drop", "Add files or folders"),
-                        ("Double-click chart", "Reset zoom"),
+                        ("Double-click chart", "Fit the chart to the data"),
+                        ("Click a table row", "Show only that model, key, workspace…"),
                     ] {
                         ui.monospace(k);
                         ui.label(what);
@@ -901,10 +953,7 @@ impl CostlensApp {
             ui.separator();
             ui.horizontal(|ui| {
                 if ui.button("Save PNG…").clicked() {
-                    if let Some(p) = self.dialogs.save_file("costlens-savings.png", "png") {
-                        self.export_png_to(p, ui.ctx());
-                    }
-                    self.show_export = false;
+                    self.pending.push(Action::SaveChart);
                 }
                 if ui.button("Cancel").clicked() {
                     self.show_export = false;
@@ -925,12 +974,12 @@ impl CostlensApp {
                 .collect()
         });
         if !dropped.is_empty() {
-            let cmd = if self.source == Source::Sample {
-                Cmd::Open(dropped)
+            let action = if self.source == Source::Sample {
+                Action::Open(dropped)
             } else {
-                Cmd::AddFiles(dropped)
+                Action::AddFiles(dropped)
             };
-            self.pending.push(cmd);
+            self.pending.push(action);
         }
     }
 
@@ -938,54 +987,17 @@ impl CostlensApp {
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll_jobs(&ctx);
-        self.shortcuts(&ctx);
+        // Settings changed outside a frame (a test, a job) are drawn now, not one frame late.
+        self.refresh();
+        // Shortcuts first, so a focused text field does not take them.
+        for c in Command::pressed(&ctx) {
+            self.pending.push(Action::Run(c));
+        }
         self.handle_drops(&ctx);
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
-        if let Some(job) = &self.job {
-            let (done, total) = job.control.progress();
-            let frac = if total > 0 {
-                done as f32 / total as f32
-            } else {
-                0.0
-            };
-            let label = format!(
-                "Importing {} — {} of {}",
-                describe_paths(&job.paths),
-                human_bytes(done),
-                human_bytes(total)
-            );
-            let mut cancel = false;
-            egui::Panel::top("progress").show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.add(
-                        egui::ProgressBar::new(frac)
-                            .text(label)
-                            .desired_width(ui.available_width() - 90.0),
-                    );
-                    cancel = ui.button("Cancel").clicked();
-                });
-            });
-            if cancel {
-                self.pending.push(Cmd::CancelImport);
-            }
-        }
-        if self.source == Source::Sample && self.settings.tab == Tab::Dashboard {
-            egui::Panel::top("sample_banner").show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.label(egui::RichText::new("Sample data").strong());
-                    ui.label("— this is a made-up 90-day Console export. Open your own export to see your spend:");
-                    if ui.button("Open your export…").clicked() {
-                        self.pending.push(Cmd::OpenFiles);
-                    }
-                    if ui.button("Open Claude Code logs").clicked() {
-                        self.pending.push(Cmd::OpenClaudeCode);
-                    }
-                    ui.label("(or drop files here)");
-                });
-            });
-        }
-        self.price_guard(ui);
+        self.progress(ui);
+        self.banners(ui);
         match self.settings.tab {
             Tab::Dashboard => dashboard::show(self, ui),
             Tab::Calculator => calculator::show(self, ui),
@@ -994,26 +1006,124 @@ impl CostlensApp {
         self.shortcuts_window(&ctx);
         self.export_dialog(&ctx);
         import_report::window(self, &ctx);
-        let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
-        if hovering {
-            let painter = ctx.layer_painter(egui::LayerId::new(
-                egui::Order::Foreground,
-                egui::Id::unique("drop_overlay"),
-            ));
-            let rect = ctx.content_rect();
-            painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(160));
-            painter.text(
-                rect.center(),
-                egui::Align2::CENTER_CENTER,
-                "Drop usage files or folders to import",
-                egui::FontId::proportional(24.0),
-                egui::Color32::WHITE,
-            );
+        if let Some((chooser, after)) = &mut self.chooser {
+            match chooser.show(&ctx) {
+                Outcome::Open => {}
+                Outcome::Cancelled => self.chooser = None,
+                Outcome::Done(paths) => {
+                    let after = *after;
+                    self.chooser = None;
+                    self.chosen(after, paths, &ctx);
+                }
+            }
         }
-        for cmd in std::mem::take(&mut self.pending) {
-            self.apply(cmd, &ctx);
+        drop_overlay(&ctx);
+        for action in std::mem::take(&mut self.pending) {
+            self.apply(action, &ctx);
         }
+        // What this frame changed is drawn in the next one, right away.
+        let before = self.pipeline.generation();
         self.refresh();
+        if self.pipeline.generation() != before {
+            ctx.request_repaint();
+        }
+        self.housekeeping(&ctx);
+    }
+
+    /// Saves settings a moment after they change, and lets an old message go.
+    fn housekeeping(&mut self, ctx: &egui::Context) {
+        if self.settings_path.is_some() {
+            if self.autosave.due(&self.settings, Instant::now()) {
+                self.save_settings();
+            } else if self.autosave.pending() {
+                ctx.request_repaint_after(settings::SAVE_AFTER);
+            }
+        }
+        if let Some(s) = &self.status
+            && !s.error
+            && self.job.is_none()
+            && self.export_job.is_none()
+        {
+            let age = s.at.elapsed();
+            if age >= STATUS_TTL {
+                self.status = None;
+            } else {
+                ctx.request_repaint_after(STATUS_TTL - age);
+            }
+        }
+    }
+
+    fn progress(&mut self, ui: &mut egui::Ui) {
+        let Some(job) = &self.job else {
+            return;
+        };
+        let (done, total) = job.control.progress();
+        let frac = if total > 0 {
+            done as f32 / total as f32
+        } else {
+            0.0
+        };
+        let label = format!(
+            "Importing {} — {} of {}",
+            describe_paths(&job.paths),
+            human_bytes(done),
+            human_bytes(total)
+        );
+        let mut cancel = false;
+        egui::Panel::top("progress").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .text(label)
+                        .desired_width((ui.available_width() - 90.0).max(100.0)),
+                );
+                cancel = ui.button("Cancel").clicked();
+            });
+        });
+        if cancel {
+            self.pending.push(Action::CancelImport);
+        }
+    }
+
+    /// The banners under the menu: sample data, a saved scenario applied to new data, prices
+    /// that cannot be trusted for this data.
+    fn banners(&mut self, ui: &mut egui::Ui) {
+        if self.source == Source::Sample && self.settings.tab == Tab::Dashboard {
+            egui::Panel::top("sample_banner").show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new("Sample data").strong());
+                    ui.label("— a made-up 90-day Console export. Open your own to see your spend:");
+                    if ui.button("Open your export…").clicked() {
+                        self.pending.push(Action::Run(Command::OpenFiles));
+                    }
+                    if ui.button("Open Claude Code logs").clicked() {
+                        self.pending.push(Action::Run(Command::OpenClaudeCode));
+                    }
+                    ui.label("(or drop files here)");
+                });
+            });
+        }
+        if let Some(n) = self.scenario_notice.clone()
+            && self.settings.tab == Tab::Dashboard
+        {
+            egui::Panel::top("scenario_notice").show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(
+                        RichText::new("Saved scenario applied")
+                            .strong()
+                            .color(ui.visuals().warn_fg_color),
+                    );
+                    ui.label(format!("{} — the scenario columns use it.", n.caption));
+                    if ui.button("Reset levers").clicked() {
+                        self.pending.push(Action::Run(Command::ResetLevers));
+                    }
+                    if ui.button("Keep").clicked() {
+                        self.pending.push(Action::KeepScenario);
+                    }
+                });
+            });
+        }
+        self.price_guard(ui);
     }
 
     /// The stale-price banner: models the price table lacks, usage after its date, with the
@@ -1045,26 +1155,30 @@ impl CostlensApp {
                     .on_hover_text("A newer costlens price file, or LiteLLM's model_prices_and_context_window.json")
                     .clicked()
                 {
-                    self.pending.push(Cmd::LoadPriceFile);
+                    self.pending.push(Action::LoadPriceFile);
                 }
             });
         });
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let files = &self.pipeline.data().files;
             let rows: u64 = files.iter().map(|f| f.rows).sum();
             let src = match &self.source {
                 Source::Sample => "Sample data".to_owned(),
-                Source::Files(p) => describe_paths(p),
+                Source::Files(p) => describe_set(p),
             };
-            ui.label(format!("{src} · {} files · {} rows", files.len(), costlens::domain::money::count(rows)));
+            ui.label(format!(
+                "{src} · {} · {}",
+                money::plural(files.len(), "file"),
+                money::plural(rows as usize, "row")
+            ));
             let rejected = self.pipeline.data().rejected_total as usize;
             let problems = rejected + self.load_errors.len();
             if problems > 0
                 && ui
-                    .link(format!("{problems} problems"))
+                    .link(money::plural(problems, "problem"))
                     .on_hover_text("Open the import report")
                     .clicked()
             {
@@ -1073,19 +1187,24 @@ impl CostlensApp {
             let unpriced = self.pipeline.view().unpriced.len();
             if unpriced > 0
                 && ui
-                    .link(format!("{unpriced} unpriced models"))
+                    .link(money::plural(unpriced, "unpriced model"))
                     .on_hover_text("Their tokens are not in the totals: map them to a priced model in the import report")
                     .clicked()
             {
                 self.show_report = true;
             }
             // Timings go in the tooltip: the visible bar stays the same run to run.
-            ui.label(format!("· {} priced groups", self.pipeline.view().groups())).on_hover_text(format!(
-                "last re-price took {:.3} ms",
-                self.pipeline.evaluate_ms
-            ));
+            ui.label(format!("· {}", money::plural(self.pipeline.view().groups(), "priced group")))
+                .on_hover_text(format!(
+                    "last re-price took {:.3} ms",
+                    self.pipeline.evaluate_ms
+                ));
             if let Some(s) = &self.status {
-                let color = if s.error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
+                let color = if s.error {
+                    ui.visuals().error_fg_color
+                } else {
+                    ui.visuals().text_color()
+                };
                 ui.separator();
                 ui.colored_label(color, &s.text);
             }
@@ -1104,6 +1223,41 @@ impl eframe::App for CostlensApp {
     }
 }
 
+fn drop_overlay(ctx: &egui::Context) {
+    if ctx.input(|i| i.raw.hovered_files.is_empty()) {
+        return;
+    }
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop_overlay"),
+    ));
+    let rect = ctx.content_rect();
+    painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(160));
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop usage files or folders to import",
+        egui::FontId::proportional(24.0),
+        egui::Color32::WHITE,
+    );
+}
+
+/// A saving in words and colour: "Saving" in green, or "Extra cost" in red when the scenario
+/// costs more (never a saving with a minus sign); the amount is positive.
+pub fn money_delta(ui: &egui::Ui, saving: f64) -> (&'static str, egui::Color32, String) {
+    let (word, amount) = money::saving_or_extra(saving);
+    let color = if saving < 0.0 {
+        ui.visuals().error_fg_color
+    } else if saving == 0.0 {
+        ui.visuals().text_color()
+    } else if ui.visuals().dark_mode {
+        egui::Color32::from_rgb(90, 200, 120)
+    } else {
+        egui::Color32::from_rgb(20, 130, 60)
+    };
+    (word, color, money::usd(amount))
+}
+
 pub fn apply_theme(ctx: &egui::Context, theme: ThemeChoice) {
     ctx.set_theme(match theme {
         ThemeChoice::System => egui::ThemePreference::System,
@@ -1112,15 +1266,29 @@ pub fn apply_theme(ctx: &egui::Context, theme: ThemeChoice) {
     });
 }
 
+/// One input by its name, several by count: "usage.csv", "3 files".
 pub fn describe_paths(p: &[PathBuf]) -> String {
     match p {
         [] => "nothing".into(),
-        [one] => one
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| one.display().to_string()),
-        many => format!("{} files", many.len()),
+        [one] => file_name(one),
+        many => money::plural(many.len(), "file"),
     }
+}
+
+/// A set of inputs by name: "tokens.csv + cost.csv", "a.csv + 2 more".
+pub fn describe_set(p: &[PathBuf]) -> String {
+    match p {
+        [] => "nothing".into(),
+        [one] => file_name(one),
+        [a, b] => format!("{} + {}", file_name(a), file_name(b)),
+        [a, rest @ ..] => format!("{} + {} more", file_name(a), rest.len()),
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
 }
 
 pub fn human_bytes(b: u64) -> String {
@@ -1142,7 +1310,7 @@ pub fn run(files: Vec<PathBuf>) -> eframe::Result<()> {
         viewport: egui::ViewportBuilder::default()
             .with_title("costlens")
             .with_inner_size([1400.0, 900.0])
-            .with_min_inner_size([900.0, 600.0])
+            .with_min_inner_size([800.0, 560.0])
             .with_drag_and_drop(true),
         ..Default::default()
     };

@@ -1,7 +1,7 @@
 //! The Prices view: the effective price table, editable per model; overrides are remembered;
 //! load a price file (ours or LiteLLM's); reset to bundled.
 
-use super::{Cmd, CostlensApp};
+use super::{Action, CostlensApp};
 use costlens::domain::prices::PricePeriod;
 use egui::{RichText, Ui};
 
@@ -13,10 +13,10 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
         });
         ui.horizontal(|ui| {
             if ui.button("Load price file…").on_hover_text("A costlens price JSON or LiteLLM's model_prices_and_context_window.json").clicked() {
-                app.push(Cmd::LoadPriceFile);
+                app.push(Action::LoadPriceFile);
             }
             if ui.button("Reset to bundled prices").clicked() {
-                app.push(Cmd::ResetPrices);
+                app.push(Action::ResetPrices);
             }
             let n = app.settings.overrides.models.len() + app.settings.overrides.map.len();
             if n > 0 {
@@ -100,7 +100,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
             let m = app.pipeline.table().model(i).clone();
             app.settings.overrides.models.retain(|o| o.id != m.id);
             app.settings.overrides.models.push(m);
-            app.push(Cmd::PricesChanged);
+            app.push(Action::PricesChanged);
         }
     });
 }

@@ -47,6 +47,25 @@ pub fn compact(v: f64) -> String {
     }
 }
 
+/// What a scenario's difference from the actual cost is called, and its size: a positive
+/// difference is a "Saving", a negative one an "Extra cost" (never a saving with a minus sign).
+pub fn saving_or_extra(saving: f64) -> (&'static str, f64) {
+    if saving < 0.0 {
+        ("Extra cost", -saving)
+    } else {
+        ("Saving", saving)
+    }
+}
+
+/// `n file` or `n files`.
+pub fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{} {one}s", count(n as u64))
+    }
+}
+
 /// `12.3%`.
 pub fn pct(v: f64) -> String {
     format!("{v:.1}%")

@@ -82,6 +82,38 @@ impl Period {
         Some(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
     }
 
+    /// A short label for an axis tick: `14:00` under hours (`Aug 12 14:00` at midnight),
+    /// `Aug 12`, `W32`, `Aug 2026`.
+    pub fn axis_label(self, start: i64) -> String {
+        let d = Utc.timestamp_opt(start, 0).single().unwrap_or_default();
+        match self {
+            Period::Hour => d.format("%b %d %H:00").to_string(),
+            Period::Day => d.format("%b %d").to_string(),
+            Period::Week => format!("W{:02}", d.iso_week().week()),
+            Period::Month => d.format("%b %Y").to_string(),
+        }
+    }
+
+    /// The label and, for a week, the days it spans: `2026-W32 (Aug 03 to Aug 09)`.
+    pub fn long_label(self, start: i64) -> String {
+        match self {
+            Period::Week => {
+                let end = self.next(start) - DAY;
+                format!(
+                    "{} ({} to {})",
+                    self.label(start),
+                    Period::Day.axis_label(start),
+                    Period::Day.axis_label(end)
+                )
+            }
+            Period::Month => {
+                let d = Utc.timestamp_opt(start, 0).single().unwrap_or_default();
+                d.format("%B %Y").to_string()
+            }
+            _ => self.label(start),
+        }
+    }
+
     pub fn label(self, start: i64) -> String {
         let d = Utc.timestamp_opt(start, 0).single().unwrap_or_default();
         match self {

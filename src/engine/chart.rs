@@ -3,6 +3,7 @@
 
 use crate::domain::money;
 use crate::domain::time::Period;
+use crate::engine::coverage::Coverage;
 use crate::engine::scenario::{Levers, Observed};
 use crate::engine::view::{Dimension, Evaluation, View};
 use chrono::{Datelike, TimeZone, Utc};
@@ -71,7 +72,16 @@ pub struct ChartData {
     pub billed_total: Option<f64>,
     pub caption: String,
     pub forecast: Option<Forecast>,
+    /// Per period: whether usage data covers it (a file reports on it). A covered period
+    /// without spend is a zero; an uncovered one is a gap, drawn as nothing. Empty: every
+    /// period is covered (a chart not made from files, the calculator's).
+    pub usage_covered: Vec<bool>,
+    /// Per period: whether the cost export covers it (a bill that ends is not a drop to $0).
+    pub billed_covered: Vec<bool>,
 }
+
+/// The most periods a chart is filled out to (every hour of a year is 8,760).
+pub const MAX_DENSE_PERIODS: usize = 20_000;
 
 /// The most series a chart stacks: beyond it the smallest are drawn as one "other" series
 /// (6,000 API keys stacked one on another took a minute to draw, and no one reads them).
@@ -111,14 +121,11 @@ impl ChartData {
     pub fn new(view: &View, ev: &Evaluation, levers: &Levers, title: &str) -> ChartData {
         let nd = view.dims.len().max(1);
         let billed = view.billed.clone();
-        let dims = if view.spec.dimension == Dimension::Category {
-            view.dims
-                .iter()
-                .map(|d| category_label(d).to_owned())
-                .collect()
-        } else {
-            view.dims.clone()
-        };
+        let dims = view
+            .dims
+            .iter()
+            .map(|d| readable_label(view.spec.dimension, d))
+            .collect();
         let (dims, cells) = top_series(dims, &ev.actual_cells, view.periods.len());
         ChartData {
             title: title.to_owned(),
@@ -140,7 +147,81 @@ impl ChartData {
             scenario_total: ev.scenario,
             caption: levers_caption(levers, &view.observed),
             forecast: None,
+            usage_covered: Vec::new(),
+            billed_covered: Vec::new(),
         }
+    }
+
+    /// Every period from the first to the last one the data covers or has figures for (zeros
+    /// where nothing was recorded), and which of them each kind of data covers. Charts with
+    /// more than [`MAX_DENSE_PERIODS`] periods stay as they are (only periods with figures).
+    pub fn with_coverage(mut self, cov: &Coverage) -> ChartData {
+        let p = self.period;
+        let Some((lo, hi)) = cov.range() else {
+            return self;
+        };
+        let first = self
+            .starts
+            .first()
+            .map_or(p.start(lo), |&s| s.min(p.start(lo)));
+        let last = self
+            .starts
+            .last()
+            .map_or(p.start(hi - 1), |&s| s.max(p.start(hi - 1)));
+        let mut dense = Vec::new();
+        let mut t = first;
+        while t <= last && dense.len() <= MAX_DENSE_PERIODS {
+            dense.push(t);
+            t = p.next(t);
+        }
+        if dense.len() <= MAX_DENSE_PERIODS && dense.len() > self.starts.len() {
+            let nd = self.dims.len().max(1);
+            let mut cells = vec![0.0; dense.len() * nd];
+            let mut actual = vec![0.0; dense.len()];
+            let mut scenario = vec![0.0; dense.len()];
+            let mut billed = self.billed.as_ref().map(|_| vec![0.0; dense.len()]);
+            let mut j = 0;
+            for (i, s) in self.starts.iter().enumerate() {
+                while dense[j] < *s {
+                    j += 1;
+                }
+                cells[j * nd..(j + 1) * nd].copy_from_slice(&self.cells[i * nd..(i + 1) * nd]);
+                actual[j] = self.actual[i];
+                scenario[j] = self.scenario[i];
+                if let (Some(b), Some(old)) = (billed.as_mut(), self.billed.as_ref()) {
+                    b[j] = old[i];
+                }
+            }
+            self.labels = dense.iter().map(|&s| p.label(s)).collect();
+            self.starts = dense;
+            self.cells = cells;
+            self.actual = actual;
+            self.scenario = scenario;
+            self.billed = billed;
+        }
+        // A period with figures is covered whatever the files say (a file without dates).
+        self.usage_covered = (self
+            .starts
+            .iter()
+            .zip(self.cells.chunks(self.dims.len().max(1))))
+        .map(|(&s, c)| cov.usage_covers(s, p.next(s)) || c.iter().any(|v| *v != 0.0))
+        .collect();
+        self.billed_covered = (self.starts.iter().enumerate())
+            .map(|(i, &s)| {
+                cov.billed_covers(s, p.next(s)) || self.billed.as_ref().is_some_and(|b| b[i] != 0.0)
+            })
+            .collect();
+        self
+    }
+
+    /// Whether usage data covers period `i`.
+    pub fn usage_covers(&self, i: usize) -> bool {
+        self.usage_covered.get(i).copied().unwrap_or(true)
+    }
+
+    /// Whether the cost export covers period `i`.
+    pub fn billed_covers(&self, i: usize) -> bool {
+        self.billed_covered.get(i).copied().unwrap_or(true)
     }
 
     pub fn savings(&self) -> f64 {
@@ -175,19 +256,41 @@ impl ChartData {
             .collect()
     }
 
-    /// One line of totals for captions: "Actual $X · Scenario $Y · Saving $Z (N%)".
+    /// One line of totals for captions: "Actual $X · Scenario $Y · Saving $Z (N%)", or
+    /// "Extra cost" when the scenario costs more.
     pub fn totals_line(&self) -> String {
+        let (word, amount) = money::saving_or_extra(self.savings());
         let mut s = format!(
-            "Actual {}  ·  Scenario {}  ·  Saving {} ({})",
+            "Actual {}  ·  Scenario {}  ·  {word} {} ({})",
             money::usd(self.actual_total),
             money::usd(self.scenario_total),
-            money::usd(self.savings()),
-            money::pct(self.savings_pct())
+            money::usd(amount),
+            money::pct(self.savings_pct().abs())
         );
         if let Some(b) = self.billed_total {
             s.push_str(&format!("  ·  Billed {}", money::usd(b)));
         }
         s
+    }
+}
+
+/// A breakdown value as people read it: token categories and tiers in words ("Cache read",
+/// "Batch"); other values as they are.
+pub fn readable_label(dim: Dimension, raw: &str) -> String {
+    match dim {
+        Dimension::Category => category_label(raw).to_owned(),
+        Dimension::Tier => {
+            let mut c = raw.chars();
+            c.next()
+                .map(|f| {
+                    f.to_uppercase()
+                        .chain(c)
+                        .collect::<String>()
+                        .replace('_', " ")
+                })
+                .unwrap_or_default()
+        }
+        _ => raw.to_owned(),
     }
 }
 

@@ -198,7 +198,10 @@ impl Pipeline {
 
     /// The chart of the current view and evaluation, with the forecast.
     pub fn chart(&self, title: &str) -> ChartData {
-        let mut c = ChartData::new(&self.view, &self.evaluation, &self.levers, title);
+        let mut c =
+            ChartData::new(&self.view, &self.evaluation, &self.levers, title).with_coverage(
+                &crate::engine::coverage::Coverage::of(&self.analysis.data, &self.spec.filter),
+            );
         c.forecast = self.forecast.clone();
         c
     }

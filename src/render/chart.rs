@@ -2,9 +2,10 @@
 //! the exported PNG (see `png.rs`), so what a user exports is what they saw.
 
 use costlens::domain::money;
+use costlens::domain::time::Period;
 use costlens::engine::chart::ChartData;
 use egui::{Color32, RichText, Stroke};
-use egui_plot::{Bar, BarChart, Corner, FilledArea, HoverPosition, Legend, Line, LineStyle, Plot};
+use egui_plot::{Bar, BarChart, Corner, FilledArea, Legend, Line, LineStyle, Plot};
 
 /// Distinct, colour-blind-friendly series colours (Okabe-Ito, then Tableau).
 pub const PALETTE: [Color32; 10] = [
@@ -36,34 +37,128 @@ pub struct ChartStyle {
     pub cumulative: bool,
     pub interactive: bool,
     pub height: f32,
+    /// Drop the zoom and pan this frame: fit the data again (new data, Reset view).
+    pub reset: bool,
+}
+
+/// The plot's id (the dashboard's and the calculator's charts are the interactive one).
+pub fn chart_id(interactive: bool) -> egui::Id {
+    egui::Id::unique(("savings_chart", interactive))
+}
+
+/// The points of a series split where `covered` is false: a line never runs across a gap.
+pub fn segments(xs: &[f64], ys: &[f64], covered: impl Fn(usize) -> bool) -> Vec<Vec<[f64; 2]>> {
+    let mut out: Vec<Vec<[f64; 2]>> = Vec::new();
+    let mut cur: Vec<[f64; 2]> = Vec::new();
+    for (i, (&x, &y)) in xs.iter().zip(ys).enumerate() {
+        if covered(i) {
+            cur.push([x, y]);
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The series as drawn (running totals in the cumulative view).
+struct Series {
+    xs: Vec<f64>,
+    actual: Vec<f64>,
+    scenario: Vec<f64>,
+    billed: Option<Vec<f64>>,
+}
+
+impl Series {
+    fn of(data: &ChartData, cumulative: bool) -> Series {
+        let half = data.period_seconds() / 2.0;
+        let run = |v: &[f64]| {
+            if cumulative {
+                ChartData::cumulative(v)
+            } else {
+                v.to_vec()
+            }
+        };
+        Series {
+            xs: data.starts.iter().map(|&s| s as f64 + half).collect(),
+            actual: run(&data.actual),
+            scenario: run(&data.scenario),
+            billed: data.billed.as_deref().map(run),
+        }
+    }
+}
+
+/// Ticks under the middle of periods, as many as fit (`base_step_size` is the spacing egui
+/// wants at least), so a week chart says W32, W33 and a month chart Aug 2026.
+fn period_marks(p: Period, secs: f64, input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    let (lo, hi) = input.bounds;
+    if hi <= lo || !hi.is_finite() || !lo.is_finite() {
+        return Vec::new();
+    }
+    // `base_step_size` is 8 points: labels (60 points apart at least for egui_plot to draw
+    // them, and as wide as "Aug 2026") get about 100.
+    let stride = ((12.5 * input.base_step_size / secs).ceil() as usize).max(1);
+    // Nice strides: 1, 2, 3 (hours: 6, 12, 24), 7 for days, then multiples.
+    let nice: &[usize] = match p {
+        Period::Hour => &[1, 2, 3, 6, 12, 24, 48, 168, 336, 720],
+        Period::Day => &[1, 2, 7, 14, 28, 56, 91, 182, 364],
+        Period::Week => &[1, 2, 4, 8, 13, 26, 52],
+        Period::Month => &[1, 2, 3, 6, 12, 24],
+    };
+    let stride = nice
+        .iter()
+        .copied()
+        .find(|&n| n >= stride)
+        .unwrap_or(stride);
+    let mut marks = Vec::new();
+    let mut t = p.start(lo as i64);
+    let mut i: usize = 0;
+    while (t as f64) <= hi && marks.len() < 400 {
+        let idx = match p {
+            // Aligned to whole days and weeks, not to where the view starts.
+            Period::Hour => (t / 3600) as usize,
+            Period::Day => (t / 86_400) as usize,
+            Period::Week => ((t / 86_400 + 3) / 7) as usize,
+            Period::Month => i,
+        };
+        if idx % stride == 0 {
+            let x = t as f64 + secs / 2.0;
+            if x >= lo && x <= hi {
+                marks.push(egui_plot::GridMark {
+                    value: x,
+                    step_size: secs * stride as f64,
+                });
+            }
+        }
+        t = p.next(t);
+        i += 1;
+    }
+    marks
 }
 
 /// Draws stacked actual-cost bars by the breakdown dimension, the scenario as a line, the
-/// saving shaded between them, billed cost (if loaded) and the month-end forecast.
+/// saving shaded between them, billed cost (if loaded) and the month-end forecast. Periods no
+/// file covers are left empty (no bar, no line across them); one tooltip gives the hovered
+/// period's every figure.
 pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> egui::Response {
     let half = data.period_seconds() / 2.0;
-    let xs: Vec<f64> = data.starts.iter().map(|&s| s as f64 + half).collect();
-    let nd = data.dims.len().max(1);
-    let (actual, scenario) = if style.cumulative {
-        (
-            ChartData::cumulative(&data.actual),
-            ChartData::cumulative(&data.scenario),
-        )
-    } else {
-        (data.actual.clone(), data.scenario.clone())
-    };
-    let labels = data.labels.clone();
-    let (a_hover, s_hover) = (actual.clone(), scenario.clone());
-    let xs_hover = xs.clone();
     let period_s = data.period_seconds();
-    let top = actual
+    let series = Series::of(data, style.cumulative);
+    let xs = series.xs.clone();
+    let nd = data.dims.len().max(1);
+    let top = series
+        .actual
         .iter()
-        .chain(&scenario)
-        .chain(data.billed.iter().flatten())
+        .chain(&series.scenario)
+        .chain(series.billed.iter().flatten())
         .fold(0.0f64, |m, v| m.max(*v));
     // The legend sits top-left: leave it room in proportion to its entries.
     let headroom = top * (1.2 + 0.05 * (data.dims.len() + 3) as f64);
-    let plot = Plot::new(("savings_chart", style.interactive))
+    let period = data.period;
+    let mut plot = Plot::new(("savings_chart", style.interactive))
+        .id(chart_id(style.interactive))
         .height(style.height)
         .legend(Legend::default().position(Corner::LeftTop))
         .allow_zoom(style.interactive)
@@ -76,56 +171,50 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
         .include_y(headroom)
         .y_axis_label("USD")
         .y_axis_min_width(56.0)
-        .x_axis_formatter(move |mark, _range| {
-            chrono::DateTime::from_timestamp(mark.value as i64, 0)
-                .map(|d| {
-                    if period_s < 86400.0 {
-                        d.format("%m-%d %H:%M").to_string()
-                    } else {
-                        d.format("%Y-%m-%d").to_string()
-                    }
-                })
-                .unwrap_or_default()
-        })
+        .x_grid_spacer(move |input| period_marks(period, period_s, input))
+        .x_axis_formatter(move |mark, _range| period.axis_label(period.start(mark.value as i64)))
         .y_axis_formatter(|mark, _range| money::usd(mark.value))
-        .label_formatter(move |pos: &HoverPosition<'_>| {
-            let x = match pos {
-                HoverPosition::NearDataPoint { position, .. } => position.x,
-                HoverPosition::Elsewhere { position } => position.x,
-            };
-            let i = nearest(&xs_hover, x)?;
-            let (a, s) = (a_hover[i], s_hover[i]);
-            Some(format!(
-                "{}\nActual:   {}\nScenario: {}\nSaving:   {}",
-                labels[i],
-                money::usd_exact(a),
-                money::usd_exact(s),
-                money::usd_exact(a - s)
-            ))
-        });
+        // The tooltip is ours (below): egui_plot's own label is plain text at the pointer.
+        .label_formatter(|_| None);
+    if style.reset {
+        plot = plot.reset();
+    }
     let cells = data.cells.clone();
     let dims = data.dims.clone();
-    let bar_labels = data.labels.clone();
-    plot.show(ui, |plot_ui| {
+    let covered: Vec<bool> = (0..xs.len()).map(|i| data.usage_covers(i)).collect();
+    let billed_covered: Vec<bool> = (0..xs.len()).map(|i| data.billed_covers(i)).collect();
+    let series_ref = &series;
+    let response = plot.show(ui, |plot_ui| {
+        // The hovered period, shaded.
+        let hovered = plot_ui
+            .pointer_coordinate()
+            .filter(|_| plot_ui.response().hovered())
+            .and_then(|p| nearest(&xs, p.x).filter(|&i| (xs[i] - p.x).abs() <= half));
+        if let Some(i) = hovered {
+            plot_ui.span(
+                egui_plot::Span::new("", (xs[i] - half)..=(xs[i] + half))
+                    .fill(ui_hover_fill(plot_ui.ctx()))
+                    .border_width(0.0),
+            );
+        }
+        let (actual, scenario) = (&series_ref.actual, &series_ref.scenario);
         if !style.cumulative {
             let mut charts: Vec<BarChart> = Vec::new();
             for (d, name) in dims.iter().enumerate() {
                 let bars: Vec<Bar> = xs
                     .iter()
                     .enumerate()
+                    .filter(|(p, _)| covered[*p])
                     .map(|(p, &x)| {
                         Bar::new(x, cells.get(p * nd + d).copied().unwrap_or(0.0))
                             .width(period_s * 0.8)
                             .fill(series_color(d))
                             .stroke(Stroke::new(0.5, series_color(d)))
-                            .name(format!("{name} · {}", bar_labels[p]))
                     })
                     .collect();
                 let mut chart = BarChart::new(name.clone(), bars)
                     .color(series_color(d))
-                    .element_formatter(Box::new(|bar, _| {
-                        format!("{}\n{}", bar.name, money::usd_exact(bar.value))
-                    }));
+                    .allow_hover(false);
                 let below: Vec<&BarChart> = charts.iter().collect();
                 if !below.is_empty() {
                     chart = chart.stack_on(&below);
@@ -136,93 +225,92 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
                 plot_ui.bar_chart(c);
             }
         } else {
-            plot_ui.line(
-                Line::new(
-                    "Actual (cumulative)",
-                    xs.iter()
-                        .zip(&actual)
-                        .map(|(&x, &y)| [x, y])
-                        .collect::<Vec<_>>(),
-                )
-                .color(series_color(0))
-                .width(2.5),
-            );
+            for seg in segments(&xs, actual, |i| covered[i]) {
+                plot_ui.line(
+                    Line::new("Actual (cumulative)", seg)
+                        .color(series_color(0))
+                        .width(2.5)
+                        .allow_hover(false),
+                );
+            }
         }
-        let lo: Vec<f64> = actual
-            .iter()
-            .zip(&scenario)
-            .map(|(a, s)| a.min(*s))
-            .collect();
-        let hi: Vec<f64> = actual
-            .iter()
-            .zip(&scenario)
-            .map(|(a, s)| a.max(*s))
-            .collect();
         if style.cumulative {
-            if xs.len() > 1 {
+            // The saving between the two running totals, covered stretch by covered stretch.
+            for seg in segments(&xs, actual, |i| covered[i]) {
+                if seg.len() < 2 {
+                    continue;
+                }
+                let first = xs.iter().position(|&x| x == seg[0][0]).unwrap_or(0);
+                let idx = first..first + seg.len();
+                let x: Vec<f64> = xs[idx.clone()].to_vec();
+                let lo: Vec<f64> = idx.clone().map(|i| actual[i].min(scenario[i])).collect();
+                let hi: Vec<f64> = idx.map(|i| actual[i].max(scenario[i])).collect();
                 plot_ui.add(
-                    FilledArea::new("Saving", &xs, &lo, &hi)
+                    FilledArea::new("Saving", &x, &lo, &hi)
                         .fill_color(SAVING_COLOR)
-                        .stroke(Stroke::NONE),
+                        .stroke(Stroke::NONE)
+                        .allow_hover(false),
                 );
             }
         } else {
             // The saved part of each bar (from the scenario up to the actual cost) is washed
             // out and outlined in green; an extra cost (scenario above actual) in red.
-            let caps: Vec<Bar> = xs
-                .iter()
-                .zip(lo.iter().zip(&hi))
-                .zip(actual.iter().zip(&scenario))
-                .filter(|((_, (l, h)), _)| *h - *l > 0.0)
-                .map(|((&x, (&l, &h)), (&a, &sc))| {
-                    let saved = sc <= a;
-                    Bar::new(x, h - l)
-                        .base_offset(l)
-                        .width(period_s * 0.8)
-                        .fill(if saved { SAVED_CAP } else { EXTRA_CAP })
-                        .stroke(Stroke::new(
-                            1.5,
-                            if saved { SAVING_STROKE } else { SCENARIO_COLOR },
-                        ))
-                        .name(if saved { "Saving" } else { "Extra cost" })
-                })
-                .collect();
-            if !caps.is_empty() {
+            let mut saved_caps = Vec::new();
+            let mut extra_caps = Vec::new();
+            for (i, &x) in xs.iter().enumerate() {
+                let (a, sc) = (actual[i], scenario[i]);
+                if !covered[i] || a == sc {
+                    continue;
+                }
+                let (l, h) = (a.min(sc), a.max(sc));
+                let saved = sc <= a;
+                let bar = Bar::new(x, h - l)
+                    .base_offset(l)
+                    .width(period_s * 0.8)
+                    .fill(if saved { SAVED_CAP } else { EXTRA_CAP })
+                    .stroke(Stroke::new(
+                        1.5,
+                        if saved { SAVING_STROKE } else { SCENARIO_COLOR },
+                    ));
+                if saved {
+                    saved_caps.push(bar);
+                } else {
+                    extra_caps.push(bar);
+                }
+            }
+            if !saved_caps.is_empty() {
                 plot_ui.bar_chart(
-                    BarChart::new("Saving", caps)
+                    BarChart::new("Saving", saved_caps)
                         .color(SAVING_STROKE)
-                        .element_formatter(Box::new(|bar, _| {
-                            format!("{}\n{}", bar.name, money::usd_exact(bar.value))
-                        })),
+                        .allow_hover(false),
+                );
+            }
+            if !extra_caps.is_empty() {
+                plot_ui.bar_chart(
+                    BarChart::new("Extra cost", extra_caps)
+                        .color(SCENARIO_COLOR)
+                        .allow_hover(false),
                 );
             }
         }
-        plot_ui.line(
-            Line::new(
-                "Scenario",
-                xs.iter()
-                    .zip(&scenario)
-                    .map(|(&x, &y)| [x, y])
-                    .collect::<Vec<_>>(),
-            )
-            .color(SCENARIO_COLOR)
-            .width(2.5),
-        );
-        if let Some(b) = &data.billed {
-            let b = if style.cumulative {
-                ChartData::cumulative(b)
-            } else {
-                b.clone()
-            };
+        for seg in segments(&xs, scenario, |i| covered[i]) {
             plot_ui.line(
-                Line::new(
-                    "Billed",
-                    xs.iter().zip(&b).map(|(&x, &y)| [x, y]).collect::<Vec<_>>(),
-                )
-                .color(BILLED_COLOR)
-                .style(LineStyle::dotted_dense())
-                .width(1.5),
+                Line::new("Scenario", seg)
+                    .color(SCENARIO_COLOR)
+                    .width(2.5)
+                    .allow_hover(false),
             );
+        }
+        if let Some(b) = &series_ref.billed {
+            for seg in segments(&xs, b, |i| billed_covered[i]) {
+                plot_ui.line(
+                    Line::new("Billed", seg)
+                        .color(BILLED_COLOR)
+                        .style(LineStyle::dotted_dense())
+                        .width(1.5)
+                        .allow_hover(false),
+                );
+            }
         }
         if style.cumulative
             && let Some(f) = &data.forecast
@@ -240,19 +328,115 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
                     )
                     .color(series_color(0))
                     .style(LineStyle::dashed_loose())
-                    .width(1.5),
+                    .width(1.5)
+                    .allow_hover(false),
                 );
             }
         }
-    })
-    .response
+        hovered
+    });
+    let hovered = response.inner;
+    let mut resp = response.response;
+    if style.interactive
+        && let Some(i) = hovered
+    {
+        resp = resp
+            .on_hover_ui_at_pointer(|ui| period_tooltip(ui, data, &series, i, style.cumulative));
+    }
+    resp
+}
+
+fn ui_hover_fill(ctx: &egui::Context) -> Color32 {
+    if ctx.global_style().visuals.dark_mode {
+        Color32::from_white_alpha(14)
+    } else {
+        Color32::from_black_alpha(12)
+    }
+}
+
+/// The tooltip of period `i`: every series of the breakdown, then actual, scenario, the
+/// saving or extra cost, and the bill, in money, right-aligned.
+fn period_tooltip(
+    ui: &mut egui::Ui,
+    data: &ChartData,
+    series: &Series,
+    i: usize,
+    cumulative: bool,
+) {
+    let start = data.starts[i];
+    ui.label(RichText::new(data.period.long_label(start)).strong());
+    if !data.usage_covers(i) {
+        ui.label(RichText::new("No usage data covers this period").weak());
+    }
+    let nd = data.dims.len().max(1);
+    egui::Grid::new("chart_tooltip")
+        .num_columns(2)
+        .spacing([16.0, 2.0])
+        .show(ui, |ui| {
+            if !cumulative && data.usage_covers(i) {
+                // Largest first; series without cost this period are left out.
+                let mut rows: Vec<(usize, f64)> = (0..data.dims.len())
+                    .map(|d| (d, data.cells.get(i * nd + d).copied().unwrap_or(0.0)))
+                    .filter(|(_, v)| *v != 0.0)
+                    .collect();
+                rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+                for (d, v) in rows {
+                    ui.horizontal(|ui| {
+                        let (rect, _) =
+                            ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                        ui.painter().rect_filled(rect, 2.0, series_color(d));
+                        ui.label(&data.dims[d]);
+                    });
+                    money_cell(ui, v);
+                    ui.end_row();
+                }
+            }
+            let run = if cumulative { " (to date)" } else { "" };
+            if data.usage_covers(i) {
+                ui.label(RichText::new(format!("Actual{run}")).strong());
+                money_cell(ui, series.actual[i]);
+                ui.end_row();
+                ui.label(format!("Scenario{run}"));
+                money_cell(ui, series.scenario[i]);
+                ui.end_row();
+                let (word, amount) = money::saving_or_extra(series.actual[i] - series.scenario[i]);
+                ui.label(word);
+                let color = if word == "Saving" {
+                    SAVING_STROKE
+                } else {
+                    SCENARIO_COLOR
+                };
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.colored_label(color, money::usd(amount));
+                });
+                ui.end_row();
+            }
+            if let Some(b) = &series.billed {
+                ui.label(format!("Billed{run}"));
+                if data.billed_covers(i) {
+                    money_cell(ui, b[i]);
+                } else {
+                    ui.label(RichText::new("not in the cost export").weak());
+                }
+                ui.end_row();
+            }
+        });
+}
+
+fn money_cell(ui: &mut egui::Ui, v: f64) {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        ui.label(money::usd(v));
+    });
 }
 
 fn nearest(xs: &[f64], x: f64) -> Option<usize> {
-    xs.iter()
-        .enumerate()
-        .min_by(|a, b| (a.1 - x).abs().total_cmp(&(b.1 - x).abs()))
-        .map(|(i, _)| i)
+    // xs ascend: the nearest is at the partition point or just before it.
+    let i = xs.partition_point(|&v| v < x);
+    [i.checked_sub(1), Some(i)]
+        .into_iter()
+        .flatten()
+        .filter(|&j| j < xs.len())
+        .min_by(|&a, &b| (xs[a] - x).abs().total_cmp(&(xs[b] - x).abs()))
 }
 
 /// The whole exportable figure: title, subtitle, chart with legend, totals and the lever
@@ -285,6 +469,7 @@ pub fn export_figure(ui: &mut egui::Ui, data: &ChartData, cumulative: bool) {
                     cumulative,
                     interactive: false,
                     height: h,
+                    reset: false,
                 },
             );
             ui.label(RichText::new(&data.caption).italics());

@@ -153,25 +153,21 @@ fn render_once(
         }
         // Textures (the font atlas) are uploaded as they come; what a pass frees, the next
         // one no longer draws.
-        gpu.upload(&mut renderer, &mut output.textures_delta);
-        free(&mut renderer, &mut output.textures_delta);
+        for id in gpu.apply(&mut renderer, &mut output.textures_delta) {
+            renderer.free_texture(&id);
+        }
     };
-    gpu.upload(&mut renderer, &mut output.textures_delta);
+    let freed = gpu.apply(&mut renderer, &mut output.textures_delta);
     let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
     let screen = egui_wgpu::ScreenDescriptor {
         size_in_pixels: [width, height],
         pixels_per_point: output.pixels_per_point,
     };
     let image = gpu.draw(&mut renderer, &primitives, &screen);
-    free(&mut renderer, &mut output.textures_delta);
-    image
-}
-
-/// Frees the textures egui no longer uses (after the pass that last drew them).
-fn free(renderer: &mut egui_wgpu::Renderer, delta: &mut egui::TexturesDelta) {
-    for id in delta.free.drain() {
+    for id in freed {
         renderer.free_texture(&id);
     }
+    image
 }
 
 /// A wgpu device with no surface.
@@ -243,13 +239,22 @@ impl Gpu {
         })
     }
 
-    /// Uploads the textures egui created or changed (the font atlas).
-    fn upload(&self, renderer: &mut egui_wgpu::Renderer, delta: &mut egui::TexturesDelta) {
-        for (id, images) in delta.set.drain() {
+    /// Uploads the textures a pass created or changed (the font atlas) and returns those it
+    /// freed, to free once drawn. `delta` is emptied first: egui checks that no delta is
+    /// dropped unapplied, also while a failed render unwinds.
+    fn apply(
+        &self,
+        renderer: &mut egui_wgpu::Renderer,
+        delta: &mut egui::TexturesDelta,
+    ) -> Vec<egui::TextureId> {
+        let set = std::mem::take(&mut delta.set);
+        let freed = delta.free.drain().collect();
+        for (id, images) in set {
             for image in &images {
                 renderer.update_texture(&self.device, &self.queue, id, image);
             }
         }
+        freed
     }
 
     /// Draws `primitives` into a new texture of the screen's size and reads it back.

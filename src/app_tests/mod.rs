@@ -13,34 +13,38 @@ use costlens::import::Options;
 use costlens::pipeline::load::{self, Analysis};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+
+mod dashboard;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-/// Dialogs that answer with prepared paths and record what was asked.
+/// Dialogs that answer with prepared paths and record what was asked; `missing` plays a
+/// desktop without any file dialog.
 #[derive(Default, Clone)]
 struct FakeDialogs {
     save_to: Option<PathBuf>,
     open: Vec<PathBuf>,
-    asked: Rc<RefCell<Vec<&'static str>>>,
+    missing: bool,
+    asked: Rc<RefCell<Vec<Purpose>>>,
 }
 
 impl Dialogs for FakeDialogs {
-    fn open_files(&self) -> Vec<PathBuf> {
-        self.asked.borrow_mut().push("open_files");
-        self.open.clone()
-    }
-    fn open_folder(&self) -> Option<PathBuf> {
-        self.asked.borrow_mut().push("open_folder");
-        None
-    }
-    fn save_file(&self, _name: &str, _ext: &str) -> Option<PathBuf> {
-        self.asked.borrow_mut().push("save_file");
-        self.save_to.clone()
-    }
-    fn open_price_file(&self) -> Option<PathBuf> {
-        self.asked.borrow_mut().push("open_price_file");
-        None
+    fn pick(&self, purpose: &Purpose) -> Picked {
+        self.asked.borrow_mut().push(purpose.clone());
+        if self.missing {
+            return Picked::Unavailable("no system file dialog here".into());
+        }
+        let got = match purpose {
+            Purpose::Save { .. } => self.save_to.clone().into_iter().collect(),
+            Purpose::OpenFiles => self.open.clone(),
+            _ => Vec::new(),
+        };
+        if got.is_empty() {
+            Picked::Cancelled
+        } else {
+            Picked::Paths(got)
+        }
     }
 }
 
@@ -205,7 +209,9 @@ fn export_png_goes_through_the_dialog_and_writes_a_file() {
         std::thread::sleep(std::time::Duration::from_millis(50));
         h.step();
     }
-    assert_eq!(asked.borrow().as_slice(), ["save_file"]);
+    assert!(
+        matches!(asked.borrow().as_slice(), [Purpose::Save { extension, .. }] if extension == "png")
+    );
     let img = image::open(&out).expect("PNG written").to_rgba8();
     assert_eq!((img.width(), img.height()), (800, 450));
     let status = h.state().status.clone().expect("status");
@@ -271,7 +277,7 @@ fn prices_view_edit_changes_the_actual_cost() {
             table.set_prices("claude-3-haiku-20240307", p)
         })
         .expect("set");
-    h.state_mut().push(Cmd::PricesChanged);
+    h.state_mut().push(Action::PricesChanged);
     h.run();
     assert!(h.state().pipeline.evaluation().actual > before);
     h.get_by_label("Reset to bundled prices").click();
@@ -280,10 +286,33 @@ fn prices_view_edit_changes_the_actual_cost() {
 }
 
 #[test]
-fn snapshot_dashboard() {
-    let mut h = harness();
-    h.run();
-    h.snapshot("dashboard");
+fn snapshot_each_panel_small_and_large_light_and_dark() {
+    // The smallest window the layout is made for, and a large one.
+    let mut results = egui_kittest::SnapshotResults::new();
+    for (w, hgt) in [(1000.0, 700.0), (1600.0, 1000.0)] {
+        for (theme, name) in [(egui::Theme::Light, "light"), (egui::Theme::Dark, "dark")] {
+            let mut h = Harness::builder()
+                .with_size(egui::vec2(w, hgt))
+                .with_theme(theme)
+                .wgpu()
+                .build_eframe(|_cc| {
+                    CostlensApp::with_settings(
+                        Settings::default(),
+                        Box::new(FakeDialogs::default()),
+                    )
+                });
+            for (tab, tab_name) in [
+                (Tab::Dashboard, "dashboard"),
+                (Tab::Calculator, "calculator"),
+                (Tab::Prices, "prices"),
+            ] {
+                h.state_mut().settings.tab = tab;
+                h.run();
+                results.add(h.try_snapshot(format!("{tab_name}_{w}x{hgt}_{name}")));
+            }
+        }
+    }
+    results.unwrap();
 }
 
 #[test]
