@@ -1246,9 +1246,10 @@ fn drop_overlay(ctx: &egui::Context) {
 /// costs more (never a saving with a minus sign); the amount is positive.
 pub fn money_delta(ui: &egui::Ui, saving: f64) -> (&'static str, egui::Color32, String) {
     let (word, amount) = money::saving_or_extra(saving);
-    let color = if saving < 0.0 {
+    let color = if saving <= -0.005 {
         ui.visuals().error_fg_color
-    } else if saving == 0.0 {
+    } else if saving < 0.005 {
+        // Under half a cent is no saving to colour.
         ui.visuals().text_color()
     } else if ui.visuals().dark_mode {
         egui::Color32::from_rgb(90, 200, 120)

@@ -318,7 +318,10 @@ fn new_data_and_reset_view_fit_the_chart_again() {
     assert!(auto(&h).all());
     // Drag the chart sideways: it stops fitting the data.
     let pan = |h: &mut Harness<'static, CostlensApp>| {
-        let frame = *egui_plot::PlotMemory::load(&h.ctx, id).unwrap().transform().frame();
+        let frame = *egui_plot::PlotMemory::load(&h.ctx, id)
+            .unwrap()
+            .transform()
+            .frame();
         let c = frame.center();
         h.drag_at(c);
         h.step();

@@ -401,7 +401,10 @@ fn period_tooltip(
                 ui.end_row();
                 let (word, amount) = money::saving_or_extra(series.actual[i] - series.scenario[i]);
                 ui.label(word);
-                let color = if word == "Saving" {
+                // Under half a cent is no saving to colour.
+                let color = if amount < 0.005 {
+                    ui.visuals().text_color()
+                } else if word == "Saving" {
                     SAVING_STROKE
                 } else {
                     SCENARIO_COLOR
