@@ -1,5 +1,5 @@
 //! Writes a deterministic, realistic Claude Code log tree (for benchmarks and demos):
-//! `cargo run --release --example gen_claude_logs -- <out_dir> <approx_bytes> [seed]`
+//! `cargo run --release --example gen_claude_logs -- <out_dir> <approx_bytes> [seed] [--cache-expiry]`
 //!
 //! `approx_bytes` takes a K, M or G suffix (`50M`, `1G`). The tree is `<out_dir>/projects/...`:
 //! point Claude Code tools at it with `CLAUDE_CONFIG_DIR=<out_dir>`, or open `<out_dir>` in
@@ -20,14 +20,21 @@ fn parse_size(s: &str) -> Option<u64> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `--cache-expiry`: cache reads as the API makes them (ClaudeTreeSpec::cache_expiry).
+    let expiry = args.iter().any(|a| a == "--cache-expiry");
+    args.retain(|a| a != "--cache-expiry");
     let (Some(out), Some(size)) = (args.first(), args.get(1).and_then(|s| parse_size(s))) else {
-        eprintln!("usage: gen_claude_logs <out_dir> <approx_bytes, e.g. 50M or 1G> [seed]");
+        eprintln!(
+            "usage: gen_claude_logs <out_dir> <approx_bytes, e.g. 50M or 1G> [seed] [--cache-expiry]"
+        );
         return ExitCode::from(2);
     };
     let seed = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2026);
     let started = std::time::Instant::now();
-    match claude_code_tree(std::path::Path::new(out), &ClaudeTreeSpec::new(size, seed)) {
+    let mut spec = ClaudeTreeSpec::new(size, seed);
+    spec.cache_expiry = expiry;
+    match claude_code_tree(std::path::Path::new(out), &spec) {
         Ok(s) => {
             println!(
                 "wrote {} files, {:.1} MB, {} lines ({} usage lines, {} API responses) to {}/projects in {:.1} s",

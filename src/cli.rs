@@ -118,9 +118,19 @@ pub struct LeverArgs {
     /// Routing sources, comma-separated (default: every Sonnet and Opus model).
     #[arg(long, value_name = "MODEL[,MODEL...]", value_delimiter = ',')]
     pub route_from: Vec<String>,
+    /// Tokens a newer-tokenizer model (Claude 4.7 and later) makes for each token of an older
+    /// one when routing between them (default: the price table's, 1.30; its inverse back).
+    #[arg(long, value_name = "F")]
+    pub route_token_factor: Option<f64>,
     /// Share of non-batch usage moved to the Batch API (0 - 1).
     #[arg(long, default_value_t = 0.0)]
     pub batch_share: f64,
+    /// Share of fast-mode usage run at standard speed (0 - 1).
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub fast_to_standard: f64,
+    /// Share of US-only inference (inference_geo = us) moved to global (0 - 1).
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub us_to_global: f64,
 }
 
 impl LeverArgs {
@@ -135,7 +145,10 @@ impl LeverArgs {
             route_share: self.route_share,
             route_to: self.route_to.clone().unwrap_or_default(),
             route_from: self.route_from.clone(),
+            route_token_factor: self.route_token_factor,
             batch_share: self.batch_share,
+            fast_to_standard: self.fast_to_standard,
+            us_to_global: self.us_to_global,
         }
     }
 }
@@ -147,6 +160,9 @@ pub struct ReportArgs {
     pub files: Vec<PathBuf>,
     #[arg(long)]
     pub json: bool,
+    /// Monthly budget in USD: the report compares the month-end forecast with it.
+    #[arg(long, value_name = "USD")]
+    pub budget: Option<f64>,
     #[command(flatten)]
     pub view: ViewArgs,
     #[command(flatten)]
@@ -385,10 +401,20 @@ pub fn pipeline(
             .unwrap_or_default();
         return Err(Fail::input(format!("nothing could be imported{why}")));
     }
-    // The cube is exact at the CLI's prompt length as well as at the app's slider steps.
+    // The cube is exact at the CLI's prompt length as well as at the app's slider steps, and
+    // at the routing token factor given.
     let mut grid = cube::prompt_length_grid();
     grid.push(levers.prompt_length);
-    let mut p = Pipeline::with_grid(loaded.data, table, &grid);
+    let factors: Vec<f64> = levers
+        .route_token_factor
+        .map(|f| vec![f, 1.0 / f])
+        .unwrap_or_default();
+    let mut p = Pipeline::from_analysis(load::Analysis::with_factors(
+        loaded.data,
+        table,
+        &grid,
+        &factors,
+    ));
     p.set_spec(spec);
     p.set_levers(levers.clone());
     p.refresh();
@@ -397,7 +423,16 @@ pub fn pipeline(
 
 pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     let levers = a.levers.levers();
-    let report = pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?.report();
+    if let Some(b) = a.budget
+        && !(b.is_finite() && b > 0.0)
+    {
+        return Err(Fail::usage(format!(
+            "--budget wants a monthly amount in USD above 0, got {b}"
+        )));
+    }
+    let mut p = pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?;
+    p.set_budget(a.budget);
+    let report = p.report();
     if a.json {
         println!(
             "{}",
@@ -667,6 +702,88 @@ pub fn render_report(r: &Report) -> String {
         };
         let _ = writeln!(s, "  {:<24} {:>14}", w.label, saved);
     }
+    if r.levers.route_share > 0.0
+        && let Some(f) = r.levers.route_token_factor
+    {
+        let _ = writeln!(
+            s,
+            "  (where routing crosses tokenizers, tokens scale x{f:.2} old to new, x{:.2} back)",
+            1.0 / f
+        );
+    }
+    if let Some(c) = &r.cache_minimum {
+        for n in &c.notes {
+            let _ = writeln!(s, "  caching: {n}");
+        }
+    }
+    if !r.ttl_replay.is_empty() || !r.ttl_replay_notes.is_empty() {
+        let _ = writeln!(s, "\nCache TTL replay (requests with times of their own)");
+        for t in &r.ttl_replay {
+            let _ = writeln!(
+                s,
+                "  {:<4} hit rate {:>7}  writes {:>16}  reads {:>16}  cost {:>14}  (actual {})",
+                t.ttl.label(),
+                money::pct(100.0 * t.hit_rate),
+                money::count(t.cache_write_tokens.round() as u64),
+                money::count(t.cache_read_tokens.round() as u64),
+                money::usd(t.cost_usd),
+                money::usd(t.actual_usd)
+            );
+        }
+        for n in &r.ttl_replay_notes {
+            let _ = writeln!(s, "  {n}");
+        }
+    }
+    if let Some(f) = &r.forecast {
+        let _ = writeln!(s, "\nForecast {}", f.month);
+        if f.complete {
+            let _ = writeln!(s, "  Spent (month over)   {:>16}", money::usd(f.to_date));
+        } else {
+            let _ = writeln!(
+                s,
+                "  Month end            {:>16}   {} so far, {}/day",
+                money::usd(f.month_end),
+                money::usd(f.to_date),
+                money::usd(f.daily_rate)
+            );
+        }
+        let _ = writeln!(s, "  {}", f.method);
+    }
+    if let Some(b) = &r.budget {
+        let _ = writeln!(
+            s,
+            "  Budget {} a month: {}",
+            money::usd(b.monthly_usd),
+            match &b.exceeds_on {
+                Some(d) if b.spent_usd > b.monthly_usd => format!("exceeded on {d}"),
+                Some(d) => format!("the forecast exceeds it on {d}"),
+                None => format!(
+                    "the forecast stays within it ({} left)",
+                    money::usd(b.monthly_usd - b.forecast_usd)
+                ),
+            }
+        );
+    }
+    if !r.opportunities.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nOpportunities (realistic lever settings, largest first)"
+        );
+        for o in r.opportunities.iter().take(10) {
+            let _ = writeln!(
+                s,
+                "  {:>12}  {} {}: {} ({})",
+                money::usd(o.savings_usd),
+                o.dimension.label().to_lowercase(),
+                terminal_safe(&o.key),
+                o.lever,
+                terminal_safe(&o.detail)
+            );
+        }
+        if r.opportunities.len() > 10 {
+            let _ = writeln!(s, "  ... {} more in --json", r.opportunities.len() - 10);
+        }
+    }
     let _ = writeln!(s, "\nBy {}", r.by.label().to_lowercase());
     let _ = writeln!(
         s,
@@ -751,6 +868,12 @@ pub fn run_estimate(a: &EstimateArgs) -> Result<(), Fail> {
         println!("{} — {} requests", e.model, e.requests);
         println!("  without caching  {:>12}", money::usd(e.without_cache_usd));
         println!("  with caching     {:>12}", money::usd(e.with_cache_usd));
+        if e.billed_with_cache_usd != e.with_cache_usd {
+            println!(
+                "  billed by the API{:>12}   (no caching: see the warning)",
+                money::usd(e.billed_with_cache_usd)
+            );
+        }
         println!(
             "  savings          {:>12}   {}",
             money::usd(e.savings_usd),
@@ -768,6 +891,16 @@ pub fn run_estimate(a: &EstimateArgs) -> Result<(), Fail> {
             },
             w.ttl.label()
         );
+        if let Some(m) = e.min_cacheable_tokens {
+            println!(
+                "  minimum cacheable prefix of {}: {} tokens",
+                e.model,
+                money::count(m)
+            );
+        }
+        for warning in &e.warnings {
+            println!("  warning: {warning}");
+        }
     }
     Ok(())
 }

@@ -187,7 +187,9 @@ fn report_json_on_the_sample_data() {
             "output_length",
             "caching",
             "routing",
-            "batch"
+            "batch",
+            "fast_mode",
+            "residency"
         ]
     );
     assert!(

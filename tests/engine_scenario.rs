@@ -2,9 +2,11 @@
 //! evaluation, against prices computed here record by record.
 //!
 //! The properties: neutral levers reproduce the actual cost exactly; batch and routing to a
-//! cheaper model never raise cost; the waterfall adds up to the total saving; and the cube is
-//! exact: pricing the aggregate equals pricing every raw record, under any levers, and at every
-//! prompt-length grid value for the per-request long-context rule.
+//! cheaper model never raise cost (routing: where every request reaches the target's minimum
+//! cacheable prefix); the waterfall adds up to the total saving; and the cube is exact:
+//! pricing the aggregate equals pricing every raw record, under any levers (the minimum
+//! cacheable prefix, the TTL replay and the tokenizer factor applied request by request
+//! here), and at every prompt-length grid value for the per-request long-context rule.
 
 use chrono::{TimeZone, Utc};
 use costlens::domain::cost::{self, Terms};
@@ -17,6 +19,7 @@ use costlens::engine::scenario::{LeverError, Levers, Observed, Stage, Ttl};
 use costlens::engine::view::{Dimension, ViewSpec};
 use costlens::pipeline::load::Analysis;
 use proptest::prelude::*;
+use std::collections::HashMap;
 
 const MODELS: &[&str] = &[
     "claude-sonnet-4-5-20250929",
@@ -28,6 +31,7 @@ const MODELS: &[&str] = &[
     "claude-3-5-haiku-20241022",
     "claude-3-haiku-20240307",
     "Claude Sonnet 3.7",
+    "claude-opus-4-7",
     "mystery-model-9",
 ];
 
@@ -50,6 +54,8 @@ struct Raw {
 
 fn raw_strategy() -> impl Strategy<Value = Raw> {
     let tokens = prop_oneof![
+        // Requests around the minimum cacheable prefixes (512 - 4,096 tokens).
+        prop::array::uniform5(0u64..1_500),
         // Small requests and day rows.
         prop::array::uniform5(0u64..50_000),
         // Around the 200K threshold at prompt lengths 0.1 - 10.
@@ -58,8 +64,12 @@ fn raw_strategy() -> impl Strategy<Value = Raw> {
     ];
     (
         0..MODELS.len(),
-        // From before the Haiku 3.5 price cut to after every release.
-        day(2024, 10, 1)..day(2026, 6, 1),
+        prop_oneof![
+            // From before the Haiku 3.5 price cut to after every release.
+            day(2024, 10, 1)..day(2026, 6, 1),
+            // Two busy hours: requests of a stream within a TTL of each other (the replay).
+            day(2026, 3, 2)..day(2026, 3, 2) + 7200,
+        ],
         0..3usize,
         prop_oneof![
             Just(Tier::Standard),
@@ -124,6 +134,53 @@ fn analysis(raws: &[Raw]) -> Analysis {
     )
 }
 
+/// The analysis a scenario with `levers` needs: exact at its routing token factor too (as
+/// the CLI builds it).
+fn analysis_for(raws: &[Raw], levers: &Levers) -> Analysis {
+    let factors: Vec<f64> = levers
+        .route_token_factor
+        .map(|f| vec![f, 1.0 / f])
+        .unwrap_or_default();
+    Analysis::with_factors(
+        dataset(raws),
+        PriceTable::bundled(),
+        &cube::prompt_length_grid(),
+        &factors,
+    )
+}
+
+/// The TTL replay by hand (what-if.md): requests with times of their own (not batch),
+/// streams of API key x model x workspace (these records have no session), in time order
+/// (ties in input order); a request's cached tokens are read, up to what the stream's
+/// previous request with cached tokens cached, when that request came less than the TTL
+/// earlier. `None`: not replayed.
+fn replay_by_hand(raws: &[Raw]) -> Vec<Option<[u64; 2]>> {
+    let mut out = vec![None; raws.len()];
+    let replayed = |r: &Raw| r.record.bucket == Bucket::Request && r.record.tier != Tier::Batch;
+    let mut order: Vec<usize> = (0..raws.len()).filter(|&i| replayed(&raws[i])).collect();
+    order.sort_by_key(|&i| (raws[i].record.time, i));
+    let mut last: HashMap<(&str, &str, &str), (i64, u64)> = HashMap::new();
+    for i in order {
+        let r = &raws[i];
+        let t = &r.record.tokens;
+        let cached = t.cache_write_5m + t.cache_write_1h + t.cache_read;
+        let mut reads = [0u64; 2];
+        let key = (r.model, r.key, r.workspace);
+        if cached > 0 {
+            if let Some(&(t0, c0)) = last.get(&key) {
+                for (k, ttl) in [300i64, 3600].into_iter().enumerate() {
+                    if r.record.time - t0 < ttl {
+                        reads[k] = cached.min(c0);
+                    }
+                }
+            }
+            last.insert(key, (r.record.time, cached));
+        }
+        out[i] = Some(reads);
+    }
+    out
+}
+
 fn spec(period: Period, dimension: Dimension) -> ViewSpec {
     ViewSpec {
         period,
@@ -156,79 +213,210 @@ fn observed(raws: &[Raw]) -> Observed {
         }
     }
     let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    // The replay's hit rates over the replayed requests of priced models.
+    let table = PriceTable::bundled();
+    let (mut cached, mut replay_read) = (0u64, [0u64; 2]);
+    for (r, rp) in raws.iter().zip(replay_by_hand(raws)) {
+        if let Some(rp) = rp
+            && table.lookup(r.model).is_some()
+        {
+            let t = &r.record.tokens;
+            cached += t.cache_write_5m + t.cache_write_1h + t.cache_read;
+            replay_read[0] += rp[0];
+            replay_read[1] += rp[1];
+        }
+    }
     Observed {
         cache_share: ratio(writes + reads, input),
         cache_hit: ratio(reads, writes + reads),
         ttl_1h_share: ratio(w1h, writes),
         batch_share: ratio(batch, all),
+        replay_hit_5m: (cached > 0).then(|| replay_read[0] as f64 / cached as f64),
+        replay_hit_1h: (cached > 0).then(|| replay_read[1] as f64 / cached as f64),
+    }
+}
+
+/// The caching rule of what-if.md on tokens `t`, by hand. `replay`: the replay's reads at
+/// 5m and 1h in the same counts.
+fn caching_by_hand(
+    t: &Tokens<f64>,
+    replay: Option<[f64; 2]>,
+    l: &Levers,
+    obs: &Observed,
+) -> Tokens<f64> {
+    let i = t.total_input();
+    let cached = t.cache_write_5m + t.cache_write_1h + t.cache_read;
+    let cacheable = l.cache_share.map_or(cached, |c| c * i);
+    let k = |ttl: Ttl| usize::from(ttl == Ttl::OneHour);
+    let (read, write) = match (l.cache_share, l.cache_hit, l.cache_ttl, replay) {
+        (_, Some(h), _, _) => (h * cacheable, (1.0 - h) * cacheable),
+        (None, None, Some(ttl), Some(r)) => {
+            let read = r[k(ttl)].min(cached);
+            (read, (cached - read).max(0.0))
+        }
+        (None, None, _, _) => (t.cache_read, t.cache_write_5m + t.cache_write_1h),
+        (Some(_), None, Some(ttl), Some(_)) => {
+            let h = obs.replay_hit(ttl).unwrap();
+            (h * cacheable, (1.0 - h) * cacheable)
+        }
+        (Some(_), None, _, _) => (obs.cache_hit * cacheable, (1.0 - obs.cache_hit) * cacheable),
+    };
+    let share_1h = match l.cache_ttl {
+        Some(Ttl::FiveMinutes) => 0.0,
+        Some(Ttl::OneHour) => 1.0,
+        None => obs.ttl_1h_share,
+    };
+    Tokens {
+        uncached_input: i - cacheable,
+        cache_write_5m: write * (1.0 - share_1h),
+        cache_write_1h: write * share_1h,
+        cache_read: read,
+        output: t.output,
     }
 }
 
 /// The scenario cost of one raw record, applying what-if.md's levers by hand and pricing the
-/// pieces with the one pricing function. `None` for an unpriced model.
-fn scenario_cost(table: &PriceTable, raw: &Raw, l: &Levers, obs: &Observed) -> Option<f64> {
+/// pieces with the one pricing function. `replay`: the record's replayed reads
+/// ([`replay_by_hand`]). `None` for an unpriced model.
+fn scenario_cost(
+    table: &PriceTable,
+    raw: &Raw,
+    replay: Option<[u64; 2]>,
+    l: &Levers,
+    obs: &Observed,
+    target: &str,
+) -> Option<f64> {
     let model = table.lookup(raw.model)?;
     let r = &raw.record;
-    let input = r.tokens.total_input() as f64;
+    let x = r.tokens.total_input() as f64;
+    let g = l.prompt_length;
     let mut t = r.tokens.to_f64();
     // Volume: traffic scales every count, prompt length every input category.
     t = t.scale(l.traffic);
     let web = r.web_search as f64 * l.traffic;
-    t.uncached_input *= l.prompt_length;
-    t.cache_write_5m *= l.prompt_length;
-    t.cache_write_1h *= l.prompt_length;
-    t.cache_read *= l.prompt_length;
+    t.uncached_input *= g;
+    t.cache_write_5m *= g;
+    t.cache_write_1h *= g;
+    t.cache_read *= g;
     t.output *= l.output_length;
-    // A request is long when ITS input (prompt length applied; traffic is more requests, not
-    // longer ones) exceeds 200K.
-    let prompt = match r.context {
-        Context::Request => Prompt::Tokens(input * l.prompt_length),
+    let replay = replay.map(|rp| rp.map(|v| v as f64 * l.traffic * g));
+    // A request is long when ITS input (prompt length applied, and the tokenizer factor on
+    // the model it is routed to; traffic is more requests, not longer ones) exceeds a tier.
+    let prompt = |f: f64| match r.context {
+        Context::Request => Prompt::Tokens(x * g * f),
         Context::Flag(b) => Prompt::Long(b),
     };
-    if l.cache_share.is_some() || l.cache_hit.is_some() || l.cache_ttl.is_some() {
-        let i = t.total_input();
-        let cached = t.cache_write_5m + t.cache_write_1h + t.cache_read;
-        let cacheable = l.cache_share.map_or(cached, |c| c * i);
-        let (read, write) = match (l.cache_share, l.cache_hit) {
-            (_, Some(h)) => (h * cacheable, (1.0 - h) * cacheable),
-            (None, None) => (t.cache_read, t.cache_write_5m + t.cache_write_1h),
-            (Some(_), None) => (obs.cache_hit * cacheable, (1.0 - obs.cache_hit) * cacheable),
-        };
-        let share_1h = match l.cache_ttl {
-            Some(Ttl::FiveMinutes) => 0.0,
-            Some(Ttl::OneHour) => 1.0,
-            None => obs.ttl_1h_share,
-        };
-        t.uncached_input = i - cacheable;
-        t.cache_read = read;
-        t.cache_write_1h = write * share_1h;
-        t.cache_write_5m = write * (1.0 - share_1h);
-    }
-    let target = table.lookup("claude-haiku-4-5").unwrap();
-    let is_source =
-        model != target && matches!(table.model(model).family, Family::Sonnet | Family::Opus);
+    // Whether a model can cache this request: its minimum prefix, for requests.
+    let reaches = |m: usize, f: f64| -> Option<bool> {
+        let e = table.model(m);
+        if !e.caching {
+            return Some(false);
+        }
+        match r.context {
+            Context::Request => Some(
+                e.min_cacheable_tokens
+                    .is_none_or(|min| x * g * f >= min as f64),
+            ),
+            Context::Flag(_) => None,
+        }
+    };
+    let caching = l.cache_share.is_some() || l.cache_hit.is_some() || l.cache_ttl.is_some();
+    let own = if caching && reaches(model, 1.0) != Some(false) {
+        caching_by_hand(&t, replay, l, obs)
+    } else {
+        t
+    };
+    let target = table.lookup(target).unwrap();
+    // The default sources: Sonnet and Opus models the target is cheaper than.
+    let is_source = model != target
+        && matches!(table.model(model).family, Family::Sonnet | Family::Opus)
+        && costlens::engine::scenario::cheaper(
+            table,
+            target,
+            model,
+            costlens::domain::prices::day_start(table.as_of),
+        );
     let route = if is_source { l.route_share } else { 0.0 };
+    // Routed tokens scale by the tokenizer factor between the two models.
+    let new = |m: usize| table.model(m).tokenizer_ratio > 1.0;
+    let f = match l.route_token_factor {
+        None => table.model(target).tokenizer_ratio / table.model(model).tokenizer_ratio,
+        Some(f) => match (new(model), new(target)) {
+            (false, true) => f,
+            (true, false) => 1.0 / f,
+            _ => 1.0,
+        },
+    };
+    let scaled = t.scale(f);
+    let routed = match reaches(target, f) {
+        // The target cannot cache it: every input token is uncached input there.
+        Some(false) => Tokens {
+            uncached_input: scaled.total_input(),
+            cache_write_5m: 0.0,
+            cache_write_1h: 0.0,
+            cache_read: 0.0,
+            output: scaled.output,
+        },
+        _ if caching => caching_by_hand(&scaled, replay.map(|rp| rp.map(|v| v * f)), l, obs),
+        _ => scaled,
+    };
     let batch = if r.tier == Tier::Batch {
         0.0
     } else {
         l.batch_share
     };
     let mut total = 0.0;
-    for (m, share) in [(model, 1.0 - route), (target, route)] {
-        for (tier, part) in [(r.tier, 1.0 - batch), (Tier::Batch, batch)] {
-            if share * part == 0.0 {
-                continue;
-            }
-            let terms = Terms {
-                tier,
-                prompt,
-                geo: r.geo,
-                speed: r.speed,
+    for (m, share, tokens, f) in [(model, 1.0 - route, &own, 1.0), (target, route, &routed, f)] {
+        for (tier, part, moved) in [(r.tier, 1.0 - batch, false), (Tier::Batch, batch, true)] {
+            // The Batch API has no fast mode.
+            let speed = if moved { Speed::Standard } else { r.speed };
+            let fast = if speed == Speed::Fast {
+                l.fast_to_standard
+            } else {
+                0.0
             };
-            total += share * part * cost::price(table, m, r.time, &t, web, &terms).total();
+            for (speed, fpart) in [(speed, 1.0 - fast), (Speed::Standard, fast)] {
+                let us = if r.geo == Geo::Us {
+                    l.us_to_global
+                } else {
+                    0.0
+                };
+                for (geo, gpart) in [(r.geo, 1.0 - us), (Geo::Global, us)] {
+                    let w = share * part * fpart * gpart;
+                    if w == 0.0 {
+                        continue;
+                    }
+                    let terms = Terms {
+                        tier,
+                        prompt: prompt(f),
+                        geo,
+                        speed,
+                    };
+                    total += w * cost::price(table, m, r.time, tokens, web, &terms).total();
+                }
+            }
         }
     }
     Some(total)
+}
+
+/// Every record's scenario cost, summed (routing to Haiku 4.5).
+fn scenario_by_hand(table: &PriceTable, raws: &[Raw], l: &Levers, obs: &Observed) -> f64 {
+    scenario_by_hand_to(table, raws, l, obs, "claude-haiku-4-5")
+}
+
+/// Every record's scenario cost, summed, routing to `target`.
+fn scenario_by_hand_to(
+    table: &PriceTable,
+    raws: &[Raw],
+    l: &Levers,
+    obs: &Observed,
+    target: &str,
+) -> f64 {
+    raws.iter()
+        .zip(replay_by_hand(raws))
+        .filter_map(|(r, rp)| scenario_cost(table, r, rp, l, obs, target))
+        .sum()
 }
 
 fn levers_strategy() -> impl Strategy<Value = Levers> {
@@ -240,6 +428,9 @@ fn levers_strategy() -> impl Strategy<Value = Levers> {
         prop::option::of(prop_oneof![Just(Ttl::FiveMinutes), Just(Ttl::OneHour)]),
         prop_oneof![Just(0.0), 0.0f64..=1.0],
         prop_oneof![Just(0.0), 0.0f64..=1.0],
+        prop_oneof![3 => Just(0.0), 1 => 0.0f64..=1.0],
+        prop_oneof![3 => Just(0.0), 1 => 0.0f64..=1.0],
+        prop_oneof![3 => Just(None), 1 => (0.5f64..=2.0).prop_map(Some)],
     )
         .prop_map(
             |(
@@ -250,6 +441,9 @@ fn levers_strategy() -> impl Strategy<Value = Levers> {
                 cache_ttl,
                 route_share,
                 batch_share,
+                fast_to_standard,
+                us_to_global,
+                route_token_factor,
             )| Levers {
                 traffic,
                 output_length,
@@ -258,6 +452,9 @@ fn levers_strategy() -> impl Strategy<Value = Levers> {
                 cache_ttl,
                 route_share,
                 batch_share,
+                fast_to_standard,
+                us_to_global,
+                route_token_factor,
                 ..Levers::default()
             },
         )
@@ -280,6 +477,16 @@ proptest! {
         prop_assert_eq!(ev.scenario_by_category, ev.actual_by_category);
         prop_assert!(ev.waterfall.iter().all(|&(_, s)| s == 0.0), "{:?}", ev.waterfall);
         prop_assert_eq!(ev.savings(), 0.0);
+        // Neutral with the new settings about: a routing target and token factor while
+        // nothing is routed.
+        let idle = Levers {
+            route_to: "claude-haiku-5-5".into(),
+            route_token_factor: Some(1.35),
+            ..Levers::default()
+        };
+        let ev2 = view.evaluate(&a.table, &idle.resolve(&a.table).unwrap());
+        prop_assert_eq!(ev2.scenario, ev.actual);
+        prop_assert_eq!(&ev2.scenario_cells, &ev.actual_cells);
         // And the actual cost is every priced record priced on its own.
         let by_record: f64 = raws
             .iter()
@@ -296,14 +503,14 @@ proptest! {
         spec in spec_strategy(),
         levers in levers_strategy(),
     ) {
-        let a = analysis(&raws);
+        let a = analysis_for(&raws, &levers);
         let view = a.view(&spec);
         let obs = observed(&raws);
         prop_assert_eq!(view.observed, obs);
         let ev = view.evaluate(&a.table, &levers.resolve(&a.table).unwrap());
-        let by_record: f64 = raws.iter().filter_map(|r| scenario_cost(&a.table, r, &levers, &obs)).sum();
+        let by_record = scenario_by_hand(&a.table, &raws, &levers, &obs);
         prop_assert!(rel_close(ev.scenario, by_record), "cube {} vs records {} under {:?}", ev.scenario, by_record, levers);
-        let neutral: f64 = raws.iter().filter_map(|r| scenario_cost(&a.table, r, &Levers::default(), &obs)).sum();
+        let neutral = scenario_by_hand(&a.table, &raws, &Levers::default(), &obs);
         prop_assert!(rel_close(ev.actual, neutral), "actual {} vs records {}", ev.actual, neutral);
     }
 
@@ -336,6 +543,18 @@ proptest! {
         batch in 0.0f64..=1.0,
         more in 0.0f64..=1.0,
     ) {
+        // Haiku 4.5 caches no request under 4,096 tokens: a routed request that was cached
+        // below that is billed uncached there, and can cost more (see
+        // `routing_a_request_under_the_targets_minimum_prices_its_cache_as_input`). Here every
+        // request either reaches the minimum (newer-tokenizer sources shrink by 1/1.30) or
+        // used no cache.
+        let mut raws = raws;
+        for r in &mut raws {
+            let t = &mut r.record.tokens;
+            if r.record.context == Context::Request && t.total_input() < 5_400 {
+                *t = Tokens::from_array([t.total_input(), 0, 0, 0, t.output]);
+            }
+        }
         let a = analysis(&raws);
         let view = a.view(&spec(Period::Day, Dimension::Model));
         let eval = |l: Levers| view.evaluate(&a.table, &l.resolve(&a.table).unwrap());
@@ -389,6 +608,100 @@ proptest! {
             want += cost::price(&a.table, m, rec.time, &t, rec.web_search as f64, &terms).total();
         }
         prop_assert!(rel_close(ev.scenario, want), "x{}: cube {} vs records {} ({} long)", g, ev.scenario, want, long_requests);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The new levers go through the piece machinery (not the neutral shortcut); with nothing
+    /// to act on (no fast mode, no US-only inference, nothing routed) the scenario is still
+    /// the actual cost exactly, stage by stage.
+    #[test]
+    fn fast_and_residency_levers_with_nothing_to_act_on_reproduce_the_actual_cost_exactly(
+        raws in prop::collection::vec(raw_strategy(), 0..60),
+        spec in spec_strategy(),
+        fast in 0.0f64..=1.0,
+        us in 0.0f64..=1.0,
+        factor in 0.5f64..=2.0,
+    ) {
+        let mut raws = raws;
+        for r in &mut raws {
+            r.record.speed = Speed::Standard;
+            if r.record.geo == Geo::Us {
+                r.record.geo = Geo::Global;
+            }
+        }
+        let levers = Levers {
+            fast_to_standard: fast,
+            us_to_global: us,
+            route_token_factor: Some(factor),
+            ..Levers::default()
+        };
+        let a = analysis_for(&raws, &levers);
+        let view = a.view(&spec);
+        let ev = view.evaluate(&a.table, &levers.resolve(&a.table).unwrap());
+        prop_assert_eq!(ev.scenario, ev.actual);
+        prop_assert_eq!(&ev.scenario_cells, &ev.actual_cells);
+        prop_assert!(ev.waterfall.iter().all(|&(_, s)| s == 0.0), "{:?}", ev.waterfall);
+    }
+}
+
+/// Requests of a few streams (one key, workspace and two models) minutes apart: the TTL
+/// replay has reads to find.
+fn streams_strategy() -> impl Strategy<Value = Vec<Raw>> {
+    prop::collection::vec(
+        (
+            0..2usize,
+            0i64..1500,
+            prop::array::uniform5(0u64..40_000),
+            prop_oneof![4 => Just(Tier::Standard), 1 => Just(Tier::Batch)],
+            prop_oneof![4 => Just(Bucket::Request), 1 => Just(Bucket::Hour)],
+        ),
+        1..50,
+    )
+    .prop_map(|v| {
+        let mut t = day(2026, 3, 2);
+        v.into_iter()
+            .map(|(m, gap, tokens, tier, bucket)| {
+                t += gap;
+                let mut r = one_row(tier, tokens);
+                r.model = ["claude-sonnet-4-5", "claude-opus-4-7"][m];
+                r.record.time = t;
+                r.record.bucket = bucket;
+                r.record.context = Context::Request;
+                r.record.requests = 1;
+                r
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_ttl_replay_prices_like_the_requests_replayed_by_hand(
+        raws in streams_strategy(),
+        ttl in prop_oneof![Just(Ttl::FiveMinutes), Just(Ttl::OneHour)],
+        share in prop::option::of(0.0f64..=1.0),
+        spec in spec_strategy(),
+    ) {
+        let a = analysis(&raws);
+        let view = a.view(&spec);
+        let obs = observed(&raws);
+        prop_assert_eq!(view.observed, obs);
+        let levers = Levers { cache_ttl: Some(ttl), cache_share: share, ..Levers::default() };
+        let ev = view.evaluate(&a.table, &levers.resolve(&a.table).unwrap());
+        let want = scenario_by_hand(&a.table, &raws, &levers, &obs);
+        prop_assert!(rel_close(ev.scenario, want), "cube {} vs records {}", ev.scenario, want);
+        // The replay summary: every replayed request's cache rebuilt at each TTL.
+        let sum = view.replay_summary(&a.table);
+        let replays = replay_by_hand(&raws);
+        for (k, t) in sum.ttls.iter().enumerate() {
+            let reads: u64 = replays.iter().flatten().map(|r| r[k]).sum();
+            prop_assert_eq!(t.cache_read_tokens, reads as f64);
+        }
     }
 }
 
@@ -455,6 +768,73 @@ proptest! {
                 .sum();
             prop_assert!(rel_close(ev.scenario, want), "x{}: cube {} vs records {}", g, ev.scenario, want);
         }
+    }
+}
+
+/// Requests of one hour, key and model (so one cube cell unless banding keeps them apart),
+/// sized around the minimum cacheable prefixes, some of a newer-tokenizer model.
+fn small_cluster_strategy() -> impl Strategy<Value = Vec<Raw>> {
+    (
+        prop::sample::select(vec![
+            "claude-opus-4-7",
+            "claude-sonnet-4-5",
+            "claude-opus-4-6",
+        ]),
+        // Mostly 2,500 - 7,300 input tokens: around 4,096 and 4,096 x 1.30.
+        prop::collection::vec(
+            (
+                prop::array::uniform3(0u64..600),
+                prop_oneof![4_800u64..5_300, 2_500u64..5_500, 0u64..3_000],
+                0u64..2_000,
+            ),
+            1..40,
+        ),
+    )
+        .prop_map(|(model, sizes)| {
+            sizes
+                .into_iter()
+                .map(|(input, read, output)| {
+                    let mut r =
+                        one_row(Tier::Standard, [input[0], input[1], input[2], read, output]);
+                    r.model = model;
+                    r.record.time = day(2026, 5, 4) + 3600;
+                    r.record.bucket = Bucket::Day;
+                    r.record.context = Context::Request;
+                    r.record.requests = 1;
+                    r
+                })
+                .collect()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Whether a request reaches a model's minimum cacheable prefix (its own, or the routing
+    /// target's at the tokenizer factor) is decided request by request, even inside one cell.
+    #[test]
+    fn requests_in_one_cell_reach_the_minimum_prefix_each_on_its_own(
+        raws in small_cluster_strategy(),
+        route in prop_oneof![Just(0.0), 0.0f64..=1.0],
+        target in prop::sample::select(vec!["claude-haiku-4-5", "claude-haiku-5-5", "claude-3-5-haiku-20241022"]),
+        share in prop::option::of(0.0f64..=1.0),
+        hit in prop::option::of(0.0f64..=1.0),
+        g in prop_oneof![Just(1.0), prop::sample::select(cube::prompt_length_grid())],
+    ) {
+        let a = analysis(&raws);
+        let view = a.view(&spec(Period::Month, Dimension::Tier));
+        let levers = Levers {
+            prompt_length: g,
+            cache_share: share,
+            cache_hit: hit,
+            route_share: route,
+            route_to: target.into(),
+            ..Levers::default()
+        };
+        let obs = observed(&raws);
+        let ev = view.evaluate(&a.table, &levers.resolve(&a.table).unwrap());
+        let want = scenario_by_hand_to(&a.table, &raws, &levers, &obs, target);
+        prop_assert!(rel_close(ev.scenario, want), "cube {} vs records {} under {:?}", ev.scenario, want, levers);
     }
 }
 
@@ -748,10 +1128,7 @@ fn check_large(raws: &[Raw]) {
         assert_eq!(view.observed, obs);
         assert_eq!(view.rows, raws.len() as u64);
         let ev = view.evaluate(&a.table, &levers.resolve(&a.table).unwrap());
-        let want: f64 = raws
-            .iter()
-            .filter_map(|r| scenario_cost(&a.table, r, &levers, &obs))
-            .sum();
+        let want = scenario_by_hand(&a.table, raws, &levers, &obs);
         assert!(
             rel_close(ev.scenario, want),
             "{spec:?}: cube {} vs records {want}",
@@ -783,4 +1160,78 @@ fn the_prompt_length_grid_holds_the_slider_steps_exactly() {
     ] {
         assert!(g.contains(&v), "{v} is a step");
     }
+}
+
+/// One request of `model` at 2026-05-04 10:00 with `tokens`.
+fn request(model: &'static str, tokens: [u64; 5]) -> Raw {
+    let mut r = one_row(Tier::Standard, tokens);
+    r.model = model;
+    r.record.time = day(2026, 5, 4) + 10 * 3600;
+    r.record.bucket = Bucket::Request;
+    r.record.context = Context::Request;
+    r.record.requests = 1;
+    r
+}
+
+#[test]
+fn routing_across_tokenizers_scales_tokens_and_checks_the_targets_minimum_per_request() {
+    // Two Opus 4.7 requests (newer tokenizer) of 5,200 and 5,460 input tokens, each with
+    // 5,000 cache-read tokens, routed entirely to Haiku 4.5 (older tokenizer): their tokens
+    // become x 1/1.30 there: 4,000 and 4,200 input tokens. Haiku 4.5 caches nothing under
+    // 4,096 tokens: the first request's cached tokens are uncached input there, the second's
+    // stay cache reads.
+    let raws = [
+        request("claude-opus-4-7", [200, 0, 0, 5_000, 1_300]),
+        request("claude-opus-4-7", [460, 0, 0, 5_000, 1_300]),
+    ];
+    let ev = evaluate(
+        &raws,
+        Levers {
+            route_share: 1.0,
+            ..Levers::default()
+        },
+    );
+    // Actual: Opus 4.7 $5 input, $0.50 read, $25 output.
+    let actual = (660.0 * 5.0 + 10_000.0 * 0.5 + 2_600.0 * 25.0) / 1e6;
+    assert_usd(ev.actual, actual, "actual");
+    let k = 1.0 / 1.3;
+    // Haiku 4.5: $1 input, $0.10 read, $5 output.
+    let first = (5_200.0 * k * 1.0 + 1_300.0 * k * 5.0) / 1e6;
+    let second = (460.0 * k * 1.0 + 5_000.0 * k * 0.1 + 1_300.0 * k * 5.0) / 1e6;
+    assert_usd(ev.scenario, first + second, "routed across tokenizers");
+    assert_usd(
+        ev.cache_excluded_input,
+        5_200.0 * k,
+        "input of the request under Haiku 4.5's minimum",
+    );
+    // Back the other way: Sonnet 4.5 (older) to Haiku 5.5 (newer): x 1.30.
+    let raws = [request("claude-sonnet-4-5", [10_000, 0, 0, 0, 1_000])];
+    let ev = evaluate(
+        &raws,
+        Levers {
+            route_share: 1.0,
+            route_to: "claude-haiku-5-5".into(),
+            ..Levers::default()
+        },
+    );
+    assert_usd(
+        ev.scenario,
+        (13_000.0 * 0.10 + 1_300.0 * 0.50) / 1e6,
+        "old to new x1.30",
+    );
+    // The user's factor instead of the table's.
+    let ev = evaluate(
+        &raws,
+        Levers {
+            route_share: 1.0,
+            route_to: "claude-haiku-5-5".into(),
+            route_token_factor: Some(1.35),
+            ..Levers::default()
+        },
+    );
+    assert_usd(
+        ev.scenario,
+        (13_500.0 * 0.10 + 1_350.0 * 0.50) / 1e6,
+        "old to new x1.35",
+    );
 }

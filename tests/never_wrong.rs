@@ -1379,7 +1379,7 @@ fn when_nothing_is_priced_the_total_is_unpriced_not_zero() {
         .skip(1)
         .take_while(|l| !l.is_empty())
         .collect();
-    assert_eq!(levers.len(), 6, "{text}");
+    assert_eq!(levers.len(), 8, "{text}");
     for l in levers {
         assert!(l.trim_end().ends_with("unpriced"), "{l}");
     }

@@ -5,11 +5,13 @@
 mod atomic_kill;
 mod cli;
 mod cli_export;
+mod cli_whatif;
 mod engine_billed;
 mod engine_cost;
 mod engine_import_csv;
 mod engine_prices;
 mod engine_scenario;
+mod engine_whatif;
 mod fuzz_regressions;
 mod hardening_corpus;
 mod hardening_props;

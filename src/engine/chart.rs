@@ -6,52 +6,9 @@ use crate::domain::time::Period;
 use crate::engine::coverage::Coverage;
 use crate::engine::scenario::{Levers, Observed};
 use crate::engine::view::{Dimension, Evaluation, View};
-use chrono::{Datelike, TimeZone, Utc};
 use serde::Serialize;
 
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Forecast {
-    /// e.g. "2026-10".
-    pub month: String,
-    /// Spent so far in the month.
-    pub to_date: f64,
-    /// Projected total at month end from the run rate of the last 7 days with data.
-    pub month_end: f64,
-    /// Average daily cost those days.
-    pub daily_rate: f64,
-    /// First instant after the month, Unix seconds.
-    pub month_end_time: i64,
-    /// Last day with data (its start), Unix seconds.
-    pub last_day: i64,
-}
-
-/// Month-end forecast from daily costs `(day start, cost)`, ascending.
-pub fn forecast_month_end(days: &[(i64, f64)]) -> Option<Forecast> {
-    let &(last_day, _) = days.last()?;
-    let d = Utc.timestamp_opt(last_day, 0).single()?;
-    let month_start = Period::Month.start(last_day);
-    let month_end_time = Period::Month.next(month_start);
-    let to_date: f64 = days
-        .iter()
-        .filter(|(t, _)| *t >= month_start)
-        .map(|(_, c)| c)
-        .sum();
-    let window: Vec<f64> = days
-        .iter()
-        .filter(|(t, _)| *t > last_day - 7 * 86400)
-        .map(|(_, c)| *c)
-        .collect();
-    let daily_rate = window.iter().sum::<f64>() / 7.0_f64.min(window.len().max(1) as f64).max(1.0);
-    let remaining_days = ((month_end_time - last_day) / 86400 - 1).max(0) as f64;
-    Some(Forecast {
-        month: format!("{}-{:02}", d.year(), d.month()),
-        to_date,
-        month_end: to_date + daily_rate * remaining_days,
-        daily_rate,
-        month_end_time,
-        last_day,
-    })
-}
+pub use crate::engine::forecast::{Budget, Forecast, forecast_month_end};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ChartData {
@@ -78,6 +35,9 @@ pub struct ChartData {
     pub usage_covered: Vec<bool>,
     /// Per period: whether the cost export covers it (a bill that ends is not a drop to $0).
     pub billed_covered: Vec<bool>,
+    /// The monthly budget against the forecast, when one is set: the cumulative chart draws
+    /// it as a line.
+    pub budget: Option<Budget>,
 }
 
 /// The most periods a chart is filled out to (every hour of a year is 8,760).
@@ -149,6 +109,7 @@ impl ChartData {
             forecast: None,
             usage_covered: Vec::new(),
             billed_covered: Vec::new(),
+            budget: None,
         }
     }
 
@@ -347,8 +308,12 @@ pub fn levers_caption(l: &Levers, obs: &Observed) -> String {
         } else {
             l.route_from.join(", ")
         };
+        let tokens = match l.route_token_factor {
+            Some(f) => format!(" (tokens x{f:.2} old to new tokenizer)"),
+            None => String::new(),
+        };
         parts.push(format!(
-            "{:.0}% of {from} routed to {to}",
+            "{:.0}% of {from} routed to {to}{tokens}",
             100.0 * l.route_share
         ));
     }
@@ -356,6 +321,18 @@ pub fn levers_caption(l: &Levers, obs: &Observed) -> String {
         parts.push(format!(
             "{:.0}% moved to the Batch API",
             100.0 * l.batch_share
+        ));
+    }
+    if l.fast_to_standard > 0.0 {
+        parts.push(format!(
+            "{:.0}% of fast mode at standard speed",
+            100.0 * l.fast_to_standard
+        ));
+    }
+    if l.us_to_global > 0.0 {
+        parts.push(format!(
+            "{:.0}% of US-only inference moved to global",
+            100.0 * l.us_to_global
         ));
     }
     if parts.is_empty() {

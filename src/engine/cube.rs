@@ -1,7 +1,16 @@
 //! The cube: records summed once per import (hour or day x every dimension x price terms).
 //! Views are projected from it ([`super::view`]); a lever change re-prices a view's groups,
 //! never the raw rows.
+//!
+//! Rules that depend on the size of ONE request (the long-context and Haiku 5.5 request
+//! tiers, the minimum cacheable prefix) stay exact on the aggregate because requests are
+//! banded ([`Banding`]): two requests share a cell only when they are on the same side of
+//! every tier threshold and every minimum prefix of the price table, at every prompt-length
+//! grid value and every tokenizer factor routing can apply. The TTL replay ([`Replay`]) is
+//! computed per request when the cube is built and summed into the cells.
 
+use super::replay::{Kind, Replay};
+use crate::domain::prices::PriceTable;
 use crate::domain::records::{Bucket, Context, Geo, Speed, Sym, Tier, Tokens, UsageRecord};
 use crate::domain::time::Period;
 use rayon::prelude::*;
@@ -11,10 +20,178 @@ use rustc_hash::FxHashMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum CtxKey {
     Flag(bool),
-    /// Requests, banded by how many prompt-length grid values lift them over each tier
-    /// threshold of the price table (one byte per threshold): requests in one band are over or
-    /// under every threshold together at every grid value, so a group can stand for them all.
+    /// Requests, banded ([`Banding::band`]): requests in one band are over or under every
+    /// tier threshold, and at or under every minimum cacheable prefix, together at every grid
+    /// value and tokenizer factor, so a group can stand for them all.
     Band(u64),
+}
+
+/// What requests are banded on: prompt-length values, the table's tier thresholds and
+/// minimum cacheable prefixes, and the token factors routing applies between tokenizers.
+///
+/// A request of `x` input tokens is over a threshold `t` at prompt length `g` and factor `f`
+/// when `x * g * f > t` (computed in that order, as the scenario does), and reaches a minimum
+/// prefix `m` when `x * g * f >= m`. Each of these is monotone in `x`, so it holds from a
+/// critical request size on: the band of a request is how many critical sizes of each kind
+/// it has reached. Equal bands mean equal answers to every question.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Banding {
+    grid: Vec<f64>,
+    thresholds: Vec<u64>,
+    minima: Vec<u64>,
+    factors: Vec<f64>,
+    /// Sorted critical sizes of the tier thresholds and of the minimum prefixes.
+    over: Vec<u64>,
+    reach: Vec<u64>,
+}
+
+/// The smallest request size (tokens) at which `pred` holds, for a `pred` monotone in the
+/// size; `u64::MAX` when it never does.
+fn critical(estimate: f64, pred: impl Fn(f64) -> bool) -> u64 {
+    let mut x = if estimate.is_finite() && estimate > 0.0 {
+        (estimate.floor() as u64).saturating_sub(2)
+    } else {
+        0
+    };
+    if x as f64 > 9e15 {
+        return u64::MAX;
+    }
+    while !pred(x as f64) {
+        if x as f64 > 9e15 {
+            return u64::MAX;
+        }
+        x += 1;
+    }
+    while x > 0 && pred((x - 1) as f64) {
+        x -= 1;
+    }
+    x
+}
+
+impl Banding {
+    /// The banding for `table` at the prompt-length values of `grid` (1.0 is always added),
+    /// with `extra_factors` besides the tokenizer factors of the table (a routing token factor
+    /// given by the user, and its inverse).
+    pub fn new(grid: &[f64], table: &PriceTable, extra_factors: &[f64]) -> Banding {
+        let mut grid: Vec<f64> = grid
+            .iter()
+            .copied()
+            .filter(|g| g.is_finite() && *g > 0.0)
+            .chain([1.0])
+            .collect();
+        grid.sort_by(f64::total_cmp);
+        grid.dedup();
+        grid.truncate(255);
+        let thresholds: Vec<u64> = table
+            .thresholds()
+            .iter()
+            .copied()
+            .take(crate::domain::prices::MAX_THRESHOLDS)
+            .collect();
+        let mut factors = table_factors(table);
+        factors.extend(
+            extra_factors
+                .iter()
+                .copied()
+                .filter(|f| f.is_finite() && *f > 0.0),
+        );
+        factors.sort_by(f64::total_cmp);
+        factors.dedup();
+        factors.truncate(16);
+        let mut minima: Vec<u64> = table
+            .models
+            .iter()
+            .filter(|m| m.caching)
+            .filter_map(|m| m.min_cacheable_tokens)
+            .collect();
+        minima.sort_unstable();
+        minima.dedup();
+        minima.truncate(16);
+        let mut over = Vec::new();
+        let mut reach = Vec::new();
+        for &g in &grid {
+            for &f in &factors {
+                for &t in &thresholds {
+                    let t = t as f64;
+                    over.push(critical(t / (g * f), |x| x * g * f > t));
+                }
+                for &m in &minima {
+                    let m = m as f64;
+                    reach.push(critical(m / (g * f), |x| x * g * f >= m));
+                }
+            }
+        }
+        over.sort_unstable();
+        reach.sort_unstable();
+        Banding {
+            grid,
+            thresholds,
+            minima,
+            factors,
+            over,
+            reach,
+        }
+    }
+
+    /// The band of a request of `x` prompt tokens.
+    pub(crate) fn band(&self, x: u64) -> u64 {
+        let over = self.over.partition_point(|&c| c <= x) as u64;
+        let reach = self.reach.partition_point(|&c| c <= x) as u64;
+        over << 32 | reach
+    }
+
+    pub fn grid(&self) -> &[f64] {
+        &self.grid
+    }
+
+    pub fn thresholds(&self) -> &[u64] {
+        &self.thresholds
+    }
+
+    pub fn factors(&self) -> &[f64] {
+        &self.factors
+    }
+
+    /// The minimum cacheable prefixes requests were banded on.
+    pub fn minima(&self) -> &[u64] {
+        &self.minima
+    }
+
+    /// The factors given besides the table's (kept when the cube is rebuilt for new prices).
+    pub fn extra_factors(&self, table: &PriceTable) -> Vec<f64> {
+        let own = table_factors(table);
+        self.factors
+            .iter()
+            .copied()
+            .filter(|f| !own.contains(f))
+            .collect()
+    }
+
+    /// True when requests banded this way are exact for `table`: the same thresholds and
+    /// minimum prefixes, and every tokenizer factor of the table.
+    pub fn fits(&self, table: &PriceTable) -> bool {
+        let fresh = Banding::new(&self.grid, table, &[]);
+        fresh.thresholds == self.thresholds
+            && fresh.minima == self.minima
+            && fresh.factors.iter().all(|f| self.factors.contains(f))
+    }
+}
+
+/// Token factors of routing between the table's models: every ratio of two tokenizer ratios
+/// (1, 1.30 old to new, 1/1.30 back), computed as the scenario computes them.
+pub fn table_factors(table: &PriceTable) -> Vec<f64> {
+    let mut ratios: Vec<f64> = table.models.iter().map(|m| m.tokenizer_ratio).collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.dedup();
+    let mut f: Vec<f64> = vec![1.0];
+    for &a in &ratios {
+        for &b in &ratios {
+            f.push(a / b);
+        }
+    }
+    f.sort_by(f64::total_cmp);
+    f.dedup();
+    f
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,6 +206,7 @@ pub(crate) struct CubeKey {
     pub(crate) api_key: Sym,
     pub(crate) project: Sym,
     pub(crate) source: u8,
+    pub(crate) replay: Kind,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +216,8 @@ pub(crate) struct Cell {
     pub(crate) requests: u64,
     pub(crate) rows: u64,
     pub(crate) min_input: u64,
+    /// Cache reads of the TTL replay at 5m and 1h (replayed records only).
+    pub(crate) replay_read: [u64; 2],
 }
 
 /// Prompt-length values at which request-level long-context status is exact: the slider's
@@ -57,52 +237,28 @@ pub fn prompt_length_grid() -> Vec<f64> {
 #[derive(Clone, Debug, Default)]
 pub struct Cube {
     parts: Vec<(Vec<CubeKey>, Vec<Cell>)>,
-    grid: Vec<f64>,
-    thresholds: Vec<u64>,
+    banding: Banding,
 }
 
 impl Cube {
-    /// `grid`: prompt-length values the scenario must be exact at (1.0 is always added);
-    /// `thresholds`: the request-tier thresholds of the price table
-    /// ([`PriceTable::thresholds`]).
+    /// `banding`: the prompt-length values, thresholds, minimum prefixes and tokenizer
+    /// factors the scenario must be exact at ([`Banding::new`]). The TTL replay of the
+    /// records is computed here and summed into the cells.
     ///
     /// Records are summed one time bucket (hour or day) at a time, so the table of cells
     /// being filled stays small enough for the CPU cache however many cells there are in all.
     /// Buckets are split between threads. Exports and logs are mostly in time order already;
     /// when they are not, the records are visited through an index sorted by bucket.
-    pub fn build(records: &[UsageRecord], grid: &[f64], thresholds: &[u64]) -> Cube {
-        let mut grid: Vec<f64> = grid
-            .iter()
-            .copied()
-            .filter(|g| g.is_finite() && *g > 0.0)
-            .chain([1.0])
-            .collect();
-        grid.sort_by(f64::total_cmp);
-        grid.dedup();
-        // A band is one byte per threshold: at most 255 grid values, 8 thresholds.
-        grid.truncate(255);
-        let thresholds: Vec<u64> = thresholds
-            .iter()
-            .copied()
-            .take(crate::domain::prices::MAX_THRESHOLDS)
-            .collect();
+    pub fn build(records: &[UsageRecord], banding: &Banding) -> Cube {
+        let replay = Replay::of(records);
         let bucket_of = |r: &UsageRecord| match r.bucket {
             Bucket::Day => Period::Day.start(r.time),
             _ => Period::Hour.start(r.time),
         };
-        let key_of = |r: &UsageRecord, time: i64| {
+        let key_of = |r: &UsageRecord, time: i64, replay: Kind| {
             let ctx = match r.context {
                 Context::Flag(b) => CtxKey::Flag(b),
-                Context::Request => {
-                    // How many grid values lift the request over each threshold: `x * g > t`
-                    // is monotone in g (the grid is sorted), false then true along the grid.
-                    let x = r.tokens.total_input() as f64;
-                    let band = thresholds.iter().fold(0u64, |band, &t| {
-                        let under = grid.partition_point(|&g| x * g <= t as f64);
-                        band << 8 | (grid.len() - under) as u64
-                    });
-                    CtxKey::Band(band)
-                }
+                Context::Request => CtxKey::Band(banding.band(r.tokens.total_input())),
             };
             CubeKey {
                 time,
@@ -115,6 +271,7 @@ impl Cube {
                 api_key: r.api_key,
                 project: r.project,
                 source: r.source,
+                replay,
             }
         };
         let in_order = records
@@ -132,13 +289,13 @@ impl Cube {
             o
         };
         let n = records.len();
-        let at = |i: usize| -> (i64, &UsageRecord) {
+        let at = |i: usize| -> (i64, &UsageRecord, usize) {
             if in_order {
                 let r = &records[i];
-                (bucket_of(r), r)
+                (bucket_of(r), r, i)
             } else {
                 let (b, j) = order[i];
-                (b, &records[j as usize])
+                (b, &records[j as usize], j as usize)
             }
         };
         // Cut the sequence into one part per thread, each cut at a bucket boundary.
@@ -162,12 +319,13 @@ impl Cube {
             let mut cells: Vec<Cell> = Vec::new();
             let mut current = None;
             for i in from..to {
-                let (time, r) = at(i);
+                let (time, r, j) = at(i);
                 if current != Some(time) {
                     current = Some(time);
                     index.clear();
                 }
-                let key = key_of(r, time);
+                let (replay_read, kind) = replay.get(j);
+                let key = key_of(r, time, kind);
                 let i = *index.entry(key).or_insert_with(|| {
                     keys.push(key);
                     cells.push(Cell {
@@ -176,6 +334,7 @@ impl Cube {
                         requests: 0,
                         rows: 0,
                         min_input: u64::MAX,
+                        replay_read: [0, 0],
                     });
                     (cells.len() - 1) as u32
                 });
@@ -185,6 +344,8 @@ impl Cube {
                 c.requests = c.requests.saturating_add(r.requests);
                 c.rows += 1;
                 c.min_input = c.min_input.min(r.tokens.total_input());
+                c.replay_read[0] = c.replay_read[0].saturating_add(replay_read[0]);
+                c.replay_read[1] = c.replay_read[1].saturating_add(replay_read[1]);
             }
             (keys, cells)
         };
@@ -196,8 +357,7 @@ impl Cube {
         };
         Cube {
             parts,
-            grid,
-            thresholds,
+            banding: banding.clone(),
         }
     }
 
@@ -211,11 +371,16 @@ impl Cube {
     }
 
     pub fn grid(&self) -> &[f64] {
-        &self.grid
+        self.banding.grid()
     }
 
     /// The tier thresholds requests were banded on.
     pub fn thresholds(&self) -> &[u64] {
-        &self.thresholds
+        self.banding.thresholds()
+    }
+
+    /// What requests were banded on.
+    pub fn banding(&self) -> &Banding {
+        &self.banding
     }
 }

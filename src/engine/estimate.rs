@@ -49,6 +49,14 @@ pub struct Estimate {
     pub with_cache_usd: f64,
     pub savings_usd: f64,
     pub savings_pct: f64,
+    /// What the API would bill: `with_cache_usd` when the prefix can be cached, else the
+    /// uncached cost (a prefix under the model's minimum cacheable length is not cached, and
+    /// both cache counters read 0).
+    pub billed_with_cache_usd: f64,
+    /// The model's minimum cacheable prefix (tokens), where the price table knows it.
+    pub min_cacheable_tokens: Option<u64>,
+    /// What the user should know about these figures, one sentence each.
+    pub warnings: Vec<String>,
     pub requests: f64,
     /// Cache writes and reads over the whole workload.
     pub cache_writes: f64,
@@ -203,12 +211,53 @@ pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateEr
     };
     let (without, with) = (scale(&day_without), scale(&day_with));
     let (a, b) = (without.total(), with.total());
+    let name = entry.display_name().to_owned();
+    let min = entry.min_cacheable_tokens.filter(|_| entry.caching);
+    let mut warnings = Vec::new();
+    let cacheable = if !entry.caching {
+        warnings.push(format!(
+            "{name} has no prompt caching: the API bills {} (no caching); {} is the caching arithmetic only.",
+            usd_short(a),
+            usd_short(b)
+        ));
+        false
+    } else if let Some(m) = min
+        && w.cached_prefix > 0.0
+        && w.cached_prefix < m as f64
+    {
+        warnings.push(format!(
+            "A {}-token prefix is below {name}'s minimum cacheable prefix of {} tokens: the API would not cache it and bills {} (no caching); {} is the caching arithmetic only.",
+            crate::domain::money::count(w.cached_prefix.round() as u64),
+            crate::domain::money::count(m),
+            usd_short(a),
+            usd_short(b)
+        ));
+        false
+    } else {
+        true
+    };
+    if let Some(m) = min
+        && entry.min_cacheable_confidence != crate::domain::prices::Confidence::Published
+    {
+        warnings.push(format!(
+            "{name}'s minimum cacheable prefix is not published: {} tokens {} ({}).",
+            crate::domain::money::count(m),
+            match entry.min_cacheable_confidence {
+                crate::domain::prices::Confidence::Assumed => "assumed",
+                _ => "from a secondary source",
+            },
+            entry.min_cacheable_confidence.label()
+        ));
+    }
     Ok(Estimate {
-        model: entry.display_name().to_owned(),
+        model: name,
         without_cache_usd: a,
         with_cache_usd: b,
         savings_usd: a - b,
         savings_pct: if a > 0.0 { 100.0 * (a - b) / a } else { 0.0 },
+        billed_with_cache_usd: if cacheable { b } else { a },
+        min_cacheable_tokens: min,
+        warnings,
         requests: n * days as f64,
         cache_writes: writes * days as f64,
         cache_reads: reads * days as f64,
@@ -220,4 +269,14 @@ pub fn estimate(table: &PriceTable, w: &Workload) -> Result<Estimate, EstimateEr
             .map(|d| (d, day_without.total(), day_with.total()))
             .collect(),
     })
+}
+
+/// Dollars to the last significant digit of six decimals, at least cents: `$0.30`,
+/// `$0.03345`.
+fn usd_short(v: f64) -> String {
+    let mut s = crate::domain::money::usd_exact(v);
+    while s.ends_with('0') && s.split_once('.').is_some_and(|(_, f)| f.len() > 2) {
+        s.pop();
+    }
+    s
 }

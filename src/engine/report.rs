@@ -7,9 +7,11 @@ use crate::domain::dataset::{FileSummary, Rejected};
 use crate::domain::prices::PriceTable;
 use crate::domain::records::Tokens;
 use crate::domain::time::Period;
+use crate::engine::forecast::{Budget, Forecast};
+use crate::engine::opportunities::Opportunity;
 use crate::engine::price_check::PriceCheck;
-use crate::engine::scenario::{Levers, Observed};
-use crate::engine::view::{Dimension, Evaluation, Unpriced, View};
+use crate::engine::scenario::{Levers, Observed, RouteTarget};
+use crate::engine::view::{Dimension, Evaluation, ReplayCheck, TtlReplay, Unpriced, View};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -93,6 +95,71 @@ pub struct Report {
     pub derived_from_cost: Option<crate::domain::dataset::Derived>,
     /// Files inside opened folders that are not usage files (skipped).
     pub unrecognised_files: Vec<String>,
+    /// What the minimum cacheable prefix did to the scenario (set when caching or routing
+    /// levers are).
+    pub cache_minimum: Option<CacheMinimum>,
+    /// The TTL replay of the requests with times of their own, at 5m and 1h (empty when
+    /// none has a time: aggregated exports).
+    pub ttl_replay: Vec<TtlReplay>,
+    /// The replay's self-check: streams that wrote only 5-minute entries, actual cost against
+    /// their 5-minute replay.
+    pub ttl_replay_check: Option<ReplayCheck>,
+    /// What the replay covers, in words.
+    pub ttl_replay_notes: Vec<String>,
+    /// The month-end forecast (method in `forecast.method`).
+    pub forecast: Option<Forecast>,
+    /// The monthly budget against the forecast (`--budget`).
+    pub budget: Option<Budget>,
+    /// Savings per API key, workspace, project and model at realistic lever settings,
+    /// largest first.
+    pub opportunities: Vec<Opportunity>,
+    /// Models routing can target, cheapest first, with their prices.
+    pub route_targets: Vec<RouteTarget>,
+}
+
+/// What the minimum cacheable prefix did to a scenario.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CacheMinimum {
+    /// Input tokens (scenario counts) in requests under the minimum cacheable prefix of the
+    /// model they are priced on: left uncached.
+    pub excluded_input_tokens: f64,
+    /// Their share of the scenario's input.
+    pub excluded_share: f64,
+    /// Input tokens of aggregated rows (no request sizes): the minimum could not be checked.
+    pub unsized_input_tokens: f64,
+    pub notes: Vec<String>,
+}
+
+impl CacheMinimum {
+    pub fn of(ev: &Evaluation) -> CacheMinimum {
+        let share = |v: f64| {
+            if ev.scenario_input > 0.0 {
+                v / ev.scenario_input
+            } else {
+                0.0
+            }
+        };
+        let mut notes = Vec::new();
+        if ev.cache_excluded_input > 0.0 {
+            notes.push(format!(
+                "{} input tokens ({} of the scenario's input) are in requests under the minimum cacheable prefix of the model they are priced on: not cached.",
+                crate::domain::money::count(ev.cache_excluded_input.round() as u64),
+                crate::domain::money::pct(100.0 * share(ev.cache_excluded_input))
+            ));
+        }
+        if ev.cache_unsized_input > 0.0 {
+            notes.push(format!(
+                "{} input tokens come from aggregated exports, which carry no request sizes: the minimum cacheable prefix could not be checked there, the caching levers apply to all of it.",
+                crate::domain::money::count(ev.cache_unsized_input.round() as u64)
+            ));
+        }
+        CacheMinimum {
+            excluded_input_tokens: ev.cache_excluded_input,
+            excluded_share: share(ev.cache_excluded_input),
+            unsized_input_tokens: ev.cache_unsized_input,
+            notes,
+        }
+    }
 }
 
 pub fn build(
@@ -182,6 +249,15 @@ pub fn build(
         notes: data.notes.clone(),
         derived_from_cost: data.derived.clone(),
         unrecognised_files: data.unrecognised.clone(),
+        cache_minimum: (levers.caching_set() || levers.route_share > 0.0)
+            .then(|| CacheMinimum::of(ev)),
+        ttl_replay: Vec::new(),
+        ttl_replay_check: None,
+        ttl_replay_notes: Vec::new(),
+        forecast: None,
+        budget: None,
+        opportunities: Vec::new(),
+        route_targets: Vec::new(),
     }
 }
 

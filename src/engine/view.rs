@@ -1,8 +1,9 @@
 //! Views: the cube ([`super::cube`]) projected onto one period width, one breakdown
 //! dimension and a filter; [`View::evaluate`] prices a view under a scenario.
 
-use super::cube::{CtxKey, Cube, CubeKey};
-use super::scenario::{self, LongRule, Observed, ResolvedLevers, Stage, Usage};
+use super::cube::{Banding, CtxKey, Cube, CubeKey};
+use super::replay::Kind;
+use super::scenario::{self, LongRule, Observed, ResolvedLevers, STAGES, Stage, Ttl, Usage};
 use crate::domain::cost::Cost;
 use crate::domain::dataset::Dataset;
 use crate::domain::prices::PriceTable;
@@ -112,6 +113,7 @@ struct ViewGroup {
     period: u32,
     dim: u32,
     usage: Usage,
+    replay: Kind,
 }
 
 /// Tokens of a model no price entry matches: shown, never priced at $0 silently.
@@ -139,11 +141,21 @@ pub struct View {
     /// Labels of the breakdown dimension's values.
     pub dims: Vec<String>,
     groups: Vec<ViewGroup>,
+    /// The same usage with requests grouped only by their side of each tier threshold and
+    /// minimum prefix at prompt length x1 and no tokenizer factor: what the levers need
+    /// unless they change prompt lengths or route across tokenizers (far fewer groups on
+    /// logs). Empty when it would not be smaller.
+    coarse: Vec<ViewGroup>,
+    /// The tier thresholds and minimum prefixes requests were banded on.
+    thresholds: Vec<u64>,
+    minima: Vec<u64>,
     /// Observed tokens per dimension value (for the breakdown table).
     pub dim_tokens: Vec<Tokens<u64>>,
     pub tokens: Tokens<u64>,
     pub requests: u64,
     pub rows: u64,
+    /// Requests of the priced groups that were replayed, by kind of stream.
+    replayed_requests: [u64; 2],
     pub observed: Observed,
     pub unpriced: Vec<Unpriced>,
     /// What the user should know about how this view was priced (secondary prices, fast
@@ -168,6 +180,51 @@ pub struct Evaluation {
     pub actual_by_category: Cost,
     pub scenario_by_category: Cost,
     pub scenario_tokens: Tokens<f64>,
+    /// Input tokens (scenario counts) the caching could not touch: requests under the
+    /// minimum cacheable prefix of the model they are priced on ([`scenario::Outcome`]).
+    pub cache_excluded_input: f64,
+    /// Input tokens of aggregated rows the caching levers acted on without request sizes.
+    pub cache_unsized_input: f64,
+    /// All input tokens of the scenario (to say what share the two above are).
+    pub scenario_input: f64,
+}
+
+/// The TTL replay of a view's requests at one TTL (`report --json` `ttl_replay`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TtlReplay {
+    pub ttl: Ttl,
+    /// Cache reads over cached tokens (reads + writes) of the replay.
+    pub hit_rate: f64,
+    pub cache_write_tokens: f64,
+    pub cache_read_tokens: f64,
+    /// What the replayed requests cost with the cache as the replay has it at this TTL
+    /// (writes at this TTL's price), everything else as observed.
+    pub cost_usd: f64,
+    /// What the same requests actually cost.
+    pub actual_usd: f64,
+}
+
+/// The replay's self-check: requests of streams that wrote only 5-minute entries, actual
+/// cost against their 5-minute replay.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ReplayCheck {
+    pub requests: u64,
+    pub actual_usd: f64,
+    pub replay_5m_usd: f64,
+    /// (replay - actual) / actual, in percent.
+    pub difference_pct: f64,
+}
+
+/// Everything the replay says about a view.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ReplaySummary {
+    /// 5m, then 1h; empty when no request of the view has a time of its own.
+    pub ttls: Vec<TtlReplay>,
+    pub check: Option<ReplayCheck>,
+    /// Requests replayed, and input tokens left out (aggregated rows, batch results).
+    pub requests: u64,
+    pub replayed_input_tokens: u64,
+    pub not_replayed_input_tokens: u64,
 }
 
 impl Evaluation {
@@ -220,10 +277,12 @@ impl View {
         // Requests are banded on the table's tier thresholds: a table with other thresholds
         // (a price file loaded since the cube was built) needs a cube banded on them.
         let rebuilt;
-        let cube = if cube.thresholds() == table.thresholds() {
+        let cube = if cube.banding().fits(table) {
             cube
         } else {
-            rebuilt = Cube::build(&data.records, cube.grid(), table.thresholds());
+            let b = cube.banding();
+            let banding = Banding::new(b.grid(), table, &b.extra_factors(table));
+            rebuilt = Cube::build(&data.records, &banding);
             &rebuilt
         };
         let syms = &data.symbols;
@@ -271,8 +330,17 @@ impl View {
             ctx: CtxKey,
             geo: Geo,
             speed: Speed,
+            replay: Kind,
         }
-        let mut gmap: FxHashMap<GKey, (Tokens<u64>, u64, u64)> = FxHashMap::default();
+        #[derive(Default)]
+        struct GSum {
+            tokens: Tokens<u64>,
+            web: u64,
+            min_input: u64,
+            requests: u64,
+            replay: [u64; 2],
+        }
+        let mut gmap: FxHashMap<GKey, GSum> = FxHashMap::default();
         let mut unpriced: HashMap<String, Tokens<u64>> = HashMap::new();
         let mut view = View {
             spec: spec.clone(),
@@ -339,11 +407,18 @@ impl View {
                     ctx: k.ctx,
                     geo: k.geo,
                     speed: k.speed,
+                    replay: k.replay,
                 })
-                .or_insert((Tokens::default(), 0, u64::MAX));
-            g.0 = g.0.saturating_add(&c.tokens);
-            g.1 = g.1.saturating_add(c.web_search);
-            g.2 = g.2.min(c.min_input);
+                .or_insert_with(|| GSum {
+                    min_input: u64::MAX,
+                    ..GSum::default()
+                });
+            g.tokens = g.tokens.saturating_add(&c.tokens);
+            g.web = g.web.saturating_add(c.web_search);
+            g.min_input = g.min_input.min(c.min_input);
+            g.requests = g.requests.saturating_add(c.requests);
+            g.replay[0] = g.replay[0].saturating_add(c.replay_read[0]);
+            g.replay[1] = g.replay[1].saturating_add(c.replay_read[1]);
         }
         // The bill is filtered like the usage (its model names are display names, which the
         // model labels resolve to). Logs' own costs carry no model, workspace or key: they are
@@ -354,6 +429,7 @@ impl View {
                 && name_ok(&models_ok, &model_lbl[b.model as usize])
                 && name_ok(&ws_ok, syms.get(b.workspace))
                 && name_ok(&keys_ok, syms.get(b.api_key))
+                && projects_ok.is_none()
         };
         let time_only = f.models.is_empty()
             && f.workspaces.is_empty()
@@ -395,9 +471,29 @@ impl View {
         let dims: Vec<String> = order.iter().map(|&o| dims[o as usize].clone()).collect();
 
         view.dim_tokens = vec![Tokens::default(); dims.len()];
+        let (mut replay_cached, mut replay_read) = (0u64, [0u64; 2]);
         let mut groups: Vec<ViewGroup> = gmap
             .into_iter()
-            .map(|(k, (tokens, web, min_input))| {
+            .map(|(k, sum)| {
+                let GSum {
+                    tokens,
+                    web,
+                    min_input,
+                    requests,
+                    replay,
+                } = sum;
+                if k.replay.is_replayed() {
+                    replay_cached = replay_cached.saturating_add(
+                        tokens
+                            .cache_write_5m
+                            .saturating_add(tokens.cache_write_1h)
+                            .saturating_add(tokens.cache_read),
+                    );
+                    replay_read[0] = replay_read[0].saturating_add(replay[0]);
+                    replay_read[1] = replay_read[1].saturating_add(replay[1]);
+                    let i = usize::from(k.replay == Kind::OneHourStream);
+                    view.replayed_requests[i] += requests;
+                }
                 let dim = remap.get(k.dim as usize).copied().unwrap_or(0);
                 if spec.dimension == Dimension::Category {
                     for (i, c) in Category::ALL.iter().enumerate() {
@@ -425,24 +521,19 @@ impl View {
                         speed: k.speed,
                         tokens: tokens.to_f64(),
                         web_search: web as f64,
+                        replay: k.replay.is_replayed().then(|| replay.map(|x| x as f64)),
                     },
+                    replay: k.replay,
                 }
             })
             .collect();
         view.price_notes = price_notes(table, &groups);
-        // A fixed order makes sums reproducible run to run.
-        groups.sort_unstable_by(|a, b| {
-            (a.period, a.dim, a.usage.model)
-                .cmp(&(b.period, b.dim, b.usage.model))
-                .then(
-                    a.usage
-                        .tokens
-                        .total_input()
-                        .total_cmp(&b.usage.tokens.total_input()),
-                )
-                .then(a.usage.tokens.output.total_cmp(&b.usage.tokens.output))
-        });
+        sort_groups(&mut groups);
         view.observed = Observed::from_tokens(&view.tokens.to_f64(), batch_tokens as f64);
+        if replay_cached > 0 {
+            view.observed.replay_hit_5m = Some(replay_read[0] as f64 / replay_cached as f64);
+            view.observed.replay_hit_1h = Some(replay_read[1] as f64 / replay_cached as f64);
+        }
         let mut unpriced: Vec<Unpriced> = unpriced
             .into_iter()
             .map(|(model, t)| Unpriced {
@@ -469,12 +560,62 @@ impl View {
         }
         view.periods = periods;
         view.dims = dims;
+        view.thresholds = cube.banding().thresholds().to_vec();
+        view.minima = cube.banding().minima().to_vec();
+        view.coarse = merge_groups(&groups, &view.thresholds, &view.minima, 1.0, &|_| None);
         view.groups = groups;
         view
     }
 
+    /// Priced groups (of the fine grouping, exact at every prompt-length step and tokenizer
+    /// factor).
     pub fn groups(&self) -> usize {
         self.groups.len()
+    }
+
+    /// Priced groups when prompt lengths are as observed and nothing is routed across
+    /// tokenizers.
+    pub fn coarse_groups(&self) -> usize {
+        if self.coarse.is_empty() {
+            self.groups.len()
+        } else {
+            self.coarse.len()
+        }
+    }
+
+    /// The groups to price under `levers`: the coarse ones at prompt length x1 without
+    /// routing across tokenizers, else the fine ones merged for the levers' prompt length
+    /// and routing factors (merging is cheaper than pricing).
+    fn groups_for<'a>(
+        &'a self,
+        levers: &ResolvedLevers,
+        merged: &'a mut Vec<ViewGroup>,
+    ) -> &'a [ViewGroup] {
+        if levers.at_unit_scale() {
+            return if self.coarse.is_empty() {
+                &self.groups
+            } else {
+                &self.coarse
+            };
+        }
+        let l = &levers.levers;
+        let routes = l.route_share > 0.0 && levers.route_to.is_some();
+        let scale = |m: usize| {
+            (routes && levers.route_from.get(m).copied().unwrap_or(false))
+                .then(|| levers.route_scale.get(m).copied().unwrap_or(1.0))
+        };
+        *merged = merge_groups(
+            &self.groups,
+            &self.thresholds,
+            &self.minima,
+            l.prompt_length,
+            &scale,
+        );
+        if merged.is_empty() {
+            &self.groups
+        } else {
+            merged
+        }
     }
 
     /// True when the view has usage and none of it is priced (every model unknown): its
@@ -493,9 +634,10 @@ impl View {
             scenario_cells: vec![0.0; self.periods.len() * nd],
             ..Default::default()
         };
-        let mut stages = [0.0f64; 6];
+        let mut stages = [0.0f64; STAGES];
         let (mut actual, mut scenario) = (0.0, 0.0);
-        for g in &self.groups {
+        let mut merged = Vec::new();
+        for g in self.groups_for(levers, &mut merged) {
             let o = scenario::evaluate(table, &g.usage, levers, &self.observed);
             let base = g.period as usize * nd;
             if self.spec.dimension == Dimension::Category {
@@ -516,6 +658,9 @@ impl View {
             ev.actual_by_category.add(&o.actual);
             ev.scenario_by_category.add(&o.scenario);
             ev.scenario_tokens = ev.scenario_tokens.add(&o.scenario_tokens);
+            ev.cache_excluded_input += o.cache_excluded_input;
+            ev.cache_unsized_input += o.cache_unsized_input;
+            ev.scenario_input += o.scenario_tokens.total_input();
             for (s, v) in stages.iter_mut().zip(o.after_stage) {
                 *s += v;
             }
@@ -534,6 +679,206 @@ impl View {
             .collect();
         ev
     }
+}
+
+impl View {
+    /// Tokens per dimension value of the priced groups `keep` accepts (the category
+    /// breakdown counts every group under its first column).
+    pub fn dim_tokens_where(&self, keep: impl Fn(&Usage) -> bool) -> Vec<Tokens<f64>> {
+        let mut v = vec![Tokens::<f64>::default(); self.dims.len().max(1)];
+        for g in self.groups.iter().filter(|g| keep(&g.usage)) {
+            let d = &mut v[g.dim as usize];
+            *d = d.add(&g.usage.tokens);
+        }
+        v
+    }
+
+    /// The TTL replay of the view's requests that carry times of their own, at 5 minutes
+    /// and at 1 hour, priced (writes at the TTL's price, everything else as observed), and
+    /// the self-check on streams that wrote only 5-minute entries.
+    pub fn replay_summary(&self, table: &PriceTable) -> ReplaySummary {
+        let mut sum = ReplaySummary::default();
+        let mut ttls: Vec<TtlReplay> = [Ttl::FiveMinutes, Ttl::OneHour]
+            .into_iter()
+            .map(|ttl| TtlReplay {
+                ttl,
+                hit_rate: 0.0,
+                cache_write_tokens: 0.0,
+                cache_read_tokens: 0.0,
+                cost_usd: 0.0,
+                actual_usd: 0.0,
+            })
+            .collect();
+        let mut check = ReplayCheck::default();
+        let mut any = false;
+        let groups = if self.coarse.is_empty() {
+            &self.groups
+        } else {
+            &self.coarse
+        };
+        for g in groups {
+            let u = &g.usage;
+            let Some(reads) = u.replay else {
+                sum.not_replayed_input_tokens += u.tokens.total_input() as u64;
+                continue;
+            };
+            any = true;
+            sum.replayed_input_tokens += u.tokens.total_input() as u64;
+            let actual = scenario::price_tokens(table, u, &u.tokens);
+            let cached = u.tokens.cache_write_5m + u.tokens.cache_write_1h + u.tokens.cache_read;
+            for (i, r) in ttls.iter_mut().enumerate() {
+                let read = reads[i].min(cached);
+                let write = cached - read;
+                let mut t = u.tokens;
+                t.cache_read = read;
+                t.cache_write_5m = if i == 0 { write } else { 0.0 };
+                t.cache_write_1h = if i == 1 { write } else { 0.0 };
+                let cost = scenario::price_tokens(table, u, &t).total();
+                r.cache_read_tokens += read;
+                r.cache_write_tokens += write;
+                r.cost_usd += cost;
+                r.actual_usd += actual.total();
+                if i == 0 && g.replay == Kind::FiveMinuteStream {
+                    check.actual_usd += actual.total();
+                    check.replay_5m_usd += cost;
+                }
+            }
+        }
+        if !any {
+            return sum;
+        }
+        for r in &mut ttls {
+            let c = r.cache_read_tokens + r.cache_write_tokens;
+            r.hit_rate = if c > 0.0 {
+                r.cache_read_tokens / c
+            } else {
+                0.0
+            };
+        }
+        sum.ttls = ttls;
+        sum.requests = self.replayed_requests[0] + self.replayed_requests[1];
+        check.requests = self.replayed_requests[0];
+        if check.requests > 0 {
+            check.difference_pct = if check.actual_usd > 0.0 {
+                100.0 * (check.replay_5m_usd - check.actual_usd) / check.actual_usd
+            } else {
+                0.0
+            };
+            sum.check = Some(check);
+        }
+        sum
+    }
+}
+
+/// The order groups are summed in (a fixed order makes sums reproducible run to run).
+fn sort_groups(groups: &mut [ViewGroup]) {
+    groups.sort_unstable_by(|a, b| {
+        (a.period, a.dim, a.usage.model)
+            .cmp(&(b.period, b.dim, b.usage.model))
+            .then(
+                a.usage
+                    .tokens
+                    .total_input()
+                    .total_cmp(&b.usage.tokens.total_input()),
+            )
+            .then(a.usage.tokens.output.total_cmp(&b.usage.tokens.output))
+    });
+}
+
+/// Merges the groups of requests that are on the same side of every tier threshold and
+/// minimum prefix at prompt length `g` (and at x1, for the actual cost), on their own model
+/// and (for a model routing sends on, `scale(model)`) at the routing tokenizer factor; empty
+/// when nothing merges. The
+/// scenario decides those rules from a group's smallest request (`min_input * g * f > t`,
+/// `>= m`), the same for every request of a merged group: pricing the merged groups is
+/// pricing the groups.
+fn merge_groups(
+    groups: &[ViewGroup],
+    thresholds: &[u64],
+    minima: &[u64],
+    g: f64,
+    scale: &dyn Fn(usize) -> Option<f64>,
+) -> Vec<ViewGroup> {
+    #[derive(Hash, PartialEq, Eq)]
+    struct Key {
+        period: u32,
+        dim: u32,
+        model: usize,
+        time: i64,
+        tier: Tier,
+        sides: u128,
+        geo: Geo,
+        speed: Speed,
+        replay: Kind,
+    }
+    // 24 bits: each threshold (up to 8) and minimum (up to 16) at prompt length `g` and
+    // factor `f`.
+    let sides = |x: f64, g: f64, f: f64| {
+        let over = thresholds
+            .iter()
+            .take(8)
+            .enumerate()
+            .fold(0u128, |b, (i, &t)| {
+                b | u128::from(x * g * f > t as f64) << i
+            });
+        minima.iter().take(16).enumerate().fold(over, |b, (j, &m)| {
+            b | u128::from(x * g * f >= m as f64) << (8 + j)
+        })
+    };
+    // Aggregated rows only (exports): nothing to merge.
+    if !groups
+        .iter()
+        .any(|g| matches!(g.usage.long, LongRule::Request { .. }))
+    {
+        return Vec::new();
+    }
+    let mut index: FxHashMap<Key, usize> = FxHashMap::default();
+    let mut out: Vec<ViewGroup> = Vec::with_capacity(groups.len());
+    let mut merged = false;
+    for gr in groups {
+        let LongRule::Request { min_input } = gr.usage.long else {
+            out.push(gr.clone());
+            continue;
+        };
+        // At the levers' prompt length on the own model and on the routing target, and as
+        // observed (the actual cost).
+        let routed = scale(gr.usage.model).map_or(0, |f| sides(min_input, g, f));
+        let key = Key {
+            period: gr.period,
+            dim: gr.dim,
+            model: gr.usage.model,
+            time: gr.usage.time,
+            tier: gr.usage.tier,
+            sides: sides(min_input, g, 1.0) | routed << 24 | sides(min_input, 1.0, 1.0) << 48,
+            geo: gr.usage.geo,
+            speed: gr.usage.speed,
+            replay: gr.replay,
+        };
+        match index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                merged = true;
+                let u = &mut out[*e.get()].usage;
+                u.tokens = u.tokens.add(&gr.usage.tokens);
+                u.web_search += gr.usage.web_search;
+                if let LongRule::Request { min_input: m } = &mut u.long {
+                    *m = m.min(min_input);
+                }
+                if let (Some(a), Some(b)) = (&mut u.replay, gr.usage.replay) {
+                    a[0] += b[0];
+                    a[1] += b[1];
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(gr.clone());
+            }
+        }
+    }
+    if !merged {
+        return Vec::new();
+    }
+    sort_groups(&mut out);
+    out
 }
 
 /// The sentences of [`View::price_notes`], from the view's priced groups: one per model and

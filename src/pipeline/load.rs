@@ -3,7 +3,7 @@
 
 use crate::domain::dataset::Dataset;
 use crate::domain::prices::PriceTable;
-use crate::engine::cube::Cube;
+use crate::engine::cube::{Banding, Cube};
 use crate::engine::view::{View, ViewSpec};
 use crate::import::merge::{MergeOptions, Merger};
 use crate::import::{self, Control, ImportError, Options};
@@ -21,11 +21,28 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    pub fn new(mut data: Dataset, table: PriceTable, grid: &[f64]) -> Analysis {
+    pub fn new(data: Dataset, table: PriceTable, grid: &[f64]) -> Analysis {
+        Analysis::with_factors(data, table, grid, &[])
+    }
+
+    /// [`Analysis::new`], exact also at routing token factors besides the table's (a
+    /// `--route-token-factor` and its inverse).
+    pub fn with_factors(
+        mut data: Dataset,
+        table: PriceTable,
+        grid: &[f64],
+        factors: &[f64],
+    ) -> Analysis {
         // A cost export alone: its money becomes usage (see `derive`).
         data.derived = crate::engine::derive::derive_from_cost(&mut data, &table);
-        let cube = Cube::build(&data.records, grid, table.thresholds());
+        let cube = Cube::build(&data.records, &Banding::new(grid, &table, factors));
         Analysis { data, table, cube }
+    }
+
+    /// The banding a cube for the current table needs (same grid and extra factors).
+    fn banding(&self) -> Banding {
+        let b = self.cube.banding();
+        Banding::new(b.grid(), &self.table, &b.extra_factors(&self.table))
     }
 
     /// To call after the price table changed (a model mapped, a price file loaded, a price
@@ -36,11 +53,9 @@ impl Analysis {
         if self.data.derived.is_some() {
             self.data.derived =
                 crate::engine::derive::derive_from_cost(&mut self.data, &self.table);
-            let grid = self.cube.grid().to_vec();
-            self.cube = Cube::build(&self.data.records, &grid, self.table.thresholds());
-        } else if self.cube.thresholds() != self.table.thresholds() {
-            let grid = self.cube.grid().to_vec();
-            self.cube = Cube::build(&self.data.records, &grid, self.table.thresholds());
+            self.cube = Cube::build(&self.data.records, &self.banding());
+        } else if !self.cube.banding().fits(&self.table) {
+            self.cube = Cube::build(&self.data.records, &self.banding());
         }
     }
 

@@ -13,13 +13,16 @@ pub mod load;
 use crate::domain::dataset::Dataset;
 use crate::domain::prices::PriceTable;
 use crate::domain::time::Period;
-use crate::engine::chart::{ChartData, Forecast, forecast_month_end};
+use crate::engine::chart::ChartData;
 use crate::engine::cube::prompt_length_grid;
+use crate::engine::forecast::{self, Budget, Forecast, SourceDays};
+use crate::engine::opportunities::{self, Opportunity};
 use crate::engine::price_check::PriceCheck;
 use crate::engine::report::{self, Report};
-use crate::engine::scenario::{LeverError, Levers, ResolvedLevers};
-use crate::engine::view::{Evaluation, View, ViewSpec};
+use crate::engine::scenario::{LeverError, Levers, ResolvedLevers, RouteTarget};
+use crate::engine::view::{Evaluation, ReplaySummary, View, ViewSpec};
 use load::Analysis;
+use std::sync::OnceLock;
 
 pub struct Pipeline {
     analysis: Analysis,
@@ -29,6 +32,11 @@ pub struct Pipeline {
     resolved: Result<ResolvedLevers, LeverError>,
     evaluation: Evaluation,
     forecast: Option<Forecast>,
+    /// Monthly budget, USD.
+    budget_usd: Option<f64>,
+    /// Computed on demand for the current view, dropped when it is rebuilt.
+    replay: OnceLock<ReplaySummary>,
+    opportunities: OnceLock<Vec<Opportunity>>,
     price_check: PriceCheck,
     stale_view: bool,
     stale_evaluation: bool,
@@ -61,6 +69,9 @@ impl Pipeline {
             resolved,
             evaluation: Evaluation::default(),
             forecast: None,
+            budget_usd: None,
+            replay: OnceLock::new(),
+            opportunities: OnceLock::new(),
             price_check,
             stale_view: true,
             stale_evaluation: true,
@@ -133,6 +144,8 @@ impl Pipeline {
         if self.stale_view {
             self.view = self.analysis.view(&self.spec);
             self.forecast = forecast(&self.analysis, &self.spec);
+            self.replay = OnceLock::new();
+            self.opportunities = OnceLock::new();
             self.stale_view = false;
             self.stale_evaluation = true;
         }
@@ -180,6 +193,52 @@ impl Pipeline {
         self.forecast.as_ref()
     }
 
+    /// Sets the monthly budget (USD; `None` for none).
+    pub fn set_budget(&mut self, monthly_usd: Option<f64>) {
+        let b = monthly_usd.filter(|v| v.is_finite() && *v > 0.0);
+        if b != self.budget_usd {
+            self.budget_usd = b;
+            self.generation += 1;
+        }
+    }
+
+    /// The budget against the month-end forecast, when a budget is set.
+    pub fn budget(&self) -> Option<Budget> {
+        let b = self.budget_usd?;
+        Some(match &self.forecast {
+            Some(f) => Budget::of(f, b),
+            None => Budget {
+                monthly_usd: b,
+                ..Budget::default()
+            },
+        })
+    }
+
+    /// The TTL replay of the current view (computed once per view).
+    pub fn replay(&self) -> &ReplaySummary {
+        self.replay
+            .get_or_init(|| self.view.replay_summary(&self.analysis.table))
+    }
+
+    /// Savings at realistic lever settings per API key, workspace, project and model of the
+    /// current filter, largest first (computed once per view: a few view builds).
+    pub fn opportunities(&self) -> &[Opportunity] {
+        self.opportunities.get_or_init(|| {
+            opportunities::find(
+                &self.analysis.cube,
+                &self.analysis.data,
+                &self.analysis.table,
+                &self.spec.filter,
+            )
+        })
+    }
+
+    /// Models the routing lever can target, cheapest first (only those cheaper than a source
+    /// model unless `all`), with their prices.
+    pub fn route_targets(&self, all: bool) -> Vec<RouteTarget> {
+        crate::engine::scenario::route_targets(&self.analysis.table, &self.levers.route_from, all)
+    }
+
     /// The stale-price guard over the whole dataset.
     pub fn price_check(&self) -> &PriceCheck {
         &self.price_check
@@ -187,22 +246,35 @@ impl Pipeline {
 
     /// What `report --json` prints and the app's tables export.
     pub fn report(&self) -> Report {
-        report::build(
+        let mut r = report::build(
             &self.analysis.data,
             &self.analysis.table,
             &self.view,
             &self.evaluation,
             &self.levers,
-        )
+        );
+        if let Ok(l) = &self.resolved {
+            r.levers = l.shown();
+        }
+        let replay = self.replay();
+        r.ttl_replay = replay.ttls.clone();
+        r.ttl_replay_check = replay.check.clone();
+        r.ttl_replay_notes = replay_notes(replay);
+        r.forecast = self.forecast.clone();
+        r.budget = self.budget();
+        r.opportunities = self.opportunities().to_vec();
+        r.route_targets = self.route_targets(false);
+        r
     }
 
-    /// The chart of the current view and evaluation, with the forecast.
+    /// The chart of the current view and evaluation, with the forecast and the budget.
     pub fn chart(&self, title: &str) -> ChartData {
         let mut c =
             ChartData::new(&self.view, &self.evaluation, &self.levers, title).with_coverage(
                 &crate::engine::coverage::Coverage::of(&self.analysis.data, &self.spec.filter),
             );
         c.forecast = self.forecast.clone();
+        c.budget = self.budget();
         c
     }
 
@@ -212,17 +284,65 @@ impl Pipeline {
     }
 }
 
-/// The month-end forecast of actual cost over the spec's filter, from a daily view.
+/// What the TTL replay covers, in words.
+fn replay_notes(r: &ReplaySummary) -> Vec<String> {
+    let mut notes = Vec::new();
+    if r.ttls.is_empty() {
+        if r.not_replayed_input_tokens > 0 {
+            notes.push(
+                "No request in this selection has a time of its own (aggregated exports, batch results): the TTL lever reprices cache writes at the other TTL's price, it cannot replay the timeline.".to_owned(),
+            );
+        }
+        return notes;
+    }
+    notes.push(format!(
+        "{} requests with times of their own replayed: streams are Claude Code sessions on one model, else API key x model x workspace; a request's cached tokens are read when the stream's previous request came less than the TTL earlier (up to what that request cached), written otherwise.",
+        crate::domain::money::count(r.requests)
+    ));
+    if r.not_replayed_input_tokens > 0 {
+        notes.push(format!(
+            "{} input tokens have no request times (aggregated exports, batch results): the TTL lever reprices their writes only.",
+            crate::domain::money::count(r.not_replayed_input_tokens)
+        ));
+    }
+    if let Some(c) = &r.check {
+        notes.push(format!(
+            "Self-check: the 5-minute replay of the {} requests of streams that wrote 5-minute entries costs {} against {} actual ({:+.2}%).",
+            crate::domain::money::count(c.requests),
+            crate::domain::money::usd(c.replay_5m_usd),
+            crate::domain::money::usd(c.actual_usd),
+            c.difference_pct
+        ));
+    }
+    notes
+}
+
+/// The month-end forecast of actual cost over the spec's filter, from a daily view by kind
+/// of source ([`forecast::forecast`] states the method).
 fn forecast(analysis: &Analysis, spec: &ViewSpec) -> Option<Forecast> {
     let daily = ViewSpec {
         period: Period::Day,
-        dimension: crate::engine::view::Dimension::Tier,
+        dimension: crate::engine::view::Dimension::Source,
         filter: spec.filter.clone(),
     };
     let view = analysis.view(&daily);
     let neutral = Levers::default().resolve(&analysis.table).ok()?;
     let ev = view.evaluate(&analysis.table, &neutral);
-    let per_day = ev.actual_by_period(view.dims.len().max(1));
-    let days: Vec<(i64, f64)> = view.periods.iter().copied().zip(per_day).collect();
-    forecast_month_end(&days)
+    let nd = view.dims.len().max(1);
+    let sources: Vec<SourceDays> = view
+        .dims
+        .iter()
+        .enumerate()
+        .map(|(d, label)| SourceDays {
+            label: label.clone(),
+            days: view
+                .periods
+                .iter()
+                .enumerate()
+                .map(|(p, &t)| (t, ev.actual_cells[p * nd + d]))
+                .collect(),
+        })
+        .collect();
+    let data_last_day = analysis.data.records.iter().map(|r| r.time).max();
+    forecast::forecast(&sources, data_last_day)
 }

@@ -279,6 +279,12 @@ pub struct ClaudeTreeSpec {
     pub tool_result_scale: f64,
     /// Scales the number of turns per session.
     pub session_scale: f64,
+    /// Cache reads as the API makes them: a conversation (the main thread, each subagent)
+    /// reads its cached prefix only when its previous request came less than the session's
+    /// TTL earlier (and not after a compaction, which starts a new prefix); otherwise the
+    /// whole prefix is written again. Off by default (the default tree reads the cache after
+    /// gaps of any length, as the sample data does).
+    pub cache_expiry: bool,
 }
 
 impl ClaudeTreeSpec {
@@ -291,8 +297,26 @@ impl ClaudeTreeSpec {
             weeks: 6,
             tool_result_scale: 1.0,
             session_scale: 1.0,
+            cache_expiry: false,
         }
     }
+}
+
+/// With [`ClaudeTreeSpec::cache_expiry`]: a request whose conversation last used the cache
+/// `ttl` seconds ago or more (or never, or whose prefix is new after a compaction) reads
+/// nothing and writes its whole prefix again.
+fn cc_expire(t: &mut Tokens<u64>, last: &mut Option<i64>, now: i64, ttl_1h: bool, compacted: bool) {
+    let ttl = if ttl_1h { 3600 } else { 300 };
+    let hit = !compacted && last.is_some_and(|l| now - l < ttl);
+    if !hit {
+        let prefix = std::mem::take(&mut t.cache_read);
+        if ttl_1h {
+            t.cache_write_1h += prefix;
+        } else {
+            t.cache_write_5m += prefix;
+        }
+    }
+    *last = Some(now);
 }
 
 /// What a generated tree holds.
@@ -774,13 +798,19 @@ pub fn claude_code_tree(
             w.push(&mut main, line);
         }
         let mut parent: Option<String> = None;
+        let mut main_last: Option<i64> = None;
         for turn in 0..turns {
             let p = w.user_prompt(&mut main, &ctx, parent.as_deref(), t);
             let mut last = p;
             t += rng.i64(2..20);
             let steps = rng.usize(1..10);
             for step in 0..steps {
-                let tokens = cc_tokens(&mut rng, &mut context, ttl_1h, 1.0);
+                let before = context;
+                let mut tokens = cc_tokens(&mut rng, &mut context, ttl_1h, 1.0);
+                if spec.cache_expiry {
+                    let compacted = tokens.cache_read != before;
+                    cc_expire(&mut tokens, &mut main_last, t, ttl_1h, compacted);
+                }
                 let (uuid, _, _) = w.response(&mut main, &ctx, &last, t, model, &tokens, old, None);
                 last = uuid;
                 t += rng.i64(3..40);
@@ -805,8 +835,14 @@ pub fn claude_code_tree(
                     let mut at = t;
                     let mut aparent = w.user_prompt(&mut log, &actx, None, at);
                     let mut total = Tokens::<u64>::default();
+                    let mut sub_last: Option<i64> = None;
                     for _ in 0..rng.usize(2..12) {
-                        let tk = cc_tokens(&mut rng, &mut actx_context, false, 0.8);
+                        let before = actx_context;
+                        let mut tk = cc_tokens(&mut rng, &mut actx_context, false, 0.8);
+                        if spec.cache_expiry {
+                            let compacted = tk.cache_read != before;
+                            cc_expire(&mut tk, &mut sub_last, at, false, compacted);
+                        }
                         total = total.saturating_add(&tk);
                         let (u, msg, req) =
                             w.response(&mut log, &actx, &aparent, at, amodel, &tk, old, None);

@@ -1,0 +1,151 @@
+//! The TTL replay (`what-if.md`, "Grounding levers in the user's own traffic"): where requests
+//! carry their own times, "what if the cache TTL were 1 hour" is answered by replaying the
+//! timeline, not by repricing the writes.
+//!
+//! Requests are cut into streams: a Claude Code session (its `sessionId`) on one model, else
+//! the requests of one API key x model x workspace. A cache belongs to one model, so a
+//! session's requests to a second model (Claude Code's Haiku side calls, a subagent on
+//! another model) are a stream of their own: counted in the session's stream, each of them
+//! would look like a cache miss of the main model. In time order, a request's cached tokens
+//! (its cache writes + reads as observed: the prefix it asked to cache) are read when the
+//! stream's previous request came less than the TTL earlier, up to what that previous
+//! request cached (the cache holds its prefix), and the rest is written at the TTL's price;
+//! when the gap is the TTL or longer, everything is written. A request without cached tokens
+//! neither reads nor refreshes the cache.
+//!
+//! Only request-level records (`Bucket::Request`) outside the Batch API are replayed: Batch
+//! results carry no request times of their own, and aggregated exports (Console, Admin) have
+//! neither times nor sizes of single requests.
+//!
+//! The replay is computed once per dataset, when the cube is built, and summed into the
+//! cube's cells (reads at 5 minutes and at 1 hour), so the scenario re-prices it like any
+//! other token count.
+
+use crate::domain::records::{Bucket, Sym, Tier, UsageRecord};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+/// The TTLs replayed, in this order everywhere (`[5m, 1h]`).
+pub const TTL_SECONDS: [i64; 2] = [300, 3600];
+
+/// What the replay knows of a record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// No request time of its own (aggregated rows, batch results): not replayed.
+    #[default]
+    None,
+    /// Replayed; its stream wrote only 5-minute cache entries (or none): the traffic whose
+    /// 5-minute replay must land close to the actual cost (the model's self-check).
+    FiveMinuteStream,
+    /// Replayed; its stream wrote 1-hour cache entries.
+    OneHourStream,
+}
+
+impl Kind {
+    pub fn is_replayed(self) -> bool {
+        self != Kind::None
+    }
+}
+
+/// Whether a record is replayed: one request with its own time, outside the Batch API.
+pub fn is_replayable(r: &UsageRecord) -> bool {
+    r.bucket == Bucket::Request && r.tier != Tier::Batch
+}
+
+/// The stream a request belongs to: session x model, else API key x model x workspace (and
+/// the machine a team's merged history came from).
+fn stream_of(r: &UsageRecord) -> (Sym, Sym, Sym, Sym, Sym) {
+    if r.session != 0 {
+        (r.machine, r.session, r.model, 0, 0)
+    } else {
+        (r.machine, 0, r.model, r.api_key, r.workspace)
+    }
+}
+
+/// Per record: the cache reads of the replay at 5 minutes and at 1 hour (the writes are the
+/// record's cached tokens minus these), and what kind of record it is.
+#[derive(Clone, Debug, Default)]
+pub struct Replay {
+    /// Empty when no record is replayable; else one entry per record.
+    pub reads: Vec<[u64; 2]>,
+    pub kinds: Vec<Kind>,
+}
+
+impl Replay {
+    /// The replay of `records` (see the module documentation).
+    pub fn of(records: &[UsageRecord]) -> Replay {
+        let mut order: Vec<(i64, u32)> = records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| is_replayable(r))
+            .map(|(i, r)| (r.time, i as u32))
+            .collect();
+        if order.is_empty() {
+            return Replay::default();
+        }
+        // Time order; requests of the same second in the order they were read.
+        order.par_sort_unstable();
+        #[derive(Clone, Copy)]
+        struct State {
+            /// Time of the stream's last request that used the cache (`None` before one).
+            last: Option<i64>,
+            /// That request's cached tokens: the prefix the cache holds.
+            cached: u64,
+            uses_1h: bool,
+        }
+        let mut streams: FxHashMap<(Sym, Sym, Sym, Sym, Sym), u32> = FxHashMap::default();
+        let mut states: Vec<State> = Vec::new();
+        let mut stream_of_record: Vec<u32> = vec![u32::MAX; records.len()];
+        let mut reads = vec![[0u64; 2]; records.len()];
+        for &(t, i) in &order {
+            let r = &records[i as usize];
+            let next = states.len() as u32;
+            let s = *streams.entry(stream_of(r)).or_insert_with(|| {
+                states.push(State {
+                    last: None,
+                    cached: 0,
+                    uses_1h: false,
+                });
+                next
+            });
+            stream_of_record[i as usize] = s;
+            let st = &mut states[s as usize];
+            st.uses_1h |= r.tokens.cache_write_1h > 0;
+            let cached = r
+                .tokens
+                .cache_write_5m
+                .saturating_add(r.tokens.cache_write_1h)
+                .saturating_add(r.tokens.cache_read);
+            if cached == 0 {
+                continue;
+            }
+            if let Some(last) = st.last {
+                let gap = t.saturating_sub(last);
+                for (k, ttl) in TTL_SECONDS.iter().enumerate() {
+                    if gap < *ttl {
+                        reads[i as usize][k] = cached.min(st.cached);
+                    }
+                }
+            }
+            st.last = Some(t);
+            st.cached = cached;
+        }
+        let kinds = stream_of_record
+            .iter()
+            .map(|&s| match states.get(s as usize) {
+                None => Kind::None,
+                Some(st) if st.uses_1h => Kind::OneHourStream,
+                Some(_) => Kind::FiveMinuteStream,
+            })
+            .collect();
+        Replay { reads, kinds }
+    }
+
+    /// The replay's cache reads of record `i` at 5m and 1h, and its kind.
+    pub fn get(&self, i: usize) -> ([u64; 2], Kind) {
+        match (self.reads.get(i), self.kinds.get(i)) {
+            (Some(r), Some(k)) => (*r, *k),
+            _ => ([0, 0], Kind::None),
+        }
+    }
+}
