@@ -106,6 +106,10 @@ pub struct LeverArgs {
     /// Cache hit rate (0 - 1); default: as observed.
     #[arg(long)]
     pub cache_hit: Option<f64>,
+    /// Share of the input not cached today that becomes a cached prefix, read at the cache
+    /// hit rate (0 - 1): adds caching, never less than observed.
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub cache_more: f64,
     /// Cache TTL of the scenario's writes; default: as observed.
     #[arg(long, value_parser = ["5m", "1h"])]
     pub cache_ttl: Option<String>,
@@ -141,6 +145,7 @@ impl LeverArgs {
             output_length: self.output_length,
             cache_share: self.cache_share,
             cache_hit: self.cache_hit,
+            cache_more: self.cache_more,
             cache_ttl: self.cache_ttl.as_deref().and_then(Ttl::parse),
             route_share: self.route_share,
             route_to: self.route_to.clone().unwrap_or_default(),

@@ -266,6 +266,10 @@ fn caching_by_hand(
         Some(Ttl::OneHour) => 1.0,
         None => obs.ttl_1h_share,
     };
+    // Extra caching: that share of what is still uncached, at the hit rate.
+    let more = l.cache_more * (i - cacheable);
+    let h = l.cache_hit.unwrap_or(obs.cache_hit);
+    let (read, write, cacheable) = (read + h * more, write + (1.0 - h) * more, cacheable + more);
     Tokens {
         uncached_input: i - cacheable,
         cache_write_5m: write * (1.0 - share_1h),
@@ -320,7 +324,10 @@ fn scenario_cost(
             Context::Flag(_) => None,
         }
     };
-    let caching = l.cache_share.is_some() || l.cache_hit.is_some() || l.cache_ttl.is_some();
+    let caching = l.cache_share.is_some()
+        || l.cache_hit.is_some()
+        || l.cache_ttl.is_some()
+        || l.cache_more > 0.0;
     let own = if caching && reaches(model, 1.0) != Some(false) {
         caching_by_hand(&t, replay, l, obs)
     } else {
@@ -431,6 +438,7 @@ fn levers_strategy() -> impl Strategy<Value = Levers> {
         prop_oneof![3 => Just(0.0), 1 => 0.0f64..=1.0],
         prop_oneof![3 => Just(0.0), 1 => 0.0f64..=1.0],
         prop_oneof![3 => Just(None), 1 => (0.5f64..=2.0).prop_map(Some)],
+        prop_oneof![3 => Just(0.0), 1 => 0.0f64..=1.0],
     )
         .prop_map(
             |(
@@ -444,6 +452,7 @@ fn levers_strategy() -> impl Strategy<Value = Levers> {
                 fast_to_standard,
                 us_to_global,
                 route_token_factor,
+                cache_more,
             )| Levers {
                 traffic,
                 output_length,
@@ -455,6 +464,7 @@ fn levers_strategy() -> impl Strategy<Value = Levers> {
                 fast_to_standard,
                 us_to_global,
                 route_token_factor,
+                cache_more,
                 ..Levers::default()
             },
         )

@@ -782,3 +782,81 @@ fn the_one_hour_ttl_is_an_opportunity_where_the_replay_says_it_pays() {
     assert_eq!(o.key, "app");
     assert_eq!(o.filter.projects, vec!["app".to_owned()]);
 }
+
+#[test]
+fn extra_caching_only_adds_caching_row_by_row() {
+    // Two Sonnet 4.5 requests: A caches nothing, B caches 80% of its input at a 7/8 hit rate.
+    let t0 = at(2026, 10, 1, 9, 0, 0);
+    let recs = [
+        req("claude-sonnet-4-5-20250929", t0, [10_000, 0, 0, 0, 0]),
+        req(
+            "claude-sonnet-4-5-20250929",
+            t0 + 60,
+            [2_000, 1_000, 0, 7_000, 0],
+        ),
+    ];
+    // Actual: A 10,000 x $3; B 2,000 x $3 + 1,000 x $3.75 + 7,000 x $0.30 (per million).
+    let actual = (30_000.0 + 6_000.0 + 3_750.0 + 2_100.0) / M;
+    // Observed hit rate 7,000 / 8,000 = 0.875. Half of each request's uncached input becomes
+    // a cached prefix at that rate: A moves 5,000 (4,375 read, 625 written), B moves 1,000
+    // (875 read, 125 written); 5-minute writes (no 1-hour writes observed).
+    let a = 5_000.0 * 3.0 + 4_375.0 * 0.30 + 625.0 * 3.75;
+    let b = 1_000.0 * 3.0 + 1_125.0 * 3.75 + 7_875.0 * 0.30;
+    let ev = evaluate(
+        &recs,
+        Levers {
+            cache_more: 0.5,
+            ..Levers::default()
+        },
+    );
+    assert_usd(ev.actual, actual, "actual");
+    assert_usd(ev.scenario, (a + b) / M, "extra caching");
+    assert!(ev.scenario < ev.actual);
+    // The absolute lever at the observed share (8,000 / 20,000 = 40%) instead lowers B's
+    // caching (from 80% to 40%): B alone costs more.
+    let only_b = &recs[1..];
+    let ev_b = evaluate(
+        only_b,
+        Levers {
+            cache_share: Some(0.4),
+            ..Levers::default()
+        },
+    );
+    assert!(
+        ev_b.scenario > ev_b.actual,
+        "{} <= {}",
+        ev_b.scenario,
+        ev_b.actual
+    );
+    let ev_b = evaluate(
+        only_b,
+        Levers {
+            cache_more: 0.5,
+            ..Levers::default()
+        },
+    );
+    assert_usd(ev_b.scenario, b / M, "B with extra caching");
+}
+
+#[test]
+fn routed_work_is_counted_on_the_row_it_came_from_and_said() {
+    let t0 = at(2026, 10, 1, 9, 0, 0);
+    let recs = [req(
+        "claude-sonnet-4-5-20250929",
+        t0,
+        [10_000, 0, 0, 0, 1_000],
+    )];
+    let ev = evaluate(
+        &recs,
+        Levers {
+            route_share: 0.3,
+            ..Levers::default()
+        },
+    );
+    // 30% priced on Claude Haiku 4.5 ($1 / $5), 70% stays on Sonnet 4.5 ($3 / $15).
+    let routed = 0.3 * (10_000.0 * 1.0 + 1_000.0 * 5.0) / M;
+    let stays = 0.7 * (10_000.0 * 3.0 + 1_000.0 * 15.0) / M;
+    assert_usd(ev.scenario, stays + routed, "scenario");
+    assert_eq!(ev.routed_by_dim.len(), 1, "one model row");
+    assert_usd(ev.routed_by_dim[0], routed, "routed part of the Sonnet row");
+}

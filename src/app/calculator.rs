@@ -131,14 +131,30 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                         (
                             "With caching",
                             e.with_cache_usd,
-                            format!("{} writes · {} reads", e.cache_writes, e.cache_reads),
+                            format!(
+                                "{} · {}",
+                                money::plural(e.cache_writes as usize, "write"),
+                                money::plural(e.cache_reads as usize, "read")
+                            ),
                         ),
                         (
-                            "Calculator saving",
-                            e.savings_usd,
-                            money::pct(e.savings_pct),
+                            if e.savings_usd < 0.0 {
+                                "Extra cost with caching"
+                            } else {
+                                "Saving with caching"
+                            },
+                            e.savings_usd.abs(),
+                            money::pct(e.savings_pct.abs()),
                         ),
-                    ] {
+                    ]
+                    .into_iter()
+                    .chain((e.billed_with_cache_usd != e.with_cache_usd).then(|| {
+                        (
+                            "Billed with caching",
+                            e.billed_with_cache_usd,
+                            "what the API bills (see below)".to_owned(),
+                        )
+                    })) {
                         egui::Frame::group(ui.style())
                             .inner_margin(egui::Margin::same(10))
                             .show(ui, |ui| {
@@ -152,6 +168,9 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                             });
                     }
                 });
+                for w in &e.warnings {
+                    ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {w}"));
+                }
                 ui.label(format!(
                     "A request every {:.0} s: the prefix {} the {} TTL.",
                     e.gap_seconds,

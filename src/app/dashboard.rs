@@ -30,6 +30,8 @@ pub enum SortBy {
 pub struct DashboardPanel {
     pub sort: SortBy,
     pub descending: bool,
+    /// The opportunities list is open (it is computed when it is).
+    pub opportunities: bool,
 }
 
 impl Default for DashboardPanel {
@@ -37,9 +39,13 @@ impl Default for DashboardPanel {
         DashboardPanel {
             sort: SortBy::Actual,
             descending: true,
+            opportunities: false,
         }
     }
 }
+
+/// The most opportunities listed.
+pub const OPPORTUNITIES_SHOWN: usize = 8;
 
 /// The most rows the table draws (the CSV export has them all).
 pub const TABLE_ROWS: usize = 200;
@@ -115,21 +121,80 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                 ui.add_space(8.0);
                 breakdown(app, ui);
             }
+            ui.add_space(8.0);
+            opportunities(app, ui);
         });
     });
+}
+
+/// What realistic lever settings would save per API key, workspace, project and model,
+/// largest first, each one click from being the scenario. Computed when opened (a few view
+/// builds), then kept for the view.
+fn opportunities(app: &mut CostlensApp, ui: &mut Ui) {
+    let r = egui::CollapsingHeader::new(RichText::new("Savings opportunities").strong())
+        .id_salt("opportunities")
+        .open(Some(app.dashboard.opportunities))
+        .show(ui, |ui| {
+            let list: Vec<_> = app
+                .pipeline
+                .opportunities()
+                .iter()
+                .take(OPPORTUNITIES_SHOWN)
+                .cloned()
+                .collect();
+            if list.is_empty() {
+                ui.label(
+                    "Nothing found: no slice of this selection would save with the usual settings.",
+                );
+                return;
+            }
+            egui::Grid::new("opportunities_grid")
+                .striped(true)
+                .num_columns(4)
+                .show(ui, |ui| {
+                    for (i, o) in list.iter().enumerate() {
+                        ui.label(format!("{} {}", o.dimension.label(), o.key));
+                        ui.label(&o.detail);
+                        right(ui, |ui| {
+                            let (_, color, amount) = money_delta(ui, o.savings_usd);
+                            ui.colored_label(color, amount).on_hover_text(format!(
+                                "saves {} of the slice's {}",
+                                money::usd_exact(o.savings_usd),
+                                money::usd_exact(o.actual_usd)
+                            ));
+                        });
+                        if ui
+                            .button("Apply")
+                            .on_hover_text("Show this slice with these levers")
+                            .clicked()
+                        {
+                            app.push(Action::ApplyOpportunity(i));
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+    if r.header_response.clicked() {
+        app.dashboard.opportunities = !app.dashboard.opportunities;
+    }
 }
 
 fn levers_panel(app: &mut CostlensApp, ui: &mut Ui) {
     let observed = app.pipeline.view().observed;
     let error = app.pipeline.resolved().err().map(|e| e.to_string());
     let models = app.choices.models.clone();
+    let token_factor = app.pipeline.resolved().map_or(1.0, |r| r.token_factor);
     let cx = levers::LeverContext {
         observed,
         table: app.pipeline.table(),
         data_models: &models,
         evaluation: app.pipeline.evaluation(),
         error,
+        route_targets: app.pipeline.route_targets(app.settings.route_any_target),
         any_target: &mut app.settings.route_any_target,
+        token_factor,
+        cache_notes: costlens::engine::report::CacheMinimum::of(app.pipeline.evaluation()).notes,
+        budget_usd: &mut app.settings.budget_usd,
     };
     app.levers_panel.ui(ui, &mut app.settings.levers, cx);
 }
@@ -318,19 +383,47 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
         color: None,
     });
     if let Some(f) = app.pipeline.forecast() {
+        cards.push(if f.complete {
+            Card {
+                caption: format!("Month {}", f.month),
+                value: money::usd(f.to_date),
+                sub: "month over: not projected".into(),
+                exact: f.method.clone(),
+                color: None,
+            }
+        } else {
+            Card {
+                caption: format!("Forecast {}", f.month),
+                value: money::usd(f.month_end),
+                sub: format!(
+                    "{} so far · {}/day",
+                    money::usd(f.to_date),
+                    money::usd(f.daily_rate)
+                ),
+                exact: format!("{}\nmonth end: {}", f.method, money::usd_exact(f.month_end)),
+                color: None,
+            }
+        });
+    }
+    if let Some(b) = app.pipeline.budget() {
+        let over = b.exceeds_on.is_some();
         cards.push(Card {
-            caption: format!("Forecast {}", f.month),
-            value: money::usd(f.month_end),
-            sub: format!(
-                "{} so far · {}/day",
-                money::usd(f.to_date),
-                money::usd(f.daily_rate)
-            ),
+            caption: format!("Budget {}", b.month),
+            value: money::usd(b.monthly_usd),
+            sub: match &b.exceeds_on {
+                Some(d) => format!("passed on {d}"),
+                None => format!(
+                    "{} left at month end",
+                    money::usd(b.monthly_usd - b.forecast_usd)
+                ),
+            },
             exact: format!(
-                "run rate of the last 7 calendar days, days without spend counted as $0: {}/day",
-                money::usd_exact(f.daily_rate)
+                "spent {} · forecast {} · budget {}",
+                money::usd_exact(b.spent_usd),
+                money::usd_exact(b.forecast_usd),
+                money::usd_exact(b.monthly_usd)
             ),
-            color: None,
+            color: over.then(|| ui.visuals().error_fg_color),
         });
     }
     card_rows(ui, cards);
@@ -581,6 +674,8 @@ struct Row {
     color: usize,
     actual: f64,
     scenario: f64,
+    /// The part of `scenario` priced on the routing target.
+    routed: f64,
     tokens: costlens::domain::records::Tokens<u64>,
 }
 
@@ -609,6 +704,13 @@ fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
             color: i,
             actual: actual.get(i).copied().unwrap_or(0.0),
             scenario: scenario.get(i).copied().unwrap_or(0.0),
+            routed: app
+                .pipeline
+                .evaluation()
+                .routed_by_dim
+                .get(i)
+                .copied()
+                .unwrap_or(0.0),
             tokens: view.dim_tokens.get(i).copied().unwrap_or_default(),
         })
         .collect();
@@ -626,6 +728,21 @@ fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
     let total_actual: f64 = rows.iter().map(|r| r.actual).sum();
     let total_scenario: f64 = rows.iter().map(|r| r.scenario).sum();
     let total_tokens: u64 = rows.iter().map(|r| r.tokens.total()).sum();
+    let total_routed: f64 = rows.iter().map(|r| r.routed).sum();
+    let any_routed = total_routed != 0.0;
+    let target = {
+        let t = app.pipeline.table();
+        let l = &app.settings.levers;
+        let i = if l.route_to.is_empty() {
+            t.default_route_target()
+        } else {
+            t.lookup(&l.route_to)
+        };
+        i.map_or_else(
+            || l.route_to.clone(),
+            |i| t.model(i).display_name().to_owned(),
+        )
+    };
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("By {}", dim.label().to_lowercase())).strong());
         if filterable {
@@ -638,17 +755,20 @@ fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
     egui::ScrollArea::horizontal().id_salt("breakdown_scroll").show(ui, |ui| {
         egui::Grid::new("breakdown")
             .striped(true)
-            .num_columns(6)
+            .num_columns(if any_routed { 7 } else { 6 })
             .show(ui, |ui| {
-                for (col, name) in [
+                let mut headers = vec![
                     (SortBy::Name, dim.label()),
                     (SortBy::Actual, "Actual"),
                     (SortBy::Actual, "Share"),
                     (SortBy::Scenario, "Scenario"),
-                    (SortBy::Saving, "Saving"),
-                    (SortBy::Tokens, "Tokens"),
-                ] {
-                    let arrow = if sort == col && name != "Share" {
+                ];
+                if any_routed {
+                    headers.push((SortBy::Scenario, "of it routed"));
+                }
+                headers.extend([(SortBy::Saving, "Saving"), (SortBy::Tokens, "Tokens")]);
+                for (col, name) in headers {
+                    let arrow = if sort == col && name != "Share" && name != "of it routed" {
                         if desc { " ⏷" } else { " ⏶" }
                     } else {
                         ""
@@ -687,9 +807,19 @@ fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
                         ui.label(share(r.actual, total_actual));
                     });
                     money_cell(ui, r.scenario);
+                    if any_routed {
+                        right(ui, |ui| {
+                            if r.routed != 0.0 {
+                                ui.label(money::usd(r.routed)).on_hover_text(format!(
+                                    "{} of this row's scenario is its routed work, priced on {target}",
+                                    money::usd_exact(r.routed)
+                                ));
+                            }
+                        });
+                    }
                     saving_cell(ui, r.actual - r.scenario);
                     let t = r.tokens;
-                    right(ui, |ui| {
+                    ui.horizontal(|ui| {
                         ui.label(money::compact(t.total() as f64)).on_hover_text(format!(
                             "uncached input {}\ncache write 5m {}\ncache write 1h {}\ncache read {}\noutput {}",
                             money::count(t.uncached_input),
@@ -707,11 +837,12 @@ fn breakdown(app: &mut CostlensApp, ui: &mut Ui) {
                     ui.label(if total_actual > 0.0 { "100%" } else { "" });
                 });
                 money_cell(ui, total_scenario);
+                if any_routed {
+                    money_cell(ui, total_routed);
+                }
                 saving_cell(ui, total_actual - total_scenario);
-                right(ui, |ui| {
-                    ui.label(money::compact(total_tokens as f64))
-                        .on_hover_text(money::count(total_tokens));
-                });
+                ui.label(money::compact(total_tokens as f64))
+                    .on_hover_text(money::count(total_tokens));
                 ui.end_row();
             });
     });

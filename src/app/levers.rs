@@ -6,9 +6,11 @@
 
 use super::money_delta;
 use costlens::domain::money;
-use costlens::domain::prices::{Family, PriceTable};
+use costlens::domain::prices::PriceTable;
 use costlens::engine::cube::prompt_length_grid;
-use costlens::engine::scenario::{Levers, Observed, SCALE_RANGE, Ttl};
+use costlens::engine::scenario::{
+    Levers, Observed, RouteTarget, SCALE_RANGE, TOKEN_FACTOR_RANGE, Ttl,
+};
 use costlens::engine::view::Evaluation;
 use egui::{RichText, Ui};
 
@@ -16,21 +18,15 @@ use egui::{RichText, Ui};
 /// caching than there is (it once set fixed values below the sample's own, and raised its bill
 /// by 15.5%).
 pub fn presets(obs: &Observed) -> Vec<(&'static str, String, Levers)> {
-    let share = obs.cache_share.max(0.8);
-    let hit = obs.cache_hit.max(0.9);
     vec![
         (
             "Cache the system prompt",
             format!(
-                "{:.0}% of input a cacheable prefix (observed {:.0}%), {:.0}% of it read from cache (observed {:.0}%)",
-                100.0 * share,
-                100.0 * obs.cache_share,
-                100.0 * hit,
+                "Half of the input not cached today becomes a cached prefix, read at the observed hit rate ({:.1}%); caching there is today is kept, row by row",
                 100.0 * obs.cache_hit
             ),
             Levers {
-                cache_share: Some(share),
-                cache_hit: Some(hit),
+                cache_more: 0.5,
                 ..Levers::default()
             },
         ),
@@ -86,6 +82,14 @@ pub struct LeverContext<'a> {
     pub evaluation: &'a Evaluation,
     pub error: Option<String>,
     pub any_target: &'a mut bool,
+    /// Models routing can target, cheapest per text first (the engine's list).
+    pub route_targets: Vec<RouteTarget>,
+    /// The tokenizer factor routing uses (the price table's unless set).
+    pub token_factor: f64,
+    /// What the minimum cacheable prefix leaves uncached, in words.
+    pub cache_notes: Vec<String>,
+    /// A monthly budget, USD (0: none).
+    pub budget_usd: &'a mut f64,
 }
 
 impl LeversPanel {
@@ -139,6 +143,16 @@ impl LeversPanel {
             obs.cache_hit,
             "Share of cacheable input read from cache; the rest is written (which costs more than plain input)",
         );
+        changed |= self.share(
+            ui,
+            "Extra caching",
+            &mut l.cache_more,
+            "Share of the input not cached today that becomes a cached prefix, read at the cache hit rate: it only adds caching, row by row (the two sliders above set every row alike)",
+        );
+        let replay = |h: Option<f64>| {
+            h.map(|h| format!("; replayed on your requests: {:.0}% hit", 100.0 * h))
+                .unwrap_or_default()
+        };
         ui.horizontal(|ui| {
             let text = match l.cache_ttl {
                 None => format!("as observed ({:.0}% 1h)", 100.0 * obs.ttl_1h_share),
@@ -154,14 +168,14 @@ impl LeversPanel {
                         .selectable_value(
                             &mut l.cache_ttl,
                             Some(Ttl::FiveMinutes),
-                            "5 minutes (writes 1.25x)",
+                            format!("5 minutes (writes 1.25x{})", replay(obs.replay_hit_5m)),
                         )
                         .changed();
                     changed |= ui
                         .selectable_value(
                             &mut l.cache_ttl,
                             Some(Ttl::OneHour),
-                            "1 hour (writes 2x)",
+                            format!("1 hour (writes 2x{})", replay(obs.replay_hit_1h)),
                         )
                         .changed();
                 });
@@ -170,6 +184,17 @@ impl LeversPanel {
                 changed = true;
             }
         });
+        if obs.replay_hit_5m.is_some() {
+            ui.label(
+                RichText::new(
+                    "Requests with times are replayed: at the TTL you pick, a request reads what the one before it in its session cached if it came within the TTL",
+                )
+                .small(),
+            );
+        }
+        for n in &cx.cache_notes {
+            ui.label(RichText::new(n).small());
+        }
 
         ui.separator();
         ui.label(RichText::new("Route to a cheaper model").strong());
@@ -197,6 +222,36 @@ impl LeversPanel {
             ))
             .small(),
         );
+
+        ui.separator();
+        ui.label(RichText::new("Speed and region").strong());
+        changed |= self.share(
+            ui,
+            "Fast mode to standard",
+            &mut l.fast_to_standard,
+            "That share of fast-mode usage runs at standard speed and price",
+        );
+        changed |= self.share(
+            ui,
+            "US-only to global",
+            &mut l.us_to_global,
+            "That share of US-only inference (inference_geo = us, 1.1x) moves to global inference",
+        );
+
+        ui.separator();
+        ui.label(RichText::new("Budget").strong());
+        ui.horizontal(|ui| {
+            let l = ui.label("Monthly budget");
+            ui.add(
+                egui::DragValue::new(cx.budget_usd)
+                    .range(0.0..=1e9)
+                    .speed(10.0)
+                    .prefix("$")
+                    .max_decimals(2),
+            )
+            .labelled_by(l.id)
+            .on_hover_text("Compared with the month-end forecast, and drawn on the cumulative chart; $0 for none");
+        });
 
         ui.separator();
         if let Some(r) = &self.refused {
@@ -448,23 +503,14 @@ fn step_buttons(ui: &mut Ui, v: &mut f64, k: f64, apply: impl Fn(f64, f64) -> f6
     changed
 }
 
-/// A model's list price as "$in / $out" (per million tokens), and a number to order by (input
-/// plus output at a typical 4:1 mix).
-fn price_of(table: &PriceTable, i: usize) -> (String, f64) {
-    let m = table.model(i);
-    let p = &m
-        .prices
-        .last()
-        .expect("a priced model has periods")
-        .standard;
-    (
-        format!("${} / ${}", p.input, p.output),
-        0.8 * p.input + 0.2 * p.output,
-    )
+/// "$in / $out" per million tokens.
+fn prices(t: &RouteTarget) -> String {
+    format!("${} / ${}", t.input, t.output)
 }
 
-/// The routing target: cheaper models than the sources, cheapest first, prices shown; every
-/// model with "show dearer models"; a dearer target is said.
+/// The routing target: the engine's list (models cheaper than the sources for the same text,
+/// cheapest first, prices shown; every model with "show dearer models too"); a target that
+/// is not cheaper than every source is said.
 fn route_target(ui: &mut Ui, l: &mut Levers, cx: &mut LeverContext<'_>) -> bool {
     let table = cx.table;
     let mut changed = false;
@@ -473,55 +519,36 @@ fn route_target(ui: &mut Ui, l: &mut Levers, cx: &mut LeverContext<'_>) -> bool 
     } else {
         table.lookup(&l.route_to)
     };
-    // The dearest source in the data: targets must be cheaper than it.
-    let sources: Vec<usize> = if l.route_from.is_empty() {
-        cx.data_models
-            .iter()
-            .filter_map(|m| table.lookup(m))
-            .filter(|&i| matches!(table.model(i).family, Family::Sonnet | Family::Opus))
-            .collect()
-    } else {
-        l.route_from
-            .iter()
-            .filter_map(|m| table.lookup(m))
-            .collect()
-    };
-    let ceiling = sources
+    let target_id = target_i.map(|i| table.model(i).id.clone());
+    let current = cx
+        .route_targets
         .iter()
-        .map(|&i| price_of(table, i).1)
-        .fold(0.0f64, f64::max);
-    let mut targets: Vec<(usize, String, f64)> = (0..table.models.len())
-        .map(|i| {
-            let (shown, p) = price_of(table, i);
-            (i, shown, p)
-        })
-        .filter(|(i, _, p)| *cx.any_target || *p < ceiling || Some(*i) == target_i)
-        .collect();
-    targets.sort_by(|a, b| a.2.total_cmp(&b.2));
-    let selected = target_i
-        .map(|i| {
-            format!(
-                "{} ({})",
-                table.model(i).display_name(),
-                price_of(table, i).0
-            )
-        })
-        .unwrap_or_else(|| l.route_to.clone());
+        .find(|t| Some(&t.id) == target_id.as_ref())
+        .cloned();
+    let selected = match (&current, target_i) {
+        (Some(t), _) => format!("{} ({})", t.name, prices(t)),
+        (None, Some(i)) => table.model(i).display_name().to_owned(),
+        (None, None) => l.route_to.clone(),
+    };
     ui.horizontal(|ui| {
         egui::ComboBox::new("route_to", "target")
             .selected_text(selected)
             .width((ui.available_width() - 60.0).max(120.0))
             .show_ui(ui, |ui| {
-                for (i, shown, _) in &targets {
-                    let name = table.model(*i).display_name().to_owned();
-                    if ui
-                        .selectable_label(Some(*i) == target_i, format!("{name}  {shown}"))
-                        .clicked()
-                    {
-                        l.route_to = if Some(*i) == table.default_route_target() {
+                for t in &cx.route_targets {
+                    let on = Some(&t.id) == target_id.as_ref();
+                    let mut text = format!("{}  {}", t.name, prices(t));
+                    if !t.cheaper_than_all_sources {
+                        text.push_str("  (not cheaper than every source)");
+                    }
+                    if ui.selectable_label(on, text).clicked() {
+                        let default = table
+                            .default_route_target()
+                            .map(|i| table.model(i).id.clone());
+                        l.route_to = if Some(&t.id) == default.as_ref() {
                             String::new()
                         } else {
-                            name
+                            t.id.clone()
                         };
                         changed = true;
                     }
@@ -529,28 +556,55 @@ fn route_target(ui: &mut Ui, l: &mut Levers, cx: &mut LeverContext<'_>) -> bool 
             });
     });
     ui.checkbox(cx.any_target, "show dearer models too");
-    if let Some(t) = target_i
-        && price_of(table, t).1 >= ceiling
-        && ceiling > 0.0
-    {
+    let warn = match &current {
+        Some(t) => !t.cheaper_than_all_sources,
+        // Not in the list of cheaper targets: dearer than the sources.
+        None => target_i.is_some(),
+    };
+    if warn && l.route_share > 0.0 {
         ui.colored_label(
             ui.visuals().warn_fg_color,
             format!(
-                "{} costs as much as or more than the models routed to it: routing raises the cost",
-                table.model(t).display_name()
+                "{} is not cheaper than every model routed to it for the same text: routing can raise the cost",
+                target_i.map(|i| table.model(i).display_name()).unwrap_or_default()
             ),
         );
     }
-    let ratio = target_i.map_or(1.0, |t| table.model(t).tokenizer_ratio);
-    if ratio != 1.0 {
+    // Whether this routing crosses tokenizers (a Claude 4.7+ model on one side only).
+    let target_ratio = target_i.map_or(1.0, |i| table.model(i).tokenizer_ratio);
+    let crosses = cx
+        .data_models
+        .iter()
+        .filter_map(|m| table.lookup(m))
+        .any(|m| table.model(m).tokenizer_ratio != target_ratio);
+    if crosses || l.route_token_factor.is_some() {
         ui.label(
             RichText::new(format!(
-                "{} counts about {:.0}% more tokens for the same text than models before Claude 4.7",
-                target_i.map(|t| table.model(t).display_name()).unwrap_or_default(),
-                100.0 * (ratio - 1.0)
+                "Different tokenizers: routed text counts ×{:.2} the tokens on the target",
+                cx.token_factor
             ))
             .small(),
         );
+        let mut v = l.route_token_factor.unwrap_or(cx.token_factor);
+        ui.horizontal(|ui| {
+            let lbl = ui.label("Token factor");
+            let r = ui
+                .add(
+                    egui::Slider::new(&mut v, TOKEN_FACTOR_RANGE.0..=TOKEN_FACTOR_RANGE.1)
+                        .max_decimals(2)
+                        .prefix("×"),
+                )
+                .labelled_by(lbl.id)
+                .on_hover_text("Tokens a Claude 4.7+ model makes for each token of an older one (the price table says 1.30)");
+            if r.changed() {
+                l.route_token_factor = Some(v);
+                changed = true;
+            }
+            if reset_button(ui, l.route_token_factor.is_some()) {
+                l.route_token_factor = None;
+                changed = true;
+            }
+        });
     }
     changed
 }

@@ -76,6 +76,8 @@ pub enum Action {
     FilterTo(Dimension, String),
     /// Keep the scenario the notice is about.
     KeepScenario,
+    /// Make the n-th savings opportunity the scenario: its filter and its levers.
+    ApplyOpportunity(usize),
 }
 
 /// What to do with the paths a file dialog gives.
@@ -318,6 +320,7 @@ impl CostlensApp {
     pub fn refresh(&mut self) {
         self.pipeline.set_spec(self.settings.spec.clone());
         self.pipeline.set_levers(self.settings.levers.clone());
+        self.pipeline.set_budget(Some(self.settings.budget_usd));
         self.pipeline.refresh();
         if self.choices_epoch != Some(self.data_epoch) {
             self.choices_epoch = Some(self.data_epoch);
@@ -691,6 +694,21 @@ impl CostlensApp {
             Action::Reimport => self.reimport(ctx),
             Action::FilterTo(dim, value) => self.filter_to(dim, value),
             Action::KeepScenario => self.scenario_notice = None,
+            Action::ApplyOpportunity(i) => {
+                if let Some(o) = self.pipeline.opportunities().get(i).cloned() {
+                    self.settings.spec.filter = o.filter;
+                    self.settings.levers = o.levers;
+                    self.set_status(
+                        format!(
+                            "Scenario: {} for {} {} (Clear filters and Reset levers to go back)",
+                            o.detail,
+                            o.dimension.label().to_lowercase(),
+                            o.key
+                        ),
+                        false,
+                    );
+                }
+            }
         }
     }
 

@@ -178,10 +178,14 @@ fn calculator_reproduces_the_pricing_example() {
     h.get_by_label("Example: 1,000-token system prompt sent 100 times in an hour")
         .click();
     h.run();
-    // pricing.md: $0.30 without caching, $0.03345 with caching.
-    h.get_by_label("$0.30");
+    // pricing.md: $0.30 without caching, $0.03345 with caching; but 1,000 tokens are under
+    // Sonnet 4.5's 1,024-token minimum prefix, so the API bills them uncached: $0.30 again,
+    // and the calculator says so.
+    assert_eq!(h.query_all_by_label("$0.30").count(), 2);
     h.get_by_label(&money::usd(0.03345));
-    h.get_by_label_contains("1 writes · 99 reads");
+    h.get_by_label("Billed with caching");
+    h.get_by_label_contains("1,024");
+    h.get_by_label_contains("1 write · 99 reads");
 }
 
 #[test]

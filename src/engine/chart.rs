@@ -294,6 +294,12 @@ pub fn levers_caption(l: &Levers, obs: &Observed) -> String {
             100.0 * obs.cache_hit
         ));
     }
+    if l.cache_more > 0.0 {
+        parts.push(format!(
+            "{:.0}% of uncached input made a cached prefix",
+            100.0 * l.cache_more
+        ));
+    }
     if let Some(t) = l.cache_ttl {
         parts.push(format!("cache TTL {}", t.label()));
     }

@@ -44,6 +44,9 @@ pub struct BreakdownRow {
     pub key: String,
     pub actual_usd: f64,
     pub scenario_usd: f64,
+    /// The part of `scenario_usd` priced on the routing target (routed work stays on the row
+    /// it came from).
+    pub routed_usd: f64,
     pub tokens: Tokens<u64>,
 }
 
@@ -194,6 +197,7 @@ pub fn build(
             key: k.clone(),
             actual_usd: a_d[i],
             scenario_usd: s_d[i],
+            routed_usd: ev.routed_by_dim.get(i).copied().unwrap_or(0.0),
             tokens: view.dim_tokens.get(i).copied().unwrap_or_default(),
         })
         .collect();
@@ -286,6 +290,7 @@ impl Report {
             "cache_write_1h",
             "cache_read",
             "output",
+            "scenario_routed_usd",
         ]);
         for r in &self.breakdown {
             let t = r.tokens.as_array();
@@ -296,6 +301,7 @@ impl Report {
                 format!("{:.6}", r.actual_usd - r.scenario_usd),
             ];
             row.extend(t.iter().map(|v| v.to_string()));
+            row.push(format!("{:.6}", r.routed_usd));
             let _ = w.write_record(&row);
         }
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()

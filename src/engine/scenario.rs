@@ -54,6 +54,10 @@ pub struct Levers {
     pub cache_share: Option<f64>,
     /// Share of cacheable input read from cache (the rest is written); `None` = as observed.
     pub cache_hit: Option<f64>,
+    /// Share of the input not cached today (after the two levers above) that becomes a
+    /// cached prefix, read at the cache hit rate (the lever's, else the observed one). It
+    /// only adds caching, row by row: never less caching than a row has. 0 = none.
+    pub cache_more: f64,
     /// Which write price the scenario's writes pay; `None` = as observed. On requests with
     /// times of their own the reads and writes at this TTL come from the replay
     /// ([`super::replay`]).
@@ -85,6 +89,7 @@ impl Default for Levers {
             output_length: 1.0,
             cache_share: None,
             cache_hit: None,
+            cache_more: 0.0,
             cache_ttl: None,
             route_share: 0.0,
             route_to: String::new(),
@@ -195,7 +200,10 @@ impl Levers {
     }
 
     pub fn caching_set(&self) -> bool {
-        self.cache_share.is_some() || self.cache_hit.is_some() || self.cache_ttl.is_some()
+        self.cache_share.is_some()
+            || self.cache_hit.is_some()
+            || self.cache_ttl.is_some()
+            || self.cache_more > 0.0
     }
 
     pub fn validate(&self) -> Result<(), LeverError> {
@@ -217,6 +225,7 @@ impl Levers {
         let shares = [
             ("cache share", self.cache_share.unwrap_or(0.0)),
             ("cache hit rate", self.cache_hit.unwrap_or(0.0)),
+            ("extra cached share", self.cache_more),
             ("route share", self.route_share),
             ("batch share", self.batch_share),
             ("fast-to-standard share", self.fast_to_standard),
@@ -557,6 +566,8 @@ pub struct Outcome {
     /// Input tokens of aggregated rows the caching levers acted on without request sizes
     /// (the minimum prefix could not be checked).
     pub cache_unsized_input: f64,
+    /// The part of `scenario` priced on the routing target (routed work).
+    pub routed: f64,
 }
 
 /// One share of a group after routing, batch, fast mode and residency split it.
@@ -732,6 +743,10 @@ fn apply_caching(
         Some(Ttl::OneHour) => 1.0,
         None => obs.ttl_1h_share,
     };
+    // Extra caching: a share of what is still uncached becomes a cached prefix (linear too).
+    let more = l.cache_more * (input - cacheable);
+    let h = l.cache_hit.unwrap_or(obs.cache_hit);
+    let (read, write, cacheable) = (read + h * more, write + (1.0 - h) * more, cacheable + more);
     Tokens {
         uncached_input: input - cacheable,
         cache_write_5m: write * (1.0 - share_1h),
@@ -793,7 +808,7 @@ pub fn evaluate(table: &PriceTable, u: &Usage, lv: &ResolvedLevers, obs: &Observ
 
     // Caching.
     let caching = l.caching_set();
-    let sized_levers = l.cache_share.is_some() || l.cache_hit.is_some();
+    let sized_levers = l.cache_share.is_some() || l.cache_hit.is_some() || l.cache_more > 0.0;
     let own_ok = reaches_minimum(table, &u.long, u.model, g, 1.0);
     let mut own_excluded = 0.0;
     let own = if !caching {
@@ -905,6 +920,11 @@ pub fn evaluate(table: &PriceTable, u: &Usage, lv: &ResolvedLevers, obs: &Observ
     }
     out.after_stage[7] = last.total();
     out.scenario = last;
+    out.routed = pieces
+        .iter()
+        .filter(|p| p.routed && p.share != 0.0)
+        .map(|p| priced.cost(p).total())
+        .sum();
     let mut tokens = Tokens::<f64>::default();
     for p in pieces.iter() {
         let t = if p.routed {

@@ -187,6 +187,9 @@ pub struct Evaluation {
     pub cache_unsized_input: f64,
     /// All input tokens of the scenario (to say what share the two above are).
     pub scenario_input: f64,
+    /// Per dimension value: the part of its scenario cost priced on the routing target (the
+    /// routed work stays on the row it came from, and this says how much of it there is).
+    pub routed_by_dim: Vec<f64>,
 }
 
 /// The TTL replay of a view's requests at one TTL (`report --json` `ttl_replay`).
@@ -632,6 +635,7 @@ impl View {
         let mut ev = Evaluation {
             actual_cells: vec![0.0; self.periods.len() * nd],
             scenario_cells: vec![0.0; self.periods.len() * nd],
+            routed_by_dim: vec![0.0; nd],
             ..Default::default()
         };
         let mut stages = [0.0f64; STAGES];
@@ -652,6 +656,7 @@ impl View {
             } else {
                 ev.actual_cells[base + g.dim as usize] += o.actual.total();
                 ev.scenario_cells[base + g.dim as usize] += o.scenario.total();
+                ev.routed_by_dim[g.dim as usize] += o.routed;
             }
             actual += o.actual.total();
             scenario += o.scenario.total();

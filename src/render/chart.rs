@@ -27,6 +27,7 @@ pub const SAVED_CAP: Color32 = Color32::from_rgba_unmultiplied_const(255, 255, 2
 pub const EXTRA_CAP: Color32 = Color32::from_rgba_unmultiplied_const(220, 50, 47, 60);
 pub const SAVING_STROKE: Color32 = Color32::from_rgb(40, 160, 80);
 pub const BILLED_COLOR: Color32 = Color32::from_rgb(120, 120, 120);
+pub const BUDGET_COLOR: Color32 = Color32::from_rgb(213, 94, 0);
 
 pub fn series_color(i: usize) -> Color32 {
     PALETTE[i % PALETTE.len()]
@@ -315,19 +316,47 @@ pub fn savings_chart(ui: &mut egui::Ui, data: &ChartData, style: ChartStyle) -> 
         if style.cumulative
             && let Some(f) = &data.forecast
             && let (Some(&last_x), Some(&last_y)) = (xs.last(), actual.last())
+            // Only where the chart's last period holds the forecast's last day.
+            && (f.last_day as f64) <= last_x + half
+            && f.month_end_time as f64 > last_x - half
         {
-            // Only meaningful when the chart's last period is the forecast month.
-            if (f.last_day as f64) <= last_x + half && f.month_end_time as f64 > last_x {
-                let end_y = last_y
-                    + f.daily_rate
-                        * ((f.month_end_time - f.last_day) as f64 / 86400.0 - 1.0).max(0.0);
+            // The month's running cost as the forecast has it, day by day (each source
+            // projected from its own last day), on top of what the chart ran up before it.
+            let at_last = f
+                .path
+                .iter()
+                .find(|(d, _)| *d == f.last_day)
+                .map_or(f.to_date, |p| p.1);
+            let base = last_y - at_last;
+            if !f.complete {
+                let mut pts = vec![[last_x, last_y]];
+                pts.extend(
+                    f.path
+                        .iter()
+                        .filter(|(d, _)| *d > f.last_day)
+                        .map(|&(d, v)| [d as f64 + 86_400.0, base + v]),
+                );
+                if pts.len() > 1 {
+                    plot_ui.line(
+                        Line::new("Month-end forecast", pts)
+                            .color(series_color(0))
+                            .style(LineStyle::dashed_loose())
+                            .width(1.5)
+                            .allow_hover(false),
+                    );
+                }
+            }
+            if let Some(b) = &data.budget
+                && b.month == f.month
+            {
+                let y = base + b.monthly_usd;
                 plot_ui.line(
                     Line::new(
-                        "Month-end forecast",
-                        vec![[last_x, last_y], [f.month_end_time as f64, end_y]],
+                        format!("Budget {}", money::usd(b.monthly_usd)),
+                        vec![[f.month_start as f64, y], [f.month_end_time as f64, y]],
                     )
-                    .color(series_color(0))
-                    .style(LineStyle::dashed_loose())
+                    .color(BUDGET_COLOR)
+                    .style(LineStyle::dashed_dense())
                     .width(1.5)
                     .allow_hover(false),
                 );
