@@ -100,7 +100,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
             coverage_note(app, ui);
             ui.add_space(8.0);
             let w = ui.available_width();
-            if w >= 760.0 {
+            if w >= 980.0 {
                 // The table gets the larger part: it has six columns.
                 let gap = 16.0;
                 let left = ((w - gap) * 0.38).floor();

@@ -393,6 +393,8 @@ fn period_tooltip(
     cumulative: bool,
 ) {
     let start = data.starts[i];
+    // Right-aligned figures would take all the width a tooltip may have.
+    ui.set_max_width(300.0);
     ui.label(RichText::new(data.period.long_label(start)).strong());
     if !data.usage_covers(i) {
         ui.label(RichText::new("No usage data covers this period").weak());
