@@ -464,7 +464,7 @@ fn the_table_sorts_totals_shares_and_filters_on_click() {
     let share = 100.0 * ev.actual_by_dim(nd)[sonnet] / ev.actual;
     h.get_by_label(&money::pct(share));
     // Name sorts alphabetically.
-    h.get_by_label("Model").click();
+    h.get_by_label("Model").click_accesskit();
     h.run();
     let labels: Vec<String> = h
         .get_all_by_role(Role::Link)
@@ -474,7 +474,7 @@ fn the_table_sorts_totals_shares_and_filters_on_click() {
     assert_eq!(labels.first().map(String::as_str), Some("Claude Haiku 3"));
     // A click on a name filters to it.
     h.get_by_role_and_label(Role::Link, "Claude Opus 4.5")
-        .click();
+        .click_accesskit();
     h.run();
     assert_eq!(h.state().settings.spec.filter.models, ["Claude Opus 4.5"]);
     h.get_by_label("Total (1)");
