@@ -21,9 +21,13 @@
 //!   names one response). Lines without `message.id` cannot be matched and are all counted.
 //! - `costUSD` (written by older Claude Code versions) is kept as the "reported" series for
 //!   comparison, attached to its record so that a merged response reports it once.
-//! - The `project` dimension is the folder directly under `projects/` (Claude Code's encoded
-//!   working directory, e.g. `-home-me-src-app`); old sidechain files `agent-*.jsonl` beside
-//!   the sessions belong to that project too.
+//! - The `project` dimension is the line's `cwd` (the folder Claude Code ran in), shown with
+//!   the home folder as `~` ([`project_label`]: `/Users/dain/workspace/app` is
+//!   `~/workspace/app`). Claude Code names a project's folder after its working directory with
+//!   every `/` and `.` turned into `-`, which cannot be turned back; so only a line without
+//!   `cwd` takes the folder's name ([`project_of`]: the folder holding the session file, or
+//!   for a subagent log `<project>/<session>/subagents/agent-*.jsonl` the folder above the
+//!   session's).
 //! - Every line with `message.usage` is imported: real logs carry model IDs with a `[1m]`
 //!   suffix (kept as written; the price lookup strips it), `usage.speed`,
 //!   `usage.inference_geo` (`""`, `not_available`, `global`, `us`), `usage.iterations` (read
@@ -89,9 +93,10 @@ pub fn default_claude_code_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// The project a log file belongs to: the folder directly under the last `projects` folder
-/// of its path; failing that (a project folder opened directly), the folder of the session
-/// (`<project>/<session>/subagents/x.jsonl` counts as `<project>`), else the parent folder.
+/// The project folder a log file belongs to, for lines without `cwd`: the folder holding the
+/// session file, or for a subagent log (`<project>/<session>/subagents/agent-x.jsonl`) the
+/// project folder above the session's. Only the file's own place counts: a folder named
+/// `projects` further up (`~/projects/backup/<project>/...`) once made every project one.
 pub fn project_of(path: &Path) -> String {
     let parts: Vec<String> = path
         .components()
@@ -101,11 +106,6 @@ pub fn project_of(path: &Path) -> String {
         })
         .collect();
     let n = parts.len();
-    if let Some(i) = parts.iter().rposition(|p| p == "projects")
-        && i + 2 < n
-    {
-        return parts[i + 1].clone();
-    }
     if n >= 4 && parts[n - 2] == "subagents" {
         return parts[n - 4].clone();
     }
@@ -115,10 +115,83 @@ pub fn project_of(path: &Path) -> String {
     String::new()
 }
 
+/// This machine's home folder, as `cwd` values spell it.
+static HOME: std::sync::LazyLock<Option<String>> = std::sync::LazyLock::new(|| {
+    directories::BaseDirs::new()
+        .map(|b| {
+            b.home_dir()
+                .to_string_lossy()
+                .trim_end_matches(['/', '\\'])
+                .to_owned()
+        })
+        .filter(|h| !h.is_empty())
+});
+
+/// A working directory as the project dimension shows it: the home folder written `~`. The
+/// home folder is this machine's, or any user's by its usual place (`/Users/<name>`,
+/// `/home/<name>`, `/root`, `C:\Users\<name>`), so that logs from another machine (a team's
+/// merged histories) read the same: `/Users/dain/workspace/app` is `~/workspace/app` here too.
+pub fn project_label(cwd: &str) -> String {
+    let cwd = cwd.trim();
+    let rest_after = |prefix_len: usize| -> Option<String> {
+        let rest = &cwd[prefix_len..];
+        if rest.is_empty() {
+            Some("~".to_owned())
+        } else if rest.starts_with(['/', '\\']) {
+            Some(format!("~{rest}"))
+        } else {
+            None
+        }
+    };
+    if let Some(home) = HOME.as_deref()
+        && cwd.starts_with(home)
+        && let Some(l) = rest_after(home.len())
+    {
+        return l;
+    }
+    if let Some(l) = rest_after_named_home(cwd) {
+        return l;
+    }
+    cwd.to_owned()
+}
+
+/// `~` and the rest of `cwd` when it starts with a user's home folder by its usual place.
+fn rest_after_named_home(cwd: &str) -> Option<String> {
+    let (sep, after) = if let Some(r) = cwd.strip_prefix("/Users/").or(cwd.strip_prefix("/home/")) {
+        ('/', r)
+    } else if let Some(r) = cwd.strip_prefix("/root") {
+        return match r.chars().next() {
+            None => Some("~".to_owned()),
+            Some('/') => Some(format!("~{r}")),
+            _ => None,
+        };
+    } else {
+        // C:\Users\name\... (a drive letter, then Users).
+        let b = cwd.as_bytes();
+        if b.len() > 3 && b[0].is_ascii_alphabetic() && &b[1..3] == b":\\" {
+            let r = &cwd[3..];
+            let r = r.strip_prefix("Users\\").or(r.strip_prefix("users\\"))?;
+            ('\\', r)
+        } else {
+            return None;
+        }
+    };
+    let (name, rest) = match after.find(sep) {
+        Some(i) => (&after[..i], &after[i..]),
+        None => (after, ""),
+    };
+    if name.is_empty() {
+        return None;
+    }
+    Some(format!("~{rest}"))
+}
+
 #[derive(Deserialize)]
 struct Line<'a> {
     #[serde(borrow, default)]
     timestamp: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    cwd: Option<Text<'a>>,
     #[serde(rename = "sessionId", borrow, default)]
     session_id: Option<Text<'a>>,
     #[serde(rename = "requestId", borrow, default)]
@@ -151,10 +224,14 @@ pub(crate) struct Counts {
     assumed_5m: u64,
     /// Values of `usage` not understood (priced as standard), with how many lines had each.
     odd: BTreeMap<OddValue, u64>,
+    /// The last `cwd` met and its project symbol (a session keeps one `cwd` for hundreds of
+    /// lines: labelled once).
+    last_cwd: Option<(String, u32)>,
 }
 
 pub(crate) struct ClaudeCodeLog<'n> {
     pub name: &'n str,
+    /// The project of lines without `cwd`: the folder's name ([`project_of`]).
     pub project: String,
 }
 
@@ -266,7 +343,22 @@ impl LineFormat for ClaudeCodeLog<'_> {
             tier: terms.tier,
             geo: terms.geo,
             speed: terms.speed,
-            project: out.symbols.intern(&self.project),
+            project: match parsed
+                .cwd
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+            {
+                None => out.symbols.intern(&self.project),
+                Some(cwd) => match &counts.last_cwd {
+                    Some((last, sym)) if last == cwd => *sym,
+                    _ => {
+                        let sym = out.symbols.intern(&project_label(cwd));
+                        counts.last_cwd = Some((cwd.to_owned(), sym));
+                        sym
+                    }
+                },
+            },
             session: out
                 .symbols
                 .intern(parsed.session_id.as_deref().unwrap_or_default()),
