@@ -93,6 +93,9 @@ pub struct Report {
     pub derived_from_cost: Option<crate::domain::dataset::Derived>,
     /// Files inside opened folders that are not usage files (skipped).
     pub unrecognised_files: Vec<String>,
+    /// What the usage history added (requests from deleted logs), when it was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::domain::dataset::HistoryUse>,
 }
 
 pub fn build(
@@ -182,6 +185,7 @@ pub fn build(
         notes: data.notes.clone(),
         derived_from_cost: data.derived.clone(),
         unrecognised_files: data.unrecognised.clone(),
+        history: data.history.clone(),
     }
 }
 

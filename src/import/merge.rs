@@ -463,6 +463,11 @@ impl Merger {
         data.files.push(file.summary);
     }
 
+    /// The summary of the file merged last (to add what only its caller knows).
+    pub fn last_file(&mut self) -> Option<&mut FileSummary> {
+        self.data.files.last_mut()
+    }
+
     /// The merged dataset, with the overlaps and likely double counts found.
     pub fn finish(mut self) -> Dataset {
         let day_label = |d: i64| Period::Day.label(d * DAY);
