@@ -918,6 +918,7 @@ mod cli {
 
     fn costlens(args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_costlens"))
+            .env("COSTLENS_NO_HISTORY", "1")
             .args(args)
             .env("COSTLENS_NO_CACHE", "1")
             .output()

@@ -13,6 +13,7 @@ mod engine_scenario;
 mod fuzz_regressions;
 mod hardening_corpus;
 mod hardening_props;
+mod history;
 mod import_logs;
 mod layers;
 mod never_wrong;

@@ -615,18 +615,16 @@ impl History {
             let (pf, syms) = by_format.entry(format).or_default();
             let mut sym = |col: usize, machine: bool| -> Result<u32, HistoryError> {
                 let id: i64 = row.get(col).map_err(|x| self.err(x))?;
+                let n = names.get(&id).map(String::as_str).unwrap_or("");
+                // The machine column's "" is this database's own machine.
+                if machine && n.is_empty() {
+                    return Ok(pf.symbols.intern(own_machine));
+                }
                 if let Some(&s) = syms.get(&id) {
                     return Ok(s);
                 }
-                let mut n = names.get(&id).map(String::as_str).unwrap_or("");
-                if machine && n.is_empty() {
-                    n = own_machine;
-                }
                 let s = pf.symbols.intern(n);
-                // The machine column's "" maps to the own machine: not cached by id then.
-                if !(machine && id == 0) {
-                    syms.insert(id, s);
-                }
+                syms.insert(id, s);
                 Ok(s)
             };
             let id: i64 = row.get(0).map_err(e)?;
