@@ -37,6 +37,8 @@
 //!   and an `inference_geo` or `speed` not understood as the standard one; such lines are
 //!   counted and their values named in a note ([`ApiUsage::terms_lenient`]).
 
+mod fast;
+
 use super::json::{ApiUsage, OddValue, assumed_5m_note, json_error_reason, reject};
 use super::{
     Identity, LineFormat, ParsedFile, Text, merge_repeated_messages, parse_time_str, stable_hash,
@@ -244,48 +246,36 @@ fn lacks_usage_object(line: &[u8]) -> bool {
     }
 }
 
-impl LineFormat for ClaudeCodeLog<'_> {
-    type Counts = Counts;
+/// The fields of a usage line that the rules below use, however the line was read.
+struct Fields<'l> {
+    timestamp: Option<&'l str>,
+    cwd: Option<&'l str>,
+    session_id: Option<&'l str>,
+    request_id: Option<&'l str>,
+    is_sidechain: Option<bool>,
+    is_api_error: Option<bool>,
+    cost_usd: Option<f64>,
+    /// `message.id`, `message.model`, `message.usage`.
+    message: Option<(Option<&'l str>, Option<&'l str>, Option<ApiUsage<'l>>)>,
+}
 
-    fn file_name(&self) -> &str {
-        self.name
-    }
-
-    fn parse_line(&self, line: &[u8], line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
-        static USAGE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
+impl ClaudeCodeLog<'_> {
+    /// The rules of the module doc, on a line's fields.
+    fn take(&self, parsed: Fields, line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
         let skip = |out: &mut ParsedFile, n: &mut u64| {
             *n += 1;
             out.summary.skipped += 1;
         };
-        // A JSON object line ends with `}`; one that does not was cut off (a crash, or the
-        // session still being written), whatever it held.
-        if line.trim_ascii_end().last() != Some(&b'}') {
-            return reject(
-                out,
-                self.name,
-                line_no,
-                "not valid JSON: the line ends early (truncated?)".to_owned(),
-            );
-        }
-        if USAGE.find(line).is_none() {
-            return skip(out, &mut counts.no_usage);
-        }
-        let parsed: Line = match serde_json::from_slice(line) {
-            Ok(l) => l,
-            Err(_) if lacks_usage_object(line) => return skip(out, &mut counts.no_usage),
-            Err(e) => return reject(out, self.name, line_no, json_error_reason::<Line>(line, &e)),
-        };
-        let Some(message) = parsed.message else {
+        let Some((message_id, message_model, usage)) = parsed.message else {
             return skip(out, &mut counts.no_usage);
         };
-        let Some(usage) = message.usage else {
+        let Some(usage) = usage else {
             return skip(out, &mut counts.no_usage);
         };
         if parsed.is_api_error == Some(true) {
             return skip(out, &mut counts.api_error);
         }
-        let model = message.model.as_deref().unwrap_or("").trim();
+        let model = message_model.unwrap_or("").trim();
         if model == "<synthetic>" {
             return skip(out, &mut counts.synthetic);
         }
@@ -297,7 +287,7 @@ impl LineFormat for ClaudeCodeLog<'_> {
                 "message.model is missing".to_owned(),
             );
         }
-        let time = match parsed.timestamp.as_deref() {
+        let time = match parsed.timestamp {
             None => return reject(out, self.name, line_no, "no timestamp field".to_owned()),
             Some(s) => match parse_time_str(s) {
                 Some(t) => match super::values::check_time("timestamp", s, t) {
@@ -324,9 +314,9 @@ impl LineFormat for ClaudeCodeLog<'_> {
         }
         counts.assumed_5m += assumed as u64;
         let sidechain = parsed.is_sidechain == Some(true);
-        let identity = match message.id.as_deref().filter(|s| !s.is_empty()) {
+        let identity = match message_id.filter(|s| !s.is_empty()) {
             Some(id) => {
-                let req = parsed.request_id.as_deref().unwrap_or("");
+                let req = parsed.request_id.unwrap_or("");
                 Identity::Message {
                     id: stable_hash(&[b"claude-code", id.as_bytes(), req.as_bytes()]),
                     sidechain,
@@ -359,14 +349,82 @@ impl LineFormat for ClaudeCodeLog<'_> {
                     }
                 },
             },
-            session: out
-                .symbols
-                .intern(parsed.session_id.as_deref().unwrap_or_default()),
+            session: out.symbols.intern(parsed.session_id.unwrap_or_default()),
             tokens,
             web_search: usage.web_search(),
             ..UsageRecord::REQUEST
         };
         out.records.push((r, identity));
+    }
+}
+
+impl LineFormat for ClaudeCodeLog<'_> {
+    type Counts = Counts;
+
+    fn file_name(&self) -> &str {
+        self.name
+    }
+
+    fn parse_line(&self, line: &[u8], line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
+        static USAGE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
+        let skip = |out: &mut ParsedFile, n: &mut u64| {
+            *n += 1;
+            out.summary.skipped += 1;
+        };
+        // A JSON object line ends with `}`; one that does not was cut off (a crash, or the
+        // session still being written), whatever it held.
+        if line.trim_ascii_end().last() != Some(&b'}') {
+            return reject(
+                out,
+                self.name,
+                line_no,
+                "not valid JSON: the line ends early (truncated?)".to_owned(),
+            );
+        }
+        if USAGE.find(line).is_none() {
+            return skip(out, &mut counts.no_usage);
+        }
+        // The usual line, read in one pass (`fast`); anything else, and any line whose usage
+        // serde does not read, goes the serde way below with the same rules.
+        if let Some(f) = fast::read(line) {
+            let usage = match f.message.as_ref().and_then(|m| m.usage) {
+                None => Some(None),
+                Some(b) => serde_json::from_slice::<ApiUsage>(b).ok().map(Some),
+            };
+            if let Some(usage) = usage {
+                let fields = Fields {
+                    timestamp: f.timestamp,
+                    cwd: f.cwd,
+                    session_id: f.session_id,
+                    request_id: f.request_id,
+                    is_sidechain: f.is_sidechain,
+                    is_api_error: f.is_api_error,
+                    cost_usd: f.cost_usd,
+                    message: f.message.map(|m| (m.id, m.model, usage)),
+                };
+                return self.take(fields, line_no, out, counts);
+            }
+        }
+        let parsed: Line = match serde_json::from_slice(line) {
+            Ok(l) => l,
+            Err(_) if lacks_usage_object(line) => return skip(out, &mut counts.no_usage),
+            Err(e) => return reject(out, self.name, line_no, json_error_reason::<Line>(line, &e)),
+        };
+        let message = parsed.message.map(|m| (m.id, m.model, m.usage));
+        let fields = Fields {
+            timestamp: parsed.timestamp.as_deref(),
+            cwd: parsed.cwd.as_deref(),
+            session_id: parsed.session_id.as_deref(),
+            request_id: parsed.request_id.as_deref(),
+            is_sidechain: parsed.is_sidechain,
+            is_api_error: parsed.is_api_error,
+            cost_usd: parsed.cost_usd,
+            message: message
+                .as_ref()
+                .map(|(id, model, usage)| (id.as_deref(), model.as_deref(), usage.clone())),
+        };
+        self.take(fields, line_no, out, counts)
     }
 
     fn merge_counts(into: &mut Counts, from: Counts) {
@@ -426,5 +484,93 @@ impl LineFormat for ClaudeCodeLog<'_> {
                 named.join(", ")
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the fast reading accepts, serde accepts too, with the same fields: over every
+    /// line of the sample and fixture logs, and those lines cut, with bytes flipped, removed
+    /// and doubled.
+    #[test]
+    fn the_fast_reading_agrees_with_serde_on_every_line_it_accepts() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for dir in [
+            "sample-data/claude-code",
+            "tests/fixtures/real_world/claude-code",
+        ] {
+            for e in walkdir::WalkDir::new(root.join(dir)).into_iter().flatten() {
+                if e.file_type().is_file() {
+                    let text = std::fs::read(e.path()).unwrap();
+                    lines.extend(text.split(|&b| b == b'\n').map(<[u8]>::to_vec));
+                }
+            }
+        }
+        let mut rng = fastrand::Rng::with_seed(42);
+        let mut accepted = 0;
+        let mut checked = 0;
+        for base in &lines {
+            if base.is_empty() {
+                continue;
+            }
+            let mut variants = vec![base.clone()];
+            for _ in 0..40 {
+                let mut v = base.clone();
+                let at = rng.usize(..v.len());
+                match rng.u8(..4) {
+                    0 => {
+                        let set = b"{}[]\",:\\0123456789-.eEtrufalsn \t";
+                        v[at] = set[rng.usize(..set.len())];
+                    }
+                    1 => {
+                        v.remove(at);
+                    }
+                    2 => v.insert(at, v[at]),
+                    _ => v.truncate(at),
+                }
+                variants.push(v);
+            }
+            for v in variants {
+                checked += 1;
+                let Some(f) = fast::read(&v) else { continue };
+                accepted += 1;
+                let l: Line = serde_json::from_slice(&v).unwrap_or_else(|e| {
+                    panic!(
+                        "fast accepted what serde refuses ({e}): {}",
+                        String::from_utf8_lossy(&v)
+                    )
+                });
+                assert_eq!(f.timestamp, l.timestamp.as_deref());
+                assert_eq!(f.cwd, l.cwd.as_deref());
+                assert_eq!(f.session_id, l.session_id.as_deref());
+                assert_eq!(f.request_id, l.request_id.as_deref());
+                assert_eq!(f.is_sidechain, l.is_sidechain);
+                assert_eq!(f.is_api_error, l.is_api_error);
+                assert_eq!(f.cost_usd, l.cost_usd);
+                match (&f.message, &l.message) {
+                    (None, None) => {}
+                    (Some(fm), Some(lm)) => {
+                        assert_eq!(fm.id, lm.id.as_deref());
+                        assert_eq!(fm.model, lm.model.as_deref());
+                        match (fm.usage, &lm.usage) {
+                            (None, None) => {}
+                            (Some(u), Some(lu)) => {
+                                let fu: ApiUsage = serde_json::from_slice(u).unwrap();
+                                assert_eq!(format!("{fu:?}"), format!("{lu:?}"));
+                            }
+                            other => panic!("usage differs: {other:?}"),
+                        }
+                    }
+                    _ => panic!("message differs: {}", String::from_utf8_lossy(&v)),
+                }
+            }
+        }
+        assert!(
+            accepted > 1000 && checked > accepted,
+            "{accepted} of {checked}"
+        );
     }
 }

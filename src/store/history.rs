@@ -73,21 +73,21 @@ CREATE TABLE files (
     rows INTEGER NOT NULL
 );
 CREATE TABLE requests (
-    id INTEGER PRIMARY KEY,
+    id INTEGER NOT NULL UNIQUE,
     kind INTEGER NOT NULL,
     file INTEGER NOT NULL REFERENCES files(id),
     time INTEGER NOT NULL,
-    bucket TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
     model INTEGER NOT NULL REFERENCES names(id),
     project INTEGER NOT NULL REFERENCES names(id),
     session INTEGER NOT NULL REFERENCES names(id),
     machine INTEGER NOT NULL REFERENCES names(id),
     workspace INTEGER NOT NULL REFERENCES names(id),
     api_key INTEGER NOT NULL REFERENCES names(id),
-    tier TEXT NOT NULL,
-    context TEXT NOT NULL,
-    geo TEXT NOT NULL,
-    speed TEXT NOT NULL,
+    tier INTEGER NOT NULL,
+    context INTEGER NOT NULL,
+    geo INTEGER NOT NULL,
+    speed INTEGER NOT NULL,
     sidechain INTEGER NOT NULL,
     uncached_input INTEGER NOT NULL,
     cache_write_5m INTEGER NOT NULL,
@@ -99,10 +99,17 @@ CREATE TABLE requests (
 );
 CREATE INDEX requests_file ON requests(file);
 CREATE VIEW requests_named AS
-SELECT r.id, r.kind, f.path AS file, f.format, strftime('%Y-%m-%dT%H:%M:%SZ', r.time, 'unixepoch') AS time,
-       r.bucket, m.name AS model, p.name AS project, s.name AS session, h.name AS machine,
-       w.name AS workspace, k.name AS api_key, r.tier, r.context, r.geo, r.speed, r.sidechain,
-       r.uncached_input, r.cache_write_5m, r.cache_write_1h, r.cache_read, r.output,
+SELECT r.id, r.kind, f.path AS file, f.format,
+       strftime('%Y-%m-%dT%H:%M:%SZ', r.time, 'unixepoch') AS time,
+       CASE r.bucket WHEN 0 THEN 'request' WHEN 1 THEN 'minute' WHEN 2 THEN 'hour' ELSE 'day' END AS bucket,
+       m.name AS model, p.name AS project, s.name AS session, h.name AS machine,
+       w.name AS workspace, k.name AS api_key,
+       CASE r.tier WHEN 0 THEN 'standard' WHEN 1 THEN 'batch' WHEN 2 THEN 'priority'
+           WHEN 3 THEN 'priority_on_demand' WHEN 4 THEN 'flex' ELSE 'flex_discount' END AS tier,
+       CASE r.context WHEN 0 THEN 'request' WHEN 1 THEN 'long' ELSE 'short' END AS context,
+       CASE r.geo WHEN 0 THEN 'not_available' WHEN 1 THEN 'global' ELSE 'us' END AS geo,
+       CASE r.speed WHEN 0 THEN 'standard' ELSE 'fast' END AS speed,
+       r.sidechain, r.uncached_input, r.cache_write_5m, r.cache_write_1h, r.cache_read, r.output,
        r.web_search, r.requests
 FROM requests r JOIN files f ON f.id = r.file
 JOIN names m ON m.id = r.model JOIN names p ON p.id = r.project JOIN names s ON s.id = r.session
@@ -284,44 +291,81 @@ fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn tier_key(t: Tier) -> &'static str {
-    t.key()
-}
+// The small integers the enums are kept as (the `requests_named` view spells them out).
 
-fn bucket_key(b: Bucket) -> &'static str {
-    match b {
-        Bucket::Request => "request",
-        Bucket::Minute => "minute",
-        Bucket::Hour => "hour",
-        Bucket::Day => "day",
+fn tier_code(t: Tier) -> i64 {
+    match t {
+        Tier::Standard => 0,
+        Tier::Batch => 1,
+        Tier::Priority => 2,
+        Tier::PriorityOnDemand => 3,
+        Tier::Flex => 4,
+        Tier::FlexDiscount => 5,
     }
 }
 
-fn bucket_of(s: &str) -> Bucket {
-    match s {
-        "minute" => Bucket::Minute,
-        "hour" => Bucket::Hour,
-        "day" => Bucket::Day,
+fn tier_of(c: i64) -> Tier {
+    match c {
+        1 => Tier::Batch,
+        2 => Tier::Priority,
+        3 => Tier::PriorityOnDemand,
+        4 => Tier::Flex,
+        5 => Tier::FlexDiscount,
+        _ => Tier::Standard,
+    }
+}
+
+fn bucket_code(b: Bucket) -> i64 {
+    match b {
+        Bucket::Request => 0,
+        Bucket::Minute => 1,
+        Bucket::Hour => 2,
+        Bucket::Day => 3,
+    }
+}
+
+fn bucket_of(c: i64) -> Bucket {
+    match c {
+        1 => Bucket::Minute,
+        2 => Bucket::Hour,
+        3 => Bucket::Day,
         _ => Bucket::Request,
     }
 }
 
-fn context_key(c: Context) -> &'static str {
+fn context_code(c: Context) -> i64 {
     match c {
-        Context::Request => "request",
-        Context::Flag(true) => "long",
-        Context::Flag(false) => "short",
+        Context::Request => 0,
+        Context::Flag(true) => 1,
+        Context::Flag(false) => 2,
     }
 }
 
-fn context_of(s: &str) -> Context {
-    match s {
-        "long" => Context::Flag(true),
-        "short" => Context::Flag(false),
+fn context_of(c: i64) -> Context {
+    match c {
+        1 => Context::Flag(true),
+        2 => Context::Flag(false),
         _ => Context::Request,
     }
 }
 
+fn geo_code(g: Geo) -> i64 {
+    match g {
+        Geo::NotAvailable => 0,
+        Geo::Global => 1,
+        Geo::Us => 2,
+    }
+}
+
+fn geo_of(c: i64) -> Geo {
+    match c {
+        1 => Geo::Global,
+        2 => Geo::Us,
+        _ => Geo::NotAvailable,
+    }
+}
+
+/// `inference_geo` as the API spells it.
 pub fn geo_key(g: Geo) -> &'static str {
     match g {
         Geo::NotAvailable => "not_available",
@@ -330,6 +374,7 @@ pub fn geo_key(g: Geo) -> &'static str {
     }
 }
 
+/// `speed` as the API spells it.
 pub fn speed_key(s: Speed) -> &'static str {
     match s {
         Speed::Standard => "standard",
@@ -374,8 +419,12 @@ impl History {
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(err)?;
         let _ = mode;
-        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;")
-            .map_err(err)?;
+        // A page cache that holds the identity index of a large history: recording an
+        // import then writes each page once instead of spilling and reading it again.
+        conn.execute_batch(
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384;",
+        )
+        .map_err(err)?;
         let mut h = History {
             conn,
             path: path.to_path_buf(),
@@ -633,19 +682,21 @@ impl History {
             let tok = |i: usize| -> Result<u64, HistoryError> {
                 Ok(row.get::<_, i64>(i).map_err(|x| self.err(x))?.max(0) as u64)
             };
-            let bucket: String = row.get(3).map_err(e)?;
-            let tier: String = row.get(10).map_err(e)?;
-            let context: String = row.get(11).map_err(e)?;
-            let geo: String = row.get(12).map_err(e)?;
-            let speed: String = row.get(13).map_err(e)?;
+            let int = |i: usize| -> Result<i64, HistoryError> {
+                row.get::<_, i64>(i).map_err(|x| self.err(x))
+            };
             let r = UsageRecord {
                 time: row.get(2).map_err(e)?,
-                bucket: bucket_of(&bucket),
+                bucket: bucket_of(int(3)?),
                 model: sym(4, false)?,
-                tier: Tier::parse(&tier).unwrap_or(Tier::Standard),
-                context: context_of(&context),
-                geo: Geo::parse(&geo).unwrap_or_default(),
-                speed: Speed::parse(&speed).unwrap_or_default(),
+                tier: tier_of(int(10)?),
+                context: context_of(int(11)?),
+                geo: geo_of(int(12)?),
+                speed: if int(13)? == 1 {
+                    Speed::Fast
+                } else {
+                    Speed::Standard
+                },
                 workspace: sym(8, false)?,
                 api_key: sym(9, false)?,
                 project: sym(5, false)?,
@@ -913,17 +964,17 @@ impl Recorder<'_> {
                 kind,
                 file_id,
                 r.time,
-                bucket_key(r.bucket),
+                bucket_code(r.bucket),
                 name(r.model),
                 name(r.project),
                 name(r.session),
                 name(r.machine),
                 name(r.workspace),
                 name(r.api_key),
-                tier_key(r.tier),
-                context_key(r.context),
-                geo_key(r.geo),
-                speed_key(r.speed),
+                tier_code(r.tier),
+                context_code(r.context),
+                geo_code(r.geo),
+                (r.speed == Speed::Fast) as i64,
                 side as i64,
                 as_i64(t.uncached_input),
                 as_i64(t.cache_write_5m),
