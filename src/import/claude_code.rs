@@ -43,7 +43,7 @@ use super::json::{ApiUsage, OddValue, assumed_5m_note, json_error_reason, reject
 use super::{
     Identity, LineFormat, ParsedFile, Text, merge_repeated_messages, parse_time_str, stable_hash,
 };
-use crate::domain::records::UsageRecord;
+use crate::domain::records::{Symbols, UsageRecord};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -229,6 +229,9 @@ pub(crate) struct Counts {
     /// The last `cwd` met and its project symbol (a session keeps one `cwd` for hundreds of
     /// lines: labelled once).
     last_cwd: Option<(String, u32)>,
+    /// The same for the model and the session.
+    last_model: Option<(String, u32)>,
+    last_session: Option<(String, u32)>,
 }
 
 pub(crate) struct ClaudeCodeLog<'n> {
@@ -243,6 +246,18 @@ fn lacks_usage_object(line: &[u8]) -> bool {
     match serde_json::from_slice::<serde_json::Value>(line) {
         Ok(v) => !v.pointer("/message/usage").is_some_and(|u| u.is_object()),
         Err(_) => false,
+    }
+}
+
+/// `name`'s symbol, looked up only when it is not the last one met.
+fn cached_intern(last: &mut Option<(String, u32)>, symbols: &mut Symbols, name: &str) -> u32 {
+    match last {
+        Some((n, sym)) if n == name => *sym,
+        _ => {
+            let sym = symbols.intern(name);
+            *last = Some((name.to_owned(), sym));
+            sym
+        }
     }
 }
 
@@ -329,7 +344,7 @@ impl ClaudeCodeLog<'_> {
         }
         let r = UsageRecord {
             time,
-            model: out.symbols.intern(model),
+            model: cached_intern(&mut counts.last_model, &mut out.symbols, model),
             tier: terms.tier,
             geo: terms.geo,
             speed: terms.speed,
@@ -349,7 +364,11 @@ impl ClaudeCodeLog<'_> {
                     }
                 },
             },
-            session: out.symbols.intern(parsed.session_id.unwrap_or_default()),
+            session: cached_intern(
+                &mut counts.last_session,
+                &mut out.symbols,
+                parsed.session_id.unwrap_or_default(),
+            ),
             tokens,
             web_search: usage.web_search(),
             ..UsageRecord::REQUEST

@@ -263,7 +263,11 @@ fn once<T>(slot: &mut Option<T>, seen: &mut bool, v: Option<T>) -> Option<()> {
 /// The line read fast, or `None` to read it with serde.
 pub(crate) fn read(line: &[u8]) -> Option<FastLine<'_>> {
     // Control characters are not allowed inside JSON strings; compact JSON has none outside.
-    if line.iter().any(|&c| c < 0x20) {
+    // (Checked 32 bytes at a time, without an early exit inside: the compiler vectorises it.)
+    if line
+        .chunks(32)
+        .any(|c| c.iter().fold(0u8, |a, &b| a | u8::from(b < 0x20)) != 0)
+    {
         return None;
     }
     let mut s = Scan { b: line, i: 0 };
