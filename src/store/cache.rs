@@ -262,7 +262,11 @@ impl Pack {
     }
 
     fn get(&self, name: &str) -> Option<&[u8]> {
-        let s = self.slots.iter().find(|s| s.name == name)?;
+        // Slots are written sorted by name (a project's pack holds thousands).
+        let s = match self.slots.binary_search_by(|s| s.name.as_str().cmp(name)) {
+            Ok(i) => &self.slots[i],
+            Err(_) => self.slots.iter().find(|s| s.name == name)?,
+        };
         self.bytes.get(s.offset..s.offset + s.len)
     }
 }

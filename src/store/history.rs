@@ -97,7 +97,6 @@ CREATE TABLE requests (
     web_search INTEGER NOT NULL,
     requests INTEGER NOT NULL
 );
-CREATE INDEX requests_file ON requests(file);
 CREATE VIEW requests_named AS
 SELECT r.id, r.kind, f.path AS file, f.format,
        strftime('%Y-%m-%dT%H:%M:%SZ', r.time, 'unixepoch') AS time,
@@ -957,6 +956,9 @@ impl Recorder<'_> {
         let name = |s: u32| ids.get(s as usize).copied().unwrap_or(0);
         let mut up = tx.prepare_cached(UPSERT).map_err(e)?;
         let n = rows.len() as u64;
+        // In identity order: the identity index is filled page by page, not all over.
+        let mut rows = rows;
+        rows.sort_unstable_by_key(|r| r.0);
         for (id, kind, side, r) in rows {
             let t = &r.tokens;
             up.execute(params![
@@ -1034,7 +1036,9 @@ fn set_aside(path: &Path) -> Result<PathBuf, HistoryError> {
 /// kept by their position in the file.
 fn rows_of(f: &FileUsage) -> Vec<(u64, i64, bool, UsageRecord)> {
     let mut out: Vec<(u64, i64, bool, UsageRecord)> = Vec::with_capacity(f.records.len());
-    let mut seen: HashMap<u64, usize> = HashMap::new();
+    // Identities are hashes already: the identity hasher, not SipHash.
+    let mut seen: crate::import::merge::IdMap<usize> = Default::default();
+    seen.reserve(f.records.len());
     let by_id = f.format.keyed_by_id();
     for (k, (r, id)) in f.records.iter().enumerate() {
         let (h, kind, side) = match *id {
