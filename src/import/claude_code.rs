@@ -348,12 +348,7 @@ impl ClaudeCodeLog<'_> {
             tier: terms.tier,
             geo: terms.geo,
             speed: terms.speed,
-            project: match parsed
-                .cwd
-                .as_deref()
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-            {
+            project: match parsed.cwd.map(str::trim).filter(|c| !c.is_empty()) {
                 None => out.symbols.intern(&self.project),
                 Some(cwd) => match &counts.last_cwd {
                     Some((last, sym)) if last == cwd => *sym,

@@ -196,7 +196,7 @@ impl Cache {
         let mut uncached = Vec::new();
         for (i, key) in keys.into_iter().enumerate() {
             match key {
-                Some(k) if k.size >= MIN_CACHED_BYTES => {
+                Some(k) => {
                     let (folder, _) = pack_place(Path::new(&k.path));
                     folders.entry(folder).or_default().push((i, k));
                 }
@@ -469,8 +469,7 @@ pub(crate) fn packs_of<'a>(
     cache_dir: &Path,
     keys: impl Iterator<Item = &'a Key>,
 ) -> std::collections::BTreeSet<PathBuf> {
-    keys.filter(|k| k.size >= MIN_CACHED_BYTES)
-        .map(|k| pack_path(cache_dir, &pack_place(Path::new(&k.path)).0))
+    keys.map(|k| pack_path(cache_dir, &pack_place(Path::new(&k.path)).0))
         .collect()
 }
 

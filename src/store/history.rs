@@ -648,7 +648,7 @@ impl History {
         }
         let sql = match file_ids {
             None => SELECT.to_owned(),
-            Some(ids) if ids.is_empty() => return Ok(Vec::new()),
+            Some([]) => return Ok(Vec::new()),
             Some(ids) => {
                 let list: Vec<String> = ids.iter().map(i64::to_string).collect();
                 format!("{SELECT} WHERE r.file IN ({})", list.join(","))
