@@ -6,7 +6,7 @@
 //! What is kept is usage, never prices: each request's identity, time, dimensions and token
 //! counts. Prices are applied when the history is read, so a new price table re-prices it.
 //!
-//! Schema (version 1; `meta.schema`):
+//! Schema (version 1; `meta.schema`; `CREATE` below is the exact text):
 //!
 //! ```sql
 //! meta(key TEXT PRIMARY KEY, value TEXT)   -- schema, id (this database's random id), machine
@@ -17,19 +17,24 @@
 //! files(id INTEGER PRIMARY KEY, path TEXT UNIQUE, format TEXT, size INTEGER,
 //!       mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, recorded INTEGER, rows INTEGER)
 //!                                          -- each file usage was taken from, as last recorded
-//! requests(id INTEGER PRIMARY KEY,         -- identity: hash of (message id, request id) of a
+//! requests(id INTEGER UNIQUE,              -- identity: hash of (message id, request id) of a
 //!                                          -- response; of every dimension of a row
 //!          kind INTEGER,                   -- 1 response, 2 aggregated row, 0 no identity
 //!          file INTEGER REFERENCES files,  -- the file the kept copy came from
 //!          time INTEGER,                   -- Unix seconds, UTC (request or bucket start)
-//!          bucket TEXT,                    -- request, minute, hour, day
+//!          bucket INTEGER,                 -- 0 request, 1 minute, 2 hour, 3 day
 //!          model, project, session, machine, workspace, api_key INTEGER REFERENCES names,
-//!          tier TEXT, context TEXT,        -- context: request (the 200K rule applies per
-//!          geo TEXT, speed TEXT,           -- request), long or short (a row's flag)
+//!          tier INTEGER,                   -- 0 standard, 1 batch, 2 priority,
+//!                                          -- 3 priority_on_demand, 4 flex, 5 flex_discount
+//!          context INTEGER,                -- 0 per request (the 200K rule applies to the
+//!                                          -- request), 1 long, 2 short (a row's flag)
+//!          geo INTEGER,                    -- 0 not_available, 1 global, 2 us
+//!          speed INTEGER,                  -- 0 standard, 1 fast
 //!          sidechain INTEGER,
 //!          uncached_input, cache_write_5m, cache_write_1h, cache_read, output INTEGER,
 //!          web_search INTEGER, requests INTEGER)
-//! requests_named                           -- a view: requests with names and ISO times
+//! requests_named                           -- a view: requests with names, ISO times and the
+//!                                          -- codes spelt out (what `history export` writes)
 //! ```
 //!
 //! Rules:
