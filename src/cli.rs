@@ -118,9 +118,15 @@ pub struct ImportArgs {
 }
 
 impl ImportArgs {
-    /// The history to keep and read while importing, if any.
-    pub fn history_choice(&self) -> Result<Option<load::HistoryChoice>, Fail> {
-        if self.no_history || (!self.history && !costlens::store::history::on_by_default()) {
+    /// The history to keep and read while importing `files`, if any: by default only when a
+    /// folder is opened (Claude Code logs are found in folders; a report of a CSV export
+    /// neither keeps history nor creates a database).
+    pub fn history_choice(&self, files: &[PathBuf]) -> Result<Option<load::HistoryChoice>, Fail> {
+        if self.no_history
+            || (!self.history
+                && (!costlens::store::history::on_by_default()
+                    || !files.iter().any(|f| f.is_dir())))
+        {
             return Ok(None);
         }
         let path = costlens::store::history::default_path().ok_or_else(|| {
@@ -403,7 +409,7 @@ pub fn pipeline(
         .resolve(&table)
         .map_err(|e| Fail::usage(e.to_string()))?;
     let opts = import_options(import)?;
-    let choice = import.history_choice()?;
+    let choice = import.history_choice(files)?;
     let mut loaded = load::load_with_history(
         files,
         &opts,

@@ -92,7 +92,7 @@ find "$TREE/projects" -type f -name '*.jsonl' -exec cat {} + > /dev/null
 
 CACHE=$WORK/costlens-cache
 HIST=$WORK/costlens-history.sqlite
-cl() { COSTLENS_CACHE_DIR=$CACHE COSTLENS_HISTORY_DB=$HIST "$COSTLENS" report "$TREE" --json --period day "$@"; }
+CL=(env "COSTLENS_CACHE_DIR=$CACHE" "COSTLENS_HISTORY_DB=$HIST" "$COSTLENS" report "$TREE" --json --period day)
 
 echo "== grep -rc '\"usage\"' ($RUNS runs)"
 for i in $(seq "$RUNS"); do timed grep grep -rc '"usage"' "$TREE/projects" > /dev/null; done
@@ -107,27 +107,27 @@ done
 echo "== costlens report --json --period day ($RUNS runs of each state)"
 for i in $(seq "$RUNS"); do
   rm -rf "$CACHE" "$HIST" "$HIST-wal" "$HIST-shm"
-  timed first cl > "$WORK/costlens.json"
+  timed first "${CL[@]}" > "$WORK/costlens.json"
 done
 for i in $(seq "$RUNS"); do
   rm -rf "$CACHE"
-  timed cold cl > "$WORK/costlens-cold.json"
+  timed cold "${CL[@]}" > "$WORK/costlens-cold.json"
 done
 for i in $(seq "$RUNS"); do
   rm -rf "$CACHE"
-  timed no-hist cl --no-history > "$WORK/costlens-nohist.json"
+  timed no-hist "${CL[@]}" --no-history > "$WORK/costlens-nohist.json"
 done
-cl > /dev/null
-for i in $(seq "$RUNS"); do timed warm cl > "$WORK/costlens-warm.json"; done
+"${CL[@]}" > /dev/null
+for i in $(seq "$RUNS"); do timed warm "${CL[@]}" > "$WORK/costlens-warm.json"; done
 # A live session: one line appended to a session file before each run, then taken off again
 # (the file's size put back) and the tree re-read, so that the next run sees one change too.
-LIVE=$(find "$TREE/projects" -maxdepth 2 -type f -name '*.jsonl' | sort | head -1)
+LIVE=$(find "$TREE/projects" -maxdepth 2 -type f -name '*.jsonl' | sort | sed -n 1p)
 LEN=$(stat -c %s "$LIVE")
 for i in $(seq "$RUNS"); do
   tail -n 1 "$LIVE" >> "$LIVE"
-  timed append cl > "$WORK/costlens-append.json"
+  timed append "${CL[@]}" > "$WORK/costlens-append.json"
   truncate -s "$LEN" "$LIVE"
-  cl > /dev/null
+  "${CL[@]}" > /dev/null
 done
 
 MB=$(echo "$BYTES / 1000000" | bc -l)
