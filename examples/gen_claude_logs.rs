@@ -1,7 +1,10 @@
 //! Writes a deterministic, realistic Claude Code log tree (for benchmarks and demos):
-//! `cargo run --release --example gen_claude_logs -- <out_dir> <approx_bytes> [seed] [--cache-expiry]`
+//! `cargo run --release --example gen_claude_logs -- <out_dir> <approx_bytes> [seed] [--small] [--cache-expiry]`
 //!
-//! `approx_bytes` takes a K, M or G suffix (`50M`, `1G`). The tree is `<out_dir>/projects/...`:
+//! `approx_bytes` takes a K, M or G suffix (`50M`, `1G`). `--small` writes many small sessions
+//! (`ClaudeTreeSpec::many_small`: about 14,000 files and 350,000 API responses per GB, 1-3
+//! lines per response, 30% of sessions with a subagent log) instead of the default shape
+//! (about 4,000 larger files and 96,000 responses per GB, 2-4 lines per response). The tree is `<out_dir>/projects/...`:
 //! point Claude Code tools at it with `CLAUDE_CONFIG_DIR=<out_dir>`, or open `<out_dir>` in
 //! costlens.
 
@@ -23,16 +26,22 @@ fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     // `--cache-expiry`: cache reads as the API makes them (ClaudeTreeSpec::cache_expiry).
     let expiry = args.iter().any(|a| a == "--cache-expiry");
-    args.retain(|a| a != "--cache-expiry");
+    // `--small`: many small sessions (ClaudeTreeSpec::many_small).
+    let small = args.iter().any(|a| a == "--small");
+    args.retain(|a| a != "--cache-expiry" && a != "--small");
     let (Some(out), Some(size)) = (args.first(), args.get(1).and_then(|s| parse_size(s))) else {
         eprintln!(
-            "usage: gen_claude_logs <out_dir> <approx_bytes, e.g. 50M or 1G> [seed] [--cache-expiry]"
+            "usage: gen_claude_logs <out_dir> <approx_bytes, e.g. 50M or 1G> [seed] [--small] [--cache-expiry]"
         );
         return ExitCode::from(2);
     };
     let seed = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2026);
     let started = std::time::Instant::now();
-    let mut spec = ClaudeTreeSpec::new(size, seed);
+    let mut spec = if small {
+        ClaudeTreeSpec::many_small(size, seed)
+    } else {
+        ClaudeTreeSpec::new(size, seed)
+    };
     spec.cache_expiry = expiry;
     match claude_code_tree(std::path::Path::new(out), &spec) {
         Ok(s) => {

@@ -50,8 +50,39 @@ pub enum Command {
     Estimate(EstimateArgs),
     /// Print the effective price table, or check files against it (--check).
     Prices(PricesArgs),
-    /// Render the savings chart to a PNG without opening a window.
+    /// Render the savings chart to a PNG, or write every request as a priced row (--records),
+    /// without opening a window.
     Export(ExportArgs),
+    /// The usage history: what it holds, forgetting old usage, exporting it.
+    History(HistoryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: HistoryCommand,
+    /// The history database (default: the user's, in the data folder; $COSTLENS_HISTORY_DB).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// What the history holds: requests, files (and how many are gone), dates, tokens, size.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the usage before a day (UTC; the day itself is kept).
+    Forget {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        before: String,
+    },
+    /// Write every request of the history as CSV (unpriced: the counts as kept).
+    Export {
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +118,36 @@ pub struct ImportArgs {
     /// names match) instead of counting them once.
     #[arg(long)]
     pub sum_overlaps: bool,
+    /// Keep the usage of every file imported in the usage history (by default only Claude
+    /// Code logs found in the folders opened are kept), and read back what only it has.
+    #[arg(long, conflicts_with = "no_history")]
+    pub history: bool,
+    /// Neither keep usage in the history nor read it back (on by default for Claude Code
+    /// folders; $COSTLENS_NO_HISTORY=1 turns that default off).
+    #[arg(long)]
+    pub no_history: bool,
+}
+
+impl ImportArgs {
+    /// The history to keep and read while importing `files`, if any: by default only when a
+    /// folder is opened (Claude Code logs are found in folders; a report of a CSV export
+    /// neither keeps history nor creates a database).
+    pub fn history_choice(&self, files: &[PathBuf]) -> Result<Option<load::HistoryChoice>, Fail> {
+        if self.no_history
+            || (!self.history
+                && (!costlens::store::history::on_by_default()
+                    || !files.iter().any(|f| f.is_dir())))
+        {
+            return Ok(None);
+        }
+        let path = costlens::store::history::default_path().ok_or_else(|| {
+            Fail::input("no data folder for the usage history: set COSTLENS_HISTORY_DB")
+        })?;
+        Ok(Some(load::HistoryChoice {
+            path,
+            all_files: self.history,
+        }))
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -183,8 +244,12 @@ pub struct ReportArgs {
 pub struct ViewArgs {
     #[arg(long, default_value = "day", value_parser = ["hour", "day", "week", "month"])]
     pub period: String,
-    #[arg(long, default_value = "model", value_parser = ["model", "category", "workspace", "key", "tier", "project", "source"])]
+    #[arg(long, default_value = "model", value_parser = ["model", "category", "workspace", "key", "tier", "project", "source", "machine"])]
     pub by: String,
+    /// Keep only usage of these machines (as `--by machine` names them: "(this machine)", or
+    /// a history given as an input).
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    pub machine: Vec<String>,
     /// First day included (UTC).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub from: Option<String>,
@@ -227,6 +292,7 @@ impl ViewArgs {
                 // The filter's end is exclusive: the day after the last day included.
                 to: to.map(|t| t + 86_400),
                 sources: self.only_source.clone(),
+                machines: self.machine.clone(),
                 ..Default::default()
             },
         })
@@ -272,12 +338,17 @@ pub struct EstimateArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("out").required(true).multiple(true).args(["png", "records"]))]
 pub struct ExportArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Where to write the chart.
     #[arg(long, value_name = "OUT.png")]
-    pub png: PathBuf,
+    pub png: Option<PathBuf>,
+    /// Write one priced row per request (or row) with every dimension, as CSV, for a data
+    /// warehouse (the view's filter applies; levers do not).
+    #[arg(long, value_name = "FILE.csv")]
+    pub records: Option<PathBuf>,
     /// Width in pixels.
     #[arg(long, default_value_t = 1600)]
     pub width: u32,
@@ -370,7 +441,17 @@ pub fn pipeline(
         .resolve(&table)
         .map_err(|e| Fail::usage(e.to_string()))?;
     let opts = import_options(import)?;
-    let mut loaded = load::load(files, &opts, &Control::default());
+    let choice = import.history_choice(files)?;
+    let mut loaded = load::load_with_history(
+        files,
+        &opts,
+        &Control::default(),
+        &costlens::store::cache::Cache::from_env(),
+        choice.as_ref(),
+    );
+    for w in &loaded.history_warnings {
+        eprintln!("costlens: warning: {}", terminal_safe(w));
+    }
     // A file the user named that cannot be read ends the run; a problem inside a folder
     // they opened (a dangling link, an unreadable file, a link loop) is reported with the
     // rest and the other files are still imported.
@@ -598,6 +679,9 @@ pub fn render_report(r: &Report) -> String {
     }
     for n in &r.notes {
         let _ = writeln!(s, "  note: {}", terminal_safe(n));
+    }
+    if let Some(h) = &r.history {
+        let _ = writeln!(s, "  history: {}", terminal_safe(&h.summary()));
     }
     if !r.unrecognised_files.is_empty() {
         let shown: Vec<String> = r
@@ -979,4 +1063,136 @@ pub fn run_prices(a: &PricesArgs) -> Result<(), Fail> {
         table.sources.join("; ")
     );
     Ok(())
+}
+
+/// `costlens export --records FILE.csv`: one priced row per request (or row), every
+/// dimension, through a temporary file renamed into place (never over an input).
+pub fn write_records(p: &Pipeline, out: &std::path::Path, inputs: &[PathBuf]) -> Result<(), Fail> {
+    let fail = |e: String| Fail::input(format!("{}: {e}", out.display()));
+    let same = |a: &std::path::Path| {
+        std::fs::canonicalize(a)
+            .ok()
+            .zip(std::fs::canonicalize(out).ok())
+            .is_some_and(|(x, y)| x == y)
+    };
+    if inputs.iter().any(|i| same(i)) {
+        return Err(fail("is one of the input files: not replaced".to_owned()));
+    }
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let tmp = costlens::store::atomic::temp_in(dir).map_err(|e| fail(e.to_string()))?;
+    let n = costlens::pipeline::records::write_csv(
+        p.data(),
+        p.table(),
+        &p.spec().filter,
+        std::io::BufWriter::with_capacity(1 << 20, tmp.as_file()),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    tmp.persist(out).map_err(|e| fail(e.error.to_string()))?;
+    eprintln!("wrote {} ({} rows)", out.display(), money::count(n));
+    Ok(())
+}
+
+/// `costlens history stats|forget|export`.
+pub fn run_history(a: &HistoryArgs) -> Result<(), Fail> {
+    use costlens::store::history::{self, History};
+    let path = match &a.db {
+        Some(p) => p.clone(),
+        None => {
+            history::default_path().ok_or_else(|| Fail::input("no data folder: give --db FILE"))?
+        }
+    };
+    let shown = path.display().to_string();
+    let exists = path.exists();
+    let open = |write: bool| -> Result<History, Fail> {
+        let h = if write {
+            History::open(&path)
+        } else {
+            History::open_read_only(&path)
+        }
+        .map_err(|e| Fail::input(e.to_string()))?;
+        for n in &h.notes {
+            eprintln!("costlens: warning: {}", terminal_safe(n));
+        }
+        Ok(h)
+    };
+    match &a.command {
+        HistoryCommand::Stats { json } => {
+            if !exists {
+                return Err(Fail::input(format!(
+                    "{shown}: no usage history yet (reports of Claude Code folders start one)"
+                )));
+            }
+            let s = open(false)?
+                .stats()
+                .map_err(|e| Fail::input(e.to_string()))?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+            } else {
+                println!("Usage history {} (machine {})", s.path, s.machine);
+                println!(
+                    "  {} requests from {} files ({} of them no longer on disk, holding {} requests kept here only)",
+                    money::count(s.requests),
+                    money::count(s.files),
+                    money::count(s.files_gone),
+                    money::count(s.requests_from_gone_files)
+                );
+                println!(
+                    "  from {} to {}",
+                    s.first.as_deref().unwrap_or("-"),
+                    s.last.as_deref().unwrap_or("-")
+                );
+                println!(
+                    "  tokens: {} uncached input, {} cache writes (5m), {} cache writes (1h), {} cache reads, {} output",
+                    money::count(s.tokens.uncached_input),
+                    money::count(s.tokens.cache_write_5m),
+                    money::count(s.tokens.cache_write_1h),
+                    money::count(s.tokens.cache_read),
+                    money::count(s.tokens.output)
+                );
+                println!(
+                    "  {} bytes on disk; schema {}, revision {}; integrity check: {}",
+                    money::count(s.bytes),
+                    s.schema,
+                    s.revision,
+                    s.integrity
+                );
+            }
+            Ok(())
+        }
+        HistoryCommand::Forget { before } => {
+            let t = day_start("--before", before)?;
+            if !exists {
+                return Err(Fail::input(format!("{shown}: no usage history")));
+            }
+            let n = open(true)?
+                .forget_before(t)
+                .map_err(|e| Fail::input(e.to_string()))?;
+            println!(
+                "forgot {} requests before {before} in {shown}",
+                money::count(n)
+            );
+            Ok(())
+        }
+        HistoryCommand::Export { file } => {
+            if !exists {
+                return Err(Fail::input(format!("{shown}: no usage history")));
+            }
+            let h = open(false)?;
+            let fail = |e: String| Fail::input(format!("{}: {e}", file.display()));
+            let dir = match file.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            let tmp = costlens::store::atomic::temp_in(dir).map_err(|e| fail(e.to_string()))?;
+            let n = h
+                .export_csv(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file()))
+                .map_err(|e| fail(e.to_string()))?;
+            tmp.persist(file).map_err(|e| fail(e.error.to_string()))?;
+            eprintln!("wrote {} ({} requests)", file.display(), money::count(n));
+            Ok(())
+        }
+    }
 }

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Some(cli::Command::Estimate(a)) => cli::exit(cli::run_estimate(&a)),
         Some(cli::Command::Prices(a)) => cli::exit(cli::run_prices(&a)),
         Some(cli::Command::Export(a)) => cli::exit(run_export(&a)),
+        Some(cli::Command::History(a)) => cli::exit(cli::run_history(&a)),
         Some(cli::Command::Open { files }) => run_app(files),
         None => run_app(args.files),
     }
@@ -49,15 +50,14 @@ fn run_app(_files: Vec<std::path::PathBuf>) -> ExitCode {
 /// `costlens export`: the dashboard's chart rendered offscreen to a PNG.
 fn run_export(a: &cli::ExportArgs) -> Result<(), cli::Fail> {
     let levers = a.levers.levers();
-    let data = cli::pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?
-        .chart("Claude API cost: actual vs scenario");
+    let pipeline = cli::pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?;
+    if let Some(out) = &a.records {
+        cli::write_records(&pipeline, out, &a.files)?;
+    }
+    let Some(png) = &a.png else { return Ok(()) };
+    let data = pipeline.chart("Claude API cost: actual vs scenario");
     let img = render::png::render_png(&data, false, a.width, a.height).map_err(cli::Fail::input)?;
-    render::png::write_png(&img, &a.png, &a.files).map_err(cli::Fail::input)?;
-    eprintln!(
-        "wrote {} ({}x{})",
-        a.png.display(),
-        img.width(),
-        img.height()
-    );
+    render::png::write_png(&img, png, &a.files).map_err(cli::Fail::input)?;
+    eprintln!("wrote {} ({}x{})", png.display(), img.width(), img.height());
     Ok(())
 }

@@ -208,6 +208,7 @@ fn importing_never_writes_input_files() {
     }
     // The CLI too (no user cache).
     let out = Command::new(env!("CARGO_BIN_EXE_costlens"))
+        .env("COSTLENS_NO_HISTORY", "1")
         .arg("report")
         .arg(&inputs)
         .arg("--json")

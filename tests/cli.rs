@@ -12,6 +12,7 @@ const MTOK: f64 = 1e6;
 
 fn costlens(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_costlens"))
+        .env("COSTLENS_NO_HISTORY", "1")
         .args(args)
         // Test the importers, not entries of the user's import cache (and write none).
         .env("COSTLENS_NO_CACHE", "1")
@@ -926,6 +927,7 @@ fn unreadable_entry_inside_a_folder_does_not_stop_the_report() {
     std::os::unix::fs::symlink(dir.path().join("gone.csv"), dir.path().join("dangling.csv"))
         .expect("link");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_costlens"))
+        .env("COSTLENS_NO_HISTORY", "1")
         .args(["report", "--json"])
         .arg(dir.path())
         .env("COSTLENS_NO_CACHE", "1")
@@ -949,6 +951,7 @@ fn unreadable_entry_inside_a_folder_does_not_stop_the_report() {
 
     // Named directly, the same dangling link is fatal.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_costlens"))
+        .env("COSTLENS_NO_HISTORY", "1")
         .arg("report")
         .arg(dir.path().join("dangling.csv"))
         .env("COSTLENS_NO_CACHE", "1")

@@ -11,7 +11,10 @@ use std::process::Command;
 mod render;
 
 fn costlens() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_costlens"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_costlens"));
+    // The user's usage history is neither written nor read by tests.
+    c.env("COSTLENS_NO_HISTORY", "1");
+    c
 }
 
 const USAGE: &str = concat!(

@@ -47,6 +47,7 @@ fn rejected(path: &Path) -> Vec<(u64, String)> {
 /// blocking it), without the user's import cache. Returns (exit code, stdout, stderr).
 fn report(args: &[&Path]) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_costlens"))
+        .env("COSTLENS_NO_HISTORY", "1")
         .arg("report")
         .args(args)
         .arg("--json")

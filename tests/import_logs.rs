@@ -314,14 +314,13 @@ fn claude_code_expected(root: &Path) -> CcExpected {
     let mut projects = std::collections::BTreeSet::new();
     for f in &files {
         let rel = f.strip_prefix(root).unwrap();
-        let project = rel
+        let folder = rel
             .components()
             .next()
             .unwrap()
             .as_os_str()
             .to_string_lossy()
             .into_owned();
-        projects.insert(project);
         for v in jsonl(f) {
             let Some(usage) = v.pointer("/message/usage") else {
                 continue;
@@ -329,6 +328,15 @@ fn claude_code_expected(root: &Path) -> CcExpected {
             if v["isApiErrorMessage"] == true || v["message"]["model"] == "<synthetic>" {
                 continue;
             }
+            // The project is the line's cwd with /home/<user> written ~ (the folder's name
+            // for a line without cwd).
+            projects.insert(match v["cwd"].as_str() {
+                Some(cwd) => {
+                    let rest = cwd.strip_prefix("/home/").unwrap();
+                    format!("~{}", &rest[rest.find('/').unwrap()..])
+                }
+                None => folder.clone(),
+            });
             let side = v["isSidechain"] == true;
             let t = usage_tokens(usage);
             let cost = v.get("costUSD").and_then(Value::as_f64);
@@ -1140,7 +1148,8 @@ fn the_cache_answers_unchanged_files_and_notices_changed_ones() {
     assert_eq!(q.records, p.records);
     assert_eq!(q.reported_per_record, p.reported_per_record);
     assert_eq!(q.summary, p.summary);
-    assert_eq!(q.symbols.get(q.records[0].0.project), "p");
+    // The project is the line's cwd (/home/u/proj), the home folder written ~.
+    assert_eq!(q.symbols.get(q.records[0].0.project), "~/proj");
     // Another batch date is another result.
     let (_, hit) = cache
         .parse_path(
@@ -1218,7 +1227,7 @@ fn a_corrupt_or_foreign_cache_entry_is_ignored_and_rebuilt() {
         assert_eq!(std::fs::read(&entry).unwrap(), good, "rebuilt");
         assert!(cache.parse_path(&f, &opts, &Control::default()).unwrap().1);
     }
-    // A small file is not cached at all.
+    // A small file is cached too, in its folder's pack (no cache file of its own).
     let small = dir.path().join("small.jsonl");
     std::fs::copy(sample("messages_log.jsonl"), &small).unwrap();
     assert!(
@@ -1228,7 +1237,7 @@ fn a_corrupt_or_foreign_cache_entry_is_ignored_and_rebuilt() {
             .1
     );
     assert!(
-        !cache
+        cache
             .parse_path(&small, &opts, &Control::default())
             .unwrap()
             .1
@@ -1307,7 +1316,7 @@ fn progress_reaches_the_total_and_cancel_stops_within_100_ms() {
 }
 
 #[test]
-fn project_is_the_folder_under_projects() {
+fn project_folder_is_the_session_files_own_not_an_ancestor_named_projects() {
     use costlens::import::claude_code::project_of;
     assert_eq!(
         project_of(Path::new("/home/u/.claude/projects/-home-u-app/abc.jsonl")),
@@ -1326,6 +1335,102 @@ fn project_is_the_folder_under_projects() {
     assert_eq!(
         project_of(Path::new("/tmp/-home-u-app/abc.jsonl")),
         "-home-u-app"
+    );
+    // A folder named `projects` further up (a copy of the logs kept in ~/projects) does not
+    // make every project one.
+    assert_eq!(
+        project_of(Path::new("/home/u/projects/backup/-home-u-app/abc.jsonl")),
+        "-home-u-app"
+    );
+    assert_eq!(
+        project_of(Path::new(
+            "/home/u/projects/backup/-home-u-web/abc/subagents/agent-1.jsonl"
+        )),
+        "-home-u-web"
+    );
+}
+
+#[test]
+fn project_labels_write_any_home_folder_as_tilde() {
+    use costlens::import::claude_code::project_label;
+    for (cwd, want) in [
+        (
+            "/Users/dain/workspace/JSSoundRecorder",
+            "~/workspace/JSSoundRecorder",
+        ),
+        ("/home/alice/src/app", "~/src/app"),
+        ("/home/alice", "~"),
+        ("/root/work", "~/work"),
+        ("C:\\Users\\bob\\code\\app", "~\\code\\app"),
+        ("/srv/build/app", "/srv/build/app"),
+        ("/rootless/x", "/rootless/x"),
+        ("/home/", "/home/"),
+    ] {
+        assert_eq!(project_label(cwd), want, "{cwd}");
+    }
+}
+
+/// A log line of an assistant response, with `cwd` or without.
+fn cwd_line(cwd: Option<&str>, msg: &str, session: &str) -> String {
+    let cwd = cwd.map_or(String::new(), |c| format!("\"cwd\":\"{c}\","));
+    format!(
+        "{{\"parentUuid\":null,\"isSidechain\":false,{cwd}\"sessionId\":\"{session}\",\"type\":\"assistant\",\"timestamp\":\"2026-10-05T10:00:00.000Z\",\"requestId\":\"req_{msg}\",\"message\":{{\"id\":\"msg_{msg}\",\"model\":\"claude-sonnet-4-5-20250929\",\"usage\":{{\"input_tokens\":10,\"output_tokens\":5}}}}}}"
+    )
+}
+
+#[test]
+fn projects_come_from_the_lines_cwd_and_the_folder_only_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // Logs kept under a folder named `projects` that is not Claude Code's: every project
+    // folder is its own project all the same.
+    let root = dir.path().join("projects").join("backup");
+    let a = root.join("-Users-dain-workspace-JSSoundRecorder");
+    let b = root.join("-home-alice-src-my-app");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(b.join("s2").join("subagents")).unwrap();
+    std::fs::write(
+        a.join("s1.jsonl"),
+        [
+            cwd_line(Some("/Users/dain/workspace/JSSoundRecorder"), "1", "s1"),
+            cwd_line(
+                Some("/Users/dain/workspace/JSSoundRecorder/sub.dir"),
+                "2",
+                "s1",
+            ),
+            cwd_line(None, "3", "s1"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        b.join("s2.jsonl"),
+        cwd_line(Some("/home/alice/src/my-app"), "4", "s2"),
+    )
+    .unwrap();
+    std::fs::write(
+        b.join("s2").join("subagents").join("agent-1.jsonl"),
+        cwd_line(None, "5", "s2"),
+    )
+    .unwrap();
+    let d = load(&[dir.path().to_path_buf()]).data;
+    let mut got: Vec<(String, u64)> = Vec::new();
+    for r in &d.records {
+        let p = d.symbols.get(r.project).to_owned();
+        match got.iter_mut().find(|g| g.0 == p) {
+            Some(g) => g.1 += 1,
+            None => got.push((p, 1)),
+        }
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("-Users-dain-workspace-JSSoundRecorder".to_owned(), 1),
+            ("-home-alice-src-my-app".to_owned(), 1),
+            ("~/src/my-app".to_owned(), 1),
+            ("~/workspace/JSSoundRecorder".to_owned(), 1),
+            ("~/workspace/JSSoundRecorder/sub.dir".to_owned(), 1),
+        ]
     );
 }
 

@@ -24,6 +24,8 @@ const SAMPLE: &str = "sample-data/claude_api_tokens_2026_08-10.csv";
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_costlens"));
+    // The user's usage history is neither written nor read by tests.
+    c.env("COSTLENS_NO_HISTORY", "1");
     c.env("COSTLENS_NO_CACHE", "1")
         .env_remove("COSTLENS_CACHE_DIR")
         .env_remove("DISPLAY")
@@ -1307,6 +1309,8 @@ fn a_file_rewritten_with_its_size_and_mtime_restored_is_read_again() {
     let path = write(d.path(), "usage.csv", &v1);
     let cached_report = || {
         let mut c = Command::new(env!("CARGO_BIN_EXE_costlens"));
+        // The user's usage history is neither written nor read by tests.
+        c.env("COSTLENS_NO_HISTORY", "1");
         c.args(["report", "usage.csv", "--json"])
             .current_dir(d.path())
             .env_remove("COSTLENS_NO_CACHE")

@@ -874,11 +874,12 @@ fn a_claude_code_tree_imports_every_line_with_usage() {
             ),
         ]
     );
-    // Every record belongs to the project folder, the old sidechain file's included.
+    // Every record belongs to the project its lines' cwd names (/home/u/shop, the home
+    // folder written ~), the old sidechain file's included.
     assert!(
         d.records
             .iter()
-            .all(|r| d.symbols.get(r.project) == "-home-u-shop")
+            .all(|r| d.symbols.get(r.project) == "~/shop")
     );
     let notes = &d.files[1].notes;
     for n in [
@@ -917,6 +918,7 @@ mod cli {
 
     fn costlens(args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_costlens"))
+            .env("COSTLENS_NO_HISTORY", "1")
             .args(args)
             .env("COSTLENS_NO_CACHE", "1")
             .output()

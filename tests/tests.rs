@@ -15,6 +15,7 @@ mod engine_whatif;
 mod fuzz_regressions;
 mod hardening_corpus;
 mod hardening_props;
+mod history;
 mod import_logs;
 mod layers;
 mod never_wrong;

@@ -2,6 +2,7 @@
 """Compares daily totals of `ccusage daily --json` with `costlens report --json --period day`.
 
 usage: compare.py CCUSAGE.json COSTLENS.json [MORE_COSTLENS.json ...]
+       compare.py --tokscale TOKSCALE.json COSTLENS.json
 
 Days must agree to $0.01 (both tools price per request and group by UTC day when ccusage runs
 with --timezone UTC). Token totals are compared as well (ccusage's cacheCreationTokens is
@@ -26,7 +27,34 @@ def costlens_days(doc):
     return {p["period"]: float(p["actual_usd"]) for p in doc["series"]}
 
 
+def tokscale(argv):
+    """tokscale's totals (`tokscale models --json`) against costlens's: tokens must be equal;
+    the cost is printed with its difference (the tools price differently: tokscale fetches its
+    prices, and without network falls back to a table of its own)."""
+    tk = json.load(open(argv[2]))
+    cl = json.load(open(argv[3]))
+    t = cl.get("tokens", {})
+    pairs = [
+        ("input", tk.get("totalInput"), t.get("uncached_input")),
+        ("output", tk.get("totalOutput"), t.get("output")),
+        ("cache read", tk.get("totalCacheRead"), t.get("cache_read")),
+        ("cache write", tk.get("totalCacheWrite"), (t.get("cache_write_5m") or 0) + (t.get("cache_write_1h") or 0)),
+        ("requests", tk.get("totalMessages"), cl.get("requests")),
+    ]
+    ok = True
+    for name, a, b in pairs:
+        same = a == b
+        ok &= same
+        print(f"tokscale {name:<11} {a:>15,}  costlens {b:>15,}  {'same' if same else 'DIFFERENT'}")
+    a, b = float(tk.get("totalCost", 0.0)), float(cl.get("actual_usd") or 0.0)
+    print(f"total cost: tokscale ${a:,.4f}   costlens ${b:,.4f}   difference ${b - a:+,.4f} ({100 * (b - a) / b:+.2f}%)")
+    print("OK: the token totals agree" if ok else "MISMATCH")
+    return 0 if ok else 1
+
+
 def main(argv):
+    if len(argv) >= 2 and argv[1] == "--tokscale":
+        return tokscale(argv)
     if len(argv) < 3:
         print(__doc__)
         return 2

@@ -513,6 +513,13 @@ fn toolbar(app: &mut CostlensApp, ui: &mut Ui) {
             .selected_text(app.settings.spec.dimension.label())
             .show_ui(ui, |ui| {
                 for d in Dimension::ALL {
+                    // The machine breakdown only means something with several machines.
+                    if d == Dimension::Machine
+                        && app.choices.machines.len() < 2
+                        && app.settings.spec.dimension != d
+                    {
+                        continue;
+                    }
                     ui.selectable_value(&mut app.settings.spec.dimension, d, d.label());
                 }
             });

@@ -1,5 +1,5 @@
 //! The filters panel: date range (presets or typed days), and the values each dimension of the
-//! loaded data offers (models, workspaces, API keys, projects, sources), as checklists.
+//! loaded data offers (models, workspaces, API keys, projects, machines, sources), as checklists.
 
 use costlens::domain::records::Bucket;
 use costlens::domain::time::{DAY, Period};
@@ -14,6 +14,8 @@ pub struct Choices {
     pub workspaces: Vec<String>,
     pub api_keys: Vec<String>,
     pub projects: Vec<String>,
+    /// Machines (history databases given as inputs; [`view::THIS_MACHINE`] for this one).
+    pub machines: Vec<String>,
     /// Source keys and labels.
     pub sources: Vec<(String, String)>,
     /// First and last record time.
@@ -33,6 +35,7 @@ impl Choices {
             BTreeSet::new(),
         );
         let mut sources = BTreeSet::new();
+        let mut machines = BTreeSet::new();
         let mut hourly = false;
         for r in &data.records {
             m.insert(r.model);
@@ -40,6 +43,7 @@ impl Choices {
             k.insert(r.api_key);
             p.insert(r.project);
             sources.insert(r.source);
+            machines.insert(r.machine);
             hourly |= r.bucket != Bucket::Day;
         }
         let names = |s: BTreeSet<u32>| -> Vec<String> {
@@ -63,6 +67,18 @@ impl Choices {
             workspaces: names(w),
             api_keys: names(k),
             projects: names(p),
+            machines: {
+                let mut v: Vec<String> = machines
+                    .into_iter()
+                    .map(|x| match data.symbols.get(x) {
+                        "" => view::THIS_MACHINE.to_owned(),
+                        s => s.to_owned(),
+                    })
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            },
             sources: sources
                 .into_iter()
                 .filter_map(|s| data.sources.get(s as usize))
@@ -135,6 +151,9 @@ impl FiltersPanel {
         changed |= checklist(ui, "Workspaces", &choices.workspaces, &mut f.workspaces);
         changed |= checklist(ui, "API keys", &choices.api_keys, &mut f.api_keys);
         changed |= checklist(ui, "Projects", &choices.projects, &mut f.projects);
+        if choices.machines.len() > 1 || !f.machines.is_empty() {
+            changed |= checklist(ui, "Machines", &choices.machines, &mut f.machines);
+        }
         if choices.sources.len() > 1 {
             let keys: Vec<String> = choices.sources.iter().map(|s| s.0.clone()).collect();
             changed |= checklist_labelled(ui, "Sources", &keys, &choices.sources, &mut f.sources);

@@ -136,6 +136,7 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
                 });
             }
             overlaps(app, ui, &mut cmds);
+            history(app, ui, &mut cmds);
             if app.pipeline.data().files.is_empty() && app.load_errors.is_empty() {
                 ui.label("Nothing imported yet.");
             }
@@ -144,6 +145,33 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
         app.push(c);
     }
     app.show_report = open;
+}
+
+/// The usage history: what it added, its problems, and the switch that keeps it.
+fn history(app: &mut CostlensApp, ui: &mut egui::Ui, cmds: &mut Vec<Action>) {
+    if app.history_db.is_none() {
+        return;
+    }
+    ui.separator();
+    ui.label(RichText::new("Usage history").strong());
+    for n in &app.history_notes {
+        ui.label(n);
+    }
+    let before = app.settings.keep_history;
+    ui.checkbox(
+        &mut app.settings.keep_history,
+        "Keep Claude Code usage in the history (requests of logs deleted later stay counted)",
+    )
+    .on_hover_text(format!(
+        "Claude Code deletes session logs after 30 days; the history keeps their usage in {}",
+        app.history_db
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    ));
+    if before != app.settings.keep_history {
+        cmds.push(Action::Reimport);
+    }
 }
 
 /// Files that hold the same rows, and kinds of source that cover the same days: what was

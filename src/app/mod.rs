@@ -152,6 +152,11 @@ pub struct CostlensApp {
     /// The import cache: the user's in the app, none in tests (the user's cache is neither
     /// read nor written by them).
     cache: Cache,
+    /// The usage history database: the user's in the app (unless $COSTLENS_NO_HISTORY), none
+    /// in tests unless they give one.
+    pub history_db: Option<PathBuf>,
+    /// What the last import said about the history (requests from deleted logs, problems).
+    pub history_notes: Vec<String>,
     job: Option<ImportJob>,
     export_job: Option<ExportJob>,
     pending: Vec<Action>,
@@ -176,6 +181,9 @@ impl CostlensApp {
         let mut app = Self::with_settings(settings, Box::new(NativeDialogs));
         app.settings_path = path;
         app.cache = Cache::from_env();
+        app.history_db = costlens::store::history::on_by_default()
+            .then(costlens::store::history::default_path)
+            .flatten();
         if let Some(p) = problem {
             app.set_status(p, true);
         }
@@ -229,6 +237,8 @@ impl CostlensApp {
             settings_path: None,
             autosave,
             cache: Cache::disabled(),
+            history_db: None,
+            history_notes: Vec::new(),
             job: None,
             export_job: None,
             pending: Vec::new(),
@@ -364,8 +374,9 @@ impl CostlensApp {
         let ctx = ctx.clone();
         let opts = self.import_options();
         let cache = self.cache.clone();
+        let history = self.history_choice(&paths);
         std::thread::spawn(move || {
-            let mut loaded = load::load_with_cache(&p, &opts, &c, &cache);
+            let mut loaded = load::load_with_history(&p, &opts, &c, &cache, history.as_ref());
             // The dataset moves into a pipeline, built here off the UI thread (the cube of a
             // large import takes a moment); the rest of `loaded` goes to the report.
             let data = std::mem::take(&mut loaded.data);
@@ -387,6 +398,18 @@ impl CostlensApp {
             date: time::Period::parse_day(self.settings.date.trim()),
             sum_overlaps: self.settings.sum_overlaps,
         }
+    }
+
+    /// The usage history this import keeps and reads back: only when a folder is opened (where
+    /// Claude Code logs are found) and the import report's switch is on.
+    fn history_choice(&self, paths: &[PathBuf]) -> Option<load::HistoryChoice> {
+        let path = self.history_db.clone()?;
+        (self.settings.keep_history && paths.iter().any(|p| p.is_dir())).then_some(
+            load::HistoryChoice {
+                path,
+                all_files: false,
+            },
+        )
     }
 
     /// Imports the current files again (after an import option changed).
@@ -441,6 +464,17 @@ impl CostlensApp {
         let secs = job.started.elapsed().as_secs_f64();
         self.load_errors = loaded.errors.iter().map(|e| e.to_string()).collect();
         self.unrecognised = loaded.unrecognised_in_folders;
+        self.history_notes = loaded.history_warnings.clone();
+        if let Some(h) = &pipeline.data().history {
+            self.history_notes.insert(
+                0,
+                format!(
+                    "Usage history: {} requests recorded, {}",
+                    money::count(h.recorded),
+                    h.summary()
+                ),
+            );
+        }
         if pipeline.data().is_empty() {
             self.set_status(
                 format!(
@@ -465,7 +499,7 @@ impl CostlensApp {
         let problems = rejected + self.load_errors.len() + self.pipeline.view().unpriced.len();
         self.set_status(
             format!(
-                "Imported {} from {} in {:.2} s{}{}",
+                "Imported {} from {} in {:.2} s{}{}{}",
                 money::plural(rows as usize, "row"),
                 describe_paths(&job.paths),
                 secs,
@@ -473,6 +507,13 @@ impl CostlensApp {
                     " (no file changed since the last import: read from the cache)"
                 } else {
                     ""
+                },
+                match &self.pipeline.data().history {
+                    Some(h) if h.requests_from_deleted_logs > 0 => format!(
+                        ", {} requests from deleted logs",
+                        money::count(h.requests_from_deleted_logs)
+                    ),
+                    _ => String::new(),
                 },
                 if problems > 0 {
                     " — some lines need a look (Import report)"
@@ -721,6 +762,7 @@ impl CostlensApp {
             Dimension::Key => &mut f.api_keys,
             Dimension::Project => &mut f.projects,
             Dimension::Source => &mut f.sources,
+            Dimension::Machine => &mut f.machines,
             Dimension::Category | Dimension::Tier => return,
         };
         *list = vec![value.clone()];

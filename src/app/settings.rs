@@ -78,6 +78,9 @@ pub struct Settings {
     pub route_any_target: bool,
     /// A monthly budget in dollars (0: none), drawn on the cumulative chart.
     pub budget_usd: f64,
+    /// Keep the usage of Claude Code logs in opened folders in the usage history, and count
+    /// the requests of logs deleted since (the import report's switch).
+    pub keep_history: bool,
 }
 
 impl Default for Settings {
@@ -104,6 +107,7 @@ impl Default for Settings {
             show_levers: true,
             route_any_target: false,
             budget_usd: 0.0,
+            keep_history: true,
         }
     }
 }

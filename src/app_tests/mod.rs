@@ -15,6 +15,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 mod dashboard;
+mod history;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;

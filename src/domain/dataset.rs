@@ -324,6 +324,30 @@ pub struct Dataset {
     pub derived: Option<Derived>,
     /// Files inside opened folders that are not usage files (skipped, listed).
     pub unrecognised: Vec<String>,
+    /// Set when the usage history was used (kept and read back): see [`HistoryUse`].
+    pub history: Option<HistoryUse>,
+}
+
+/// What the usage history added to an import.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryUse {
+    /// The history database (this machine's).
+    pub database: String,
+    /// Requests only the history has: from logs deleted or rotated since they were imported.
+    pub requests_from_deleted_logs: u64,
+    /// Requests recorded into the history by this import.
+    pub recorded: u64,
+}
+
+impl HistoryUse {
+    /// "including 1,234 requests from deleted logs", for the report and the app.
+    pub fn summary(&self) -> String {
+        format!(
+            "including {} requests from deleted logs (kept in the usage history {})",
+            crate::domain::money::count(self.requests_from_deleted_logs),
+            self.database
+        )
+    }
 }
 
 /// At most this many rejected lines are kept as examples over all files.

@@ -205,6 +205,7 @@ pub(crate) struct CubeKey {
     pub(crate) workspace: Sym,
     pub(crate) api_key: Sym,
     pub(crate) project: Sym,
+    pub(crate) machine: Sym,
     pub(crate) source: u8,
     pub(crate) replay: Kind,
 }
@@ -270,6 +271,7 @@ impl Cube {
                 workspace: r.workspace,
                 api_key: r.api_key,
                 project: r.project,
+                machine: r.machine,
                 source: r.source,
                 replay,
             }

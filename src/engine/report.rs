@@ -118,6 +118,9 @@ pub struct Report {
     pub opportunities: Vec<Opportunity>,
     /// Models routing can target, cheapest first, with their prices.
     pub route_targets: Vec<RouteTarget>,
+    /// What the usage history added (requests from deleted logs), when it was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::domain::dataset::HistoryUse>,
 }
 
 /// What the minimum cacheable prefix did to a scenario.
@@ -262,6 +265,7 @@ pub fn build(
         budget: None,
         opportunities: Vec::new(),
         route_targets: Vec::new(),
+        history: data.history.clone(),
     }
 }
 

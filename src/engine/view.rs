@@ -24,10 +24,12 @@ pub enum Dimension {
     Tier,
     Project,
     Source,
+    /// The machine usage came from: this one, or a history database given as an input.
+    Machine,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 7] = [
+    pub const ALL: [Dimension; 8] = [
         Dimension::Model,
         Dimension::Category,
         Dimension::Workspace,
@@ -35,6 +37,7 @@ impl Dimension {
         Dimension::Tier,
         Dimension::Project,
         Dimension::Source,
+        Dimension::Machine,
     ];
 
     pub fn parse(s: &str) -> Option<Dimension> {
@@ -50,6 +53,7 @@ impl Dimension {
             Dimension::Tier => "tier",
             Dimension::Project => "project",
             Dimension::Source => "source",
+            Dimension::Machine => "machine",
         }
     }
 
@@ -62,6 +66,7 @@ impl Dimension {
             Dimension::Tier => "Tier",
             Dimension::Project => "Project",
             Dimension::Source => "Source",
+            Dimension::Machine => "Machine",
         }
     }
 }
@@ -92,6 +97,19 @@ pub struct Filter {
     /// Source keys ([`crate::domain::dataset::Source::key`]): keep only usage from these kinds of
     /// source (the choice to keep one of two that count the same usage).
     pub sources: Vec<String>,
+    /// Machines, as the machine breakdown names them ([`THIS_MACHINE`] for this one).
+    pub machines: Vec<String>,
+}
+
+/// How the machine dimension names usage of this machine (imported here, not from another
+/// machine's history).
+pub const THIS_MACHINE: &str = "(this machine)";
+
+fn machine_label(syms: &Symbols, m: crate::domain::records::Sym) -> &str {
+    match syms.get(m) {
+        "" => THIS_MACHINE,
+        s => s,
+    }
 }
 
 impl Filter {
@@ -295,6 +313,7 @@ impl View {
         }
         let (models_ok, ws_ok, keys_ok) = (set(&f.models), set(&f.workspaces), set(&f.api_keys));
         let projects_ok = set(&f.projects);
+        let machines_ok = set(&f.machines);
         let source_ok: Vec<bool> = data
             .sources
             .iter()
@@ -357,6 +376,7 @@ impl View {
                 || !name_ok(&ws_ok, syms.get(k.workspace))
                 || !name_ok(&keys_ok, syms.get(k.api_key))
                 || !name_ok(&projects_ok, syms.get(k.project))
+                || !name_ok(&machines_ok, machine_label(syms, k.machine))
             {
                 continue;
             }
@@ -387,6 +407,7 @@ impl View {
                         Dimension::Key => k.api_key as usize,
                         Dimension::Project => k.project as usize,
                         Dimension::Source => source_slot(k.source),
+                        Dimension::Machine => k.machine as usize,
                         Dimension::Tier | Dimension::Category => tier_slot(k.tier),
                     };
                     if dim_of_slot[slot] == u32::MAX {
@@ -433,12 +454,14 @@ impl View {
                 && name_ok(&ws_ok, syms.get(b.workspace))
                 && name_ok(&keys_ok, syms.get(b.api_key))
                 && projects_ok.is_none()
+                && name_ok(&machines_ok, THIS_MACHINE)
         };
         let time_only = f.models.is_empty()
             && f.workspaces.is_empty()
             && f.api_keys.is_empty()
             && f.projects.is_empty()
-            && f.sources.is_empty();
+            && f.sources.is_empty()
+            && f.machines.is_empty();
         let reported_ok = |r: &&(i64, f64)| time_only && f.time_ok(r.0);
         // Billed and reported series may cover periods without usage.
         let billed_periods: Vec<i64> = data
@@ -980,5 +1003,6 @@ fn dim_label(
         Dimension::Source => sources
             .get(k.source as usize)
             .map_or_else(|| "(none)".to_owned(), |s| s.label.clone()),
+        Dimension::Machine => machine_label(syms, k.machine).to_owned(),
     }
 }

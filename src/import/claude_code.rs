@@ -21,9 +21,13 @@
 //!   names one response). Lines without `message.id` cannot be matched and are all counted.
 //! - `costUSD` (written by older Claude Code versions) is kept as the "reported" series for
 //!   comparison, attached to its record so that a merged response reports it once.
-//! - The `project` dimension is the folder directly under `projects/` (Claude Code's encoded
-//!   working directory, e.g. `-home-me-src-app`); old sidechain files `agent-*.jsonl` beside
-//!   the sessions belong to that project too.
+//! - The `project` dimension is the line's `cwd` (the folder Claude Code ran in), shown with
+//!   the home folder as `~` ([`project_label`]: `/Users/dain/workspace/app` is
+//!   `~/workspace/app`). Claude Code names a project's folder after its working directory with
+//!   every `/` and `.` turned into `-`, which cannot be turned back; so only a line without
+//!   `cwd` takes the folder's name ([`project_of`]: the folder holding the session file, or
+//!   for a subagent log `<project>/<session>/subagents/agent-*.jsonl` the folder above the
+//!   session's).
 //! - Every line with `message.usage` is imported: real logs carry model IDs with a `[1m]`
 //!   suffix (kept as written; the price lookup strips it), `usage.speed`,
 //!   `usage.inference_geo` (`""`, `not_available`, `global`, `us`), `usage.iterations` (read
@@ -33,11 +37,13 @@
 //!   and an `inference_geo` or `speed` not understood as the standard one; such lines are
 //!   counted and their values named in a note ([`ApiUsage::terms_lenient`]).
 
+mod fast;
+
 use super::json::{ApiUsage, OddValue, assumed_5m_note, json_error_reason, reject};
 use super::{
     Identity, LineFormat, ParsedFile, Text, merge_repeated_messages, parse_time_str, stable_hash,
 };
-use crate::domain::records::UsageRecord;
+use crate::domain::records::{Symbols, UsageRecord};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -89,9 +95,10 @@ pub fn default_claude_code_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// The project a log file belongs to: the folder directly under the last `projects` folder
-/// of its path; failing that (a project folder opened directly), the folder of the session
-/// (`<project>/<session>/subagents/x.jsonl` counts as `<project>`), else the parent folder.
+/// The project folder a log file belongs to, for lines without `cwd`: the folder holding the
+/// session file, or for a subagent log (`<project>/<session>/subagents/agent-x.jsonl`) the
+/// project folder above the session's. Only the file's own place counts: a folder named
+/// `projects` further up (`~/projects/backup/<project>/...`) once made every project one.
 pub fn project_of(path: &Path) -> String {
     let parts: Vec<String> = path
         .components()
@@ -101,11 +108,6 @@ pub fn project_of(path: &Path) -> String {
         })
         .collect();
     let n = parts.len();
-    if let Some(i) = parts.iter().rposition(|p| p == "projects")
-        && i + 2 < n
-    {
-        return parts[i + 1].clone();
-    }
     if n >= 4 && parts[n - 2] == "subagents" {
         return parts[n - 4].clone();
     }
@@ -115,10 +117,83 @@ pub fn project_of(path: &Path) -> String {
     String::new()
 }
 
+/// This machine's home folder, as `cwd` values spell it.
+static HOME: std::sync::LazyLock<Option<String>> = std::sync::LazyLock::new(|| {
+    directories::BaseDirs::new()
+        .map(|b| {
+            b.home_dir()
+                .to_string_lossy()
+                .trim_end_matches(['/', '\\'])
+                .to_owned()
+        })
+        .filter(|h| !h.is_empty())
+});
+
+/// A working directory as the project dimension shows it: the home folder written `~`. The
+/// home folder is this machine's, or any user's by its usual place (`/Users/<name>`,
+/// `/home/<name>`, `/root`, `C:\Users\<name>`), so that logs from another machine (a team's
+/// merged histories) read the same: `/Users/dain/workspace/app` is `~/workspace/app` here too.
+pub fn project_label(cwd: &str) -> String {
+    let cwd = cwd.trim();
+    let rest_after = |prefix_len: usize| -> Option<String> {
+        let rest = &cwd[prefix_len..];
+        if rest.is_empty() {
+            Some("~".to_owned())
+        } else if rest.starts_with(['/', '\\']) {
+            Some(format!("~{rest}"))
+        } else {
+            None
+        }
+    };
+    if let Some(home) = HOME.as_deref()
+        && cwd.starts_with(home)
+        && let Some(l) = rest_after(home.len())
+    {
+        return l;
+    }
+    if let Some(l) = rest_after_named_home(cwd) {
+        return l;
+    }
+    cwd.to_owned()
+}
+
+/// `~` and the rest of `cwd` when it starts with a user's home folder by its usual place.
+fn rest_after_named_home(cwd: &str) -> Option<String> {
+    let (sep, after) = if let Some(r) = cwd.strip_prefix("/Users/").or(cwd.strip_prefix("/home/")) {
+        ('/', r)
+    } else if let Some(r) = cwd.strip_prefix("/root") {
+        return match r.chars().next() {
+            None => Some("~".to_owned()),
+            Some('/') => Some(format!("~{r}")),
+            _ => None,
+        };
+    } else {
+        // C:\Users\name\... (a drive letter, then Users).
+        let b = cwd.as_bytes();
+        if b.len() > 3 && b[0].is_ascii_alphabetic() && &b[1..3] == b":\\" {
+            let r = &cwd[3..];
+            let r = r.strip_prefix("Users\\").or(r.strip_prefix("users\\"))?;
+            ('\\', r)
+        } else {
+            return None;
+        }
+    };
+    let (name, rest) = match after.find(sep) {
+        Some(i) => (&after[..i], &after[i..]),
+        None => (after, ""),
+    };
+    if name.is_empty() {
+        return None;
+    }
+    Some(format!("~{rest}"))
+}
+
 #[derive(Deserialize)]
 struct Line<'a> {
     #[serde(borrow, default)]
     timestamp: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    cwd: Option<Text<'a>>,
     #[serde(rename = "sessionId", borrow, default)]
     session_id: Option<Text<'a>>,
     #[serde(rename = "requestId", borrow, default)]
@@ -151,10 +226,17 @@ pub(crate) struct Counts {
     assumed_5m: u64,
     /// Values of `usage` not understood (priced as standard), with how many lines had each.
     odd: BTreeMap<OddValue, u64>,
+    /// The last `cwd` met and its project symbol (a session keeps one `cwd` for hundreds of
+    /// lines: labelled once).
+    last_cwd: Option<(String, u32)>,
+    /// The same for the model and the session.
+    last_model: Option<(String, u32)>,
+    last_session: Option<(String, u32)>,
 }
 
 pub(crate) struct ClaudeCodeLog<'n> {
     pub name: &'n str,
+    /// The project of lines without `cwd`: the folder's name ([`project_of`]).
     pub project: String,
 }
 
@@ -164,6 +246,129 @@ fn lacks_usage_object(line: &[u8]) -> bool {
     match serde_json::from_slice::<serde_json::Value>(line) {
         Ok(v) => !v.pointer("/message/usage").is_some_and(|u| u.is_object()),
         Err(_) => false,
+    }
+}
+
+/// `name`'s symbol, looked up only when it is not the last one met.
+fn cached_intern(last: &mut Option<(String, u32)>, symbols: &mut Symbols, name: &str) -> u32 {
+    match last {
+        Some((n, sym)) if n == name => *sym,
+        _ => {
+            let sym = symbols.intern(name);
+            *last = Some((name.to_owned(), sym));
+            sym
+        }
+    }
+}
+
+/// The fields of a usage line that the rules below use, however the line was read.
+struct Fields<'l> {
+    timestamp: Option<&'l str>,
+    cwd: Option<&'l str>,
+    session_id: Option<&'l str>,
+    request_id: Option<&'l str>,
+    is_sidechain: Option<bool>,
+    is_api_error: Option<bool>,
+    cost_usd: Option<f64>,
+    /// `message.id`, `message.model`, `message.usage`.
+    message: Option<(Option<&'l str>, Option<&'l str>, Option<ApiUsage<'l>>)>,
+}
+
+impl ClaudeCodeLog<'_> {
+    /// The rules of the module doc, on a line's fields.
+    fn take(&self, parsed: Fields, line_no: u64, out: &mut ParsedFile, counts: &mut Counts) {
+        let skip = |out: &mut ParsedFile, n: &mut u64| {
+            *n += 1;
+            out.summary.skipped += 1;
+        };
+        let Some((message_id, message_model, usage)) = parsed.message else {
+            return skip(out, &mut counts.no_usage);
+        };
+        let Some(usage) = usage else {
+            return skip(out, &mut counts.no_usage);
+        };
+        if parsed.is_api_error == Some(true) {
+            return skip(out, &mut counts.api_error);
+        }
+        let model = message_model.unwrap_or("").trim();
+        if model == "<synthetic>" {
+            return skip(out, &mut counts.synthetic);
+        }
+        if model.is_empty() {
+            return reject(
+                out,
+                self.name,
+                line_no,
+                "message.model is missing".to_owned(),
+            );
+        }
+        let time = match parsed.timestamp {
+            None => return reject(out, self.name, line_no, "no timestamp field".to_owned()),
+            Some(s) => match parse_time_str(s) {
+                Some(t) => match super::values::check_time("timestamp", s, t) {
+                    Ok(t) => t,
+                    Err(why) => return reject(out, self.name, line_no, why),
+                },
+                None => {
+                    return reject(
+                        out,
+                        self.name,
+                        line_no,
+                        format!("timestamp: not RFC 3339: {s:?}"),
+                    );
+                }
+            },
+        };
+        let (terms, odd) = usage.terms_lenient();
+        for v in odd {
+            *counts.odd.entry(v).or_default() += 1;
+        }
+        let (tokens, assumed) = usage.tokens();
+        if let Err(why) = super::values::check_tokens(&tokens, usage.web_search(), true) {
+            return reject(out, self.name, line_no, why);
+        }
+        counts.assumed_5m += assumed as u64;
+        let sidechain = parsed.is_sidechain == Some(true);
+        let identity = match message_id.filter(|s| !s.is_empty()) {
+            Some(id) => {
+                let req = parsed.request_id.unwrap_or("");
+                Identity::Message {
+                    id: stable_hash(&[b"claude-code", id.as_bytes(), req.as_bytes()]),
+                    sidechain,
+                }
+            }
+            None => Identity::None,
+        };
+        if let Some(usd) = parsed.cost_usd.filter(|c| c.is_finite() && *c >= 0.0) {
+            out.reported_per_record.push((out.records.len(), usd));
+        }
+        let r = UsageRecord {
+            time,
+            model: cached_intern(&mut counts.last_model, &mut out.symbols, model),
+            tier: terms.tier,
+            geo: terms.geo,
+            speed: terms.speed,
+            project: match parsed.cwd.map(str::trim).filter(|c| !c.is_empty()) {
+                None => out.symbols.intern(&self.project),
+                Some(cwd) => match &counts.last_cwd {
+                    Some((last, sym)) if last == cwd => *sym,
+                    _ => {
+                        let sym = out.symbols.intern(&project_label(cwd));
+                        counts.last_cwd = Some((cwd.to_owned(), sym));
+                        sym
+                    }
+                },
+            },
+            session: cached_intern(
+                &mut counts.last_session,
+                &mut out.symbols,
+                parsed.session_id.unwrap_or_default(),
+            ),
+            tokens,
+            web_search: usage.web_search(),
+            ..UsageRecord::REQUEST
+        };
+        out.records.push((r, identity));
     }
 }
 
@@ -194,87 +399,46 @@ impl LineFormat for ClaudeCodeLog<'_> {
         if USAGE.find(line).is_none() {
             return skip(out, &mut counts.no_usage);
         }
+        // The usual line, read in one pass (`fast`); anything else, and any line whose usage
+        // serde does not read, goes the serde way below with the same rules.
+        if let Some(f) = fast::read(line) {
+            let usage = match f.message.as_ref().and_then(|m| m.usage) {
+                None => Some(None),
+                Some(b) => serde_json::from_slice::<ApiUsage>(b).ok().map(Some),
+            };
+            if let Some(usage) = usage {
+                let fields = Fields {
+                    timestamp: f.timestamp,
+                    cwd: f.cwd,
+                    session_id: f.session_id,
+                    request_id: f.request_id,
+                    is_sidechain: f.is_sidechain,
+                    is_api_error: f.is_api_error,
+                    cost_usd: f.cost_usd,
+                    message: f.message.map(|m| (m.id, m.model, usage)),
+                };
+                return self.take(fields, line_no, out, counts);
+            }
+        }
         let parsed: Line = match serde_json::from_slice(line) {
             Ok(l) => l,
             Err(_) if lacks_usage_object(line) => return skip(out, &mut counts.no_usage),
             Err(e) => return reject(out, self.name, line_no, json_error_reason::<Line>(line, &e)),
         };
-        let Some(message) = parsed.message else {
-            return skip(out, &mut counts.no_usage);
+        let message = parsed.message.map(|m| (m.id, m.model, m.usage));
+        let fields = Fields {
+            timestamp: parsed.timestamp.as_deref(),
+            cwd: parsed.cwd.as_deref(),
+            session_id: parsed.session_id.as_deref(),
+            request_id: parsed.request_id.as_deref(),
+            is_sidechain: parsed.is_sidechain,
+            is_api_error: parsed.is_api_error,
+            cost_usd: parsed.cost_usd,
+            message: message
+                .as_ref()
+                .map(|(id, model, usage)| (id.as_deref(), model.as_deref(), usage.clone())),
         };
-        let Some(usage) = message.usage else {
-            return skip(out, &mut counts.no_usage);
-        };
-        if parsed.is_api_error == Some(true) {
-            return skip(out, &mut counts.api_error);
-        }
-        let model = message.model.as_deref().unwrap_or("").trim();
-        if model == "<synthetic>" {
-            return skip(out, &mut counts.synthetic);
-        }
-        if model.is_empty() {
-            return reject(
-                out,
-                self.name,
-                line_no,
-                "message.model is missing".to_owned(),
-            );
-        }
-        let time = match parsed.timestamp.as_deref() {
-            None => return reject(out, self.name, line_no, "no timestamp field".to_owned()),
-            Some(s) => match parse_time_str(s) {
-                Some(t) => match super::values::check_time("timestamp", s, t) {
-                    Ok(t) => t,
-                    Err(why) => return reject(out, self.name, line_no, why),
-                },
-                None => {
-                    return reject(
-                        out,
-                        self.name,
-                        line_no,
-                        format!("timestamp: not RFC 3339: {s:?}"),
-                    );
-                }
-            },
-        };
-        let (terms, odd) = usage.terms_lenient();
-        for v in odd {
-            *counts.odd.entry(v).or_default() += 1;
-        }
-        let (tokens, assumed) = usage.tokens();
-        if let Err(why) = super::values::check_tokens(&tokens, usage.web_search(), true) {
-            return reject(out, self.name, line_no, why);
-        }
-        counts.assumed_5m += assumed as u64;
-        let sidechain = parsed.is_sidechain == Some(true);
-        let identity = match message.id.as_deref().filter(|s| !s.is_empty()) {
-            Some(id) => {
-                let req = parsed.request_id.as_deref().unwrap_or("");
-                Identity::Message {
-                    id: stable_hash(&[b"claude-code", id.as_bytes(), req.as_bytes()]),
-                    sidechain,
-                }
-            }
-            None => Identity::None,
-        };
-        if let Some(usd) = parsed.cost_usd.filter(|c| c.is_finite() && *c >= 0.0) {
-            out.reported_per_record.push((out.records.len(), usd));
-        }
-        let r = UsageRecord {
-            time,
-            model: out.symbols.intern(model),
-            tier: terms.tier,
-            geo: terms.geo,
-            speed: terms.speed,
-            project: out.symbols.intern(&self.project),
-            session: out
-                .symbols
-                .intern(parsed.session_id.as_deref().unwrap_or_default()),
-            tokens,
-            web_search: usage.web_search(),
-            ..UsageRecord::REQUEST
-        };
-        out.records.push((r, identity));
+        self.take(fields, line_no, out, counts)
     }
 
     fn merge_counts(into: &mut Counts, from: Counts) {
@@ -334,5 +498,93 @@ impl LineFormat for ClaudeCodeLog<'_> {
                 named.join(", ")
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the fast reading accepts, serde accepts too, with the same fields: over every
+    /// line of the sample and fixture logs, and those lines cut, with bytes flipped, removed
+    /// and doubled.
+    #[test]
+    fn the_fast_reading_agrees_with_serde_on_every_line_it_accepts() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for dir in [
+            "sample-data/claude-code",
+            "tests/fixtures/real_world/claude-code",
+        ] {
+            for e in walkdir::WalkDir::new(root.join(dir)).into_iter().flatten() {
+                if e.file_type().is_file() {
+                    let text = std::fs::read(e.path()).unwrap();
+                    lines.extend(text.split(|&b| b == b'\n').map(<[u8]>::to_vec));
+                }
+            }
+        }
+        let mut rng = fastrand::Rng::with_seed(42);
+        let mut accepted = 0;
+        let mut checked = 0;
+        for base in &lines {
+            if base.is_empty() {
+                continue;
+            }
+            let mut variants = vec![base.clone()];
+            for _ in 0..40 {
+                let mut v = base.clone();
+                let at = rng.usize(..v.len());
+                match rng.u8(..4) {
+                    0 => {
+                        let set = b"{}[]\",:\\0123456789-.eEtrufalsn \t";
+                        v[at] = set[rng.usize(..set.len())];
+                    }
+                    1 => {
+                        v.remove(at);
+                    }
+                    2 => v.insert(at, v[at]),
+                    _ => v.truncate(at),
+                }
+                variants.push(v);
+            }
+            for v in variants {
+                checked += 1;
+                let Some(f) = fast::read(&v) else { continue };
+                accepted += 1;
+                let l: Line = serde_json::from_slice(&v).unwrap_or_else(|e| {
+                    panic!(
+                        "fast accepted what serde refuses ({e}): {}",
+                        String::from_utf8_lossy(&v)
+                    )
+                });
+                assert_eq!(f.timestamp, l.timestamp.as_deref());
+                assert_eq!(f.cwd, l.cwd.as_deref());
+                assert_eq!(f.session_id, l.session_id.as_deref());
+                assert_eq!(f.request_id, l.request_id.as_deref());
+                assert_eq!(f.is_sidechain, l.is_sidechain);
+                assert_eq!(f.is_api_error, l.is_api_error);
+                assert_eq!(f.cost_usd, l.cost_usd);
+                match (&f.message, &l.message) {
+                    (None, None) => {}
+                    (Some(fm), Some(lm)) => {
+                        assert_eq!(fm.id, lm.id.as_deref());
+                        assert_eq!(fm.model, lm.model.as_deref());
+                        match (fm.usage, &lm.usage) {
+                            (None, None) => {}
+                            (Some(u), Some(lu)) => {
+                                let fu: ApiUsage = serde_json::from_slice(u).unwrap();
+                                assert_eq!(format!("{fu:?}"), format!("{lu:?}"));
+                            }
+                            other => panic!("usage differs: {other:?}"),
+                        }
+                    }
+                    _ => panic!("message differs: {}", String::from_utf8_lossy(&v)),
+                }
+            }
+        }
+        assert!(
+            accepted > 1000 && checked > accepted,
+            "{accepted} of {checked}"
+        );
     }
 }

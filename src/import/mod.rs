@@ -228,6 +228,8 @@ impl DefaultDate {
     }
 }
 
+/// Files up to this size are read whole at once (see [`parse_path`]).
+const SMALL_FILE_BYTES: u64 = 4 << 20;
 /// How much of a file's start format detection reads.
 const HEAD_BYTES: u64 = 64 * 1024;
 /// How far detection reads when the head does not decide (see [`parse_path`]).
@@ -243,12 +245,43 @@ pub fn parse_path(
     let io = |e| ImportError::Io(name.clone(), e);
     // Only regular files: opening a named pipe with no writer blocks forever (`costlens
     // report FIFO` hung, issue 5), and pipes and devices cannot be read in chunks anyway.
-    if !std::fs::metadata(path).map_err(io)?.is_file() {
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
         return Err(io(std::io::Error::other(
             "not a regular file (a pipe, socket or device): save it to a file first",
         )));
     }
     let file = std::fs::File::open(path).map_err(io)?;
+    // A small file (most Claude Code sessions) is read once, whole: detected and parsed from
+    // memory, not opened and read again per chunk.
+    if meta.len() <= SMALL_FILE_BYTES {
+        let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+        (&file).read_to_end(&mut bytes).map_err(io)?;
+        let head = &bytes[..bytes.len().min(HEAD_BYTES as usize)];
+        let format = detect_format(head).or_else(|why| {
+            if head.len() < bytes.len() {
+                detect_format(&bytes[..bytes.len().min(FIRST_LINE_MAX as usize)])
+            } else {
+                Err(why)
+            }
+        });
+        if let Ok(Format::ClaudeCodeJsonl) = format {
+            let fmt = claude_code::ClaudeCodeLog {
+                name: &name,
+                project: claude_code::project_of(path),
+            };
+            let mut parsed = parse_lines_bytes(&fmt, &bytes, control);
+            if control.is_cancelled() {
+                return Err(ImportError::Cancelled(name));
+            }
+            parsed.summary.path = name;
+            parsed.summary.format = Format::ClaudeCodeJsonl;
+            parsed.summary.rejected = parsed.rejected_count();
+            return Ok(parsed);
+        }
+        // Another format: read as below, from the start.
+        (&file).seek(SeekFrom::Start(0)).map_err(io)?;
+    }
     let mut head = Vec::with_capacity(HEAD_BYTES as usize);
     (&file)
         .take(HEAD_BYTES)
@@ -807,7 +840,8 @@ pub(crate) fn merge_repeated_messages(p: &mut ParsedFile) -> u64 {
             *c = Some(usd);
         }
     }
-    let mut first: std::collections::HashMap<u64, usize> = Default::default();
+    // Identities are hashes already: the identity hasher, not SipHash.
+    let mut first: merge::IdMap<usize> = Default::default();
     let mut kept: Vec<(UsageRecord, Identity, Option<f64>)> =
         Vec::with_capacity(p.records.len() / 2);
     let mut merged = 0;

@@ -8,6 +8,7 @@ use crate::engine::view::{View, ViewSpec};
 use crate::import::merge::{MergeOptions, Merger};
 use crate::import::{self, Control, ImportError, Options};
 use crate::store::cache::{self, Cache};
+use crate::store::history::{self, FileStamp, FileUsage, History};
 use crate::store::snapshot;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -111,6 +112,69 @@ pub struct Loaded {
     pub from_snapshot: bool,
     /// Said while loading, moved into the dataset's notes when it is merged.
     notes: Vec<String>,
+    /// Problems with the usage history (a corrupt database set aside, a write that failed):
+    /// the import went on without it. Also in the dataset's notes.
+    pub history_warnings: Vec<String>,
+}
+
+/// Keeping usage in the history database while loading, and reading back what only it has.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryChoice {
+    /// The database (created if missing): [`history::default_path`] for the user's.
+    pub path: PathBuf,
+    /// Keep the usage of every file imported; otherwise only of Claude Code logs found in
+    /// the folders opened (the default).
+    pub all_files: bool,
+}
+
+/// Whether a file's usage goes into the history: Claude Code logs in opened folders, or
+/// every file when asked.
+fn history_keeps(choice: &HistoryChoice, format: import::Format, in_folder: bool) -> bool {
+    choice.all_files || (in_folder && format == import::Format::ClaudeCodeJsonl)
+}
+
+fn stamp_of(k: &cache::Key) -> FileStamp {
+    FileStamp {
+        size: k.size,
+        mtime_ns: k.mtime_secs.saturating_mul(1_000_000_000) + k.mtime_nanos as i64,
+        ctime_ns: k.ctime_secs.saturating_mul(1_000_000_000) + k.ctime_nanos,
+        ino: k.ino,
+    }
+}
+
+/// Whether `path` (absolute) is one of `inputs` (absolute) or inside one of them.
+fn within(path: &str, inputs: &[String]) -> bool {
+    inputs.iter().any(|i| {
+        path == i
+            || (path.starts_with(i.as_str())
+                && (i.ends_with('/') || path[i.len()..].starts_with(['/', '\\'])))
+    })
+}
+
+/// A history database given as an input (a team member's): by its name and first bytes.
+fn is_history_input(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    matches!(ext.as_deref(), Some("sqlite" | "sqlite3" | "db")) && history::is_sqlite(path)
+}
+
+/// The name a history given as an input is shown under (the machine dimension): its file
+/// name without extension (`alice.sqlite` is alice), or for a file named `history.*` the
+/// machine name recorded in it.
+fn machine_label(path: &Path, h: &History) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if stem.is_empty() || stem.eq_ignore_ascii_case("history") {
+        let m = h.machine();
+        if !m.is_empty() {
+            return m;
+        }
+    }
+    stem
 }
 
 /// Imports `paths` (files and folders), in parallel across files, merging in input order.
@@ -132,11 +196,57 @@ pub fn load_with_cache(
     control: &Control,
     cache: &Cache,
 ) -> Loaded {
+    load_with_history(paths, opts, control, cache, None)
+}
+
+/// [`load_with_cache`], keeping usage in the history `history` and merging back what only
+/// it has (the logs deleted since, under the folders opened; see [`crate::store::history`]).
+/// History databases among the inputs (`alice.sqlite`: a team's machines) are read whole,
+/// their usage under their machine's name. A history that cannot be used is said in
+/// [`Loaded::history_warnings`] and the import goes on without it.
+pub fn load_with_history(
+    paths: &[PathBuf],
+    opts: &Options,
+    control: &Control,
+    cache: &Cache,
+    history: Option<&HistoryChoice>,
+) -> Loaded {
+    let mut warnings: Vec<String> = Vec::new();
+    let mut hist: Option<History> = history.and_then(|c| match History::open(&c.path) {
+        Ok(h) => {
+            warnings.extend(h.notes.iter().cloned());
+            Some(h)
+        }
+        Err(e) => {
+            warnings.push(format!("usage history not used: {e}"));
+            None
+        }
+    });
+    let state = hist.as_ref().and_then(|h| h.state().ok());
+    if hist.is_some() && state.is_none() {
+        warnings.push("usage history not used: its state cannot be read".to_owned());
+        hist = None;
+    }
+    // History databases among the inputs (a team view) are not snapshotted: their WAL can
+    // change without the file.
+    let team_inputs = paths.iter().any(|p| is_history_input(p));
     // The snapshot of the last import of the same inputs is read while the files are
     // examined, and used if none of them changed since: the whole import answered at once.
     let inputs = cache
         .dir()
+        .filter(|_| !team_inputs)
         .and_then(|dir| Some((dir, snapshot::Inputs::new(paths, opts)?)));
+    let inputs = inputs.map(|(dir, i)| match (history, &state) {
+        (Some(c), Some((id, _))) => (
+            dir,
+            i.with(&[
+                c.path.to_string_lossy().as_bytes(),
+                &[c.all_files as u8],
+                id.as_bytes(),
+            ]),
+        ),
+        _ => (dir, i),
+    });
     let ((files, errors, keys), old) = rayon::join(
         || {
             let (files, errors) = expand_inputs(paths);
@@ -154,7 +264,13 @@ pub fn load_with_cache(
         .filter(|_| {
             errors.is_empty() && file_paths.len() > 1 && total >= snapshot::MIN_SNAPSHOT_BYTES
         })
-        .and_then(|(dir, i)| Some((dir, i, i.manifest(&file_paths, &in_folders, &keys)?)));
+        .and_then(|(dir, i)| Some((dir, i, i.manifest(&file_paths, &in_folders, &keys)?)))
+        // The history's revision: a snapshot made before it changed (usage forgotten, or
+        // recorded by another import) is not used.
+        .map(|(dir, i, m)| {
+            let rev = state.as_ref().map_or(0, |s| s.1);
+            (dir, i, m.with(&rev.to_le_bytes()))
+        });
     if let (Some((dir, _, m)), Some(old)) = (&manifest, old)
         && old.manifest == *m
     {
@@ -166,8 +282,37 @@ pub fn load_with_cache(
             unrecognised_in_folders: old.unrecognised,
             from_snapshot: true,
             notes: Vec::new(),
+            history_warnings: warnings,
         };
     }
+    let absolute: Vec<String> = keys
+        .iter()
+        .zip(&file_paths)
+        .map(|(k, p)| match k {
+            Some(k) => k.path.clone(),
+            None => std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .to_string_lossy()
+                .into_owned(),
+        })
+        .collect();
+    let recorded = match hist.as_ref().map(History::recorded_files) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
+            warnings.push(history_failed(&mut hist, e));
+            Default::default()
+        }
+        None => Default::default(),
+    };
+    let mut recorder = match hist.as_mut().map(History::recorder) {
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            warnings.push(format!("usage history not used: {e}"));
+            None
+        }
+        None => None,
+    };
+    let mut record_failed: Option<history::HistoryError> = None;
     let mut errors = errors;
     let mut loaded = Loaded::default();
     // The same file reached by two paths (`f`, `./f`, a link, a folder and a file in it) is
@@ -196,6 +341,7 @@ pub fn load_with_cache(
     let mut merger = Merger::new(MergeOptions {
         sum_overlaps: opts.sum_overlaps,
     });
+    let is_team: Vec<bool> = file_paths.iter().map(|p| is_history_input(p)).collect();
     // Files are parsed a batch at a time (in parallel within the batch) and merged in input
     // order: parsed files hold every line's record before de-duplication, so holding all of
     // a 10 GB tree's at once would cost several hundred MB.
@@ -210,7 +356,7 @@ pub fn load_with_cache(
             end += 1;
         }
         // A file met before under another path is skipped.
-        let batch: Vec<usize> = (start..end).filter(|&i| !same[i]).collect();
+        let batch: Vec<usize> = (start..end).filter(|&i| !same[i] && !is_team[i]).collect();
         let batch_paths: Vec<PathBuf> = batch.iter().map(|&i| file_paths[i].clone()).collect();
         let batch_keys = batch.iter().map(|&i| keys[i].clone()).collect();
         let outcomes = cache.parse_paths_with_keys(&batch_paths, batch_keys, opts, control);
@@ -225,7 +371,26 @@ pub fn load_with_cache(
         }
         for (&i, r) in batch.iter().zip(outcomes) {
             match r {
-                Ok((p, _from_cache)) => merger.add(p),
+                Ok((p, _from_cache)) => {
+                    if let (Some(rec), Some(choice), Some(k)) =
+                        (recorder.as_mut(), history, keys[i].as_ref())
+                        && record_failed.is_none()
+                        && history_keeps(choice, p.summary.format, in_folders[i])
+                        && recorded.get(&k.path).map(|r| r.1) != Some(stamp_of(k))
+                    {
+                        let usage = FileUsage {
+                            path: &k.path,
+                            format: p.summary.format,
+                            stamp: stamp_of(k),
+                            symbols: &p.symbols,
+                            records: &p.records,
+                        };
+                        if let Err(e) = rec.add(&usage) {
+                            record_failed = Some(e);
+                        }
+                    }
+                    merger.add(p)
+                }
                 Err(ImportError::Unrecognised(..)) if in_folders[i] => loaded
                     .unrecognised_in_folders
                     .push(file_paths[i].display().to_string()),
@@ -234,8 +399,100 @@ pub fn load_with_cache(
         }
         start = end;
     }
+    // What only the history has: the usage of files recorded under the folders (and files)
+    // opened that this import did not find (deleted or rotated logs).
+    let mut from_deleted = 0u64;
+    let mut recorded_now = 0u64;
+    let committed = match (recorder, record_failed) {
+        (Some(r), None) => r.commit().map(|n| {
+            recorded_now = n;
+        }),
+        (Some(_), Some(e)) => Err(e),
+        (None, _) => Ok(()),
+    };
+    if let Err(e) = committed {
+        warnings.push(history_failed(&mut hist, e));
+    }
+    if let (Some(h), Some(choice)) = (hist.as_ref(), history) {
+        let present: std::collections::HashSet<&str> =
+            absolute.iter().map(String::as_str).collect();
+        let scope: Vec<String> = paths
+            .iter()
+            .map(|p| {
+                std::path::absolute(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        let gone: Vec<i64> = recorded
+            .iter()
+            .filter(|(p, _)| !present.contains(p.as_str()) && within(p, &scope))
+            .map(|(_, (id, _))| *id)
+            .collect();
+        match h.read(Some(&gone), "") {
+            Ok(parts) => {
+                for mut part in parts {
+                    if !choice.all_files && part.summary.format != import::Format::ClaudeCodeJsonl {
+                        continue;
+                    }
+                    part.summary.path = format!("{} (usage history)", h.path().display());
+                    let n = part.records.len();
+                    merger.add(part);
+                    if let Some(f) = merger.last_file() {
+                        from_deleted += f.rows;
+                        f.notes.push(format!(
+                            "{} requests kept in the usage history from logs no longer on disk ({} already in the logs read: counted once)",
+                            crate::domain::money::count(f.rows),
+                            crate::domain::money::count(n as u64 - f.rows)
+                        ));
+                    }
+                }
+            }
+            Err(e) => warnings.push(history_failed(&mut hist, e)),
+        }
+    }
+    // History databases given as inputs: every request they hold, under their machine.
+    for (i, p) in file_paths.iter().enumerate() {
+        if !is_team[i] || same[i] {
+            continue;
+        }
+        match History::open_read_only(p) {
+            Ok(h) => {
+                let machine = machine_label(p, &h);
+                match h.read(None, &machine) {
+                    Ok(parts) => {
+                        for mut part in parts {
+                            part.summary.path =
+                                format!("{} (usage history of {machine})", p.display());
+                            merger.add(part);
+                        }
+                    }
+                    Err(e) => errors.push(ImportError::Unrecognised(
+                        p.display().to_string(),
+                        e.to_string(),
+                    )),
+                }
+            }
+            Err(e) => errors.push(ImportError::Unrecognised(
+                p.display().to_string(),
+                e.to_string(),
+            )),
+        }
+    }
     loaded.errors = errors;
     loaded.data = merger.finish();
+    if let (Some(h), Some(_)) = (hist.as_ref(), history) {
+        loaded.data.history = Some(crate::domain::dataset::HistoryUse {
+            database: h.path().display().to_string(),
+            requests_from_deleted_logs: from_deleted,
+            recorded: recorded_now,
+        });
+    }
+    for w in &warnings {
+        loaded.notes.push(w.clone());
+    }
+    loaded.history_warnings = warnings;
     loaded.data.notes.append(&mut loaded.notes);
     loaded.data.unrecognised = loaded.unrecognised_in_folders.clone();
     if let Some(dir) = cache.dir() {
@@ -248,8 +505,24 @@ pub fn load_with_cache(
     // Not snapshotted when a file could not be read to its end: the next import tries again.
     let read_error =
         (loaded.data.rejected.iter()).any(|r| r.reason.starts_with(import::READ_ERROR));
+    // Made with the history as it is now (this import's records committed).
+    let manifest = manifest.map(|(dir, i, _)| (dir, i));
+    let manifest = manifest.and_then(|(dir, i)| {
+        let rev = match (&hist, &state) {
+            (Some(h), Some(_)) => h.state().ok()?.1,
+            (None, Some(_)) => return None,
+            _ => 0,
+        };
+        Some((
+            dir,
+            i,
+            i.manifest(&file_paths, &in_folders, &keys)?
+                .with(&rev.to_le_bytes()),
+        ))
+    });
     if let Some((dir, inputs, m)) = &manifest
         && loaded.errors.is_empty()
+        && loaded.history_warnings.is_empty()
         && !read_error
         && !control.is_cancelled()
     {
@@ -262,6 +535,24 @@ pub fn load_with_cache(
         );
     }
     loaded
+}
+
+/// What to say when the history failed part way: a corrupt database is set aside (a new one
+/// is started by the next import), anything else is said and left as it is.
+fn history_failed(hist: &mut Option<History>, e: history::HistoryError) -> String {
+    if let (history::HistoryError::Corrupt(..), Some(h)) = (&e, hist.take()) {
+        let path = h.path().to_path_buf();
+        drop(h);
+        return match History::open(&path) {
+            Ok(fresh) => format!(
+                "usage history not used this time: {e}; {}",
+                fresh.notes.join("; ")
+            ),
+            Err(e2) => format!("usage history not used: {e}; {e2}"),
+        };
+    }
+    *hist = None;
+    format!("usage history not used: {e}")
 }
 
 /// Loads in-memory files (the embedded sample data, tests).

@@ -9,6 +9,7 @@
 //! and rebuild the cube when the table's tier thresholds changed, new data rebuilds it all.
 
 pub mod load;
+pub mod records;
 
 use crate::domain::dataset::Dataset;
 use crate::domain::prices::PriceTable;

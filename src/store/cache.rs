@@ -6,8 +6,8 @@
 //! parsed result; a file whose size or modification time changed is parsed again and its entry
 //! replaced. Entries are kept in one pack per source folder (a Claude Code project folder holds
 //! hundreds of sessions: one cache file per session would make a first import create
-//! thousands of files, which costs more than parsing them). Files under [`MIN_CACHED_BYTES`]
-//! are not cached. Packs are written to a temporary file in the cache folder and renamed into
+//! thousands of files, which costs more than parsing them); a subagent log goes to its
+//! project folder's pack ([`pack_place`]). Packs are written to a temporary file in the cache folder and renamed into
 //! place, so a crash leaves no torn pack; a pack or an entry that does not decode (corrupt,
 //! truncated, another version) is ignored and rebuilt.
 //!
@@ -38,9 +38,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const MAGIC: &[u8; 16] = b"costlens-cache\n\0";
 const PACK_MAGIC: &[u8; 16] = b"costlens-pack\n\0\0";
-/// Files smaller than this are not cached: they parse in well under a millisecond, about what
-/// reading a cache entry costs, and each entry is one more file in the cache folder.
-pub const MIN_CACHED_BYTES: u64 = 64 * 1024;
+/// Files smaller than this are not cached. Every file is now: small files were parsed again
+/// on every import that the snapshot did not answer (a Claude Code folder of many short
+/// sessions holds 8,000 files under 64 KB, 250 MB: half a second of parsing after any one
+/// file changed), and packs per project folder keep them from costing a cache file each.
+pub const MIN_CACHED_BYTES: u64 = 0;
 /// The cache layout's version (the program's version and build are part of every key too, so a
 /// changed importer never reads entries of an older one).
 pub const FORMAT_VERSION: u32 = 6;
@@ -194,11 +196,8 @@ impl Cache {
         let mut uncached = Vec::new();
         for (i, key) in keys.into_iter().enumerate() {
             match key {
-                Some(k) if k.size >= MIN_CACHED_BYTES => {
-                    let folder = Path::new(&k.path)
-                        .parent()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_default();
+                Some(k) => {
+                    let (folder, _) = pack_place(Path::new(&k.path));
                     folders.entry(folder).or_default().push((i, k));
                 }
                 _ => uncached.push(i),
@@ -263,7 +262,11 @@ impl Pack {
     }
 
     fn get(&self, name: &str) -> Option<&[u8]> {
-        let s = self.slots.iter().find(|s| s.name == name)?;
+        // Slots are written sorted by name (a project's pack holds thousands).
+        let s = match self.slots.binary_search_by(|s| s.name.as_str().cmp(name)) {
+            Ok(i) => &self.slots[i],
+            Err(_) => self.slots.iter().find(|s| s.name == name)?,
+        };
         self.bytes.get(s.offset..s.offset + s.len)
     }
 }
@@ -310,12 +313,7 @@ fn parse_folder(
 ) -> Vec<(usize, Outcome)> {
     let pack_path = pack_path(cache_dir, folder);
     let old = Pack::read(&pack_path);
-    let file_name = |k: &Key| {
-        Path::new(&k.path)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
+    let file_name = |k: &Key| pack_place(Path::new(&k.path)).1;
     let done: Vec<(usize, String, Outcome, Blob)> = items
         .into_par_iter()
         .map(|(i, key)| {
@@ -434,6 +432,30 @@ fn is_cache_file(name: &str) -> bool {
     })
 }
 
+/// The folder whose pack holds a file's entry, and the entry's name in it: the file's own
+/// folder and name, except for a Claude Code subagent log
+/// (`<project>/<session>/subagents/agent-x.jsonl`), kept in its project folder's pack as
+/// `<session>/subagents/agent-x.jsonl` (a folder of many short sessions has thousands of
+/// `subagents` folders: a pack each would cost more than parsing them).
+pub(crate) fn pack_place(path: &Path) -> (PathBuf, String) {
+    let name = |p: &Path| p.to_string_lossy().into_owned();
+    let parent = path.parent().unwrap_or(Path::new(""));
+    if parent.file_name().is_some_and(|n| n == "subagents")
+        && let Some(session) = parent.parent()
+        && let Some(project) = session.parent()
+        && !project.as_os_str().is_empty()
+        && let Ok(rel) = path.strip_prefix(project)
+    {
+        return (project.to_path_buf(), name(rel));
+    }
+    (
+        parent.to_path_buf(),
+        path.file_name()
+            .map(|n| name(Path::new(n)))
+            .unwrap_or_default(),
+    )
+}
+
 /// The pack of the files of `folder` (an absolute path).
 pub(crate) fn pack_path(cache_dir: &Path, folder: &Path) -> PathBuf {
     cache_dir.join(format!(
@@ -447,9 +469,7 @@ pub(crate) fn packs_of<'a>(
     cache_dir: &Path,
     keys: impl Iterator<Item = &'a Key>,
 ) -> std::collections::BTreeSet<PathBuf> {
-    keys.filter(|k| k.size >= MIN_CACHED_BYTES)
-        .filter_map(|k| Path::new(&k.path).parent())
-        .map(|folder| pack_path(cache_dir, folder))
+    keys.map(|k| pack_path(cache_dir, &pack_place(Path::new(&k.path)).0))
         .collect()
 }
 

@@ -4,5 +4,6 @@
 
 pub mod atomic;
 pub mod cache;
+pub mod history;
 pub mod settings;
 pub mod snapshot;

@@ -90,6 +90,15 @@ impl Inputs {
         Some(Manifest(h))
     }
 
+    /// These inputs with more that decides the result (the history used).
+    pub fn with(&self, extra: &[&[u8]]) -> Inputs {
+        let mut parts: Vec<&[u8]> = vec![b"inputs-with"];
+        let own = self.0.to_le_bytes();
+        parts.push(&own);
+        parts.extend_from_slice(extra);
+        Inputs(crate::import::stable_hash(&parts))
+    }
+
     fn file(&self, cache_dir: &Path) -> PathBuf {
         cache_dir.join(format!("{:016x}.snap", self.0))
     }
@@ -98,6 +107,17 @@ impl Inputs {
 /// What a snapshot must match to be used: see [`Inputs::manifest`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Manifest(u64);
+
+impl Manifest {
+    /// This manifest with more that the snapshot must match (the history's revision).
+    pub fn with(&self, extra: &[u8]) -> Manifest {
+        Manifest(crate::import::stable_hash(&[
+            b"manifest-with",
+            &self.0.to_le_bytes(),
+            extra,
+        ]))
+    }
+}
 
 /// A decoded snapshot: usable only if its manifest is the manifest of the files as they are.
 pub struct Snapshot {
@@ -145,6 +165,8 @@ struct Header {
     double_counts: Vec<DoubleCount>,
     notes: Vec<String>,
     unrecognised: Vec<String>,
+    #[serde(default)]
+    history: Option<crate::domain::dataset::HistoryUse>,
 }
 
 /// Writes the snapshot of `data` (and the unrecognised files met) for `inputs`, made from
@@ -169,6 +191,7 @@ pub fn write(
         double_counts: data.double_counts.clone(),
         notes: data.notes.clone(),
         unrecognised: unrecognised.to_vec(),
+        history: data.history.clone(),
     };
     let Ok(header) = serde_json::to_vec(&header) else {
         return;
@@ -250,6 +273,7 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
         double_counts: h.double_counts,
         notes: h.notes,
         unrecognised: h.unrecognised.clone(),
+        history: h.history,
         ..Dataset::default()
     };
     let k = r.varint()? as usize;

@@ -285,6 +285,13 @@ pub struct ClaudeTreeSpec {
     /// whole prefix is written again. Off by default (the default tree reads the cache after
     /// gaps of any length, as the sample data does).
     pub cache_expiry: bool,
+    /// How many lines (streaming snapshots) each response is written as, at least and at most.
+    pub lines_per_response: (usize, usize),
+    /// Scales the length of the text and thinking blocks of responses.
+    pub block_scale: f64,
+    /// When set, this share of sessions has exactly one subagent log (a Task call at a random
+    /// turn); when not, each step calls a subagent with a chance of 1 in 25.
+    pub subagent_share: Option<f64>,
 }
 
 impl ClaudeTreeSpec {
@@ -298,6 +305,24 @@ impl ClaudeTreeSpec {
             tool_result_scale: 1.0,
             session_scale: 1.0,
             cache_expiry: false,
+            lines_per_response: (2, 4),
+            block_scale: 1.0,
+            subagent_share: None,
+        }
+    }
+
+    /// Many small sessions, as a heavy user's folder holds them (the tree of the speed issue:
+    /// 1.07 GB in about 14,000 files, 350,000 API responses): short sessions, each response
+    /// written as 1-3 lines, 30% of sessions with one subagent log, tool results smaller on
+    /// average but as heavy-tailed.
+    pub fn many_small(approx_bytes: u64, seed: u64) -> ClaudeTreeSpec {
+        ClaudeTreeSpec {
+            session_scale: 0.37,
+            tool_result_scale: 0.07,
+            block_scale: 0.4,
+            lines_per_response: (1, 3),
+            subagent_share: Some(0.3),
+            ..ClaudeTreeSpec::new(approx_bytes, seed)
         }
     }
 }
@@ -430,6 +455,8 @@ struct CcWriter<'a> {
     table: &'a PriceTable,
     rng: fastrand::Rng,
     stats: ClaudeTreeStats,
+    lines_per_response: (usize, usize),
+    block_scale: f64,
 }
 
 /// One line's identity fields.
@@ -466,6 +493,16 @@ fn cc_time(t: i64, ms: u32) -> String {
 }
 
 impl<'a> CcWriter<'a> {
+    /// A block length from `lo..hi` scaled by the spec's `block_scale` (one draw either way).
+    fn scaled(&mut self, lo: usize, hi: usize) -> usize {
+        let k = self.block_scale;
+        if k == 1.0 {
+            return self.rng.usize(lo..hi);
+        }
+        let (lo, hi) = ((lo as f64 * k) as usize, (hi as f64 * k) as usize);
+        self.rng.usize(lo.max(1)..hi.max(lo.max(1) + 1))
+    }
+
     fn text(&mut self, len: usize) -> &'a str {
         let len = len.clamp(1, self.filler.len() / 2);
         let start = self.rng.usize(..self.filler.len() - len);
@@ -586,7 +623,8 @@ impl<'a> CcWriter<'a> {
             || format!("req_011C{}", cc_base62(&mut self.rng, 20)),
             |i| i.1.to_owned(),
         );
-        let n = self.rng.usize(2..=4);
+        let (lo, hi) = self.lines_per_response;
+        let n = self.rng.usize(lo.max(1)..=hi.max(lo).max(1));
         let mut parent = parent.to_owned();
         let priced = self.table.lookup(model);
         for k in 0..n {
@@ -598,7 +636,7 @@ impl<'a> CcWriter<'a> {
             };
             let block = match (k, k + 1 == n) {
                 (0, false) if self.rng.bool() => {
-                    let len = self.rng.usize(100..1500);
+                    let len = self.scaled(100, 1500);
                     format!(
                         "{{\"type\":\"thinking\",\"thinking\":\"{}\",\"signature\":\"{}\"}}",
                         self.text(len),
@@ -611,7 +649,7 @@ impl<'a> CcWriter<'a> {
                     ctx.cwd
                 ),
                 _ => {
-                    let len = self.rng.usize(40..900);
+                    let len = self.scaled(40, 900);
                     format!("{{\"type\":\"text\",\"text\":\"{}\"}}", self.text(len))
                 }
             };
@@ -736,6 +774,8 @@ pub fn claude_code_tree(
         table: &table,
         rng: fastrand::Rng::with_seed(spec.seed),
         stats: ClaudeTreeStats::default(),
+        lines_per_response: spec.lines_per_response,
+        block_scale: spec.block_scale,
     };
     let projects = &CC_PROJECTS[..spec.projects.clamp(1, CC_PROJECTS.len())];
     let first_day = spec.last_day - Duration::days(spec.weeks.max(1) as i64 * 7 - 1);
@@ -797,6 +837,11 @@ pub fn claude_code_tree(
             );
             w.push(&mut main, line);
         }
+        // With a share of sessions that call one subagent: whether this one does, and at
+        // which turn (drawn only then, so that the default trees stay as they were).
+        let agent_turn = spec
+            .subagent_share
+            .map(|share| (rng.f64() < share).then(|| rng.usize(..turns.max(1))));
         let mut parent: Option<String> = None;
         let mut main_last: Option<i64> = None;
         for turn in 0..turns {
@@ -815,8 +860,11 @@ pub fn claude_code_tree(
                 last = uuid;
                 t += rng.i64(3..40);
                 // A Task tool call: a subagent with its own log, then its result here.
-                let force = session_no == 0 && turn == 0 && step == 0;
-                if force || rng.u8(..25) == 0 {
+                let call = match agent_turn {
+                    Some(at) => at == Some(turn) && step == 0,
+                    None => (session_no == 0 && turn == 0 && step == 0) || rng.u8(..25) == 0,
+                };
+                if call {
                     let agent = format!("{:08x}", rng.u32(..));
                     let actx = CcCtx {
                         session: &session,

@@ -1,0 +1,147 @@
+//! The usage history in the app: requests of deleted Claude Code logs stay counted (and the
+//! import report's switch turns that off), and histories of other machines given as inputs
+//! bring a machine filter and breakdown.
+
+use super::*;
+use costlens::engine::view::Dimension;
+use costlens::import::Control;
+use costlens::pipeline::load::HistoryChoice;
+use costlens::store::cache::Cache;
+
+/// One Claude Code response of Opus 4.5 in session `session` of project folder `-w`.
+fn session_log(root: &std::path::Path, session: &str, input: u64, output: u64) -> PathBuf {
+    let dir = root.join("projects").join("-w");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let line = serde_json::json!({
+        "type": "assistant", "sessionId": session, "cwd": "/w", "version": "2.1.0",
+        "timestamp": "2026-11-20T10:00:00.000Z", "requestId": format!("req_{session}"),
+        "uuid": format!("u_{session}"),
+        "message": {"id": format!("msg_{session}"), "type": "message", "role": "assistant",
+            "model": "claude-opus-4-5-20251101", "content": [],
+            "usage": {"input_tokens": input, "output_tokens": output,
+                "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                "service_tier": "standard"}}
+    });
+    let p = dir.join(format!("{session}.jsonl"));
+    std::fs::write(&p, format!("{line}\n")).expect("write");
+    p
+}
+
+/// Imports `paths` through the app and waits for it.
+fn import(h: &mut Harness<'static, CostlensApp>, paths: Vec<PathBuf>) {
+    h.state_mut().push(Action::Open(paths));
+    h.step();
+    for _ in 0..500 {
+        if !h.state().is_importing() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    assert!(!h.state().is_importing(), "import did not finish");
+    h.run();
+}
+
+fn actual(h: &Harness<'static, CostlensApp>) -> f64 {
+    h.state().pipeline.evaluation().actual
+}
+
+#[test]
+fn requests_of_deleted_logs_stay_counted_until_the_switch_is_turned_off() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("claude");
+    // Opus 4.5 at $5 / $25 a million: 100K in + 20K out = $0.50 + $0.50 = $1.00;
+    // 150K in + 40K out = $0.75 + $1.00 = $1.75.
+    session_log(&root, "s1", 100_000, 20_000);
+    let gone = session_log(&root, "s2", 150_000, 40_000);
+    let mut h = harness();
+    h.state_mut().history_db = Some(dir.path().join("history.sqlite"));
+    h.run();
+    import(&mut h, vec![root.clone()]);
+    assert!((actual(&h) - 2.75).abs() < 1e-9, "{}", actual(&h));
+    // Claude Code deletes the log; the history still has its request.
+    std::fs::remove_file(&gone).expect("rm");
+    import(&mut h, vec![root.clone()]);
+    assert!((actual(&h) - 2.75).abs() < 1e-9, "{}", actual(&h));
+    h.get_by_label("Actual (recomputed): $2.75");
+    h.get_by_label_contains("1 requests from deleted logs");
+    // The import report says where and offers the switch.
+    h.state_mut().show_report = true;
+    h.run();
+    h.get_by_label_contains("including 1 requests from deleted logs");
+    h.get_by_label_contains("Keep Claude Code usage in the history")
+        .click_accesskit();
+    h.step();
+    for _ in 0..500 {
+        if !h.state().is_importing() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    h.run();
+    assert!(!h.state().settings.keep_history);
+    // Without the history only the log left counts: $1.00.
+    assert!((actual(&h) - 1.0).abs() < 1e-9, "{}", actual(&h));
+    h.get_by_label("Actual (recomputed): $1.00");
+}
+
+#[test]
+fn a_file_opened_alone_neither_keeps_nor_reads_the_history() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = session_log(&dir.path().join("claude"), "s1", 100_000, 20_000);
+    let db = dir.path().join("history.sqlite");
+    let mut h = harness();
+    h.state_mut().history_db = Some(db.clone());
+    h.run();
+    import(&mut h, vec![log]);
+    assert!((actual(&h) - 1.0).abs() < 1e-9);
+    assert!(!db.exists(), "no database for a file opened alone");
+}
+
+#[test]
+fn histories_of_two_machines_bring_a_machine_filter_and_breakdown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Alice's and Bob's histories, each recorded from their own logs.
+    for (who, input, output) in [("alice", 100_000, 20_000), ("bob", 150_000, 40_000)] {
+        let root = dir.path().join(who);
+        session_log(&root, &format!("{who}-1"), input, output);
+        let choice = HistoryChoice {
+            path: dir.path().join(format!("{who}.sqlite")),
+            all_files: false,
+        };
+        let loaded = costlens::pipeline::load::load_with_history(
+            &[root],
+            &Options::default(),
+            &Control::new(),
+            &Cache::disabled(),
+            Some(&choice),
+        );
+        assert!(
+            loaded.history_warnings.is_empty(),
+            "{:?}",
+            loaded.history_warnings
+        );
+    }
+    let mut h = harness();
+    h.run();
+    import(
+        &mut h,
+        vec![
+            dir.path().join("alice.sqlite"),
+            dir.path().join("bob.sqlite"),
+        ],
+    );
+    assert!((actual(&h) - 2.75).abs() < 1e-9, "{}", actual(&h));
+    assert_eq!(h.state().choices.machines, ["alice", "bob"]);
+    // The breakdown by machine, then a click on Bob's row keeps his usage only: $1.75.
+    h.state_mut().settings.spec.dimension = Dimension::Machine;
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::Link, "bob")
+        .click_accesskit();
+    h.run();
+    assert_eq!(h.state().settings.spec.filter.machines, ["bob"]);
+    assert!((actual(&h) - 1.75).abs() < 1e-9, "{}", actual(&h));
+    // The filters panel lists the machines.
+    h.get_by_label_contains("Machines");
+}

@@ -1,0 +1,397 @@
+//! A fast reading of the usual Claude Code usage line: one pass over the bytes that takes
+//! the few fields costlens needs (`timestamp`, `cwd`, `sessionId`, `requestId`, `isSidechain`,
+//! `isApiErrorMessage`, `costUSD`, `message.id`, `message.model`, and the `message.usage`
+//! object, which serde then reads) and steps over everything else (content blocks, tool
+//! input, thinking text: most of a usage line's bytes) without decoding it.
+//!
+//! It is a shortcut, never a second set of rules: it checks the whole line is JSON as serde
+//! would (strings closed, escapes valid, no control characters, numbers well formed, no
+//! trailing commas, nothing after the object), and answers `None`, sending the line to the
+//! serde reading, whenever anything is not the usual shape: a field it takes that is not a
+//! plain string (escapes), bool or number, a field given twice, nesting deeper than serde
+//! allows. What it returns is what the serde reading of the same line gives.
+
+/// The fields of a usage line, borrowed from the line.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct FastLine<'a> {
+    pub timestamp: Option<&'a str>,
+    pub cwd: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub is_sidechain: Option<bool>,
+    pub is_api_error: Option<bool>,
+    pub cost_usd: Option<f64>,
+    /// `None` when the line has no `message` (or it is null).
+    pub message: Option<FastMessage<'a>>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct FastMessage<'a> {
+    pub id: Option<&'a str>,
+    pub model: Option<&'a str>,
+    /// The bytes of the `usage` object; `None` when absent or null.
+    pub usage: Option<&'a [u8]>,
+}
+
+/// serde_json's nesting limit.
+const MAX_DEPTH: usize = 120;
+
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// A string starting at the quote; returns its content and whether it had escapes.
+    #[inline]
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let k = memchr::memchr2(b'"', b'\\', &self.b[self.i..])?;
+            self.i += k;
+            if self.b[self.i] == b'"' {
+                let s = &self.b[start..self.i];
+                self.i += 1;
+                return Some((s, escaped));
+            }
+            escaped = true;
+            // An escape: \" \\ \/ \b \f \n \r \t or \uXXXX.
+            match *self.b.get(self.i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                b'u' => {
+                    let hex = self.b.get(self.i + 2..self.i + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    self.i += 6;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A plain string value (no escapes: those go to serde) or null.
+    fn plain_string(&mut self) -> Option<Option<&'a str>> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(None);
+        }
+        let (s, escaped) = self.string()?;
+        if escaped {
+            return None;
+        }
+        Some(Some(std::str::from_utf8(s).ok()?))
+    }
+
+    fn bool_or_null(&mut self) -> Option<Option<bool>> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|_| Some(true)),
+            b'f' => self.literal(b"false").map(|_| Some(false)),
+            b'n' => self.literal(b"null").map(|_| None),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn literal(&mut self, lit: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + lit.len())? == lit {
+            self.i += lit.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// A number as JSON has it: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    fn number(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        let _ = self.eat(b'-');
+        let digits = |s: &mut Self| {
+            let d = s.i;
+            while s.peek().is_some_and(|c| c.is_ascii_digit()) {
+                s.i += 1;
+            }
+            s.i - d
+        };
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => {
+                digits(self);
+            }
+            _ => return None,
+        }
+        if self.eat(b'.').is_some() && digits(self) == 0 {
+            return None;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        Some(&self.b[start..self.i])
+    }
+
+    /// Any value, checked and stepped over.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.i += 1;
+                self.ws();
+                if self.eat(b'}').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.ws();
+                    self.string()?;
+                    self.ws();
+                    self.eat(b':')?;
+                    self.ws();
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.i += 1;
+                self.ws();
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.ws();
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(|_| ()),
+        }
+    }
+
+    /// The members of an object (at its `{`), handing each key to `member`, which must read
+    /// the value (or return `None`).
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let (key, escaped) = self.string()?;
+            if escaped {
+                return None;
+            }
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            member(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Sets `slot` once: a key given twice goes to serde (which refuses it).
+#[inline]
+fn once<T>(slot: &mut Option<T>, seen: &mut bool, v: Option<T>) -> Option<()> {
+    if std::mem::replace(seen, true) {
+        return None;
+    }
+    *slot = v;
+    Some(())
+}
+
+/// The line read fast, or `None` to read it with serde.
+pub(crate) fn read(line: &[u8]) -> Option<FastLine<'_>> {
+    // Control characters are not allowed inside JSON strings; compact JSON has none outside.
+    // (Checked 32 bytes at a time, without an early exit inside: the compiler vectorises it.)
+    if line
+        .chunks(32)
+        .any(|c| c.iter().fold(0u8, |a, &b| a | u8::from(b < 0x20)) != 0)
+    {
+        return None;
+    }
+    let mut s = Scan { b: line, i: 0 };
+    let mut out = FastLine::default();
+    let mut seen = [false; 8];
+    s.ws();
+    s.object(|s, key| match key {
+        b"timestamp" => {
+            let v = s.plain_string()?;
+            once(&mut out.timestamp, &mut seen[0], v)
+        }
+        b"cwd" => {
+            let v = s.plain_string()?;
+            once(&mut out.cwd, &mut seen[1], v)
+        }
+        b"sessionId" => {
+            let v = s.plain_string()?;
+            once(&mut out.session_id, &mut seen[2], v)
+        }
+        b"requestId" => {
+            let v = s.plain_string()?;
+            once(&mut out.request_id, &mut seen[3], v)
+        }
+        b"isSidechain" => {
+            let v = s.bool_or_null()?;
+            once(&mut out.is_sidechain, &mut seen[4], v)
+        }
+        b"isApiErrorMessage" => {
+            let v = s.bool_or_null()?;
+            once(&mut out.is_api_error, &mut seen[5], v)
+        }
+        b"costUSD" => {
+            let v = if s.peek()? == b'n' {
+                s.literal(b"null")?;
+                None
+            } else {
+                Some(serde_json::from_slice::<f64>(s.number()?).ok()?)
+            };
+            once(&mut out.cost_usd, &mut seen[6], v)
+        }
+        b"message" => {
+            if std::mem::replace(&mut seen[7], true) {
+                return None;
+            }
+            if s.peek()? == b'n' {
+                return s.literal(b"null");
+            }
+            let mut m = FastMessage::default();
+            let mut mseen = [false; 3];
+            s.object(|s, key| match key {
+                b"id" => {
+                    let v = s.plain_string()?;
+                    once(&mut m.id, &mut mseen[0], v)
+                }
+                b"model" => {
+                    let v = s.plain_string()?;
+                    once(&mut m.model, &mut mseen[1], v)
+                }
+                b"usage" => {
+                    let v = match s.peek()? {
+                        b'n' => {
+                            s.literal(b"null")?;
+                            None
+                        }
+                        b'{' => {
+                            let start = s.i;
+                            s.skip(2)?;
+                            Some(&s.b[start..s.i])
+                        }
+                        _ => return None,
+                    };
+                    once(&mut m.usage, &mut mseen[2], v)
+                }
+                _ => s.skip(2),
+            })?;
+            out.message = Some(m);
+            Some(())
+        }
+        _ => s.skip(1),
+    })?;
+    s.ws();
+    (s.i == line.len()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_usual_line_and_refuses_what_is_not_json() {
+        let line = br#"{"parentUuid":null,"isSidechain":false,"cwd":"/home/u/app","sessionId":"s1","message":{"id":"msg_1","type":"message","model":"claude-sonnet-4-5","content":[{"type":"text","text":"a \"quoted\" word \u00e9 \n"},{"type":"tool_use","input":{"n":[1,-2.5e3,0,true,null]}}],"usage":{"input_tokens":3,"output_tokens":7}},"requestId":"req_1","timestamp":"2026-10-01T10:00:00.000Z","costUSD":0.25}"#;
+        let f = read(line).unwrap();
+        assert_eq!(f.timestamp, Some("2026-10-01T10:00:00.000Z"));
+        assert_eq!(f.cwd, Some("/home/u/app"));
+        assert_eq!(f.session_id, Some("s1"));
+        assert_eq!(f.request_id, Some("req_1"));
+        assert_eq!(f.is_sidechain, Some(false));
+        assert_eq!(f.cost_usd, Some(0.25));
+        let m = f.message.unwrap();
+        assert_eq!(m.id, Some("msg_1"));
+        assert_eq!(m.model, Some("claude-sonnet-4-5"));
+        assert_eq!(
+            m.usage,
+            Some(&br#"{"input_tokens":3,"output_tokens":7}"#[..])
+        );
+        for bad in [
+            &br#"{"a":1,}"#[..],
+            br#"{"a":01}"#,
+            br#"{"a":"x\q"}"#,
+            br#"{"a":[1,2,]}"#,
+            br#"{"a":tru}"#,
+            br#"{"a":1} x"#,
+            br#"{"a":"unclosed}"#,
+            b"{\"a\":\"tab\there\"}",
+            br#"{"timestamp":"a","timestamp":"b"}"#,
+            br#"{"cwd":"with \"escape\""}"#,
+            br#"{"isSidechain":"yes"}"#,
+            br#"{"message":{"usage":[1]}}"#,
+            br#"{"a":1.}"#,
+            br#"{"a":-}"#,
+        ] {
+            assert_eq!(read(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(read(deep.as_bytes()), None);
+    }
+}
