@@ -442,6 +442,7 @@ pub fn pipeline(
         .map_err(|e| Fail::usage(e.to_string()))?;
     let opts = import_options(import)?;
     let choice = import.history_choice(files)?;
+    let t = std::time::Instant::now();
     let mut loaded = load::load_with_history(
         files,
         &opts,
@@ -449,6 +450,7 @@ pub fn pipeline(
         &costlens::store::cache::Cache::from_env(),
         choice.as_ref(),
     );
+    timing("load", t);
     for w in &loaded.history_warnings {
         eprintln!("costlens: warning: {}", terminal_safe(w));
     }
@@ -495,17 +497,23 @@ pub fn pipeline(
         .route_token_factor
         .map(|f| vec![f, 1.0 / f])
         .unwrap_or_default();
+    let t = std::time::Instant::now();
     let mut p = Pipeline::from_analysis(load::Analysis::with_factors(
         loaded.data,
         table,
         &grid,
         &factors,
     ));
+    timing("analysis (cube)", t);
+    let t = std::time::Instant::now();
     p.set_spec(spec);
     p.set_levers(levers.clone());
     p.refresh();
+    timing("view, forecast, evaluation", t);
     Ok(p)
 }
+
+use costlens::domain::time::timing;
 
 pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     let levers = a.levers.levers();
@@ -518,12 +526,16 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     }
     let mut p = pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?;
     p.set_budget(a.budget);
+    let t = std::time::Instant::now();
     let report = p.report();
+    timing("report", t);
     if a.json {
+        let t = std::time::Instant::now();
         println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
+        timing("JSON", t);
         // The JSON holds it too (`price_table`); a pipeline's log should show it as well.
         for d in &report.double_counts {
             eprintln!("costlens: warning: {}", d.message(true));

@@ -127,3 +127,14 @@ impl Period {
         }
     }
 }
+
+/// With `$COSTLENS_TIMINGS` set, how long a phase took, on stderr (for profiling; the CLI's
+/// `--json` output is unchanged).
+pub fn timing(phase: &str, since: std::time::Instant) {
+    if std::env::var_os("COSTLENS_TIMINGS").is_some() {
+        eprintln!(
+            "costlens: timing: {phase}: {:.1} ms",
+            since.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}

@@ -26,6 +26,7 @@ use crate::domain::time::Period;
 use crate::engine::cube::Cube;
 use crate::engine::scenario::{Levers, Ttl};
 use crate::engine::view::{Dimension, Filter, View, ViewSpec};
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// The dimensions opportunities are sought along.
@@ -143,9 +144,27 @@ pub fn keys_that_can_wait(
 
 /// Every opportunity of the selection `base`, largest saving first.
 pub fn find(cube: &Cube, data: &Dataset, table: &PriceTable, base: &Filter) -> Vec<Opportunity> {
-    let mut out = Vec::new();
-    let waiting = keys_that_can_wait(cube, data, table, base);
-    for d in DIMENSIONS {
+    // A dimension no record names (API keys and workspaces of Claude Code logs) has only
+    // "(none)", which is never an opportunity: its views are not built.
+    let named = |d: Dimension| {
+        data.records.iter().any(|r| match d {
+            Dimension::Key => r.api_key != 0,
+            Dimension::Workspace => r.workspace != 0,
+            Dimension::Project => r.project != 0,
+            _ => true,
+        })
+    };
+    let waiting = if named(Dimension::Key) {
+        keys_that_can_wait(cube, data, table, base)
+    } else {
+        Vec::new()
+    };
+    // Each dimension on its own thread: a few view builds and evaluations each.
+    let per_dim = |d: Dimension| -> Vec<Opportunity> {
+        let mut out = Vec::new();
+        if !named(d) {
+            return out;
+        }
         let spec = ViewSpec {
             period: Period::Month,
             dimension: d,
@@ -153,12 +172,12 @@ pub fn find(cube: &Cube, data: &Dataset, table: &PriceTable, base: &Filter) -> V
         };
         let view = View::build(cube, data, table, &spec);
         if view.groups() == 0 {
-            continue;
+            return out;
         }
         let nd = view.dims.len().max(1);
         let eval = |v: &View, l: &Levers| l.resolve(table).ok().map(|r| v.evaluate(table, &r));
         let Some(neutral) = eval(&view, &Levers::default()) else {
-            continue;
+            return out;
         };
         let actual = neutral.actual_by_dim(nd);
         let mut push = |key: &str,
@@ -266,6 +285,8 @@ pub fn find(cube: &Cube, data: &Dataset, table: &PriceTable, base: &Filter) -> V
         let eligible = |j: usize| {
             view.dims[j] != "(none)" && cached[j].0 > 0.0 && cached[j].0 >= 0.01 * all_cached
         };
+        let mut by_hit: std::collections::HashMap<u64, Option<Vec<f64>>> =
+            std::collections::HashMap::new();
         for i in 0..view.dims.len() {
             if cached[i].0 <= 0.0 {
                 continue;
@@ -282,7 +303,12 @@ pub fn find(cube: &Cube, data: &Dataset, table: &PriceTable, base: &Filter) -> V
                 cache_hit: Some(h),
                 ..Levers::default()
             };
-            let Some(s) = savings(&levers) else { continue };
+            // Most slices share the same best slice: one evaluation per hit rate.
+            let s = match by_hit.entry(h.to_bits()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(savings(&levers)),
+            };
+            let Some(s) = s else { continue };
             push(
                 &view.dims[i],
                 "caching",
@@ -374,7 +400,15 @@ pub fn find(cube: &Cube, data: &Dataset, table: &PriceTable, base: &Filter) -> V
                 }
             }
         }
-    }
+        out
+    };
+    let mut out: Vec<Opportunity> = DIMENSIONS
+        .par_iter()
+        .map(|&d| per_dim(d))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect();
     out.sort_by(|a, b| {
         b.savings_usd
             .total_cmp(&a.savings_usd)

@@ -143,8 +143,13 @@ impl Pipeline {
     pub fn refresh(&mut self) -> bool {
         let rebuilt = self.stale_view || self.stale_evaluation;
         if self.stale_view {
-            self.view = self.analysis.view(&self.spec);
-            self.forecast = forecast(&self.analysis, &self.spec);
+            let t = std::time::Instant::now();
+            // The forecast's daily view by source is built beside the view shown.
+            (self.view, self.forecast) = rayon::join(
+                || self.analysis.view(&self.spec),
+                || forecast(&self.analysis, &self.spec),
+            );
+            crate::domain::time::timing("view and forecast", t);
             self.replay = OnceLock::new();
             self.opportunities = OnceLock::new();
             self.stale_view = false;
@@ -257,13 +262,17 @@ impl Pipeline {
         if let Ok(l) = &self.resolved {
             r.levers = l.shown();
         }
+        let t = std::time::Instant::now();
         let replay = self.replay();
+        crate::domain::time::timing("TTL replay", t);
         r.ttl_replay = replay.ttls.clone();
         r.ttl_replay_check = replay.check.clone();
         r.ttl_replay_notes = replay_notes(replay);
         r.forecast = self.forecast.clone();
         r.budget = self.budget();
+        let t = std::time::Instant::now();
         r.opportunities = self.opportunities().to_vec();
+        crate::domain::time::timing("opportunities", t);
         r.route_targets = self.route_targets(false);
         r
     }
