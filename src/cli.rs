@@ -531,10 +531,18 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     timing("report", t);
     if a.json {
         let t = std::time::Instant::now();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        // Written as it is serialised: the JSON of a large tree (every file's summary) is
+        // tens of megabytes, never held whole in memory.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| {
+                use std::io::Write;
+                writeln!(out)?;
+                out.flush()
+            })
+            .map_err(|e| Fail::input(format!("cannot write the report: {e}")))?;
+        drop(out);
         timing("JSON", t);
         // The JSON holds it too (`price_table`); a pipeline's log should show it as well.
         for d in &report.double_counts {
