@@ -148,31 +148,32 @@ fn opportunities(app: &mut CostlensApp, ui: &mut Ui) {
                 );
                 return;
             }
-            egui::Grid::new("opportunities_grid")
-                .striped(true)
-                .num_columns(4)
-                .show(ui, |ui| {
-                    for (i, o) in list.iter().enumerate() {
-                        ui.label(format!("{} {}", o.dimension.label(), o.key));
-                        ui.label(&o.detail);
-                        right(ui, |ui| {
-                            let (_, color, amount) = money_delta(ui, o.savings_usd);
-                            ui.colored_label(color, amount).on_hover_text(format!(
-                                "saves {} of the slice's {}",
-                                money::usd_exact(o.savings_usd),
-                                money::usd_exact(o.actual_usd)
-                            ));
-                        });
-                        if ui
-                            .button("Apply")
-                            .on_hover_text("Show this slice with these levers")
-                            .clicked()
-                        {
-                            app.push(Action::ApplyOpportunity(i));
-                        }
-                        ui.end_row();
+            // One block each: the saving, Apply and the slice on a line, what the levers do
+            // wrapped below (a grid of long sentences pushed the money out of sight).
+            for (i, o) in list.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    let (_, color, amount) = money_delta(ui, o.savings_usd);
+                    ui.add_sized(
+                        [84.0, ui.spacing().interact_size.y],
+                        egui::Label::new(RichText::new(amount).color(color).strong()),
+                    )
+                    .on_hover_text(format!(
+                        "saves {} of the slice's {}",
+                        money::usd_exact(o.savings_usd),
+                        money::usd_exact(o.actual_usd)
+                    ));
+                    if ui
+                        .button("Apply")
+                        .on_hover_text("Show this slice with these levers")
+                        .clicked()
+                    {
+                        app.push(Action::ApplyOpportunity(i));
                     }
+                    ui.label(format!("{} {}", o.dimension.label(), o.key));
                 });
+                ui.add(egui::Label::new(RichText::new(&o.detail).small().weak()).wrap());
+                ui.add_space(2.0);
+            }
         });
     if r.header_response.clicked() {
         app.dashboard.opportunities = !app.dashboard.opportunities;

@@ -711,6 +711,14 @@ fn an_opportunity_applies_as_a_scenario() {
         .cloned()
         .expect("the sample has opportunities");
     assert!(first.savings_usd > 0.0 && first.savings_usd <= first.actual_usd);
+    // The slice, what the levers do and the saving are all shown.
+    h.get_by_label(&format!("{} {}", first.dimension.label(), first.key));
+    assert!(h.query_all_by_label(&first.detail).count() >= 1);
+    assert!(
+        h.query_all_by_label_contains(&money::usd(first.savings_usd))
+            .count()
+            >= 1
+    );
     h.get_all_by_label("Apply")
         .next()
         .expect("an Apply button")
