@@ -98,6 +98,7 @@ pub fn show(app: &mut CostlensApp, ui: &mut Ui) {
                 },
             );
             coverage_note(app, ui);
+            history_note(app, ui);
             ui.add_space(8.0);
             let w = ui.available_width();
             if w >= 980.0 {
@@ -592,6 +593,36 @@ fn coverage_note(app: &CostlensApp, ui: &mut Ui) {
         }
         ui.label(RichText::new(s).small());
     }
+}
+
+/// Requests only the usage history still has (their logs deleted since), with the switch.
+fn history_note(app: &mut CostlensApp, ui: &mut Ui) {
+    let Some(h) = app.pipeline.data().history.clone() else {
+        return;
+    };
+    if h.requests_from_deleted_logs == 0 {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "Including {} from deleted logs, kept in the usage history",
+                money::plural(h.requests_from_deleted_logs as usize, "request")
+            ))
+            .small(),
+        )
+        .on_hover_text(h.summary());
+        if ui
+            .small_button("Leave them out")
+            .on_hover_text(
+                "Import again without the usage history (the import report turns it back on)",
+            )
+            .clicked()
+        {
+            app.settings.keep_history = false;
+            app.push(Action::Reimport);
+        }
+    });
 }
 
 /// The per-lever waterfall as rows: each lever's step from the actual cost to the scenario

@@ -510,8 +510,8 @@ impl CostlensApp {
                 },
                 match &self.pipeline.data().history {
                     Some(h) if h.requests_from_deleted_logs > 0 => format!(
-                        ", {} requests from deleted logs",
-                        money::count(h.requests_from_deleted_logs)
+                        ", {} from deleted logs",
+                        money::plural(h.requests_from_deleted_logs as usize, "request")
                     ),
                     _ => String::new(),
                 },
