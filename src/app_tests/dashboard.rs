@@ -23,21 +23,6 @@ fn usage_csv(dir: &std::path::Path, name: &str, days: &[&str]) -> PathBuf {
     p
 }
 
-/// Imports `paths` through the app (as File ▸ Open Recent does) and waits for it.
-fn import(h: &mut Harness<'static, CostlensApp>, paths: Vec<PathBuf>) {
-    h.state_mut().push(Action::Open(paths));
-    h.step();
-    for _ in 0..500 {
-        if !h.state().is_importing() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.step();
-    }
-    assert!(!h.state().is_importing(), "import did not finish");
-    h.run();
-}
-
 fn harness_sized(w: f32, hgt: f32, dialogs: FakeDialogs) -> Harness<'static, CostlensApp> {
     Harness::builder()
         .with_size(egui::vec2(w, hgt))
@@ -72,15 +57,7 @@ fn without_a_system_dialog_open_falls_back_to_the_path_field() {
         .set_text_value_accesskit(&file.display().to_string());
     h.run();
     h.get_by_label("Open").click();
-    h.step();
-    for _ in 0..300 {
-        if !h.state().is_importing() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.step();
-    }
-    h.run();
+    wait_for_import(&mut h);
     assert!(h.state().chooser().is_none());
     assert_eq!(h.state().source, Source::Files(vec![file.clone()]));
     // 1M uncached input tokens of Sonnet 4.5 at $3 per million.
@@ -537,15 +514,7 @@ fn recent_files_reopen_as_the_set_opened_together_with_a_scenario_notice() {
     h.get_by_label("Open Recent").hover();
     h.run();
     h.get_by_label("tokens.csv + more.csv").click();
-    h.step();
-    for _ in 0..300 {
-        if !h.state().is_importing() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.step();
-    }
-    h.run();
+    wait_for_import(&mut h);
     assert_eq!(h.state().source, Source::Files(vec![a, b]));
     h.get_by_label_contains("tokens.csv + more.csv · 2 files · 2 rows");
 }

@@ -27,21 +27,6 @@ fn session_log(root: &std::path::Path, session: &str, input: u64, output: u64) -
     p
 }
 
-/// Imports `paths` through the app and waits for it.
-fn import(h: &mut Harness<'static, CostlensApp>, paths: Vec<PathBuf>) {
-    h.state_mut().push(Action::Open(paths));
-    h.step();
-    for _ in 0..500 {
-        if !h.state().is_importing() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.step();
-    }
-    assert!(!h.state().is_importing(), "import did not finish");
-    h.run();
-}
-
 fn actual(h: &Harness<'static, CostlensApp>) -> f64 {
     h.state().pipeline.evaluation().actual
 }
@@ -74,15 +59,7 @@ fn requests_of_deleted_logs_stay_counted_until_the_switch_is_turned_off() {
     h.get_by_label_contains("including 1 requests from deleted logs");
     h.get_by_label_contains("Keep Claude Code usage in the history")
         .click_accesskit();
-    h.step();
-    for _ in 0..500 {
-        if !h.state().is_importing() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.step();
-    }
-    h.run();
+    wait_for_import(&mut h);
     assert!(!h.state().settings.keep_history);
     // Without the history only the log left counts: $1.00.
     assert!((actual(&h) - 1.0).abs() < 1e-9, "{}", actual(&h));
@@ -104,15 +81,7 @@ fn the_dashboard_leaves_requests_of_deleted_logs_out_in_one_click() {
     import(&mut h, vec![root.clone()]);
     assert!((actual(&h) - 2.75).abs() < 1e-9, "{}", actual(&h));
     h.get_by_label("Leave them out").click_accesskit();
-    h.step();
-    for _ in 0..500 {
-        if !h.state().is_importing() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.step();
-    }
-    h.run();
+    wait_for_import(&mut h);
     assert!(!h.state().settings.keep_history);
     assert!((actual(&h) - 1.0).abs() < 1e-9, "{}", actual(&h));
 }

@@ -71,6 +71,28 @@ fn type_into(h: &mut Harness<'static, CostlensApp>, label: &str, text: &str) {
     h.run();
 }
 
+/// Waits for the import the last action started. One frame at a time, not `run`: while the
+/// import thread works the app asks for a repaint every 100 ms, which `run` takes for a UI
+/// that never settles if the thread is slow to start.
+fn wait_for_import(h: &mut Harness<'static, CostlensApp>) {
+    h.step();
+    for _ in 0..500 {
+        if !h.state().is_importing() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    assert!(!h.state().is_importing(), "import did not finish");
+    h.run();
+}
+
+/// Imports `paths` through the app (as File ▸ Open Recent does) and waits for it.
+fn import(h: &mut Harness<'static, CostlensApp>, paths: Vec<PathBuf>) {
+    h.state_mut().push(Action::Open(paths));
+    wait_for_import(h);
+}
+
 fn harness() -> Harness<'static, CostlensApp> {
     harness_with(FakeDialogs::default())
 }
@@ -241,17 +263,7 @@ fn importing_a_file_replaces_the_sample_and_reports_rejected_lines() {
     let mut h = harness_with(dialogs);
     h.run();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
-    // One frame, not `run`: while the import thread works the app asks for a repaint every
-    // 100 ms, which `run` takes for a UI that never settles if the thread is slow to start.
-    h.step();
-    for _ in 0..300 {
-        if !h.state().is_importing() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.step();
-    }
-    h.run();
+    wait_for_import(&mut h);
     // 1M input at $3 + 100K output at $15 = $4.50.
     assert_eq!(h.state().source, Source::Files(vec![file.clone()]));
     assert!((h.state().pipeline.evaluation().actual - 4.5).abs() < 1e-9);
