@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use costlens::domain::money;
 use costlens::domain::prices::{Confidence, PriceTable};
-use costlens::domain::time::Period;
+use costlens::domain::time::{Period, timing};
 use costlens::engine::estimate::{self, Workload};
 use costlens::engine::report::Report;
 use costlens::engine::scenario::{Levers, Ttl};
@@ -504,16 +504,14 @@ pub fn pipeline(
         &grid,
         &factors,
     ));
-    timing("analysis (cube)", t);
+    timing("analysis (cube, first view)", t);
     let t = std::time::Instant::now();
     p.set_spec(spec);
     p.set_levers(levers.clone());
     p.refresh();
-    timing("view, forecast, evaluation", t);
+    timing("the report's view and evaluation", t);
     Ok(p)
 }
-
-use costlens::domain::time::timing;
 
 pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     let levers = a.levers.levers();
