@@ -360,8 +360,27 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
         cards.push(Card {
             caption: "Reported by logs (costUSD)".into(),
             value: money::usd(rep),
-            sub: format!("recomputed differs by {}", money::usd(ev.actual - rep)),
-            exact: money::usd_exact(rep),
+            // Logs give costUSD on some lines only (older Claude Code versions): the sums are
+            // only compared when every request of the view carries one.
+            sub: if view.reported_requests >= view.requests {
+                format!("recomputed differs by {}", money::usd(ev.actual - rep))
+            } else {
+                format!(
+                    "on {} of {} requests only",
+                    money::count(view.reported_requests),
+                    money::count(view.requests)
+                )
+            },
+            exact: if view.reported_requests >= view.requests {
+                money::usd_exact(rep)
+            } else {
+                format!(
+                    "{}: the sum of costUSD over the {} requests that give one; the other {} carry none, so it is not compared with the recomputed cost",
+                    money::usd_exact(rep),
+                    money::count(view.reported_requests),
+                    money::count(view.requests - view.reported_requests)
+                )
+            },
             color: None,
         });
     }

@@ -1,6 +1,7 @@
 //! The usage history in the app: requests of deleted Claude Code logs stay counted (and the
 //! import report's switch turns that off), and histories of other machines given as inputs
-//! bring a machine filter and breakdown.
+//! bring a machine filter and breakdown; the logs' own costUSD is set against the recomputed cost
+//! only where every request gives one.
 
 use super::*;
 use costlens::engine::view::Dimension;
@@ -144,4 +145,57 @@ fn histories_of_two_machines_bring_a_machine_filter_and_breakdown() {
     assert!((actual(&h) - 1.75).abs() < 1e-9, "{}", actual(&h));
     // The filters panel lists the machines.
     h.get_by_label_contains("Machines");
+}
+
+/// A Claude Code line of Sonnet 4.5 with 1M input tokens ($3.00), with `costUSD` when given.
+fn line_with_cost(id: &str, cost: Option<f64>) -> String {
+    let mut v = serde_json::json!({
+        "type": "assistant", "sessionId": "s", "cwd": "/w", "version": "1.0.30",
+        "timestamp": "2026-06-20T10:00:00.000Z", "requestId": format!("req_{id}"),
+        "uuid": format!("u_{id}"),
+        "message": {"id": format!("msg_{id}"), "type": "message", "role": "assistant",
+            "model": "claude-sonnet-4-5-20250929", "content": [],
+            "usage": {"input_tokens": 100_000, "output_tokens": 0,
+                "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+    });
+    if let Some(c) = cost {
+        v["costUSD"] = serde_json::json!(c);
+    }
+    v.to_string()
+}
+
+#[test]
+fn reported_cost_is_compared_only_when_every_request_gives_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("s.jsonl");
+    // 100K input of Sonnet 4.5 at $3 a million: $0.30 a request.
+    std::fs::write(
+        &log,
+        format!(
+            "{}\n{}\n",
+            line_with_cost("a", Some(0.25)),
+            line_with_cost("b", None)
+        ),
+    )
+    .expect("write");
+    let mut h = harness();
+    h.run();
+    import(&mut h, vec![log.clone()]);
+    assert!((actual(&h) - 0.60).abs() < 1e-9, "{}", actual(&h));
+    // costUSD on one request of two: its $0.25 is not set against the $0.60 recomputed.
+    h.get_by_label("Reported by logs (costUSD)");
+    h.get_by_label("on 1 of 2 requests only");
+    assert!(h.query_by_label_contains("recomputed differs").is_none());
+    // On both: compared. $0.60 - ($0.25 + $0.20) = $0.15.
+    std::fs::write(
+        &log,
+        format!(
+            "{}\n{}\n",
+            line_with_cost("a", Some(0.25)),
+            line_with_cost("b", Some(0.20))
+        ),
+    )
+    .expect("write");
+    import(&mut h, vec![log]);
+    h.get_by_label("recomputed differs by $0.15");
 }

@@ -183,6 +183,9 @@ pub struct View {
     pub billed: Option<Vec<f64>>,
     /// Cost the logs themselves report (Claude Code `costUSD`), when any.
     pub reported: Option<Vec<f64>>,
+    /// How many requests of the view carry a reported cost: the comparison with the
+    /// recomputed cost only holds when every request does.
+    pub reported_requests: u64,
 }
 
 /// The priced result of a view under a scenario.
@@ -581,6 +584,7 @@ impl View {
             let mut rep = vec![0.0; periods.len()];
             for &(t, usd) in data.reported.iter().filter(reported_ok) {
                 rep[period_pos[&spec.period.start(t)] as usize] += usd;
+                view.reported_requests += 1;
             }
             view.reported = Some(rep);
         }
