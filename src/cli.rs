@@ -699,7 +699,16 @@ pub fn render_report(r: &Report) -> String {
         let _ = writeln!(s, "  note: {}", terminal_safe(n));
     }
     if let Some(h) = &r.history {
-        let _ = writeln!(s, "  history: {}", terminal_safe(&h.summary()));
+        let line = if h.requests_from_deleted_logs > 0 {
+            h.summary()
+        } else {
+            format!(
+                "{}: {} newly recorded, none from deleted logs",
+                h.database,
+                money::plural(h.recorded as usize, "request")
+            )
+        };
+        let _ = writeln!(s, "  history: {}", terminal_safe(&line));
     }
     if !r.unrecognised_files.is_empty() {
         let shown: Vec<String> = r
