@@ -1184,6 +1184,40 @@ impl CostlensApp {
             });
         }
         self.price_guard(ui);
+        self.derived_banner(ui);
+    }
+
+    /// With only cost exports loaded, the usage is derived from the money: said, with the
+    /// range the rounding of the amounts allows and the money that stays money only.
+    fn derived_banner(&mut self, ui: &mut egui::Ui) {
+        let Some(d) = self.pipeline.data().derived.clone() else {
+            return;
+        };
+        if self.settings.tab != Tab::Dashboard {
+            return;
+        }
+        egui::Panel::top("derived_banner").show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new("Usage derived from cost").strong())
+                    .on_hover_text(d.summary());
+                ui.label(format!(
+                    "No usage file is loaded: {} tokens were derived from {} (cost / list price, {} to {} given the rounding of the amounts, up to {}); the recomputed cost and the levers work on them.",
+                    money::count(d.tokens),
+                    money::plural(d.rows as usize, "cost row"),
+                    money::count(d.tokens_min.floor() as u64),
+                    money::count(d.tokens_max.ceil() as u64),
+                    money::usd(d.rounding_usd)
+                ));
+                for n in &d.not_derived {
+                    ui.label(format!(
+                        "{} of {} ({}) stays billed money only.",
+                        money::usd(n.usd),
+                        n.reason,
+                        money::plural(n.rows as usize, "row")
+                    ));
+                }
+            });
+        });
     }
 
     /// The stale-price banner: models the price table lacks, usage after its date, with the

@@ -704,3 +704,30 @@ fn an_opportunity_applies_as_a_scenario() {
         first.savings_usd
     );
 }
+
+#[test]
+fn usage_derived_from_a_cost_export_is_said_with_its_range() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("cost.csv");
+    // $0.03 and $0.00 of Sonnet 4.5 uncached input ($3 a million): 10,000 tokens, and with
+    // each amount rounded to the cent, 0.025/3e-6 = 8,333.3 to (0.035 + 0.005)/3e-6 =
+    // 13,333.3 tokens.
+    std::fs::write(
+        &file,
+        "usage_date_utc,model,workspace,api_key,usage_type,context_window,token_type,cost_usd,cost_type,inference_geo,speed\n\
+         2026-08-01,Claude Sonnet 4.5,Default,a,standard,≤ 200k,input_no_cache,0.03,token,not_available,\n\
+         2026-08-01,Claude Sonnet 4.5,Default,b,standard,≤ 200k,input_no_cache,0.00,token,not_available,\n",
+    )
+    .expect("write");
+    let mut h = harness();
+    h.run();
+    import(&mut h, vec![file]);
+    h.get_by_label("Usage derived from cost");
+    h.get_by_label(
+        "No usage file is loaded: 10,000 tokens were derived from 2 cost rows (cost / list price, 8,333 to 13,334 given the rounding of the amounts, up to $0.01); the recomputed cost and the levers work on them.",
+    );
+    // Usage files load: no banner.
+    h.state_mut().push(Action::Run(Command::ShowSample));
+    h.run();
+    assert!(h.query_by_label("Usage derived from cost").is_none());
+}
