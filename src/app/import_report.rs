@@ -149,7 +149,9 @@ pub fn window(app: &mut CostlensApp, ctx: &egui::Context) {
 
 /// The usage history: what it added, its problems, and the switch that keeps it.
 fn history(app: &mut CostlensApp, ui: &mut egui::Ui, cmds: &mut Vec<Action>) {
-    if app.history_db.is_none() {
+    // Only where it applies: a folder opened (Claude Code logs), or the switch turned off.
+    let in_use = app.pipeline.data().history.is_some() || !app.history_notes.is_empty();
+    if app.history_db.is_none() || (!in_use && app.settings.keep_history) {
         return;
     }
     ui.separator();

@@ -98,6 +98,10 @@ fn a_file_opened_alone_neither_keeps_nor_reads_the_history() {
     import(&mut h, vec![log]);
     assert!((actual(&h) - 1.0).abs() < 1e-9);
     assert!(!db.exists(), "no database for a file opened alone");
+    // Nor a switch for it in the import report.
+    h.state_mut().show_report = true;
+    h.run();
+    assert!(h.query_by_label("Usage history").is_none());
 }
 
 #[test]
