@@ -48,12 +48,12 @@ impl Period {
                 // 1970-01-01 was a Thursday: Monday-based weekday = (day + 3) mod 7.
                 (day - (day + 3).rem_euclid(7)) * 86400
             }
+            // Calendar arithmetic, not chrono: views by month call this once per cube cell
+            // (`month_start_matches_chrono` holds it to chrono on every day of 1900-2200).
             Period::Month => {
-                let d = Utc.timestamp_opt(t, 0).single().unwrap_or_default();
-                Utc.with_ymd_and_hms(d.year(), d.month(), 1, 0, 0, 0)
-                    .single()
-                    .map(|x| x.timestamp())
-                    .unwrap_or(t)
+                let day = t.div_euclid(86400);
+                let (_, _, d) = civil_from_days(day);
+                (day - (d as i64 - 1)) * 86400
             }
         }
     }
@@ -136,5 +136,52 @@ pub fn timing(phase: &str, since: std::time::Instant) {
             "costlens: timing: {phase}: {:.1} ms",
             since.elapsed().as_secs_f64() * 1000.0
         );
+    }
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_start_matches_chrono() {
+        // Every day from 1900 to 2200, at midnight and one second before the next.
+        let first = Utc
+            .with_ymd_and_hms(1900, 1, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        let last = Utc
+            .with_ymd_and_hms(2200, 1, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        let mut t = first;
+        while t < last {
+            for u in [t, t + 86_399] {
+                let d = Utc.timestamp_opt(u, 0).single().unwrap();
+                let want = Utc
+                    .with_ymd_and_hms(d.year(), d.month(), 1, 0, 0, 0)
+                    .unwrap()
+                    .timestamp();
+                assert_eq!(Period::Month.start(u), want, "{d}");
+                let (y, m, day) = civil_from_days(u.div_euclid(86_400));
+                assert_eq!((y, m, day), (d.year() as i64, d.month(), d.day()), "{d}");
+            }
+            t += 86_400;
+        }
     }
 }
