@@ -469,8 +469,8 @@ impl CostlensApp {
             self.history_notes.insert(
                 0,
                 format!(
-                    "Usage history: {} requests recorded, {}",
-                    money::count(h.recorded),
+                    "Usage history: {} newly recorded, {}",
+                    money::plural(h.recorded as usize, "request"),
                     h.summary()
                 ),
             );
