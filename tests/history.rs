@@ -7,6 +7,7 @@
 //! formats.md section 7: one response per message id and request id, the main-thread copy
 //! over a sidechain copy, else the larger token total), never read back from costlens.
 
+use crate::import_logs::{u, usage_tokens};
 use costlens::domain::records::{Bucket, Context, Geo, Speed, Symbols, Tier, Tokens, UsageRecord};
 use costlens::import::Identity;
 use costlens::store::history::{FileStamp, FileUsage, History};
@@ -41,34 +42,6 @@ fn ok_json(o: &Output) -> Value {
         String::from_utf8_lossy(&o.stderr)
     );
     serde_json::from_slice(&o.stdout).expect("JSON report")
-}
-
-fn u(v: &Value, key: &str) -> u64 {
-    v.get(key).and_then(Value::as_u64).unwrap_or(0)
-}
-
-/// Tokens of a `usage` object: the 5m/1h split when present, else all writes as 5-minute.
-fn usage_tokens(usage: &Value) -> Tokens<u64> {
-    let cci = u(usage, "cache_creation_input_tokens");
-    let (w5, w1) = match usage.get("cache_creation").filter(|c| c.is_object()) {
-        Some(c)
-            if u(c, "ephemeral_5m_input_tokens") + u(c, "ephemeral_1h_input_tokens") > 0
-                || cci == 0 =>
-        {
-            (
-                u(c, "ephemeral_5m_input_tokens"),
-                u(c, "ephemeral_1h_input_tokens"),
-            )
-        }
-        _ => (cci, 0),
-    };
-    Tokens {
-        uncached_input: u(usage, "input_tokens"),
-        cache_write_5m: w5,
-        cache_write_1h: w1,
-        cache_read: u(usage, "cache_read_input_tokens"),
-        output: u(usage, "output_tokens"),
-    }
 }
 
 /// One API response as the logs hold it: the copy that counts, and every file it is in.

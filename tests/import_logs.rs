@@ -45,13 +45,13 @@ fn parse_file(path: &Path) -> ParsedFile {
     import::parse_path(path, &Options::default(), &Control::default()).expect("parses")
 }
 
-fn u(v: &Value, key: &str) -> u64 {
+pub(crate) fn u(v: &Value, key: &str) -> u64 {
     v.get(key).and_then(Value::as_u64).unwrap_or(0)
 }
 
 /// Tokens of a Messages API `usage` object, by the rules of pricing.md: the 5m/1h split
 /// when present, else `cache_creation_input_tokens` as 5-minute writes.
-fn usage_tokens(usage: &Value) -> Tokens<u64> {
+pub(crate) fn usage_tokens(usage: &Value) -> Tokens<u64> {
     let cci = u(usage, "cache_creation_input_tokens");
     let (w5, w1) = match usage.get("cache_creation").filter(|c| c.is_object()) {
         Some(c)
