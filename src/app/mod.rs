@@ -1189,13 +1189,13 @@ impl CostlensApp {
 
     /// With only cost exports loaded, the usage is derived from the money: said, with the
     /// range the rounding of the amounts allows and the money that stays money only.
-    fn derived_banner(&mut self, ui: &mut egui::Ui) {
-        let Some(d) = self.pipeline.data().derived.clone() else {
-            return;
-        };
+    fn derived_banner(&self, ui: &mut egui::Ui) {
         if self.settings.tab != Tab::Dashboard {
             return;
         }
+        let Some(d) = &self.pipeline.data().derived else {
+            return;
+        };
         egui::Panel::top("derived_banner").show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new("Usage derived from cost").strong())
