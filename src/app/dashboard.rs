@@ -616,12 +616,13 @@ fn coverage_note(app: &CostlensApp, ui: &mut Ui) {
 
 /// Requests only the usage history still has (their logs deleted since), with the switch.
 fn history_note(app: &mut CostlensApp, ui: &mut Ui) {
-    let Some(h) = app.pipeline.data().history.clone() else {
+    // Cloned only when there is something to say (the closure below needs `app` mutably).
+    let Some(h) = (app.pipeline.data().history.as_ref())
+        .filter(|h| h.requests_from_deleted_logs > 0)
+        .cloned()
+    else {
         return;
     };
-    if h.requests_from_deleted_logs == 0 {
-        return;
-    }
     ui.horizontal_wrapped(|ui| {
         ui.label(
             RichText::new(format!(
