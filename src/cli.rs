@@ -12,6 +12,9 @@ use costlens::engine::{cube, view};
 use costlens::import::{Control, ImportError, Options};
 use costlens::pipeline::Pipeline;
 use costlens::pipeline::load;
+use costlens::store::answer::{self, Request};
+use costlens::store::cache::Cache;
+use costlens::store::snapshot::Manifest;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -435,6 +438,31 @@ pub fn pipeline(
     levers: &Levers,
     view: &ViewArgs,
 ) -> Result<Pipeline, Fail> {
+    let cache = Cache::from_env();
+    match prepare(files, prices, import, levers, view, &cache, None)? {
+        Prepared::Ready(p, _) => Ok(*p),
+        Prepared::Unchanged => unreachable!("nothing to compare with"),
+    }
+}
+
+/// What [`prepare`] gives.
+enum Prepared {
+    /// The inputs are as they were when the answer compared with was made.
+    Unchanged,
+    /// The pipeline, and what its import was made from when an answer can be kept for it.
+    Ready(Box<Pipeline>, Option<Manifest>),
+}
+
+/// [`pipeline`], or [`Prepared::Unchanged`] when the inputs are those of manifest `since`.
+fn prepare(
+    files: &[PathBuf],
+    prices: &PriceArgs,
+    import: &ImportArgs,
+    levers: &Levers,
+    view: &ViewArgs,
+    cache: &Cache,
+    since: Option<Manifest>,
+) -> Result<Prepared, Fail> {
     let table = price_table(prices)?;
     let spec = view.spec()?;
     levers
@@ -443,14 +471,19 @@ pub fn pipeline(
     let opts = import_options(import)?;
     let choice = import.history_choice(files)?;
     let t = std::time::Instant::now();
-    let mut loaded = load::load_with_history(
+    let mut loaded = load::load_unless_unchanged(
         files,
         &opts,
         &Control::default(),
-        &costlens::store::cache::Cache::from_env(),
+        cache,
         choice.as_ref(),
+        since,
     );
     timing("load", t);
+    if loaded.unchanged {
+        return Ok(Prepared::Unchanged);
+    }
+    let manifest = loaded.manifest;
     for w in &loaded.history_warnings {
         eprintln!("costlens: warning: {}", terminal_safe(w));
     }
@@ -510,7 +543,25 @@ pub fn pipeline(
     p.set_levers(levers.clone());
     p.refresh();
     timing("the report's view and evaluation", t);
-    Ok(p)
+    Ok(Prepared::Ready(Box::new(p), manifest))
+}
+
+/// The request a report answers: its arguments as given, the working folder (relative paths
+/// name other files elsewhere) and the bytes of the price file it reads. `None` when the
+/// price file cannot be read (the report will say why).
+fn report_request(a: &ReportArgs) -> Option<Request> {
+    let args = format!("{a:?}");
+    let cwd = std::env::current_dir().ok()?;
+    let prices = match &a.prices.prices {
+        Some(p) => std::fs::read(p).ok()?,
+        None => Vec::new(),
+    };
+    Some(Request::new(&[
+        b"report",
+        args.as_bytes(),
+        cwd.as_os_str().as_encoded_bytes(),
+        &prices,
+    ]))
 }
 
 pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
@@ -522,37 +573,106 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
             "--budget wants a monthly amount in USD above 0, got {b}"
         )));
     }
-    let mut p = pipeline(&a.files, &a.prices, &a.import, &levers, &a.view)?;
+    // The same report asked again while no file changed is answered from the one kept.
+    let cache = Cache::from_env();
+    let request = cache.dir().and_then(|_| report_request(a));
+    let kept = cache
+        .dir()
+        .zip(request)
+        .and_then(|(dir, r)| answer::read(dir, r));
+    let since = kept.as_ref().map(|k| k.manifest);
+    let (mut p, manifest) = match prepare(
+        &a.files, &a.prices, &a.import, &levers, &a.view, &cache, since,
+    )? {
+        Prepared::Ready(p, m) => (*p, m),
+        Prepared::Unchanged => {
+            let Some(kept) = kept else {
+                unreachable!("unchanged is only said against an answer")
+            };
+            use std::io::Write;
+            let t = std::time::Instant::now();
+            std::io::stdout()
+                .lock()
+                .write_all(&kept.stdout)
+                .and_then(|()| std::io::stdout().flush())
+                .map_err(|e| Fail::input(format!("cannot write the report: {e}")))?;
+            eprint!("{}", kept.stderr);
+            kept.mark_used();
+            timing("report answered as kept", t);
+            return Ok(());
+        }
+    };
     p.set_budget(a.budget);
     let t = std::time::Instant::now();
     let report = p.report();
     timing("report", t);
-    if a.json {
-        let t = std::time::Instant::now();
-        // Written as it is serialised: the JSON of a large tree (every file's summary) is
-        // tens of megabytes, never held whole in memory.
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::from)
-            .and_then(|()| {
-                use std::io::Write;
-                writeln!(out)?;
-                out.flush()
-            })
+    // Written as it is made, to standard output and to the answer kept for next time: the
+    // JSON of a large tree (every file's summary) is tens of megabytes, never held whole in
+    // memory.
+    let stdout = std::io::stdout().lock();
+    let mut out = match (cache.dir(), request, manifest) {
+        (Some(dir), Some(r), Some(_)) => {
+            Output::Kept(Box::new(answer::Recorder::new(dir, r, stdout)))
+        }
+        _ => Output::Plain(stdout),
+    };
+    let mut said = String::new();
+    let t = std::time::Instant::now();
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+        let written = if a.json {
+            serde_json::to_writer_pretty(&mut w, &report)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(w))
+        } else {
+            w.write_all(render_report(&report).as_bytes())
+        };
+        written
+            .and_then(|()| w.flush())
             .map_err(|e| Fail::input(format!("cannot write the report: {e}")))?;
-        drop(out);
-        timing("JSON", t);
+    }
+    timing("output", t);
+    if a.json {
         // The JSON holds it too (`price_table`); a pipeline's log should show it as well.
+        use std::fmt::Write;
         for d in &report.double_counts {
-            eprintln!("costlens: warning: {}", d.message(true));
+            let _ = writeln!(said, "costlens: warning: {}", d.message(true));
         }
         for m in report.price_table.messages(true) {
-            eprintln!("costlens: warning: {}", terminal_safe(&m));
+            let _ = writeln!(said, "costlens: warning: {}", terminal_safe(&m));
         }
-    } else {
-        print!("{}", render_report(&report));
     }
+    eprint!("{said}");
+    match (out, manifest) {
+        (Output::Kept(r), Some(m)) => r.keep(m, &said),
+        (Output::Kept(r), None) => r.discard(),
+        (Output::Plain(mut o), _) => std::io::Write::flush(&mut o),
+    }
+    .map_err(|e| Fail::input(format!("cannot write the report: {e}")))?;
     Ok(())
+}
+
+/// Where a report goes: standard output, and the answer kept when there is one to keep.
+enum Output<W: std::io::Write> {
+    Plain(W),
+    Kept(Box<answer::Recorder<W>>),
+}
+
+impl<W: std::io::Write> std::io::Write for Output<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Plain(w) => w.write(buf),
+            Output::Kept(r) => r.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Plain(w) => w.flush(),
+            Output::Kept(r) => r.flush(),
+        }
+    }
 }
 
 /// `costlens prices --check FILE...`: what the files would leave unpriced.

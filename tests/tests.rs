@@ -2,6 +2,7 @@
 //! one module per area. `cargo test` runs it with the library's and the app's unit tests.
 //! Run one area with `cargo test --test tests cli::` (or any name filter).
 
+mod answers;
 mod atomic_kill;
 mod cli;
 mod cli_export;
@@ -21,3 +22,4 @@ mod layers;
 mod never_wrong;
 mod real_world_formats;
 mod store;
+mod walk;

@@ -9,7 +9,7 @@ use crate::import::merge::{MergeOptions, Merger};
 use crate::import::{self, Control, ImportError, Options};
 use crate::store::cache::{self, Cache};
 use crate::store::history::{self, FileStamp, FileUsage, History};
-use crate::store::snapshot;
+use crate::store::snapshot::{self, Manifest};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -65,41 +65,6 @@ impl Analysis {
     }
 }
 
-/// Expands the user's paths: files as given, directories walked recursively (symlinks are
-/// followed; loops are reported, not followed forever). Returns the files to import and
-/// errors for paths that cannot be read.
-pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<ImportError>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for p in paths {
-        match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => {
-                let mut found: Vec<PathBuf> = Vec::new();
-                // Siblings sorted by name, depth first: the files come out in path order
-                // (as `Vec<PathBuf>::sort` would give) without sorting thousands of paths
-                // component by component afterwards.
-                for entry in walkdir::WalkDir::new(p)
-                    .follow_links(true)
-                    .sort_by_file_name()
-                {
-                    match entry {
-                        Ok(e) if e.file_type().is_file() => found.push(e.into_path()),
-                        Ok(_) => {}
-                        Err(e) => errors.push(ImportError::Io(
-                            e.path().unwrap_or(p).display().to_string(),
-                            std::io::Error::other(e.to_string()),
-                        )),
-                    }
-                }
-                files.extend(found.into_iter().map(|f| (f, true)));
-            }
-            Ok(_) => files.push((p.clone(), false)),
-            Err(e) => errors.push(ImportError::Io(p.display().to_string(), e)),
-        }
-    }
-    (files, errors)
-}
-
 /// The outcome of loading: the merged dataset and what could not be imported at all.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -115,6 +80,12 @@ pub struct Loaded {
     /// Problems with the usage history (a corrupt database set aside, a write that failed):
     /// the import went on without it. Also in the dataset's notes.
     pub history_warnings: Vec<String>,
+    /// Set by [`load_unless_unchanged`] when the inputs are as they were: nothing loaded.
+    pub unchanged: bool,
+    /// What the import was made from (every file's path and stamps, the options, the
+    /// history's revision), when it is one an answer can be kept for: several files, 1 MiB or
+    /// more, every file read to its end, no history problem.
+    pub manifest: Option<Manifest>,
 }
 
 /// Keeping usage in the history database while loading, and reading back what only it has.
@@ -211,6 +182,21 @@ pub fn load_with_history(
     cache: &Cache,
     history: Option<&HistoryChoice>,
 ) -> Loaded {
+    load_unless_unchanged(paths, opts, control, cache, history, None)
+}
+
+/// [`load_with_history`], or nothing but `unchanged` when the inputs are as they were when
+/// the import with manifest `since` was made (a kept answer, [`crate::store::answer`]): the
+/// folders walked and the files examined, nothing read. Otherwise [`Loaded::manifest`] says
+/// what the import was made from, when it is one to keep an answer for.
+pub fn load_unless_unchanged(
+    paths: &[PathBuf],
+    opts: &Options,
+    control: &Control,
+    cache: &Cache,
+    history: Option<&HistoryChoice>,
+    since: Option<Manifest>,
+) -> Loaded {
     let mut warnings: Vec<String> = Vec::new();
     let mut hist: Option<History> = history.and_then(|c| match History::open(&c.path) {
         Ok(h) => {
@@ -249,12 +235,15 @@ pub fn load_with_history(
     });
     let ((files, errors, keys), old) = rayon::join(
         || {
-            let (files, errors) = expand_inputs(paths);
-            let paths: Vec<&PathBuf> = files.iter().map(|f| &f.0).collect();
-            let keys = cache::keys_of(&paths, opts);
-            (files, errors, keys)
+            let e = crate::store::walk::examine(paths, opts);
+            (e.files, e.errors, e.keys)
         },
-        || inputs.and_then(|(dir, i)| snapshot::read(dir, &i)),
+        // With an answer to check, the snapshot is read only if the answer does not do.
+        || {
+            inputs
+                .filter(|_| since.is_none())
+                .and_then(|(dir, i)| snapshot::read(dir, &i))
+        },
     );
     let (file_paths, in_folders): (Vec<PathBuf>, Vec<bool>) = files.into_iter().unzip();
     let total: u64 = keys.iter().flatten().map(|k| k.size).sum();
@@ -271,18 +260,44 @@ pub fn load_with_history(
             let rev = state.as_ref().map_or(0, |s| s.1);
             (dir, i, m.with(&rev.to_le_bytes()))
         });
+    if let (Some((dir, i, m)), Some(since)) = (&manifest, since)
+        && since == *m
+        && warnings.is_empty()
+    {
+        control.bytes_done.store(total, Ordering::Relaxed);
+        snapshot::mark_unread_used(dir, i, keys.iter().flatten());
+        return Loaded {
+            errors,
+            unchanged: true,
+            manifest: Some(*m),
+            ..Loaded::default()
+        };
+    }
+    let old = match (old, since, &manifest) {
+        (Some(old), _, _) => Some(old),
+        (None, Some(_), Some(_)) => inputs.and_then(|(dir, i)| snapshot::read(dir, &i)),
+        _ => None,
+    };
     if let (Some((dir, _, m)), Some(old)) = (&manifest, old)
         && old.manifest == *m
     {
         control.bytes_done.store(total, Ordering::Relaxed);
         old.mark_used(dir, keys.iter().flatten());
+        let clean = warnings.is_empty();
+        let mut data = old.data;
+        // Recorded by the import that made the snapshot, not by this one.
+        if let Some(h) = data.history.as_mut() {
+            h.recorded = 0;
+        }
         return Loaded {
-            data: old.data,
+            data,
             errors,
             unrecognised_in_folders: old.unrecognised,
             from_snapshot: true,
             notes: Vec::new(),
             history_warnings: warnings,
+            unchanged: false,
+            manifest: clean.then_some(*m),
         };
     }
     let absolute: Vec<String> = keys
@@ -533,6 +548,8 @@ pub fn load_with_history(
             &loaded.data,
             &loaded.unrecognised_in_folders,
         );
+        // An answer made now would say the requests this import recorded, each time.
+        loaded.manifest = (recorded_now == 0).then_some(*m);
     }
     loaded
 }

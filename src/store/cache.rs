@@ -419,7 +419,7 @@ pub(crate) fn program_build() -> &'static str {
     })
 }
 
-/// Packs, snapshots ([`super::snapshot`]) and entries of older versions (`.bin`), all named
+/// Packs, snapshots ([`super::snapshot`]), answers ([`super::answer`]) and entries of older versions (`.bin`), all named
 /// by a 16-digit hex hash: nothing else in the folder (`$COSTLENS_CACHE_DIR` may be shared)
 /// is ever removed.
 fn is_cache_file(name: &str) -> bool {
@@ -428,7 +428,7 @@ fn is_cache_file(name: &str) -> bool {
             && stem
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            && matches!(ext, "pack" | "snap" | "bin")
+            && matches!(ext, "pack" | "snap" | "answer" | "bin")
     })
 }
 
@@ -497,7 +497,11 @@ fn key_of(path: &Path, opts: &Options) -> Option<Key> {
 }
 
 fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
-    let meta = std::fs::metadata(absolute).ok()?;
+    key_from(absolute, &std::fs::metadata(absolute).ok()?, opts)
+}
+
+/// The key of the file at `absolute` whose metadata (links followed) is `meta`.
+pub(crate) fn key_from(absolute: &Path, meta: &std::fs::Metadata, opts: &Options) -> Option<Key> {
     let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
     #[cfg(unix)]
     let (dev, ino, ctime_secs, ctime_nanos) = {

@@ -2,8 +2,10 @@
 //! snapshots, the settings) and how it writes files (atomically, never replacing what is not
 //! ours). Persistence, apart from parsing.
 
+pub mod answer;
 pub mod atomic;
 pub mod cache;
 pub mod history;
 pub mod settings;
 pub mod snapshot;
+pub mod walk;

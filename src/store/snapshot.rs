@@ -109,6 +109,15 @@ impl Inputs {
 pub struct Manifest(u64);
 
 impl Manifest {
+    /// The manifest as a number (kept in an answer, [`super::answer`]).
+    pub fn raw(&self) -> u64 {
+        self.0
+    }
+
+    pub fn from_raw(v: u64) -> Manifest {
+        Manifest(v)
+    }
+
     /// This manifest with more that the snapshot must match (the history's revision).
     pub fn with(&self, extra: &[u8]) -> Manifest {
         Manifest(crate::import::stable_hash(&[
@@ -135,18 +144,36 @@ impl Snapshot {
     /// import, for the day a file changes. Done at most once a day (a tree has a pack per
     /// folder: touching them all on every import would cost more than the import).
     pub fn mark_used<'a>(&self, cache_dir: &Path, keys: impl Iterator<Item = &'a Key>) {
-        let day = Duration::from_secs(86_400);
-        if self
-            .marked
-            .is_some_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() < day)
-        {
-            return;
-        }
-        for pack in super::cache::packs_of(cache_dir, keys) {
-            super::cache::touch(&pack);
-        }
-        super::cache::touch(&self.file);
+        mark(cache_dir, &self.file, self.marked, keys);
     }
+}
+
+/// Marks the snapshot of `inputs` and its packs as used, as [`Snapshot::mark_used`] does,
+/// without reading it (a kept answer answered in its place: [`super::answer`]).
+pub fn mark_unread_used<'a>(
+    cache_dir: &Path,
+    inputs: &Inputs,
+    keys: impl Iterator<Item = &'a Key>,
+) {
+    let file = inputs.file(cache_dir);
+    let marked = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+    mark(cache_dir, &file, marked, keys);
+}
+
+fn mark<'a>(
+    cache_dir: &Path,
+    file: &Path,
+    marked: Option<SystemTime>,
+    keys: impl Iterator<Item = &'a Key>,
+) {
+    let day = Duration::from_secs(86_400);
+    if marked.is_some_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() < day) {
+        return;
+    }
+    for pack in super::cache::packs_of(cache_dir, keys) {
+        super::cache::touch(&pack);
+    }
+    super::cache::touch(file);
 }
 
 #[derive(Serialize, Deserialize)]
