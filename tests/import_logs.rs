@@ -1608,6 +1608,22 @@ fn an_unchanged_import_comes_whole_from_the_snapshot_and_any_change_is_noticed()
     let (done, total) = control.progress();
     assert_eq!(done, total);
     assert!(total > 2_000_000);
+    // The snapshot is read only when made from these files: its manifest is checked on the
+    // first bytes, before the rest is read and decoded.
+    {
+        use costlens::store::snapshot::{self, Manifest};
+        let e = costlens::store::walk::examine(&inputs, &opts);
+        let (files, folders): (Vec<PathBuf>, Vec<bool>) = e.files.into_iter().unzip();
+        let i = snapshot::Inputs::new(&inputs, &opts).unwrap();
+        let m = i
+            .manifest(&files, &folders, &e.keys)
+            .unwrap()
+            .with(&0u64.to_le_bytes());
+        let kept = snapshot::read_if(&cache_dir, &i, &m).expect("made from these files");
+        assert_same_dataset(&kept.data, &parsed.data);
+        let other = Manifest::from_raw(m.raw() ^ 1);
+        assert!(snapshot::read_if(&cache_dir, &i, &other).is_none());
+    }
 
     let session = parsed
         .data

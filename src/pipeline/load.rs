@@ -3,6 +3,7 @@
 
 use crate::domain::dataset::Dataset;
 use crate::domain::prices::PriceTable;
+use crate::domain::time::timing;
 use crate::engine::cube::{Banding, Cube};
 use crate::engine::view::{View, ViewSpec};
 use crate::import::merge::{MergeOptions, Merger};
@@ -233,6 +234,7 @@ pub fn load_unless_unchanged(
         ),
         _ => (dir, i),
     });
+    let t = std::time::Instant::now();
     let ((files, errors, keys), old) = rayon::join(
         || {
             let e = crate::store::walk::examine(paths, opts);
@@ -275,7 +277,10 @@ pub fn load_unless_unchanged(
     }
     let old = match (old, since, &manifest) {
         (Some(old), _, _) => Some(old),
-        (None, Some(_), Some(_)) => inputs.and_then(|(dir, i)| snapshot::read(dir, &i)),
+        // Read only if made from these files (the answer was not: the snapshot rarely is).
+        (None, Some(_), Some((_, _, m))) => {
+            inputs.and_then(|(dir, i)| snapshot::read_if(dir, &i, m))
+        }
         _ => None,
     };
     if let (Some((dir, _, m)), Some(old)) = (&manifest, old)
@@ -311,6 +316,8 @@ pub fn load_unless_unchanged(
                 .into_owned(),
         })
         .collect();
+    timing("load: examine the files", t);
+    let t = std::time::Instant::now();
     let recorded = match hist.as_ref().map(History::recorded_files) {
         Some(Ok(r)) => r,
         Some(Err(e)) => {
@@ -332,7 +339,7 @@ pub fn load_unless_unchanged(
     let mut loaded = Loaded::default();
     // The same file reached by two paths (`f`, `./f`, a link, a folder and a file in it) is
     // read once.
-    let mut seen_files: std::collections::HashMap<(u64, u64), usize> = Default::default();
+    let mut seen_files: rustc_hash::FxHashMap<(u64, u64), usize> = Default::default();
     let mut same: Vec<bool> = vec![false; file_paths.len()];
     for (i, k) in keys.iter().enumerate() {
         if let Some(k) = k
@@ -418,6 +425,8 @@ pub fn load_unless_unchanged(
     // opened that this import did not find (deleted or rotated logs).
     let mut from_deleted = 0u64;
     let mut recorded_now = 0u64;
+    timing("load: parse and merge", t);
+    let t = std::time::Instant::now();
     let committed = match (recorder, record_failed) {
         (Some(r), None) => r.commit().map(|n| {
             recorded_now = n;
@@ -429,8 +438,7 @@ pub fn load_unless_unchanged(
         warnings.push(history_failed(&mut hist, e));
     }
     if let (Some(h), Some(choice)) = (hist.as_ref(), history) {
-        let present: std::collections::HashSet<&str> =
-            absolute.iter().map(String::as_str).collect();
+        let present: rustc_hash::FxHashSet<&str> = absolute.iter().map(String::as_str).collect();
         let scope: Vec<String> = paths
             .iter()
             .map(|p| {
@@ -510,6 +518,8 @@ pub fn load_unless_unchanged(
     loaded.history_warnings = warnings;
     loaded.data.notes.append(&mut loaded.notes);
     loaded.data.unrecognised = loaded.unrecognised_in_folders.clone();
+    timing("load: history", t);
+    let t = std::time::Instant::now();
     if let Some(dir) = cache.dir() {
         // Housekeeping, on this slow path only (an unchanged import is answered above):
         // packs and snapshots left half-written by a killed import, and those not used for
@@ -548,6 +558,7 @@ pub fn load_unless_unchanged(
             &loaded.data,
             &loaded.unrecognised_in_folders,
         );
+        timing("load: snapshot written", t);
         // An answer made now would say the requests this import recorded, each time.
         loaded.manifest = (recorded_now == 0).then_some(*m);
     }

@@ -246,6 +246,25 @@ pub fn read(cache_dir: &Path, inputs: &Inputs) -> Option<Snapshot> {
     decode(&bytes, file, marked)
 }
 
+/// [`read`], only if the snapshot was made from manifest `m`: its start is read first (the
+/// header's first field is the manifest) and the rest only when it matches, so that a
+/// snapshot of files that have changed since costs one small read, not a decode.
+pub fn read_if(cache_dir: &Path, inputs: &Inputs, m: &Manifest) -> Option<Snapshot> {
+    use std::io::Read;
+    let file = inputs.file(cache_dir);
+    let mut f = std::fs::File::open(&file).ok()?;
+    let mut head = [0u8; 16 + 4 + 8 + 40];
+    let n = f.read(&mut head).ok()?;
+    let prefix = b"{\"manifest\":";
+    let json = head.get(28..n)?.strip_prefix(prefix.as_slice())?;
+    let digits = json.iter().take_while(|b| b.is_ascii_digit()).count();
+    let v: u64 = std::str::from_utf8(&json[..digits]).ok()?.parse().ok()?;
+    if v != m.0 || head[..16] != MAGIC[..] {
+        return None;
+    }
+    read(cache_dir, inputs)
+}
+
 fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Snapshot> {
     let (header_bytes, body) = unframe(MAGIC, bytes)?;
     // The header (JSON, mostly file summaries) and the records decode side by side.
