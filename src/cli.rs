@@ -541,13 +541,14 @@ fn prepare(
     let t = std::time::Instant::now();
     p.set_spec(spec);
     p.set_levers(levers.clone());
+    p.set_today(Some(chrono::Utc::now().timestamp()));
     p.refresh();
     timing("the report's view and evaluation", t);
     Ok(Prepared::Ready(Box::new(p), manifest))
 }
 
-/// The request a report answers: its arguments as given, the working folder (relative paths
-/// name other files elsewhere) and the bytes of the price file it reads. `None` when the
+/// The request a report answers: today's date, its arguments as given, the working folder
+/// (relative paths name other files elsewhere) and the bytes of the price file it reads. `None` when the
 /// price file cannot be read (the report will say why).
 fn report_request(a: &ReportArgs) -> Option<Request> {
     let args = format!("{a:?}");
@@ -556,8 +557,11 @@ fn report_request(a: &ReportArgs) -> Option<Request> {
         Some(p) => std::fs::read(p).ok()?,
         None => Vec::new(),
     };
+    // Today's date: a month that ended before it is estimated, not forecast.
+    let today = chrono::Utc::now().date_naive().to_string();
     Some(Request::new(&[
         b"report",
+        today.as_bytes(),
         args.as_bytes(),
         cwd.as_os_str().as_encoded_bytes(),
         &prices,
@@ -971,8 +975,17 @@ pub fn render_report(r: &Report) -> String {
         }
     }
     if let Some(f) = &r.forecast {
-        let _ = writeln!(s, "\nForecast {}", f.month);
-        if f.complete {
+        let title = if f.past { "Estimated" } else { "Forecast" };
+        let _ = writeln!(s, "\n{title} {}", f.month);
+        if f.past {
+            let _ = writeln!(
+                s,
+                "  Month (estimated)    {:>16}   {} in the data, {}/day for the days it misses",
+                money::usd(f.month_end),
+                money::usd(f.to_date),
+                money::usd(f.daily_rate)
+            );
+        } else if f.complete {
             let _ = writeln!(s, "  Spent (month over)   {:>16}", money::usd(f.to_date));
         } else {
             let _ = writeln!(

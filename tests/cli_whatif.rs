@@ -233,3 +233,31 @@ fn fast_mode_residency_and_token_factor_levers_are_flags() {
         assert_eq!(o.status.code(), Some(2), "{bad:?}");
     }
 }
+
+#[test]
+fn a_month_that_ended_before_today_is_reported_as_an_estimate() {
+    // Claude Code logs of 2026-09-14 only, reported after September: the month is over but
+    // the data stops on the 14th, so its figure is an estimate of the 16 days it misses
+    // (Sep 15 - 30) at the one day's cost, not a forecast.
+    let dir = "tests/fixtures/real_world/claude-code";
+    let r = json(&["report", dir, "--json", "--no-history"]);
+    let fc = &r["forecast"];
+    assert_eq!(fc["month"], "2026-09");
+    assert_eq!(fc["past"], true);
+    assert_eq!(fc["complete"], false);
+    let spent = f(&fc["to_date"]);
+    assert!(spent > 0.0);
+    assert!(close(f(&fc["month_end"]), spent * 17.0), "{fc}");
+    assert!(
+        fc["method"]
+            .as_str()
+            .unwrap()
+            .contains("2026-09 ended before today"),
+        "{fc}"
+    );
+    let o = costlens(&["report", dir, "--no-history"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("\nEstimated 2026-09\n"), "{text}");
+    assert!(text.contains("Month (estimated)"), "{text}");
+    assert!(!text.contains("Forecast 2026-09"), "{text}");
+}

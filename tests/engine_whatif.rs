@@ -515,7 +515,7 @@ fn a_sparse_week_is_a_run_rate_over_calendar_days_with_zeros() {
         label: "Claude Code".into(),
         days: vec![(day(2026, 10, 1), 2.0), (day(2026, 10, 19), 5.45)],
     };
-    let f = forecast::forecast(&[s], None).unwrap();
+    let f = forecast::forecast(&[s], None, None).unwrap();
     assert_eq!(f.month, "2026-10");
     assert!(!f.complete);
     assert_usd(f.to_date, 7.45, "spent");
@@ -530,9 +530,44 @@ fn a_sparse_week_is_a_run_rate_over_calendar_days_with_zeros() {
         label: "logs".into(),
         days: vec![(day(2026, 10, 17), 3.0), (day(2026, 10, 19), 6.0)],
     };
-    let f = forecast::forecast(&[s], None).unwrap();
+    let f = forecast::forecast(&[s], None, None).unwrap();
     assert_usd(f.daily_rate, 9.0 / 3.0, "three days covered");
     assert_eq!(f.sources[0].rate_days, 3);
+}
+
+#[test]
+fn a_month_that_ended_before_today_is_estimated_not_forecast() {
+    // Data on Oct 13 - 19 at $1 a day; October ended before today (Dec 1).
+    let s = SourceDays {
+        label: "Console".into(),
+        days: days(day(2026, 10, 13), &[1.0; 7]),
+    };
+    let today = day(2026, 12, 1) + 9 * 3600;
+    let f = forecast::forecast(std::slice::from_ref(&s), None, Some(today)).unwrap();
+    assert!(f.past && !f.complete);
+    // The same figure as a forecast: $7 in the data plus $1 a day for Oct 20 - 31.
+    assert_usd(f.month_end, 7.0 + 12.0, "estimated month");
+    assert!(
+        f.method.contains("2026-10 ended before today (2026-12-01)"),
+        "{}",
+        f.method
+    );
+    assert!(f.method.contains("Estimated"), "{}", f.method);
+    // On Oct 25 the month is still running: a forecast.
+    let f = forecast::forecast(std::slice::from_ref(&s), None, Some(day(2026, 10, 25))).unwrap();
+    assert!(!f.past);
+    assert!(f.method.contains("Spent so far"), "{}", f.method);
+    // On Nov 1, 00:00 the month has ended.
+    let f = forecast::forecast(std::slice::from_ref(&s), None, Some(day(2026, 11, 1))).unwrap();
+    assert!(f.past);
+    // A complete month is never "estimated".
+    let full = SourceDays {
+        label: "Console".into(),
+        days: days(day(2026, 10, 1), &[1.0; 31]),
+    };
+    let f = forecast::forecast(&[full], None, Some(today)).unwrap();
+    assert!(f.complete && !f.past);
+    assert_usd(f.month_end, 31.0, "complete month");
 }
 
 /// A Console export of Oct 1 - 10 at $10 a day, Claude Code logs of Oct 5 - 20 at $2.
@@ -551,7 +586,7 @@ fn two_sources() -> Vec<SourceDays> {
 
 #[test]
 fn each_source_is_projected_from_its_own_last_day() {
-    let f = forecast::forecast(&two_sources(), None).unwrap();
+    let f = forecast::forecast(&two_sources(), None, None).unwrap();
     // Console: $100 spent, $10/day over Oct 4 - 10, projected Oct 11 - 31 (21 days).
     // Claude Code: $32 spent, $2/day over Oct 14 - 20, projected Oct 21 - 31 (11 days).
     assert_usd(f.to_date, 132.0, "spent");
@@ -578,7 +613,7 @@ fn a_source_that_ended_before_the_month_is_not_projected() {
             days: days(day(2026, 10, 1), &[1.0; 5]),
         },
     ];
-    let f = forecast::forecast(&s, None).unwrap();
+    let f = forecast::forecast(&s, None, None).unwrap();
     assert_eq!(f.month, "2026-10");
     // Claude Code covers 5 days: $1/day, Oct 6 - 31 (26 days).
     assert_usd(f.month_end, 5.0 + 26.0, "only Claude Code projected");
@@ -589,7 +624,7 @@ fn a_source_that_ended_before_the_month_is_not_projected() {
 #[test]
 fn a_month_that_is_over_is_not_forecast() {
     // The selection ends on Oct 20, the data on Nov 3: October is over.
-    let f = forecast::forecast(&two_sources(), Some(at(2026, 11, 3, 15, 0, 0))).unwrap();
+    let f = forecast::forecast(&two_sources(), Some(at(2026, 11, 3, 15, 0, 0)), None).unwrap();
     assert!(f.complete);
     assert_usd(f.month_end, f.to_date, "no projection");
     assert_eq!(f.daily_rate, 0.0);
@@ -603,14 +638,14 @@ fn a_month_that_is_over_is_not_forecast() {
         label: "x".into(),
         days: days(day(2026, 10, 1), &[1.0; 31]),
     };
-    let f = forecast::forecast(&[s], None).unwrap();
+    let f = forecast::forecast(&[s], None, None).unwrap();
     assert!(f.complete);
     assert_usd(f.month_end, 31.0, "complete month");
 }
 
 #[test]
 fn the_budget_is_crossed_mid_month_on_the_day_the_forecast_passes_it() {
-    let f = forecast::forecast(&two_sources(), None).unwrap();
+    let f = forecast::forecast(&two_sources(), None, None).unwrap();
     // Cumulative: $10/day Oct 1 - 4 (40), $12/day to Oct 10 (112), then $10 projected
     // Console + $2 actual Claude Code to Oct 20 (232), then $12 projected: 244 on Oct 21, 256
     // on Oct 22.

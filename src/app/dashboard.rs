@@ -412,6 +412,22 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
                 exact: f.method.clone(),
                 color: None,
             }
+        } else if f.past {
+            Card {
+                caption: format!("Estimated {}", f.month),
+                value: money::usd(f.month_end),
+                sub: format!(
+                    "{} in the data · {}/day for the days it misses",
+                    money::usd(f.to_date),
+                    money::usd(f.daily_rate)
+                ),
+                exact: format!(
+                    "{}\nmonth (estimated): {}",
+                    f.method,
+                    money::usd_exact(f.month_end)
+                ),
+                color: None,
+            }
         } else {
             Card {
                 caption: format!("Forecast {}", f.month),

@@ -157,6 +157,11 @@ pub struct CostlensApp {
     pub history_db: Option<PathBuf>,
     /// What the last import said about the history (requests from deleted logs, problems).
     pub history_notes: Vec<String>,
+    /// Today (the clock's, in the app; none in tests unless they give one): a month that
+    /// ended before it is estimated, not forecast.
+    pub today: Option<i64>,
+    /// Whether `today` follows the clock (the app as eframe starts it).
+    follow_clock: bool,
     job: Option<ImportJob>,
     export_job: Option<ExportJob>,
     pending: Vec<Action>,
@@ -187,6 +192,8 @@ impl CostlensApp {
         if let Some(p) = problem {
             app.set_status(p, true);
         }
+        app.follow_clock = true;
+        app.set_today(Some(chrono::Utc::now().timestamp()));
         apply_theme(&cc.egui_ctx, app.settings.theme);
         if !files.is_empty() {
             app.start_import(files, &cc.egui_ctx);
@@ -238,6 +245,8 @@ impl CostlensApp {
             autosave,
             cache: Cache::disabled(),
             history_db: None,
+            today: None,
+            follow_clock: false,
             history_notes: Vec::new(),
             job: None,
             export_job: None,
@@ -392,6 +401,13 @@ impl CostlensApp {
         });
     }
 
+    /// Sets today (see [`CostlensApp::today`]); the forecast is made again if the day changed.
+    pub fn set_today(&mut self, today: Option<i64>) {
+        self.today = today;
+        self.pipeline.set_today(today);
+        self.refresh();
+    }
+
     /// Import options from the settings (the date for files that carry none).
     pub fn import_options(&self) -> Options {
         Options {
@@ -491,6 +507,7 @@ impl CostlensApp {
         // The scenario, filters aside, carries over to the new data (and the notice says so).
         let mut pipeline = pipeline;
         pipeline.set_levers(self.settings.levers.clone());
+        pipeline.set_today(self.today);
         self.pipeline = pipeline;
         self.set_data_source(Source::Files(job.paths.clone()));
         self.settings.remember(&job.paths);
@@ -1308,6 +1325,11 @@ impl CostlensApp {
 
 impl eframe::App for CostlensApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        // Past midnight, a month may have ended: the forecast follows the clock.
+        if self.follow_clock {
+            self.today = Some(chrono::Utc::now().timestamp());
+            self.pipeline.set_today(self.today);
+        }
         self.frame(ui);
     }
 

@@ -667,6 +667,27 @@ fn a_budget_is_set_in_the_panel_and_compared_with_the_month() {
 }
 
 #[test]
+fn a_month_that_ended_before_today_is_an_estimate_on_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    // $3 a day on Nov 1-10, opened on Dec 1 (the clock's date in the app): November is over,
+    // the data stops on the 10th; its 20 missing days are estimated at $3: $90.
+    let days: Vec<String> = (1..=10).map(|d| format!("2026-11-{d:02}")).collect();
+    let days: Vec<&str> = days.iter().map(String::as_str).collect();
+    let f = usage_csv(dir.path(), "nov.csv", &days);
+    let mut h = harness();
+    h.run();
+    h.state_mut().set_today(Some(1_796_083_200)); // 2026-12-01 00:00 UTC
+    import(&mut h, vec![f]);
+    h.get_by_label("Estimated 2026-11: $90.00");
+    h.get_by_label("$30.00 in the data · $3.00/day for the days it misses");
+    assert!(h.query_by_label("Forecast 2026-11: $90.00").is_none());
+    // On Nov 20 the same data is a forecast of a month still running.
+    h.state_mut().set_today(Some(1_795_132_800)); // 2026-11-20 00:00 UTC
+    h.run();
+    h.get_by_label("Forecast 2026-11: $90.00");
+}
+
+#[test]
 fn an_opportunity_applies_as_a_scenario() {
     let mut h = harness();
     h.run();

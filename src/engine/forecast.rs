@@ -14,6 +14,11 @@
 //!   before the month began is not projected.
 //! - The forecast is what was spent in the month plus every source's projection.
 //!
+//! - A month that ended before today (an old export that stops inside its month) is not a
+//!   forecast: the same projection estimates the days the data does not cover, and is said
+//!   to be that ("Estimated", not "Forecast"). Today is given by the caller (the CLI and the
+//!   app pass the clock's date; without one nothing is past).
+//!
 //! So one $5.45 day in a week of otherwise empty logs is a run rate of $0.78 a day, not
 //! $5.45, and a Console export that ends on the 10th is projected from the 11th even when the
 //! Claude Code logs go on to the 20th.
@@ -67,6 +72,9 @@ pub struct Forecast {
     pub last_day: i64,
     /// The month is over: nothing is projected.
     pub complete: bool,
+    /// The month ended before today while the data stops short of its end: the projection
+    /// estimates the days the data does not cover (nothing is still to come).
+    pub past: bool,
     /// The method and what it found, in words (shown beside the figure).
     pub method: String,
     pub sources: Vec<SourceForecast>,
@@ -82,8 +90,13 @@ fn day_label(t: i64) -> String {
 
 /// The forecast of the month of the last day with data in `sources` (see the module
 /// documentation). `data_last_day`: the last day with data in the whole dataset, which
-/// tells a month that is over from one the selection merely ends in.
-pub fn forecast(sources: &[SourceDays], data_last_day: Option<i64>) -> Option<Forecast> {
+/// tells a month that is over from one the selection merely ends in. `today`: any instant of
+/// today, which tells a month still running from one that ended before today.
+pub fn forecast(
+    sources: &[SourceDays],
+    data_last_day: Option<i64>,
+    today: Option<i64>,
+) -> Option<Forecast> {
     // Coverage of each source: its first and last day with data.
     let covered: Vec<(&SourceDays, i64, i64)> = sources
         .iter()
@@ -163,6 +176,8 @@ pub fn forecast(sources: &[SourceDays], data_last_day: Option<i64>) -> Option<Fo
     }
     let complete = over || f.sources.iter().all(|s| s.projected_days == 0);
     f.complete = complete;
+    let today = today.map(|t| Period::Day.start(t));
+    f.past = !complete && today.is_some_and(|t| t >= month_end_time);
     let mut cumulative = 0.0;
     f.path = (0..days_in_month)
         .map(|i| {
@@ -187,9 +202,17 @@ pub fn forecast(sources: &[SourceDays], data_last_day: Option<i64>) -> Option<Fo
             .filter(|(_, c)| c.2 < month_start)
             .map(|(s, _)| s.source.as_str())
             .collect();
-        let mut m = format!(
-            "{ends}. Spent so far plus each source's run rate over the last {RUN_RATE_DAYS} calendar days it covers (days without usage count as zero), from the day after its last day to the end of the month."
-        );
+        let mut m = if f.past {
+            format!(
+                "{ends}, but {} ended before today ({}): the data misses its last days. Estimated: spent in the data plus each source's run rate over the last {RUN_RATE_DAYS} calendar days it covers (days without usage count as zero), for the days after its last day. Load the rest of the month for its real figure.",
+                f.month,
+                day_label(today.unwrap_or_default())
+            )
+        } else {
+            format!(
+                "{ends}. Spent so far plus each source's run rate over the last {RUN_RATE_DAYS} calendar days it covers (days without usage count as zero), from the day after its last day to the end of the month."
+            )
+        };
         if !stopped.is_empty() {
             m.push_str(&format!(
                 " Not projected (no data this month): {}.",
@@ -208,6 +231,7 @@ pub fn forecast_month_end(days: &[(i64, f64)]) -> Option<Forecast> {
             label: "all".into(),
             days: days.to_vec(),
         }],
+        None,
         None,
     )
 }

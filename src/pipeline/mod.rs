@@ -35,6 +35,9 @@ pub struct Pipeline {
     forecast: Option<Forecast>,
     /// Monthly budget, USD.
     budget_usd: Option<f64>,
+    /// Any instant of today (the clock's, from the CLI and the app): a month that ended
+    /// before it is estimated, not forecast. `None`: nothing is past.
+    today: Option<i64>,
     /// Computed on demand for the current view, dropped when it is rebuilt.
     replay: OnceLock<ReplaySummary>,
     opportunities: OnceLock<Vec<Opportunity>>,
@@ -71,6 +74,7 @@ impl Pipeline {
             evaluation: Evaluation::default(),
             forecast: None,
             budget_usd: None,
+            today: None,
             replay: OnceLock::new(),
             opportunities: OnceLock::new(),
             price_check,
@@ -147,7 +151,7 @@ impl Pipeline {
             // The forecast's daily view by source is built beside the view shown.
             (self.view, self.forecast) = rayon::join(
                 || self.analysis.view(&self.spec),
-                || forecast(&self.analysis, &self.spec),
+                || forecast(&self.analysis, &self.spec, self.today),
             );
             crate::domain::time::timing("view and forecast", t);
             self.replay = OnceLock::new();
@@ -200,6 +204,16 @@ impl Pipeline {
     }
 
     /// Sets the monthly budget (USD; `None` for none).
+    /// Sets today (any instant of it; `None`: nothing is past): the forecast is made again
+    /// at the next refresh if the day changed.
+    pub fn set_today(&mut self, today: Option<i64>) {
+        let day = |t: Option<i64>| t.map(|t| crate::domain::time::Period::Day.start(t));
+        if day(today) != day(self.today) {
+            self.today = today;
+            self.stale_view = true;
+        }
+    }
+
     pub fn set_budget(&mut self, monthly_usd: Option<f64>) {
         let b = monthly_usd.filter(|v| v.is_finite() && *v > 0.0);
         if b != self.budget_usd {
@@ -329,7 +343,7 @@ fn replay_notes(r: &ReplaySummary) -> Vec<String> {
 
 /// The month-end forecast of actual cost over the spec's filter, from a daily view by kind
 /// of source ([`forecast::forecast`] states the method).
-fn forecast(analysis: &Analysis, spec: &ViewSpec) -> Option<Forecast> {
+fn forecast(analysis: &Analysis, spec: &ViewSpec, today: Option<i64>) -> Option<Forecast> {
     let daily = ViewSpec {
         period: Period::Day,
         dimension: crate::engine::view::Dimension::Source,
@@ -354,5 +368,5 @@ fn forecast(analysis: &Analysis, spec: &ViewSpec) -> Option<Forecast> {
         })
         .collect();
     let data_last_day = analysis.data.records.iter().map(|r| r.time).max();
-    forecast::forecast(&sources, data_last_day)
+    forecast::forecast(&sources, data_last_day, today)
 }
