@@ -593,12 +593,8 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
             let Some(kept) = kept else {
                 unreachable!("unchanged is only said against an answer")
             };
-            use std::io::Write;
             let t = std::time::Instant::now();
-            std::io::stdout()
-                .lock()
-                .write_all(&kept.stdout)
-                .and_then(|()| std::io::stdout().flush())
+            kept.write_to(&mut std::io::stdout().lock())
                 .map_err(|e| Fail::input(format!("cannot write the report: {e}")))?;
             eprint!("{}", kept.stderr);
             kept.mark_used();

@@ -17,7 +17,7 @@
 
 use super::cache::{FORMAT_VERSION, program_build};
 use super::snapshot::Manifest;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -41,15 +41,22 @@ impl Request {
     }
 }
 
-/// A kept answer, intact (its checksum verified).
+/// A kept answer, intact (its checksum verified). Its output stays in the file, copied out
+/// by [`Answer::write_to`]: a 10 GB tree's JSON report is tens of megabytes.
 pub struct Answer {
     /// The inputs it was made from: usable only while the files are the same.
     pub manifest: Manifest,
-    pub stdout: Vec<u8>,
     pub stderr: String,
+    /// The open file (an answer is replaced by a rename, never rewritten in place: what
+    /// was verified is what is copied).
+    handle: std::fs::File,
+    stdout_len: u64,
     file: PathBuf,
     marked: Option<SystemTime>,
 }
+
+const HEAD: u64 = 16 + 4 + 8;
+const TAIL: u64 = 24;
 
 impl Answer {
     /// Marks the answer as used (see [`super::cache::Cache::prune`]), at most once a day.
@@ -63,52 +70,72 @@ impl Answer {
         }
         super::cache::touch(&self.file);
     }
+
+    /// Copies the kept output to `out`.
+    pub fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut f = &self.handle;
+        f.seek(SeekFrom::Start(HEAD))?;
+        let n = std::io::copy(&mut f.take(self.stdout_len), out)?;
+        if n != self.stdout_len {
+            return Err(std::io::Error::other("the kept answer was cut short"));
+        }
+        out.flush()
+    }
 }
 
-/// The answer kept for `request`, if there is one and it is intact.
+/// The answer kept for `request`, if there is one and it is intact (read through once to
+/// check its checksum, a MiB at a time).
 pub fn read(cache_dir: &Path, request: Request) -> Option<Answer> {
     let file = request.file(cache_dir);
     let mut f = std::fs::File::open(&file).ok()?;
     let meta = f.metadata().ok()?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    f.read_to_end(&mut bytes).ok()?;
-    let (manifest, stdout, stderr) = decode(&bytes)?;
-    let stderr = String::from_utf8(stderr.to_vec()).ok()?;
-    let stdout_len = stdout.len();
-    // The output is moved out of the file's bytes, not copied.
-    bytes.truncate(16 + 4 + 8 + stdout_len);
-    bytes.drain(..16 + 4 + 8);
+    let len = meta.len();
+    if len < HEAD + TAIL {
+        return None;
+    }
+    let mut head = [0u8; HEAD as usize];
+    f.read_exact(&mut head).ok()?;
+    if &head[..16] != MAGIC || u32::from_le_bytes(head[16..20].try_into().ok()?) != FORMAT_VERSION {
+        return None;
+    }
+    let manifest = Manifest::from_raw(u64::from_le_bytes(head[20..28].try_into().ok()?));
+    let mut tail = [0u8; TAIL as usize];
+    f.seek(SeekFrom::Start(len - TAIL)).ok()?;
+    f.read_exact(&mut tail).ok()?;
+    let stdout_len = u64::from_le_bytes(tail[..8].try_into().ok()?);
+    let stderr_len = u64::from_le_bytes(tail[8..16].try_into().ok()?);
+    let sum = u64::from_le_bytes(tail[16..].try_into().ok()?);
+    if HEAD.checked_add(stdout_len)?.checked_add(stderr_len)? != len - TAIL {
+        return None;
+    }
+    f.seek(SeekFrom::Start(HEAD)).ok()?;
+    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(SEED);
+    let mut left = stdout_len + stderr_len;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut stderr = Vec::new();
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        f.read_exact(&mut buf[..n]).ok()?;
+        h.update(&buf[..n]);
+        left -= n as u64;
+        // The standard error text is the last `stderr_len` bytes before the tail.
+        let at = stdout_len + stderr_len - left;
+        if at > stdout_len {
+            let from = n.saturating_sub((at - stdout_len) as usize);
+            stderr.extend_from_slice(&buf[from..n]);
+        }
+    }
+    if h.digest() != sum {
+        return None;
+    }
     Some(Answer {
         manifest,
-        stdout: bytes,
-        stderr,
+        stderr: String::from_utf8(stderr).ok()?,
+        handle: f,
+        stdout_len,
         file,
         marked: meta.modified().ok(),
     })
-}
-
-fn decode(bytes: &[u8]) -> Option<(Manifest, &[u8], &[u8])> {
-    let head = MAGIC.len() + 4 + 8;
-    if bytes.len() < head + 24 || &bytes[..16] != MAGIC {
-        return None;
-    }
-    if u32::from_le_bytes(bytes[16..20].try_into().ok()?) != FORMAT_VERSION {
-        return None;
-    }
-    let manifest = Manifest::from_raw(u64::from_le_bytes(bytes[20..28].try_into().ok()?));
-    let tail = &bytes[bytes.len() - 24..];
-    let out_len = usize::try_from(u64::from_le_bytes(tail[..8].try_into().ok()?)).ok()?;
-    let err_len = usize::try_from(u64::from_le_bytes(tail[8..16].try_into().ok()?)).ok()?;
-    let sum = u64::from_le_bytes(tail[16..].try_into().ok()?);
-    if head.checked_add(out_len)?.checked_add(err_len)? != bytes.len() - 24 {
-        return None;
-    }
-    let stdout = &bytes[head..head + out_len];
-    let stderr = &bytes[head + out_len..head + out_len + err_len];
-    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(SEED);
-    h.update(stdout);
-    h.update(stderr);
-    (h.digest() == sum).then_some((manifest, stdout, stderr))
 }
 
 /// Writes an answer as the command produces it: everything written to it goes to `out` and
@@ -167,7 +194,6 @@ impl<W: Write> Recorder<W> {
         tail.extend_from_slice(&(stderr.len() as u64).to_le_bytes());
         tail.extend_from_slice(&sum.to_le_bytes());
         let done = file.write_all(&tail).and_then(|()| {
-            use std::io::{Seek, SeekFrom};
             file.seek(SeekFrom::Start(20))?;
             file.write_all(&manifest.raw().to_le_bytes())
         });
@@ -200,5 +226,56 @@ impl<W: Write> Write for Recorder<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(stdout: &[u8], stderr: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let request = Request::new(&[b"test", &stdout.len().to_le_bytes()]);
+        let mut seen = Vec::new();
+        let mut r = Recorder::new(dir.path(), request, &mut seen);
+        // Written in uneven pieces, as a buffered writer hands them on.
+        for piece in stdout.chunks(7_777) {
+            r.write_all(piece).unwrap();
+        }
+        r.keep(Manifest::from_raw(42), stderr).unwrap();
+        assert_eq!(seen, stdout, "what was written went on to the output");
+        let a = read(dir.path(), request).expect("kept");
+        assert_eq!(a.manifest, Manifest::from_raw(42));
+        assert_eq!(a.stderr, stderr);
+        let mut out = Vec::new();
+        a.write_to(&mut out).unwrap();
+        assert_eq!(out, stdout);
+    }
+
+    #[test]
+    fn an_answer_reads_back_as_written_across_buffer_boundaries() {
+        round_trip(b"{}\n", "");
+        round_trip(
+            b"report\n",
+            "costlens: warning: one\ncostlens: warning: two\n",
+        );
+        // The standard error text straddling the 1 MiB read boundary, and far past it.
+        let big: Vec<u8> = (0..(1usize << 20) - 5)
+            .map(|i| b'a' + (i % 26) as u8)
+            .collect();
+        round_trip(&big, "costlens: warning: across the boundary\n");
+        let bigger: Vec<u8> = (0..2_500_000usize).map(|i| (i % 251) as u8).collect();
+        round_trip(&bigger, "w\n");
+    }
+
+    #[test]
+    fn an_answer_not_kept_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let request = Request::new(&[b"discarded"]);
+        let mut r = Recorder::new(dir.path(), request, Vec::new());
+        r.write_all(b"partial").unwrap();
+        r.discard().unwrap();
+        assert!(read(dir.path(), request).is_none());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
