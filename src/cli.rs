@@ -531,17 +531,14 @@ fn prepare(
         .map(|f| vec![f, 1.0 / f])
         .unwrap_or_default();
     let t = std::time::Instant::now();
-    let mut p = Pipeline::from_analysis(load::Analysis::with_factors(
-        loaded.data,
-        table,
-        &grid,
-        &factors,
-    ));
+    let mut p = Pipeline::from_analysis_at(
+        load::Analysis::with_factors(loaded.data, table, &grid, &factors),
+        Some(chrono::Utc::now().timestamp()),
+    );
     timing("analysis (cube, first view)", t);
     let t = std::time::Instant::now();
     p.set_spec(spec);
     p.set_levers(levers.clone());
-    p.set_today(Some(chrono::Utc::now().timestamp()));
     p.refresh();
     timing("the report's view and evaluation", t);
     Ok(Prepared::Ready(Box::new(p), manifest))

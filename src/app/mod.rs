@@ -384,12 +384,15 @@ impl CostlensApp {
         let opts = self.import_options();
         let cache = self.cache.clone();
         let history = self.history_choice(&paths);
+        let today = self.today;
         std::thread::spawn(move || {
             let mut loaded = load::load_with_history(&p, &opts, &c, &cache, history.as_ref());
             // The dataset moves into a pipeline, built here off the UI thread (the cube of a
             // large import takes a moment); the rest of `loaded` goes to the report.
             let data = std::mem::take(&mut loaded.data);
-            let pipeline = Pipeline::new(data, table);
+            let analysis =
+                load::Analysis::new(data, table, &costlens::engine::cube::prompt_length_grid());
+            let pipeline = Pipeline::from_analysis_at(analysis, today);
             let _ = tx.send((loaded, pipeline));
             ctx.request_repaint();
         });

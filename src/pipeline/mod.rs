@@ -43,6 +43,8 @@ pub struct Pipeline {
     opportunities: OnceLock<Vec<Opportunity>>,
     price_check: PriceCheck,
     stale_view: bool,
+    /// Only the forecast is stale (today changed).
+    stale_forecast: bool,
     stale_evaluation: bool,
     /// Milliseconds the last evaluation took.
     pub evaluate_ms: f64,
@@ -63,6 +65,12 @@ impl Pipeline {
     }
 
     pub fn from_analysis(analysis: Analysis) -> Pipeline {
+        Pipeline::from_analysis_at(analysis, None)
+    }
+
+    /// [`Pipeline::from_analysis`] with today set (see [`Pipeline::set_today`]) before the
+    /// first view and forecast are made.
+    pub fn from_analysis_at(analysis: Analysis, today: Option<i64>) -> Pipeline {
         let price_check = PriceCheck::of(&analysis.data, &analysis.table);
         let resolved = Levers::default().resolve(&analysis.table);
         let mut p = Pipeline {
@@ -74,11 +82,12 @@ impl Pipeline {
             evaluation: Evaluation::default(),
             forecast: None,
             budget_usd: None,
-            today: None,
+            today,
             replay: OnceLock::new(),
             opportunities: OnceLock::new(),
             price_check,
             stale_view: true,
+            stale_forecast: false,
             stale_evaluation: true,
             evaluate_ms: 0.0,
             generation: 0,
@@ -145,7 +154,7 @@ impl Pipeline {
 
     /// Rebuilds what is stale. Returns whether anything was.
     pub fn refresh(&mut self) -> bool {
-        let rebuilt = self.stale_view || self.stale_evaluation;
+        let rebuilt = self.stale_view || self.stale_forecast || self.stale_evaluation;
         if self.stale_view {
             let t = std::time::Instant::now();
             // The forecast's daily view by source is built beside the view shown.
@@ -157,7 +166,13 @@ impl Pipeline {
             self.replay = OnceLock::new();
             self.opportunities = OnceLock::new();
             self.stale_view = false;
+            self.stale_forecast = false;
             self.stale_evaluation = true;
+        }
+        if self.stale_forecast {
+            self.forecast = forecast(&self.analysis, &self.spec, self.today);
+            self.stale_forecast = false;
+            self.generation += 1;
         }
         if self.stale_evaluation {
             let t = std::time::Instant::now();
@@ -210,7 +225,7 @@ impl Pipeline {
         let day = |t: Option<i64>| t.map(|t| crate::domain::time::Period::Day.start(t));
         if day(today) != day(self.today) {
             self.today = today;
-            self.stale_view = true;
+            self.stale_forecast = true;
         }
     }
 
