@@ -11,7 +11,8 @@
 # (default 5) runs of
 #   grep -rc '"usage"' TREE_DIR/projects                      the floor: reading every byte
 #   ccusage daily --offline --json --timezone UTC            (CLAUDE_CONFIG_DIR=TREE_DIR)
-#   tokscale models --json -c claude --home HOME             (HOME/.claude/projects -> the tree)
+#   tokscale models --json -c claude --home HOME             (HOME/.claude/projects -> the tree;
+#                                                             cold: its cache emptied, and warm)
 #   costlens report TREE_DIR --json --period day, in these states:
 #     first     empty cache, empty usage history (the first import ever: every request recorded)
 #     cold      empty cache, the history already holding the tree (the cache cleared)
@@ -101,9 +102,17 @@ echo "== ccusage daily --offline --json ($RUNS runs)"
 for i in $(seq "$RUNS"); do
   CLAUDE_CONFIG_DIR=$TREE timed ccusage "$CCUSAGE" daily --offline --json --timezone UTC > "$WORK/ccusage.json"
 done
-echo "== tokscale models --json -c claude ($RUNS runs)"
+# tokscale keeps a message cache in its config folder (~/.config/tokscale): kept apart here
+# (XDG_CONFIG_HOME), emptied before each cold run, kept for the warm runs. A cache left by
+# another tree linked at the same place gives wrong totals.
+TOKCONF=$WORK/tokscale-config
+echo "== tokscale models --json -c claude ($RUNS cold runs, $RUNS warm)"
 for i in $(seq "$RUNS"); do
-  timed tokscale "$TOKSCALE" models --json -c claude --home "$TOKHOME" > "$WORK/tokscale.json" 2> "$WORK/tokscale.err"
+  rm -rf "$TOKCONF"
+  XDG_CONFIG_HOME=$TOKCONF timed tokscale-cold "$TOKSCALE" models --json -c claude --home "$TOKHOME" > "$WORK/tokscale.json" 2> "$WORK/tokscale.err"
+done
+for i in $(seq "$RUNS"); do
+  XDG_CONFIG_HOME=$TOKCONF timed tokscale "$TOKSCALE" models --json -c claude --home "$TOKHOME" > "$WORK/tokscale-warm.json" 2> "$WORK/tokscale.err"
 done
 echo "== costlens report --json --period day ($RUNS runs of each state)"
 for i in $(seq "$RUNS"); do
@@ -142,18 +151,20 @@ col() { awk -v c="$1" '{print $c}' "$WORK/times.$2" | median; }
 maxkb() { awk '{print $2}' "$WORK/times.$1" | sort -g | tail -1; }
 echo
 printf '%-36s %8s %8s %9s   runs (s)\n' "" "median" "MB/s" "peak MB"
-for n in grep ccusage tokscale first cold no-hist warm snapshot append; do
+for n in grep ccusage tokscale-cold tokscale first cold no-hist warm snapshot append; do
   m=$(col 1 "$n")
   printf '%-36s %7.3fs %8.0f %9.0f   %s\n' "$n" "$m" "$(echo "$MB / $m" | bc -l)" "$(echo "$(maxkb "$n") / 1024" | bc -l)" "$(awk '{printf "%s ", $1}' "$WORK/times.$n")"
 done
 C=$(col 1 cold); F=$(col 1 first); N=$(col 1 no-hist); W=$(col 1 warm); G=$(col 1 grep)
 printf 'ccusage / costlens:  %.1fx (cold), %.1fx (first import), %.1fx (no history), %.1fx (warm)\n' \
   "$(echo "$(col 1 ccusage) / $C" | bc -l)" "$(echo "$(col 1 ccusage) / $F" | bc -l)" "$(echo "$(col 1 ccusage) / $N" | bc -l)" "$(echo "$(col 1 ccusage) / $W" | bc -l)"
-printf 'tokscale / costlens: %.1fx (cold), %.1fx (first import), %.1fx (no history), %.1fx (warm)\n' \
-  "$(echo "$(col 1 tokscale) / $C" | bc -l)" "$(echo "$(col 1 tokscale) / $F" | bc -l)" "$(echo "$(col 1 tokscale) / $N" | bc -l)" "$(echo "$(col 1 tokscale) / $W" | bc -l)"
+printf 'tokscale / costlens: %.1fx (cold), %.1fx (first import), %.1fx (no history), %.1fx (warm: tokscale warm / costlens warm)\n' \
+  "$(echo "$(col 1 tokscale-cold) / $C" | bc -l)" "$(echo "$(col 1 tokscale-cold) / $F" | bc -l)" "$(echo "$(col 1 tokscale-cold) / $N" | bc -l)" "$(echo "$(col 1 tokscale) / $W" | bc -l)"
 printf 'costlens / grep floor: %.1fx (cold), %.1fx (no history)\n' "$(echo "$C / $G" | bc -l)" "$(echo "$N / $G" | bc -l)"
 echo
 python3 "$ROOT/benches/ccusage/compare.py" "$WORK/ccusage.json" "$WORK/costlens.json" \
   "$WORK/costlens-cold.json" "$WORK/costlens-nohist.json" "$WORK/costlens-warm.json" \
   "$WORK/costlens-snapshot.json"
-python3 "$ROOT/benches/ccusage/compare.py" --tokscale "$WORK/tokscale.json" "$WORK/costlens.json"
+python3 "$ROOT/benches/ccusage/compare.py" --tokscale "$WORK/tokscale.json" "$WORK/costlens.json" || true
+echo "tokscale warm (its cache kept):"
+python3 "$ROOT/benches/ccusage/compare.py" --tokscale "$WORK/tokscale-warm.json" "$WORK/costlens.json" || true
