@@ -417,7 +417,7 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
                 caption: format!("Estimated {}", f.month),
                 value: money::usd(f.month_end),
                 sub: format!(
-                    "{} in the data · {}/day for the days it misses",
+                    "{} in data · {}/day",
                     money::usd(f.to_date),
                     money::usd(f.daily_rate)
                 ),

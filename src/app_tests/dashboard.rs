@@ -679,7 +679,7 @@ fn a_month_that_ended_before_today_is_an_estimate_on_the_dashboard() {
     h.state_mut().set_today(Some(1_796_083_200)); // 2026-12-01 00:00 UTC
     import(&mut h, vec![f]);
     h.get_by_label("Estimated 2026-11: $90.00");
-    h.get_by_label("$30.00 in the data · $3.00/day for the days it misses");
+    h.get_by_label("$30.00 in data · $3.00/day");
     assert!(h.query_by_label("Forecast 2026-11: $90.00").is_none());
     // On Nov 20 the same data is a forecast of a month still running.
     h.state_mut().set_today(Some(1_795_132_800)); // 2026-11-20 00:00 UTC
