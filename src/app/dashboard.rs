@@ -412,32 +412,22 @@ fn cards(app: &mut CostlensApp, ui: &mut Ui) {
                 exact: f.method.clone(),
                 color: None,
             }
-        } else if f.past {
-            Card {
-                caption: format!("Estimated {}", f.month),
-                value: money::usd(f.month_end),
-                sub: format!(
-                    "{} in data · {}/day",
-                    money::usd(f.to_date),
-                    money::usd(f.daily_rate)
-                ),
-                exact: format!(
-                    "{}\nmonth (estimated): {}",
-                    f.method,
-                    money::usd_exact(f.month_end)
-                ),
-                color: None,
-            }
         } else {
+            // A month that ended before today is an estimate of the days the data misses.
+            let (caption, seen, end) = if f.past {
+                ("Estimated", "in data", "month (estimated)")
+            } else {
+                ("Forecast", "so far", "month end")
+            };
             Card {
-                caption: format!("Forecast {}", f.month),
+                caption: format!("{caption} {}", f.month),
                 value: money::usd(f.month_end),
                 sub: format!(
-                    "{} so far · {}/day",
+                    "{} {seen} · {}/day",
                     money::usd(f.to_date),
                     money::usd(f.daily_rate)
                 ),
-                exact: format!("{}\nmonth end: {}", f.method, money::usd_exact(f.month_end)),
+                exact: format!("{}\n{end}: {}", f.method, money::usd_exact(f.month_end)),
                 color: None,
             }
         });

@@ -646,13 +646,18 @@ fn routed_work_has_its_own_column() {
     assert!(h.query_all_by_label(&money::usd(routed)).count() >= 1);
 }
 
+/// A usage export of $3 a day on Nov 1-10, 2026, in `dir`.
+fn november_first_ten_days(dir: &std::path::Path) -> std::path::PathBuf {
+    let days: Vec<String> = (1..=10).map(|d| format!("2026-11-{d:02}")).collect();
+    let days: Vec<&str> = days.iter().map(String::as_str).collect();
+    usage_csv(dir, "nov.csv", &days)
+}
+
 #[test]
 fn a_budget_is_set_in_the_panel_and_compared_with_the_month() {
     let dir = tempfile::tempdir().unwrap();
     // $3 a day on Nov 1-10: the month runs on at $3 a day, $90 by Nov 30.
-    let days: Vec<String> = (1..=10).map(|d| format!("2026-11-{d:02}")).collect();
-    let days: Vec<&str> = days.iter().map(String::as_str).collect();
-    let f = usage_csv(dir.path(), "nov.csv", &days);
+    let f = november_first_ten_days(dir.path());
     let mut h = harness();
     h.run();
     import(&mut h, vec![f]);
@@ -671,9 +676,7 @@ fn a_month_that_ended_before_today_is_an_estimate_on_the_dashboard() {
     let dir = tempfile::tempdir().unwrap();
     // $3 a day on Nov 1-10, opened on Dec 1 (the clock's date in the app): November is over,
     // the data stops on the 10th; its 20 missing days are estimated at $3: $90.
-    let days: Vec<String> = (1..=10).map(|d| format!("2026-11-{d:02}")).collect();
-    let days: Vec<&str> = days.iter().map(String::as_str).collect();
-    let f = usage_csv(dir.path(), "nov.csv", &days);
+    let f = november_first_ten_days(dir.path());
     let mut h = harness();
     h.run();
     h.state_mut().set_today(Some(1_796_083_200)); // 2026-12-01 00:00 UTC
