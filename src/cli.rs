@@ -401,10 +401,30 @@ pub fn exit(r: Result<(), Fail>) -> ExitCode {
 }
 
 pub fn price_table(args: &PriceArgs) -> Result<PriceTable, Fail> {
+    price_table_from(args, read_price_file(args)?.as_deref())
+}
+
+/// The text of the price file given, read once (it may be a pipe, `--prices <(curl ...)`).
+fn read_price_file(args: &PriceArgs) -> Result<Option<String>, Fail> {
+    args.prices
+        .as_ref()
+        .map(|p| {
+            std::fs::read_to_string(p).map_err(|e| {
+                Fail::input(
+                    costlens::domain::prices::PriceError::Io(p.display().to_string(), e)
+                        .to_string(),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// The bundled table with the price file's `text` applied and the `--map`s.
+fn price_table_from(args: &PriceArgs, text: Option<&str>) -> Result<PriceTable, Fail> {
     let mut table = PriceTable::bundled();
-    if let Some(p) = &args.prices {
+    if let (Some(p), Some(text)) = (&args.prices, text) {
         table
-            .apply_file(p)
+            .apply_text(&p.display().to_string(), text)
             .map_err(|e| Fail::input(e.to_string()))?;
     }
     for m in &args.map {
@@ -440,7 +460,8 @@ pub fn pipeline(
 ) -> Result<Pipeline, Fail> {
     let cache = Cache::from_env();
     let now = chrono::Utc::now().timestamp();
-    match prepare(files, prices, import, levers, view, &cache, None, now)? {
+    let table = price_table(prices)?;
+    match prepare(files, table, import, levers, view, &cache, None, now)? {
         Prepared::Ready(p, _) => Ok(*p),
         Prepared::Unchanged => unreachable!("nothing to compare with"),
     }
@@ -459,7 +480,7 @@ enum Prepared {
 #[allow(clippy::too_many_arguments)]
 fn prepare(
     files: &[PathBuf],
-    prices: &PriceArgs,
+    table: PriceTable,
     import: &ImportArgs,
     levers: &Levers,
     view: &ViewArgs,
@@ -467,7 +488,6 @@ fn prepare(
     since: Option<Manifest>,
     now: i64,
 ) -> Result<Prepared, Fail> {
-    let table = price_table(prices)?;
     let spec = view.spec()?;
     levers
         .resolve(&table)
@@ -549,15 +569,12 @@ fn prepare(
 }
 
 /// The request a report answers: the day of `now`, its arguments as given, the working folder
-/// (relative paths name other files elsewhere) and the bytes of the price file it reads.
-/// `None` when the price file cannot be read (the report will say why).
-fn report_request(a: &ReportArgs, now: i64) -> Option<Request> {
+/// (relative paths name other files elsewhere) and the text of the price file it read (the
+/// same text the table is made from). `None` without a working folder.
+fn report_request(a: &ReportArgs, now: i64, prices: Option<&str>) -> Option<Request> {
     let args = format!("{a:?}");
     let cwd = std::env::current_dir().ok()?;
-    let prices = match &a.prices.prices {
-        Some(p) => std::fs::read(p).ok()?,
-        None => Vec::new(),
-    };
+    let prices = prices.unwrap_or_default().as_bytes();
     // Today's date: a month that ended before it is estimated, not forecast.
     let today = costlens::domain::time::Period::Day.start(now).to_string();
     Some(Request::new(&[
@@ -565,7 +582,7 @@ fn report_request(a: &ReportArgs, now: i64) -> Option<Request> {
         today.as_bytes(),
         args.as_bytes(),
         cwd.as_os_str().as_encoded_bytes(),
-        &prices,
+        prices,
     ]))
 }
 
@@ -581,14 +598,18 @@ pub fn run_report(a: &ReportArgs) -> Result<(), Fail> {
     // The same report asked again while no file changed is answered from the one kept.
     let cache = Cache::from_env();
     let now = chrono::Utc::now().timestamp();
-    let request = cache.dir().and_then(|_| report_request(a, now));
+    let prices = read_price_file(&a.prices)?;
+    let table = price_table_from(&a.prices, prices.as_deref())?;
+    let request = cache
+        .dir()
+        .and_then(|_| report_request(a, now, prices.as_deref()));
     let kept = cache
         .dir()
         .zip(request)
         .and_then(|(dir, r)| answer::read(dir, r));
     let since = kept.as_ref().map(|k| k.manifest);
     let (mut p, manifest) = match prepare(
-        &a.files, &a.prices, &a.import, &levers, &a.view, &cache, since, now,
+        &a.files, table, &a.import, &levers, &a.view, &cache, since, now,
     )? {
         Prepared::Ready(p, m) => (*p, m),
         Prepared::Unchanged => {

@@ -143,6 +143,39 @@ fn a_price_file_edited_in_place_is_noticed() {
 }
 
 #[test]
+fn a_price_file_from_a_pipe_is_read_once() {
+    // `--prices /dev/stdin` (or `<(curl ...)`): the text keys the answer and prices the
+    // report; a pipe read twice would price with nothing.
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let text = r#"{"schema":"costlens-prices/2","as_of":"2026-12-01","models":[{"id":"claude-sonnet-4-5-20250929","display_names":["Claude Sonnet 4.5"],"aliases":["claude-sonnet-4-5"],"family":"sonnet","min_cacheable_tokens":1024,"prices":[{"effective_from":"2025-09-29","input":6.0,"cache_write_5m":3.75,"cache_write_1h":6.0,"cache_read":0.3,"output":15.0}]}]}"#;
+    for _ in 0..3 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_costlens"))
+            .current_dir(dir.path())
+            .env("COSTLENS_CACHE_DIR", dir.path().join("cache"))
+            .env("COSTLENS_HISTORY_DB", dir.path().join("history.sqlite"))
+            .args(["report", "logs", "--json", "--prices", "/dev/stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        // Input at $6/M: A 0.6 + 1.5, B 1.2 = $3.30.
+        assert_eq!(cents(actual(&r)), 330);
+    }
+}
+
+#[test]
 fn forgetting_history_or_a_damaged_answer_is_never_answered_from() {
     let dir = tempfile::tempdir().unwrap();
     let (fa, _) = tree(dir.path());

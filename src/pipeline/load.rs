@@ -427,10 +427,16 @@ pub fn load_unless_unchanged(
     let mut recorded_now = 0u64;
     timing("load: parse and merge", t);
     let t = std::time::Instant::now();
+    // What this import did to the history's revision (one bump if it recorded a file).
+    let mut bumped = 0u64;
     let committed = match (recorder, record_failed) {
-        (Some(r), None) => r.commit().map(|n| {
-            recorded_now = n;
-        }),
+        (Some(r), None) => {
+            let files = r.files();
+            r.commit().map(|n| {
+                recorded_now = n;
+                bumped = u64::from(files > 0);
+            })
+        }
         (Some(_), Some(e)) => Err(e),
         (None, _) => Ok(()),
     };
@@ -534,7 +540,13 @@ pub fn load_unless_unchanged(
     let manifest = manifest.map(|(dir, i, _)| (dir, i));
     let manifest = manifest.and_then(|(dir, i)| {
         let rev = match (&hist, &state) {
-            (Some(h), Some(_)) => h.state().ok()?.1,
+            // The revision must be the one this import started from plus its own commit:
+            // another process's write in between (a `history forget`, another import) may
+            // be missing from the data, which a snapshot or an answer must not keep.
+            (Some(h), Some((_, at_open))) => {
+                let now = h.state().ok()?.1;
+                (now == at_open + bumped).then_some(now)?
+            }
             (None, Some(_)) => return None,
             _ => 0,
         };

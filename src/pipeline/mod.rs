@@ -218,7 +218,6 @@ impl Pipeline {
         self.forecast.as_ref()
     }
 
-    /// Sets the monthly budget (USD; `None` for none).
     /// Sets today (any instant of it; `None`: nothing is past): the forecast is made again
     /// at the next refresh if the day changed.
     pub fn set_today(&mut self, today: Option<i64>) {
@@ -229,6 +228,7 @@ impl Pipeline {
         }
     }
 
+    /// Sets the monthly budget (USD; `None` for none).
     pub fn set_budget(&mut self, monthly_usd: Option<f64>) {
         let b = monthly_usd.filter(|v| v.is_finite() && *v > 0.0);
         if b != self.budget_usd {

@@ -11,9 +11,9 @@
 //!
 //! Layout (little endian): magic (16 bytes), [`FORMAT_VERSION`] (u32), manifest (u64), the
 //! standard output, the standard error text, then the standard output's length (u64), the
-//! standard error's length (u64) and an xxh3 checksum (u64) of both and the manifest. The
-//! output is written as it is produced (a 10 GB tree's JSON report is tens of megabytes, never
-//! held whole), to a temp file renamed when the command succeeded.
+//! standard error's length (u64) and an xxh3 checksum (u64) of both, the manifest and the
+//! lengths. The output is written as it is produced (a 10 GB tree's JSON report is tens of
+//! megabytes, never held whole), to a temp file renamed when the command succeeded.
 
 use super::cache::{FORMAT_VERSION, program_build};
 use super::snapshot::Manifest;
@@ -126,6 +126,7 @@ pub fn read(cache_dir: &Path, request: Request) -> Option<Answer> {
         }
     }
     h.update(&head[20..28]);
+    h.update(&tail[..16]);
     if h.digest() != sum {
         return None;
     }
@@ -188,6 +189,8 @@ impl<W: Write> Recorder<W> {
         let sum = {
             self.hash.update(stderr.as_bytes());
             self.hash.update(&manifest.raw().to_le_bytes());
+            self.hash.update(&self.written.to_le_bytes());
+            self.hash.update(&(stderr.len() as u64).to_le_bytes());
             self.hash.digest()
         };
         let mut tail = Vec::with_capacity(stderr.len() + 24);

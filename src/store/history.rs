@@ -998,6 +998,11 @@ impl Recorder<'_> {
         Ok(n)
     }
 
+    /// Files recorded so far: the history's revision is bumped by one at commit if any.
+    pub fn files(&self) -> u64 {
+        self.files
+    }
+
     /// Keeps what was recorded (bumping the history's revision if anything was). Returns how
     /// many records were written.
     pub fn commit(self) -> Result<u64, HistoryError> {

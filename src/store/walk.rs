@@ -41,7 +41,7 @@ pub fn examine(paths: &[PathBuf], opts: &Options) -> Examined {
                     ));
                     continue;
                 };
-                let ancestors = vec![(id_of(&m), p.clone())];
+                let ancestors = vec![(id_of(p, &m), p.clone())];
                 let found = walk(p, &abs, &ancestors, opts);
                 for f in found {
                     match f {
@@ -69,17 +69,21 @@ enum Found {
     Error(ImportError),
 }
 
-/// (device, inode) of a folder: how a link back to an ancestor is recognised.
-fn id_of(m: &std::fs::Metadata) -> (u64, u64) {
+/// (device, inode) of a folder: how a link back to an ancestor is recognised. Where there
+/// are no inodes, the hash of its canonical path (a junction back up resolves to it).
+fn id_of(path: &Path, m: &std::fs::Metadata) -> (u64, u64) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
+        let _ = path;
         (m.dev(), m.ino())
     }
     #[cfg(not(unix))]
     {
         let _ = m;
-        (0, 0)
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let text = canonical.to_string_lossy();
+        (crate::import::stable_hash(&[text.as_bytes()]), 1)
     }
 }
 
@@ -144,10 +148,8 @@ fn walk(dir: &Path, abs: &Path, ancestors: &[((u64, u64), PathBuf)], opts: &Opti
                 vec![Found::File(shown, key)]
             }
             Entry::Dir(shown, absolute, m) => {
-                let id = id_of(&m);
-                if let Some((_, ancestor)) =
-                    ancestors.iter().find(|(a, _)| *a == id && id != (0, 0))
-                {
+                let id = id_of(&absolute, &m);
+                if let Some((_, ancestor)) = ancestors.iter().find(|(a, _)| *a == id) {
                     return vec![Found::Error(ImportError::Io(
                         shown.display().to_string(),
                         std::io::Error::other(format!(
