@@ -53,9 +53,12 @@ pub fn examine(paths: &[PathBuf], opts: &Options) -> Examined {
                     }
                 }
             }
-            Ok(_) => {
-                out.keys
-                    .push(super::cache::keys_of(&[p], opts).pop().flatten());
+            Ok(m) => {
+                // The file's metadata is already taken: its key needs no second stat.
+                let key = std::path::absolute(p)
+                    .ok()
+                    .and_then(|abs| key_from(&abs, &m, opts));
+                out.keys.push(key);
                 out.files.push((p.clone(), false));
             }
             Err(e) => out.errors.push(ImportError::Io(p.display().to_string(), e)),
