@@ -129,13 +129,33 @@ impl Period {
 }
 
 /// With `$COSTLENS_TIMINGS` set, how long a phase took, on stderr (for profiling; the CLI's
-/// `--json` output is unchanged).
+/// `--json` output is unchanged), and where the process's memory stands when it ends (on
+/// Linux: resident now and its peak so far).
 pub fn timing(phase: &str, since: std::time::Instant) {
     if std::env::var_os("COSTLENS_TIMINGS").is_some() {
         eprintln!(
-            "costlens: timing: {phase}: {:.1} ms",
-            since.elapsed().as_secs_f64() * 1000.0
+            "costlens: timing: {phase}: {:.1} ms{}",
+            since.elapsed().as_secs_f64() * 1000.0,
+            resident_memory()
         );
+    }
+}
+
+/// `, resident N MB (peak M MB)` from `/proc/self/status`; empty where that is not there.
+fn resident_memory() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let mb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+    };
+    match (mb("VmRSS:"), mb("VmHWM:")) {
+        (Some(now), Some(peak)) => format!(", resident {now} MB (peak {peak} MB)"),
+        _ => String::new(),
     }
 }
 

@@ -317,8 +317,10 @@ impl Cube {
         cuts.push(n);
         let sum_part = |(from, to): (usize, usize)| {
             let mut index: FxHashMap<CubeKey, u32> = FxHashMap::default();
-            let mut keys = Vec::new();
-            let mut cells: Vec<Cell> = Vec::new();
+            // Room for a cell per record (the most there can be), given back at the end: grown
+            // by doubling, the two vectors took twice their size while they were copied.
+            let mut keys = Vec::with_capacity(to - from);
+            let mut cells: Vec<Cell> = Vec::with_capacity(to - from);
             let mut current = None;
             for i in from..to {
                 let (time, r, j) = at(i);
@@ -349,6 +351,8 @@ impl Cube {
                 c.replay_read[0] = c.replay_read[0].saturating_add(replay_read[0]);
                 c.replay_read[1] = c.replay_read[1].saturating_add(replay_read[1]);
             }
+            keys.shrink_to_fit();
+            cells.shrink_to_fit();
             (keys, cells)
         };
         let ranges: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();

@@ -283,15 +283,11 @@ fn write_pack(cache_dir: &Path, dest: &Path, entries: &[(&str, &[u8])]) -> std::
         offset += blob.len();
     }
     let index = serde_json::to_vec(&slots).map_err(std::io::Error::other)?;
-    let mut out = Vec::with_capacity(PACK_MAGIC.len() + 12 + index.len() + offset);
-    out.extend_from_slice(PACK_MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(index.len() as u64).to_le_bytes());
-    out.extend_from_slice(&index);
-    for (_, blob) in entries {
-        out.extend_from_slice(blob);
-    }
-    write_atomically(cache_dir, dest, &out)
+    let version = FORMAT_VERSION.to_le_bytes();
+    let index_len = (index.len() as u64).to_le_bytes();
+    let mut parts: Vec<&[u8]> = vec![PACK_MAGIC, &version, &index_len, &index];
+    parts.extend(entries.iter().map(|(_, blob)| *blob));
+    write_parts_atomically(cache_dir, dest, &parts)
 }
 
 /// Where a file's entry comes from when its folder's pack is rewritten.
@@ -525,10 +521,19 @@ pub(crate) fn key_from(absolute: &Path, meta: &std::fs::Metadata, opts: &Options
     })
 }
 
-pub(super) fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `parts`, one after the other, to a new file in `dir` that then takes the place of
+/// `dest`: a reader sees the old file or the whole new one. A large file (the pack of
+/// entries, a snapshot) is written in its parts, never copied into one buffer first.
+pub(super) fn write_parts_atomically(
+    dir: &Path,
+    dest: &Path,
+    parts: &[&[u8]],
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut tmp = crate::store::atomic::temp_in(dir)?;
-    tmp.write_all(bytes)?;
+    for p in parts {
+        tmp.write_all(p)?;
+    }
     // No fsync: an entry torn by a crash fails its checksum and is rebuilt, and syncing
     // every entry would cost more than parsing most log files.
     tmp.persist(dest).map_err(|e| e.error)?;
@@ -537,14 +542,18 @@ pub(super) fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> std::io
 
 /// A fast 64-bit checksum over 8-byte words (corruption detection, not security).
 fn checksum(parts: &[&[u8]]) -> u64 {
-    // xxh3 with its own seed: a torn or flipped entry fails it (the identity hash is xxh3
-    // too, seeded differently).
-    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(0x636f_7374_6c65_6e73);
+    let mut h = checksummer();
     for p in parts {
         h.update(&(p.len() as u64).to_le_bytes());
         h.update(p);
     }
     h.digest()
+}
+
+fn checksummer() -> xxhash_rust::xxh3::Xxh3 {
+    // xxh3 with its own seed: a torn or flipped entry fails it (the identity hash is xxh3
+    // too, seeded differently).
+    xxhash_rust::xxh3::Xxh3::with_seed(0x636f_7374_6c65_6e73)
 }
 
 fn encode(p: &ParsedFile, key: &Key) -> Vec<u8> {
@@ -565,15 +574,33 @@ fn encode(p: &ParsedFile, key: &Key) -> Vec<u8> {
 /// A cache file's bytes: `magic`, [`FORMAT_VERSION`] (u32 LE), header length (u64 LE),
 /// header, body length (u64 LE), body, checksum (u64 LE) of header and body.
 pub(super) fn frame(magic: &[u8; 16], header: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(magic.len() + header.len() + body.len() + 32);
-    out.extend_from_slice(magic);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    out.extend_from_slice(header);
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    let (head, tail) = frame_around(magic, header, &[body]);
+    let mut out = Vec::with_capacity(head.len() + body.len() + tail.len());
+    out.extend_from_slice(&head);
     out.extend_from_slice(body);
-    out.extend_from_slice(&checksum(&[header, body]).to_le_bytes());
+    out.extend_from_slice(&tail);
     out
+}
+
+/// What [`frame`] puts before and after a body given in parts (the body is their
+/// concatenation), so that a large body is written without being copied together.
+pub(super) fn frame_around(magic: &[u8; 16], header: &[u8], body: &[&[u8]]) -> (Vec<u8>, [u8; 8]) {
+    let body_len: usize = body.iter().map(|b| b.len()).sum();
+    let mut head = Vec::with_capacity(magic.len() + header.len() + 20);
+    head.extend_from_slice(magic);
+    head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    head.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    head.extend_from_slice(header);
+    head.extend_from_slice(&(body_len as u64).to_le_bytes());
+    // The checksum of `checksum(&[header, body])`, fed the body part by part.
+    let mut h = checksummer();
+    h.update(&(header.len() as u64).to_le_bytes());
+    h.update(header);
+    h.update(&(body_len as u64).to_le_bytes());
+    for b in body {
+        h.update(b);
+    }
+    (head, h.digest().to_le_bytes())
 }
 
 /// The header and body of [`frame`]d bytes, if the magic, version, lengths and checksum
@@ -862,5 +889,34 @@ mod tests {
                 assert_eq!(b.len(), 1);
             }
         }
+    }
+
+    /// A body written in parts makes the same file as the body in one piece, and the file
+    /// written in parts reads back; a flipped byte in any part fails the checksum.
+    #[test]
+    fn a_body_in_parts_is_framed_as_one() {
+        let magic = b"costlens-test-01";
+        let header = br#"{"h":1}"#;
+        let parts: [&[u8]; 4] = [b"abc", b"", &[0u8; 300], b"xyz"];
+        let whole: Vec<u8> = parts.concat();
+        let (head, tail) = frame_around(magic, header, &parts);
+        let mut in_parts = head.clone();
+        for p in parts {
+            in_parts.extend_from_slice(p);
+        }
+        in_parts.extend_from_slice(&tail);
+        assert_eq!(in_parts, frame(magic, header, &whole));
+
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("entry");
+        let mut written: Vec<&[u8]> = vec![&head];
+        written.extend(parts);
+        written.push(&tail);
+        write_parts_atomically(dir.path(), &dest, &written).unwrap();
+        let bytes = std::fs::read(&dest).unwrap();
+        assert_eq!(unframe(magic, &bytes), Some((&header[..], &whole[..])));
+        let mut flipped = bytes.clone();
+        flipped[head.len() + 100] ^= 1;
+        assert_eq!(unframe(magic, &flipped), None);
     }
 }

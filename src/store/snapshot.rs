@@ -20,8 +20,8 @@
 //! de-duplication state of the merge is not kept: a merged dataset is final.
 
 use super::cache::{
-    FORMAT_VERSION, Key, Reader, decode_body, encode_records, frame, program_build, put_varint,
-    unframe, write_atomically,
+    FORMAT_VERSION, Key, Reader, decode_body, encode_records, frame_around, program_build,
+    put_varint, unframe, write_parts_atomically,
 };
 use crate::domain::dataset::{Dataset, DoubleCount, Overlap, Source};
 use crate::domain::records::{Symbols, UsageRecord};
@@ -223,18 +223,22 @@ pub fn write(
     let Ok(header) = serde_json::to_vec(&header) else {
         return;
     };
+    // The body is written in its parts (the records are most of it), never copied together.
     let records = encode_records(data.records.iter().map(|r| (r, Identity::None)), &[]);
-    let mut body = Vec::with_capacity(records.len() + data.records.len() + 16);
-    body.extend_from_slice(&(records.len() as u64).to_le_bytes());
-    body.extend_from_slice(&records);
-    body.extend(data.records.iter().map(|r| r.source));
-    put_varint(&mut body, data.reported.len() as u64);
+    let records_len = (records.len() as u64).to_le_bytes();
+    let sources: Vec<u8> = data.records.iter().map(|r| r.source).collect();
+    let mut reported = Vec::with_capacity(data.reported.len() * 16 + 10);
+    put_varint(&mut reported, data.reported.len() as u64);
     for &(time, usd) in &data.reported {
-        body.extend_from_slice(&time.to_le_bytes());
-        body.extend_from_slice(&usd.to_bits().to_le_bytes());
+        reported.extend_from_slice(&time.to_le_bytes());
+        reported.extend_from_slice(&usd.to_bits().to_le_bytes());
     }
-    let out = frame(MAGIC, &header, &body);
-    let _ = write_atomically(cache_dir, &inputs.file(cache_dir), &out);
+    let body: [&[u8]; 4] = [&records_len, &records, &sources, &reported];
+    let (head, tail) = frame_around(MAGIC, &header, &body);
+    let mut parts = vec![head.as_slice()];
+    parts.extend(body);
+    parts.push(&tail);
+    let _ = write_parts_atomically(cache_dir, &inputs.file(cache_dir), &parts);
 }
 
 /// The snapshot kept for `inputs`, if there is one and it is intact. It can be read while
