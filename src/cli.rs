@@ -7,8 +7,8 @@ use costlens::domain::time::{Period, timing};
 use costlens::engine::estimate::{self, Workload};
 use costlens::engine::report::Report;
 use costlens::engine::scenario::{Levers, Ttl};
+use costlens::engine::view;
 use costlens::engine::view::{Dimension, ViewSpec};
-use costlens::engine::{cube, view};
 use costlens::import::{Control, ImportError, Options};
 use costlens::pipeline::Pipeline;
 use costlens::pipeline::load;
@@ -546,10 +546,11 @@ fn prepare(
             .unwrap_or_default();
         return Err(Fail::input(format!("nothing could be imported{why}")));
     }
-    // The cube is exact at the CLI's prompt length as well as at the app's slider steps, and
-    // at the routing token factor given.
-    let mut grid = cube::prompt_length_grid();
-    grid.push(levers.prompt_length);
+    // A command prices one scenario: the cube is banded on its prompt length (and x1, always)
+    // and routing token factor, not on the app's 67 slider steps, which split the requests of
+    // a Claude Code tree into many times as many cells. (The pipeline rebuilds the cube for
+    // levers it was not banded on, so this is a saving, never a condition of exactness.)
+    let grid = [levers.prompt_length];
     let factors: Vec<f64> = levers
         .route_token_factor
         .map(|f| vec![f, 1.0 / f])

@@ -261,3 +261,36 @@ fn a_month_that_ended_before_today_is_reported_as_an_estimate() {
     assert!(text.contains("Month (estimated)"), "{text}");
     assert!(!text.contains("Forecast 2026-09"), "{text}");
 }
+
+/// The report bands requests on its own prompt length only (not the app's slider steps):
+/// two Sonnet 4.5 requests of 155,000 and 158,000 prompt tokens in one hour, at x1.28, are
+/// 198,400 tokens (under the 200K long-context threshold) and 202,240 (over it), each priced
+/// on its side.
+#[test]
+fn a_report_at_any_prompt_length_prices_each_request_on_its_side_of_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let line = |id: &str, minute: u32, input: u64| {
+        format!(
+            r#"{{"request_id":"req_{id}","response":{{"id":"msg_{id}","model":"claude-sonnet-4-5","role":"assistant","type":"message","usage":{{"input_tokens":{input},"output_tokens":1000,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"service_tier":"standard"}}}},"timestamp":"2026-10-01T10:{minute:02}:00Z"}}"#
+        )
+    };
+    std::fs::write(
+        &log,
+        format!("{}\n{}\n", line("a", 0, 155_000), line("b", 10, 158_000)),
+    )
+    .unwrap();
+    let log = log.to_str().unwrap();
+    for g in ["1.28", "1.3"] {
+        let r = json(&["report", log, "--json", "--prompt-length", g]);
+        assert!(close(f(&r["actual_usd"]), 0.969), "{r}");
+        let want = if g == "1.28" {
+            // 198,400 x $3 + 1,000 x $15; 202,240 x $6 + 1,000 x $22.50.
+            (198_400.0 * 3.0 + 15_000.0 + 202_240.0 * 6.0 + 22_500.0) / 1e6
+        } else {
+            // Both over: 201,500 and 205,400 tokens at $6, 2 x 1,000 at $22.50.
+            (201_500.0 * 6.0 + 205_400.0 * 6.0 + 45_000.0) / 1e6
+        };
+        assert!(close(f(&r["scenario_usd"]), want), "x{g}: {r}");
+    }
+}

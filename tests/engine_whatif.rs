@@ -895,3 +895,86 @@ fn routed_work_is_counted_on_the_row_it_came_from_and_said() {
     assert_eq!(ev.routed_by_dim.len(), 1, "one model row");
     assert_usd(ev.routed_by_dim[0], routed, "routed part of the Sonnet row");
 }
+
+// --- exact at any prompt length -----------------------------------------------------------
+
+/// Two Sonnet 4.5 requests of the same hour, 155,000 and 158,000 prompt tokens: the slider
+/// steps put them in one band (every step's 200K critical size is below 153,847 or above
+/// 166,666), but at x1.28 the first is 198,400 tokens and the second 202,240, over the
+/// long-context threshold. Each must be priced on its own side of it, whatever prompt lengths
+/// the cube was banded on.
+#[test]
+fn a_prompt_length_the_cube_was_not_banded_on_is_priced_exactly() {
+    let time = at(2026, 10, 1, 10, 0, 0);
+    let recs = [
+        req("claude-sonnet-4-5", time, [155_000, 0, 0, 0, 1_000]),
+        req("claude-sonnet-4-5", time + 600, [158_000, 0, 0, 0, 1_000]),
+    ];
+    // x1: $3 in, $15 out. x1.28: 198,400 x $3 + 1,000 x $15 (under 200K), then every token
+    // of the other at the long-context card: 202,240 x $6 + 1,000 x $22.50.
+    let actual = (155_000.0 * 3.0 + 15_000.0) / M + (158_000.0 * 3.0 + 15_000.0) / M;
+    let scenario = (198_400.0 * 3.0 + 15_000.0) / M + (202_240.0 * 6.0 + 22_500.0) / M;
+    assert_usd(actual, 0.969, "actual by hand");
+    assert_usd(scenario, 1.84614, "scenario by hand");
+    let levers = Levers {
+        prompt_length: 1.28,
+        ..Levers::default()
+    };
+    // The app's grid, and no grid at all (x1 only): set_levers rebuilds the cube at x1.28.
+    for grid in [cube::prompt_length_grid(), Vec::new()] {
+        let mut p = Pipeline::with_grid(dataset(&recs), PriceTable::bundled(), &grid);
+        p.refresh();
+        assert_usd(p.evaluation().actual, actual, "actual");
+        p.set_levers(levers.clone());
+        p.refresh();
+        assert_usd(p.evaluation().actual, actual, "actual at x1.28");
+        assert_usd(p.evaluation().scenario, scenario, "scenario at x1.28");
+        // A new import keeps the cube exact at the levers in force.
+        p.set_data(dataset(&recs));
+        p.refresh();
+        assert_usd(
+            p.evaluation().scenario,
+            scenario,
+            "scenario after a new import",
+        );
+    }
+}
+
+/// What a cube is exact at: x1 always, the prompt lengths it was banded on, and a routing
+/// token factor only with its inverse; invalid values ask for nothing.
+#[test]
+fn a_banding_says_which_prompt_lengths_and_token_factors_it_is_exact_at() {
+    let table = PriceTable::bundled();
+    let plain = cube::Banding::new(&[], &table, &[]);
+    assert!(plain.is_exact_at(1.0, None));
+    assert!(!plain.is_exact_at(1.28, None));
+    assert!(!plain.is_exact_at(1.0, Some(1.28)));
+    assert!(plain.is_exact_at(f64::NAN, Some(0.0)));
+    let only_one_way = cube::Banding::new(&[1.28], &table, &[1.28]);
+    assert!(only_one_way.is_exact_at(1.28, None));
+    assert!(!only_one_way.is_exact_at(1.28, Some(1.28)));
+    let both = cube::Banding::new(&[1.28], &table, &[1.28, 1.0 / 1.28]);
+    assert!(both.is_exact_at(1.28, Some(1.28)));
+    assert!(both.is_exact_at(1.0, Some(1.0 / 1.28)));
+}
+
+/// Token factors tried one after the other (the app's slider) each make the cube exact at
+/// that factor, and the banding does not grow with them.
+#[test]
+fn every_token_factor_tried_is_exact_and_the_banding_stays_bounded() {
+    let time = at(2026, 10, 1, 10, 0, 0);
+    let recs = [req("claude-sonnet-4-5", time, [155_000, 0, 0, 0, 1_000])];
+    let mut p = Pipeline::new(dataset(&recs), PriceTable::bundled());
+    for i in 0..40 {
+        let f = 0.8 + i as f64 / 100.0;
+        p.set_levers(Levers {
+            route_token_factor: Some(f),
+            ..Levers::default()
+        });
+        p.refresh();
+        let b = p.analysis().cube.banding();
+        assert!(b.is_exact_at(1.0, Some(f)), "x{f}");
+        assert!(b.factors().len() <= cube::table_factors(&p.analysis().table).len() + 2);
+        assert_eq!(b.grid(), cube::prompt_length_grid().as_slice());
+    }
+}

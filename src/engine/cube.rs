@@ -167,6 +167,17 @@ impl Banding {
             .collect()
     }
 
+    /// True when requests banded this way are exact at prompt length `g` and, when routing is
+    /// given a token factor `route_factor`, at it and its inverse (an invalid value is not a
+    /// scenario and asks for nothing).
+    pub fn is_exact_at(&self, g: f64, route_factor: Option<f64>) -> bool {
+        let valid = |v: f64| v.is_finite() && v > 0.0;
+        (!valid(g) || self.grid.contains(&g))
+            && route_factor
+                .filter(|&f| valid(f))
+                .is_none_or(|f| self.factors.contains(&f) && self.factors.contains(&(1.0 / f)))
+    }
+
     /// True when requests banded this way are exact for `table`: the same thresholds and
     /// minimum prefixes, and every tokenizer factor of the table.
     pub fn fits(&self, table: &PriceTable) -> bool {

@@ -5,6 +5,7 @@ use crate::domain::dataset::Dataset;
 use crate::domain::prices::PriceTable;
 use crate::domain::time::timing;
 use crate::engine::cube::{Banding, Cube};
+use crate::engine::scenario::Levers;
 use crate::engine::view::{View, ViewSpec};
 use crate::import::merge::{MergeOptions, Merger};
 use crate::import::{self, Control, ImportError, Options};
@@ -59,6 +60,37 @@ impl Analysis {
         } else if !self.cube.banding().fits(&self.table) {
             self.cube = Cube::build(&self.data.records, &self.banding());
         }
+    }
+
+    /// Makes the cube exact at `levers`: requests are banded on the prompt-length values and
+    /// routing token factors a scenario may use, so a prompt length or token factor it was not
+    /// banded on rebuilds it with them added (a group could otherwise hold requests on both
+    /// sides of a tier threshold at that length, and be priced as one of them). Returns whether
+    /// it was rebuilt.
+    pub fn make_exact_at(&mut self, levers: &Levers) -> bool {
+        let b = self.cube.banding();
+        if b.is_exact_at(levers.prompt_length, levers.route_token_factor) {
+            return false;
+        }
+        // The slider steps it had stay (the app's), and a value given before for other levers
+        // goes: what is added stays bounded however many values are tried.
+        let steps = crate::engine::cube::prompt_length_grid();
+        let mut grid: Vec<f64> = b
+            .grid()
+            .iter()
+            .copied()
+            .filter(|g| steps.contains(g))
+            .collect();
+        grid.push(levers.prompt_length);
+        let factors: Vec<f64> = levers
+            .route_token_factor
+            .map(|f| vec![f, 1.0 / f])
+            .unwrap_or_default();
+        self.cube = Cube::build(
+            &self.data.records,
+            &Banding::new(&grid, &self.table, &factors),
+        );
+        true
     }
 
     pub fn view(&self, spec: &ViewSpec) -> View {

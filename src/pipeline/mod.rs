@@ -121,6 +121,7 @@ impl Pipeline {
         let grid = self.analysis.cube.grid().to_vec();
         let table = std::mem::take(&mut self.analysis.table);
         self.analysis = Analysis::new(data, table, &grid);
+        self.analysis.make_exact_at(&self.levers);
         self.price_check = PriceCheck::of(&self.analysis.data, &self.analysis.table);
         self.stale_view = true;
     }
@@ -147,6 +148,10 @@ impl Pipeline {
     /// Sets the levers; re-evaluates (at the next refresh) only if they changed.
     pub fn set_levers(&mut self, levers: Levers) {
         if levers != self.levers {
+            // A prompt length or token factor the cube was not banded on rebuilds it first.
+            if self.analysis.make_exact_at(&levers) {
+                self.stale_view = true;
+            }
             self.levers = levers;
             self.stale_evaluation = true;
         }
