@@ -531,9 +531,14 @@ pub(super) fn write_parts_atomically(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut tmp = crate::store::atomic::temp_in(dir)?;
+    // Buffered: a pack is thousands of small entries (one write each would be a system call
+    // each); a part larger than the buffer goes straight through.
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
     for p in parts {
-        tmp.write_all(p)?;
+        w.write_all(p)?;
     }
+    w.flush()?;
+    drop(w);
     // No fsync: an entry torn by a crash fails its checksum and is rebuilt, and syncing
     // every entry would cost more than parsing most log files.
     tmp.persist(dest).map_err(|e| e.error)?;
