@@ -585,7 +585,14 @@ fn route_target(ui: &mut Ui, l: &mut Levers, cx: &mut LeverContext<'_>) -> bool 
             ))
             .small(),
         );
-        let mut v = l.route_token_factor.unwrap_or(cx.token_factor);
+        // A token factor the cube was not banded on rebuilds it (the pipeline keeps every
+        // request on its side of the thresholds at that factor), which takes longer than a
+        // frame on large data: while the handle is dragged the value shown is held here, and
+        // it is applied when the handle is let go (a click or a key applies at once).
+        let held = ui.make_persistent_id("token factor being dragged");
+        let mut v = ui
+            .data(|d| d.get_temp::<f64>(held))
+            .unwrap_or_else(|| l.route_token_factor.unwrap_or(cx.token_factor));
         ui.horizontal(|ui| {
             let lbl = ui.label("Token factor");
             let r = ui
@@ -595,10 +602,15 @@ fn route_target(ui: &mut Ui, l: &mut Levers, cx: &mut LeverContext<'_>) -> bool 
                         .prefix("×"),
                 )
                 .labelled_by(lbl.id)
-                .on_hover_text("Tokens a Claude 4.7+ model makes for each token of an older one (the price table says 1.30)");
-            if r.changed() {
-                l.route_token_factor = Some(v);
-                changed = true;
+                .on_hover_text("Tokens a Claude 4.7+ model makes for each token of an older one (the price table says 1.30); applied when the handle is let go");
+            if r.dragged() && !r.drag_stopped() {
+                ui.data_mut(|d| d.insert_temp(held, v));
+            } else if r.changed() || ui.data(|d| d.get_temp::<f64>(held)).is_some() {
+                ui.data_mut(|d| d.remove::<f64>(held));
+                if l.route_token_factor != Some(v) {
+                    l.route_token_factor = Some(v);
+                    changed = true;
+                }
             }
             if reset_button(ui, l.route_token_factor.is_some()) {
                 l.route_token_factor = None;

@@ -399,3 +399,48 @@ fn typed_date_range_filters_the_cost_to_those_days() {
     assert_eq!(h.state().settings.spec.filter.from, None);
     h.get_by_label(&format!("Actual (recomputed): {}", money::usd(all)));
 }
+
+/// The token factor slider holds its value while its handle is dragged (a factor the cube was
+/// not banded on rebuilds it, longer than a frame on large data) and applies it when the
+/// handle is let go; the figures are then the core's at that factor.
+#[test]
+fn the_token_factor_applies_when_its_handle_is_let_go() {
+    let mut settings = Settings::default();
+    settings.levers.route_share = 0.3;
+    settings.levers.route_token_factor = Some(1.3);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_theme(egui::Theme::Light)
+        .wgpu()
+        .build_eframe(move |_cc| {
+            CostlensApp::with_settings(settings, Box::new(FakeDialogs::default()))
+        });
+    h.run();
+    let r = slider(&h, "Token factor").rect();
+    let from = r.center();
+    h.drag_at(from);
+    h.step();
+    for dx in [10.0, 30.0, 60.0] {
+        h.hover_at(from + egui::vec2(dx, 0.0));
+        h.step();
+    }
+    // Dragged: the handle moved, the levers (and so the pipeline) did not.
+    assert_eq!(h.state().settings.levers.route_token_factor, Some(1.3));
+    assert_eq!(h.state().pipeline.levers().route_token_factor, Some(1.3));
+    h.drop_at(from + egui::vec2(60.0, 0.0));
+    h.run();
+    let f = h
+        .state()
+        .settings
+        .levers
+        .route_token_factor
+        .expect("a factor");
+    assert!(f > 1.3, "let go at a larger factor: {f}");
+    assert_eq!(h.state().pipeline.levers().route_token_factor, Some(f));
+    let ev = core_eval(&Levers {
+        route_share: 0.3,
+        route_token_factor: Some(f),
+        ..Levers::default()
+    });
+    h.get_by_label(&format!("Scenario: {}", money::usd(ev.scenario)));
+}
