@@ -547,17 +547,12 @@ fn prepare(
         return Err(Fail::input(format!("nothing could be imported{why}")));
     }
     // A command prices one scenario: the cube is banded on its prompt length (and x1, always)
-    // and routing token factor, not on the app's 67 slider steps, which split the requests of
-    // a Claude Code tree into many times as many cells. (The pipeline rebuilds the cube for
-    // levers it was not banded on, so this is a saving, never a condition of exactness.)
-    let grid = [levers.prompt_length];
-    let factors: Vec<f64> = levers
-        .route_token_factor
-        .map(|f| vec![f, 1.0 / f])
-        .unwrap_or_default();
+    // and routing token factor only, not on the app's 67 slider steps, which split the
+    // requests of a Claude Code tree into many times as many cells. (The pipeline rebuilds the
+    // cube for levers it was not banded on, so this saves time, it is not what makes it exact.)
     let t = std::time::Instant::now();
     let mut p = Pipeline::from_analysis_at(
-        load::Analysis::with_factors(loaded.data, table, &grid, &factors),
+        load::Analysis::for_levers(loaded.data, table, &[], levers),
         Some(now),
     );
     timing("analysis (cube, first view)", t);

@@ -134,18 +134,14 @@ fn analysis(raws: &[Raw]) -> Analysis {
     )
 }
 
-/// The analysis a scenario with `levers` needs: exact at its routing token factor too (as
-/// the CLI builds it).
+/// The analysis a scenario with `levers` needs: exact at its prompt length and routing token
+/// factor too (as the pipeline makes it).
 fn analysis_for(raws: &[Raw], levers: &Levers) -> Analysis {
-    let factors: Vec<f64> = levers
-        .route_token_factor
-        .map(|f| vec![f, 1.0 / f])
-        .unwrap_or_default();
-    Analysis::with_factors(
+    Analysis::for_levers(
         dataset(raws),
         PriceTable::bundled(),
         &cube::prompt_length_grid(),
-        &factors,
+        levers,
     )
 }
 
@@ -531,10 +527,10 @@ proptest! {
         levers in levers_strategy(),
         grid_step in 0usize..67,
     ) {
-        let a = analysis(&raws);
-        let view = a.view(&spec);
         let mut levers = levers;
         levers.prompt_length = cube::prompt_length_grid()[grid_step];
+        let a = analysis_for(&raws, &levers);
+        let view = a.view(&spec);
         let ev = view.evaluate(&a.table, &levers.resolve(&a.table).unwrap());
         let stages: Vec<Stage> = ev.waterfall.iter().map(|w| w.0).collect();
         prop_assert_eq!(stages, Stage::ALL.to_vec());
@@ -876,7 +872,7 @@ fn one_row(tier: Tier, tokens: [u64; 5]) -> Raw {
 }
 
 fn evaluate(raws: &[Raw], levers: Levers) -> costlens::engine::view::Evaluation {
-    let a = analysis(raws);
+    let a = analysis_for(raws, &levers);
     let view = a.view(&spec(Period::Day, Dimension::Model));
     view.evaluate(&a.table, &levers.resolve(&a.table).unwrap())
 }

@@ -968,6 +968,7 @@ fn every_token_factor_tried_is_exact_and_the_banding_stays_bounded() {
     for i in 0..40 {
         let f = 0.8 + i as f64 / 100.0;
         p.set_levers(Levers {
+            route_share: 0.3,
             route_token_factor: Some(f),
             ..Levers::default()
         });
@@ -977,4 +978,34 @@ fn every_token_factor_tried_is_exact_and_the_banding_stays_bounded() {
         assert!(b.factors().len() <= cube::table_factors(&p.analysis().table).len() + 2);
         assert_eq!(b.grid(), cube::prompt_length_grid().as_slice());
     }
+}
+
+/// A price table with many tokenizer ratios has more routing factors than a banding keeps of
+/// the table's; a token factor given is kept all the same, so a cube rebuilt for it is exact
+/// at it (and is not rebuilt again on the next lever move).
+#[test]
+fn a_token_factor_given_is_banded_on_whatever_the_table_has() {
+    let mut table = PriceTable::bundled();
+    for (m, r) in table
+        .models
+        .iter_mut()
+        .zip([1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6])
+    {
+        m.tokenizer_ratio = r;
+    }
+    assert!(cube::table_factors(&table).len() > 16);
+    let b = cube::Banding::new(&[], &table, &[1.9, 1.0 / 1.9]);
+    assert!(b.is_exact_at(1.0, Some(1.9)));
+    let time = at(2026, 10, 1, 10, 0, 0);
+    let recs = [req("claude-sonnet-4-5", time, [155_000, 0, 0, 0, 1_000])];
+    let mut p = Pipeline::new(dataset(&recs), table);
+    let routed = Levers {
+        route_share: 0.5,
+        route_token_factor: Some(1.9),
+        ..Levers::default()
+    };
+    p.set_levers(routed.clone());
+    p.refresh();
+    assert!(p.view().is_exact_at(&routed));
+    assert!(p.analysis().cube.banding().is_exact_at(1.0, Some(1.9)));
 }

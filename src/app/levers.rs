@@ -587,12 +587,16 @@ fn route_target(ui: &mut Ui, l: &mut Levers, cx: &mut LeverContext<'_>) -> bool 
         );
         // A token factor the cube was not banded on rebuilds it (the pipeline keeps every
         // request on its side of the thresholds at that factor), which takes longer than a
-        // frame on large data: while the handle is dragged the value shown is held here, and
-        // it is applied when the handle is let go (a click or a key applies at once).
+        // frame on large data: while the handle is dragged the value shown is held here (with
+        // the pass it was held in), and it is applied when the handle is let go; a click or a
+        // key applies at once. A value held in an earlier pass than the last one belongs to a
+        // drag that ended unseen (the panel hidden, the tab changed): it is dropped.
         let held = ui.make_persistent_id("token factor being dragged");
-        let mut v = ui
-            .data(|d| d.get_temp::<f64>(held))
-            .unwrap_or_else(|| l.route_token_factor.unwrap_or(cx.token_factor));
+        let pass = ui.ctx().cumulative_pass_nr();
+        let mut v = match ui.data(|d| d.get_temp::<(f64, u64)>(held)) {
+            Some((v, at)) if at + 1 >= pass => v,
+            _ => l.route_token_factor.unwrap_or(cx.token_factor),
+        };
         ui.horizontal(|ui| {
             let lbl = ui.label("Token factor");
             let r = ui
@@ -604,10 +608,10 @@ fn route_target(ui: &mut Ui, l: &mut Levers, cx: &mut LeverContext<'_>) -> bool 
                 .labelled_by(lbl.id)
                 .on_hover_text("Tokens a Claude 4.7+ model makes for each token of an older one (the price table says 1.30); applied when the handle is let go");
             if r.dragged() && !r.drag_stopped() {
-                ui.data_mut(|d| d.insert_temp(held, v));
-            } else if r.changed() || ui.data(|d| d.get_temp::<f64>(held)).is_some() {
-                ui.data_mut(|d| d.remove::<f64>(held));
-                if l.route_token_factor != Some(v) {
+                ui.data_mut(|d| d.insert_temp(held, (v, pass)));
+            } else {
+                ui.data_mut(|d| d.remove::<(f64, u64)>(held));
+                if (r.drag_stopped() || r.changed()) && l.route_token_factor != Some(v) {
                     l.route_token_factor = Some(v);
                     changed = true;
                 }

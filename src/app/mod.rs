@@ -385,13 +385,19 @@ impl CostlensApp {
         let cache = self.cache.clone();
         let history = self.history_choice(&paths);
         let today = self.today;
+        let levers = self.settings.levers.clone();
         std::thread::spawn(move || {
             let mut loaded = load::load_with_history(&p, &opts, &c, &cache, history.as_ref());
             // The dataset moves into a pipeline, built here off the UI thread (the cube of a
-            // large import takes a moment); the rest of `loaded` goes to the report.
+            // large import takes a moment), exact at the levers in force so that setting them
+            // on the UI thread does not build it again; the rest of `loaded` goes to the report.
             let data = std::mem::take(&mut loaded.data);
-            let analysis =
-                load::Analysis::new(data, table, &costlens::engine::cube::prompt_length_grid());
+            let analysis = load::Analysis::for_levers(
+                data,
+                table,
+                &costlens::engine::cube::prompt_length_grid(),
+                &levers,
+            );
             let pipeline = Pipeline::from_analysis_at(analysis, today);
             let _ = tx.send((loaded, pipeline));
             ctx.request_repaint();

@@ -101,7 +101,12 @@ fn harness() -> Harness<'static, CostlensApp> {
 /// app's own state.
 fn core_eval(levers: &Levers) -> Evaluation {
     let loaded = load::load_bytes(SAMPLE_FILES, &Options::default());
-    let a = Analysis::new(loaded.data, PriceTable::bundled(), &prompt_length_grid());
+    let a = Analysis::for_levers(
+        loaded.data,
+        PriceTable::bundled(),
+        &prompt_length_grid(),
+        levers,
+    );
     let view = a.view(&ViewSpec::default());
     view.evaluate(&a.table, &levers.resolve(&a.table).expect("levers resolve"))
 }
@@ -443,4 +448,40 @@ fn the_token_factor_applies_when_its_handle_is_let_go() {
         ..Levers::default()
     });
     h.get_by_label(&format!("Scenario: {}", money::usd(ev.scenario)));
+}
+
+/// A drag of the token factor that ends while the slider is not drawn (the what-if panel
+/// hidden with Ctrl+] during the drag) applies nothing, then or later when the panel is shown
+/// again.
+#[test]
+fn a_token_factor_drag_that_ends_unseen_applies_nothing() {
+    let mut settings = Settings::default();
+    settings.levers.route_share = 0.3;
+    settings.levers.route_token_factor = Some(1.3);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_theme(egui::Theme::Light)
+        .wgpu()
+        .build_eframe(move |_cc| {
+            CostlensApp::with_settings(settings, Box::new(FakeDialogs::default()))
+        });
+    h.run();
+    let from = slider(&h, "Token factor").rect().center();
+    h.drag_at(from);
+    h.step();
+    for dx in [10.0, 30.0, 60.0] {
+        h.hover_at(from + egui::vec2(dx, 0.0));
+        h.step();
+    }
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::CloseBracket);
+    h.step();
+    assert!(!h.state().settings.show_levers);
+    h.drop_at(from + egui::vec2(60.0, 0.0));
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::CloseBracket);
+    h.run();
+    assert!(h.state().settings.show_levers);
+    h.run();
+    assert_eq!(h.state().settings.levers.route_token_factor, Some(1.3));
+    assert_eq!(h.state().pipeline.levers().route_token_factor, Some(1.3));
 }

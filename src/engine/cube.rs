@@ -88,7 +88,11 @@ impl Banding {
             .copied()
             .take(crate::domain::prices::MAX_THRESHOLDS)
             .collect();
+        // The table's factors are capped (a price file with many tokenizer ratios has their
+        // squares); the factors given (a routing token factor and its inverse) are always kept,
+        // so that a cube rebuilt for them is exact at them.
         let mut factors = table_factors(table);
+        factors.truncate(16);
         factors.extend(
             extra_factors
                 .iter()
@@ -97,7 +101,6 @@ impl Banding {
         );
         factors.sort_by(f64::total_cmp);
         factors.dedup();
-        factors.truncate(16);
         let mut minima: Vec<u64> = table
             .models
             .iter()

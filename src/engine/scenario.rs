@@ -188,6 +188,12 @@ pub enum LeverError {
 }
 
 impl Levers {
+    /// The routing token factor in force: the one given, while some work is routed (a factor
+    /// with nothing routed prices nothing).
+    pub fn token_factor_in_use(&self) -> Option<f64> {
+        self.route_token_factor.filter(|_| self.route_share > 0.0)
+    }
+
     pub fn is_neutral(&self) -> bool {
         self.traffic == 1.0
             && self.prompt_length == 1.0

@@ -3,7 +3,9 @@
 
 use super::cube::{Banding, CtxKey, Cube, CubeKey};
 use super::replay::Kind;
-use super::scenario::{self, LongRule, Observed, ResolvedLevers, STAGES, Stage, Ttl, Usage};
+use super::scenario::{
+    self, Levers, LongRule, Observed, ResolvedLevers, STAGES, Stage, Ttl, Usage,
+};
 use crate::domain::cost::Cost;
 use crate::domain::dataset::Dataset;
 use crate::domain::prices::PriceTable;
@@ -167,6 +169,9 @@ pub struct View {
     /// The tier thresholds and minimum prefixes requests were banded on.
     thresholds: Vec<u64>,
     minima: Vec<u64>,
+    /// How the cube's requests were banded: the prompt lengths and token factors at which the
+    /// view is exact.
+    banding: Banding,
     /// Observed tokens per dimension value (for the breakdown table).
     pub dim_tokens: Vec<Tokens<u64>>,
     pub tokens: Tokens<u64>,
@@ -592,9 +597,18 @@ impl View {
         view.dims = dims;
         view.thresholds = cube.banding().thresholds().to_vec();
         view.minima = cube.banding().minima().to_vec();
+        view.banding = cube.banding().clone();
         view.coarse = merge_groups(&groups, &view.thresholds, &view.minima, 1.0, &|_| None);
         view.groups = groups;
         view
+    }
+
+    /// Whether [`View::evaluate`] prices `levers` exactly: their prompt length and routing
+    /// token factor (and its inverse) are among those the cube's requests were banded on. A
+    /// [`crate::pipeline::Pipeline`] makes sure of it; a caller of `evaluate` outside one must.
+    pub fn is_exact_at(&self, levers: &Levers) -> bool {
+        self.banding
+            .is_exact_at(levers.prompt_length, levers.token_factor_in_use())
     }
 
     /// Priced groups (of the fine grouping, exact at every prompt-length step and tokenizer
@@ -658,6 +672,11 @@ impl View {
     /// Prices the view under `levers`. With neutral levers the scenario equals the actual
     /// cost exactly: both come from the same pricing call.
     pub fn evaluate(&self, table: &PriceTable, levers: &ResolvedLevers) -> Evaluation {
+        debug_assert!(
+            self.is_exact_at(&levers.levers),
+            "a view priced at a prompt length or token factor its cube was not banded on \
+             (Pipeline::set_levers rebuilds the cube for them)"
+        );
         let nd = self.dims.len().max(1);
         let mut ev = Evaluation {
             actual_cells: vec![0.0; self.periods.len() * nd],

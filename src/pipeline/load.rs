@@ -62,6 +62,14 @@ impl Analysis {
         }
     }
 
+    /// [`Analysis::new`] on `grid`, exact at `levers` too (their prompt length and routing
+    /// token factor added): the cube is built once.
+    pub fn for_levers(data: Dataset, table: PriceTable, grid: &[f64], levers: &Levers) -> Analysis {
+        let mut grid = grid.to_vec();
+        grid.push(levers.prompt_length);
+        Analysis::with_factors(data, table, &grid, &levers_factors(levers))
+    }
+
     /// Makes the cube exact at `levers`: requests are banded on the prompt-length values and
     /// routing token factors a scenario may use, so a prompt length or token factor it was not
     /// banded on rebuilds it with them added (a group could otherwise hold requests on both
@@ -69,7 +77,7 @@ impl Analysis {
     /// it was rebuilt.
     pub fn make_exact_at(&mut self, levers: &Levers) -> bool {
         let b = self.cube.banding();
-        if b.is_exact_at(levers.prompt_length, levers.route_token_factor) {
+        if b.is_exact_at(levers.prompt_length, levers.token_factor_in_use()) {
             return false;
         }
         // The slider steps it had stay (the app's), and a value given before for other levers
@@ -82,13 +90,9 @@ impl Analysis {
             .filter(|g| steps.contains(g))
             .collect();
         grid.push(levers.prompt_length);
-        let factors: Vec<f64> = levers
-            .route_token_factor
-            .map(|f| vec![f, 1.0 / f])
-            .unwrap_or_default();
         self.cube = Cube::build(
             &self.data.records,
-            &Banding::new(&grid, &self.table, &factors),
+            &Banding::new(&grid, &self.table, &levers_factors(levers)),
         );
         true
     }
@@ -96,6 +100,15 @@ impl Analysis {
     pub fn view(&self, spec: &ViewSpec) -> View {
         View::build(&self.cube, &self.data, &self.table, spec)
     }
+}
+
+/// The token factors a cube must be banded on for `levers` besides the table's: the routing
+/// token factor in use, and its inverse.
+pub fn levers_factors(levers: &Levers) -> Vec<f64> {
+    levers
+        .token_factor_in_use()
+        .map(|f| vec![f, 1.0 / f])
+        .unwrap_or_default()
 }
 
 /// The outcome of loading: the merged dataset and what could not be imported at all.

@@ -120,8 +120,7 @@ impl Pipeline {
     pub fn set_data(&mut self, data: Dataset) {
         let grid = self.analysis.cube.grid().to_vec();
         let table = std::mem::take(&mut self.analysis.table);
-        self.analysis = Analysis::new(data, table, &grid);
-        self.analysis.make_exact_at(&self.levers);
+        self.analysis = Analysis::for_levers(data, table, &grid, &self.levers);
         self.price_check = PriceCheck::of(&self.analysis.data, &self.analysis.table);
         self.stale_view = true;
     }
