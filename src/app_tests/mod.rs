@@ -405,11 +405,9 @@ fn typed_date_range_filters_the_cost_to_those_days() {
     h.get_by_label(&format!("Actual (recomputed): {}", money::usd(all)));
 }
 
-/// The token factor slider holds its value while its handle is dragged (a factor the cube was
-/// not banded on rebuilds it, longer than a frame on large data) and applies it when the
-/// handle is let go; the figures are then the core's at that factor.
-#[test]
-fn the_token_factor_applies_when_its_handle_is_let_go() {
+/// The app with 30% routed at a token factor of x1.30, its token factor handle grabbed and
+/// moved 60 px to the right, not let go; and where the handle was grabbed.
+fn dragging_the_token_factor() -> (Harness<'static, CostlensApp>, egui::Pos2) {
     let mut settings = Settings::default();
     settings.levers.route_share = 0.3;
     settings.levers.route_token_factor = Some(1.3);
@@ -421,14 +419,22 @@ fn the_token_factor_applies_when_its_handle_is_let_go() {
             CostlensApp::with_settings(settings, Box::new(FakeDialogs::default()))
         });
     h.run();
-    let r = slider(&h, "Token factor").rect();
-    let from = r.center();
+    let from = slider(&h, "Token factor").rect().center();
     h.drag_at(from);
     h.step();
     for dx in [10.0, 30.0, 60.0] {
         h.hover_at(from + egui::vec2(dx, 0.0));
         h.step();
     }
+    (h, from)
+}
+
+/// The token factor slider holds its value while its handle is dragged (a factor the cube was
+/// not banded on rebuilds it, longer than a frame on large data) and applies it when the
+/// handle is let go; the figures are then the core's at that factor.
+#[test]
+fn the_token_factor_applies_when_its_handle_is_let_go() {
+    let (mut h, from) = dragging_the_token_factor();
     // Dragged: the handle moved, the levers (and so the pipeline) did not.
     assert_eq!(h.state().settings.levers.route_token_factor, Some(1.3));
     assert_eq!(h.state().pipeline.levers().route_token_factor, Some(1.3));
@@ -455,24 +461,7 @@ fn the_token_factor_applies_when_its_handle_is_let_go() {
 /// again.
 #[test]
 fn a_token_factor_drag_that_ends_unseen_applies_nothing() {
-    let mut settings = Settings::default();
-    settings.levers.route_share = 0.3;
-    settings.levers.route_token_factor = Some(1.3);
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .with_theme(egui::Theme::Light)
-        .wgpu()
-        .build_eframe(move |_cc| {
-            CostlensApp::with_settings(settings, Box::new(FakeDialogs::default()))
-        });
-    h.run();
-    let from = slider(&h, "Token factor").rect().center();
-    h.drag_at(from);
-    h.step();
-    for dx in [10.0, 30.0, 60.0] {
-        h.hover_at(from + egui::vec2(dx, 0.0));
-        h.step();
-    }
+    let (mut h, from) = dragging_the_token_factor();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::CloseBracket);
     h.step();
     assert!(!h.state().settings.show_levers);
