@@ -183,19 +183,34 @@ fn report_kind(text: &[u8]) -> Option<Format> {
 /// that (a pretty-printed report, or a first line longer than the head), by the keys the head
 /// contains. Lines come first: a Claude Code log may well quote a report in a tool result.
 fn detect_json(head: &[u8]) -> Result<Format, String> {
-    if let Some(f) = detect_document(head) {
-        return Ok(f);
-    }
+    let mut lines = head.split(|&b| b == b'\n');
+    // JSON lines: the first line, read whole by `detect_document`, is judged first and not
+    // parsed again (a Claude Code session's first line is often a long prompt).
+    let mut first = match detect_document(head) {
+        Document::Is(f) => return Ok(f),
+        Document::FirstLine(v) => {
+            lines.next();
+            Some(v)
+        }
+        Document::Neither => None,
+    };
     let has = |k: &[u8]| memchr::memmem::find(head, k).is_some();
     let mut keys_seen: Vec<String> = Vec::new();
     let mut complete_lines = 0;
-    for line in head.split(|&b| b == b'\n') {
-        let line = line.trim_ascii();
-        if line.is_empty() {
-            continue;
-        }
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
-            continue;
+    loop {
+        let v = match first.take() {
+            Some(v) => v,
+            None => {
+                let Some(line) = lines.next() else { break };
+                let line = line.trim_ascii();
+                if line.is_empty() {
+                    continue;
+                }
+                let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+                    continue;
+                };
+                v
+            }
         };
         complete_lines += 1;
         if let Some(f) = json_line_kind(&v) {
@@ -235,48 +250,64 @@ fn detect_json(head: &[u8]) -> Result<Format, String> {
     ))
 }
 
+/// What [`detect_document`] found.
+enum Document {
+    /// A document of this format.
+    Is(Format),
+    /// JSON lines: the first line is this value, alone.
+    FirstLine(serde_json::Value),
+    /// Not a document of a format we read, nor a first line of JSON.
+    Neither,
+}
+
 /// A JSON document rather than JSON lines: a first value written over several lines
 /// (pretty-printed), or followed by another value on its line (values concatenated). A report
 /// page or an array of pages is a report; a Message, a wrapper, a flat record or an array of
-/// them is saved Messages API responses. `None` for anything else (JSON lines are judged line
-/// by line). A pretty-printed value longer than the head is judged by the keys in the head.
-fn detect_document(head: &[u8]) -> Option<Format> {
+/// them is saved Messages API responses. `Neither` for anything else, or the first line's
+/// value when it is alone on its line (JSON lines are judged line by line). A pretty-printed
+/// value longer than the head is judged by the keys in the head. `head` starts at its first
+/// character that is not whitespace.
+fn detect_document(head: &[u8]) -> Document {
     let has = |k: &[u8]| memchr::memmem::find(head, k).is_some();
     let mut stream = serde_json::Deserializer::from_slice(head).into_iter::<serde_json::Value>();
-    match stream.next()? {
-        Ok(v) => {
+    let found = match stream.next() {
+        None => return Document::Neither,
+        Some(Ok(v)) => {
             let end = stream.byte_offset();
             let rest_of_line = head[end..]
                 .split(|&b| b == b'\n')
                 .next()
                 .unwrap_or_default();
             if !head[..end].contains(&b'\n') && rest_of_line.trim_ascii().is_empty() {
-                return None;
+                return Document::FirstLine(v);
             }
             let pages = v
                 .as_array()
                 .and_then(|a| a.first())
                 .is_some_and(is_report_page);
             if is_report_page(&v) || pages {
-                return report_kind(head);
+                report_kind(head)
+            } else {
+                matches!(
+                    json_line_kind(&v),
+                    Some(Format::MessagesJsonl | Format::MessagesJson)
+                )
+                .then_some(Format::MessagesJson)
             }
-            matches!(
-                json_line_kind(&v),
-                Some(Format::MessagesJsonl | Format::MessagesJson)
-            )
-            .then_some(Format::MessagesJson)
         }
         // Cut off by the head (or the file), or broken further on: still a document when it
         // opens over several lines (a pretty-printer puts `{` or `[` alone on the first one).
-        Err(e) if (e.is_eof() && e.line() > 1) || opens_alone(head) => {
+        Some(Err(e)) if (e.is_eof() && e.line() > 1) || opens_alone(head) => {
             if has(b"\"starting_at\"") && has(b"\"data\"") {
-                return report_kind(head);
+                report_kind(head)
+            } else {
+                (has(b"\"usage\"") && (has(b"\"output_tokens\"") || has(b"\"input_tokens\"")))
+                    .then_some(Format::MessagesJson)
             }
-            (has(b"\"usage\"") && (has(b"\"output_tokens\"") || has(b"\"input_tokens\"")))
-                .then_some(Format::MessagesJson)
         }
-        Err(_) => None,
-    }
+        Some(Err(_)) => None,
+    };
+    found.map_or(Document::Neither, Document::Is)
 }
 
 /// The first line is `{` or `[` alone: a JSON document written over several lines (no line of
