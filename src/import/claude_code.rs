@@ -507,11 +507,8 @@ impl LineFormat for ClaudeCodeLog<'_> {
 mod tests {
     use super::*;
 
-    /// Whatever the fast reading accepts, serde accepts too, with the same fields: over every
-    /// line of the sample and fixture logs, and those lines cut, with bytes flipped, removed
-    /// and doubled.
-    #[test]
-    fn the_fast_reading_agrees_with_serde_on_every_line_it_accepts() {
+    /// Every line of the sample and fixture Claude Code logs.
+    fn sample_log_lines() -> Vec<Vec<u8>> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut lines: Vec<Vec<u8>> = Vec::new();
         for dir in [
@@ -525,6 +522,37 @@ mod tests {
                 }
             }
         }
+        lines
+    }
+
+    /// `base` changed once at random: a byte replaced by one of `set`, removed or doubled, the
+    /// text cut there, or (with `members`) the text from there to the next comma doubled (a
+    /// member given twice).
+    fn mutated(rng: &mut fastrand::Rng, base: &[u8], set: &[u8], members: bool) -> Vec<u8> {
+        let mut v = base.to_vec();
+        let at = rng.usize(..v.len());
+        match rng.u8(..if members { 5 } else { 4 }) {
+            0 => v[at] = set[rng.usize(..set.len())],
+            1 => {
+                v.remove(at);
+            }
+            2 => v.insert(at, base[at]),
+            3 if members => {
+                if let Some(end) = base[at..].iter().position(|&b| b == b',') {
+                    v.splice(at..at, base[at..at + end + 1].iter().copied());
+                }
+            }
+            _ => v.truncate(at),
+        }
+        v
+    }
+
+    /// Whatever the fast reading accepts, serde accepts too, with the same fields: over every
+    /// line of the sample and fixture logs, and those lines cut, with bytes flipped, removed
+    /// and doubled.
+    #[test]
+    fn the_fast_reading_agrees_with_serde_on_every_line_it_accepts() {
+        let lines = sample_log_lines();
         let mut rng = fastrand::Rng::with_seed(42);
         let mut accepted = 0;
         let mut checked = 0;
@@ -534,20 +562,12 @@ mod tests {
             }
             let mut variants = vec![base.clone()];
             for _ in 0..40 {
-                let mut v = base.clone();
-                let at = rng.usize(..v.len());
-                match rng.u8(..4) {
-                    0 => {
-                        let set = b"{}[]\",:\\0123456789-.eEtrufalsn \t";
-                        v[at] = set[rng.usize(..set.len())];
-                    }
-                    1 => {
-                        v.remove(at);
-                    }
-                    2 => v.insert(at, v[at]),
-                    _ => v.truncate(at),
-                }
-                variants.push(v);
+                variants.push(mutated(
+                    &mut rng,
+                    base,
+                    b"{}[]\",:\\0123456789-.eEtrufalsn \t",
+                    false,
+                ));
             }
             for v in variants {
                 checked += 1;
@@ -599,28 +619,14 @@ mod tests {
     /// escapes, members doubled, objects broken).
     #[test]
     fn the_fast_usage_reading_agrees_with_serde() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut objects: Vec<Vec<u8>> = vec![
             br#"{"input_tokens":3,"cache_creation_input_tokens":1200,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":1200},"output_tokens":18446744073709551615,"service_tier":"standard","server_tool_use":{"web_search_requests":2,"web_fetch_requests":1},"inference_geo":"us","speed":null}"#.to_vec(),
             br#"{ "input_tokens" : null , "cache_creation" : null , "server_tool_use" : null , "speed" : "fast" , "x" : [ {"y": -1.5e3} ] }"#.to_vec(),
         ];
-        for dir in [
-            "sample-data/claude-code",
-            "tests/fixtures/real_world/claude-code",
-        ] {
-            for e in walkdir::WalkDir::new(root.join(dir)).into_iter().flatten() {
-                if e.file_type().is_file() {
-                    for line in std::fs::read(e.path()).unwrap().split(|&b| b == b'\n') {
-                        if let Some(u) = fast::read(line)
-                            .and_then(|f| f.message)
-                            .and_then(|m| m.usage)
-                        {
-                            objects.push(u.to_vec());
-                        }
-                    }
-                }
-            }
-        }
+        objects.extend(sample_log_lines().iter().filter_map(|line| {
+            let usage = fast::read(line)?.message?.usage?;
+            Some(usage.to_vec())
+        }));
         objects.sort();
         objects.dedup();
         let mut rng = fastrand::Rng::with_seed(7);
@@ -628,30 +634,12 @@ mod tests {
         for base in &objects {
             let mut variants = vec![base.clone()];
             for _ in 0..200 {
-                let mut v = base.clone();
-                let at = rng.usize(..v.len());
-                match rng.u8(..5) {
-                    0 => {
-                        let set = b"{}[]\",:\\0123456789-.eE+nul \t";
-                        v[at] = set[rng.usize(..set.len())];
-                    }
-                    1 => {
-                        v.remove(at);
-                    }
-                    2 => {
-                        let c = v[at];
-                        v.insert(at, c);
-                    }
-                    3 => {
-                        // A member doubled: the text from one comma to the next, again.
-                        if let Some(end) = v[at..].iter().position(|&b| b == b',') {
-                            let piece = v[at..at + end + 1].to_vec();
-                            v.splice(at..at, piece);
-                        }
-                    }
-                    _ => v.truncate(at),
-                }
-                variants.push(v);
+                variants.push(mutated(
+                    &mut rng,
+                    base,
+                    b"{}[]\",:\\0123456789-.eE+nul \t",
+                    true,
+                ));
             }
             for v in variants {
                 let serde = serde_json::from_slice::<ApiUsage>(&v);
