@@ -273,7 +273,9 @@ impl<'a> Scan<'a> {
         loop {
             self.ws();
             let (key, escaped) = self.string()?;
-            if escaped {
+            // serde reads every key of a struct as a `str`: one that is not UTF-8 fails it,
+            // known or not (an unknown value's strings are stepped over unchecked by both).
+            if escaped || (!key.is_ascii() && std::str::from_utf8(key).is_err()) {
                 return None;
             }
             self.ws();
@@ -517,6 +519,8 @@ mod tests {
             br#"{"message":{"usage":[1]}}"#,
             br#"{"a":1.}"#,
             br#"{"a":-}"#,
+            b"{\"\xff\":1,\"timestamp\":\"a\"}",
+            b"{\"message\":{\"\xc3\":1}}",
         ] {
             assert_eq!(read(bad), None, "{}", String::from_utf8_lossy(bad));
         }
@@ -563,6 +567,8 @@ mod tests {
             br#"{"output_tokens":1,}"#,
             b"{\"output_tokens\":\n1}",
             br#"{"output_tokens":1"#,
+            b"{\"output_tokens\":5,\"\xff\":0}",
+            b"{\"cache_creation\":{\"\xc3\":1}}",
         ] {
             assert!(
                 usage(to_serde).is_none(),
