@@ -166,11 +166,8 @@ pub struct View {
     /// unless they change prompt lengths or route across tokenizers (far fewer groups on
     /// logs). Empty when it would not be smaller.
     coarse: Vec<ViewGroup>,
-    /// The tier thresholds and minimum prefixes requests were banded on.
-    thresholds: Vec<u64>,
-    minima: Vec<u64>,
-    /// How the cube's requests were banded: the prompt lengths and token factors at which the
-    /// view is exact.
+    /// How the cube's requests were banded: the tier thresholds and minimum prefixes, and the
+    /// prompt lengths and token factors at which the view is exact.
     banding: Banding,
     /// Observed tokens per dimension value (for the breakdown table).
     pub dim_tokens: Vec<Tokens<u64>>,
@@ -595,10 +592,14 @@ impl View {
         }
         view.periods = periods;
         view.dims = dims;
-        view.thresholds = cube.banding().thresholds().to_vec();
-        view.minima = cube.banding().minima().to_vec();
         view.banding = cube.banding().clone();
-        view.coarse = merge_groups(&groups, &view.thresholds, &view.minima, 1.0, &|_| None);
+        view.coarse = merge_groups(
+            &groups,
+            view.banding.thresholds(),
+            view.banding.minima(),
+            1.0,
+            &|_| None,
+        );
         view.groups = groups;
         view
     }
@@ -650,8 +651,8 @@ impl View {
         };
         *merged = merge_groups(
             &self.groups,
-            &self.thresholds,
-            &self.minima,
+            self.banding.thresholds(),
+            self.banding.minima(),
             l.prompt_length,
             &scale,
         );
