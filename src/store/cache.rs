@@ -545,6 +545,47 @@ pub(super) fn write_parts_atomically(
     Ok(())
 }
 
+/// Writes to `dest` (atomically, as [`write_parts_atomically`]) what [`frame`] makes of
+/// `header` and a body of `body_len` bytes that `body` gives part by part to the function it
+/// is handed: the body is never held whole (a 10 GB import's snapshot is 150 MB of records).
+/// A body that gives other than `body_len` bytes is an error, and nothing is written.
+pub(super) fn write_framed_atomically(
+    dir: &Path,
+    dest: &Path,
+    magic: &[u8; 16],
+    header: &[u8],
+    body_len: u64,
+    body: impl FnOnce(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = crate::store::atomic::temp_in(dir)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
+    let (head, _) = frame_around(magic, header, &[]);
+    // The head ends with the body's length: `frame_around` was given an empty body.
+    w.write_all(&head[..head.len() - 8])?;
+    w.write_all(&body_len.to_le_bytes())?;
+    let mut h = checksummer();
+    h.update(&(header.len() as u64).to_le_bytes());
+    h.update(header);
+    h.update(&body_len.to_le_bytes());
+    let mut given = 0u64;
+    body(&mut |part: &[u8]| {
+        given += part.len() as u64;
+        h.update(part);
+        w.write_all(part)
+    })?;
+    if given != body_len {
+        return Err(std::io::Error::other(format!(
+            "a framed body of {given} bytes, announced as {body_len}"
+        )));
+    }
+    w.write_all(&h.digest().to_le_bytes())?;
+    w.flush()?;
+    drop(w);
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// A fast 64-bit checksum over 8-byte words (corruption detection, not security).
 fn checksum(parts: &[&[u8]]) -> u64 {
     let mut h = checksummer();
@@ -696,10 +737,32 @@ pub(super) fn encode_records<'a>(
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(records.len() * 24 + 16);
     put_varint(&mut out, records.len() as u64);
-    let mut prev = 0i64;
+    let mut enc = RecordEncoder::default();
     for (r, id) in records {
-        put_signed(&mut out, r.time.wrapping_sub(prev));
-        prev = r.time;
+        enc.push(&mut out, r, id);
+    }
+    put_varint(&mut out, reported_per_record.len() as u64);
+    let mut prev = 0usize;
+    for &(i, usd) in reported_per_record {
+        put_varint(&mut out, i.wrapping_sub(prev) as u64);
+        prev = i;
+        out.extend_from_slice(&usd.to_bits().to_le_bytes());
+    }
+    out
+}
+
+/// Encodes records one after another as [`encode_records`] lays them out (each record's
+/// time as the difference from the one before), so that a large list can be written in
+/// parts instead of encoded whole first.
+#[derive(Default)]
+pub(super) struct RecordEncoder {
+    prev: i64,
+}
+
+impl RecordEncoder {
+    pub(super) fn push(&mut self, out: &mut Vec<u8>, r: &UsageRecord, id: Identity) {
+        put_signed(out, r.time.wrapping_sub(self.prev));
+        self.prev = r.time;
         let terms = index_of(&BUCKETS, &r.bucket)
             | (index_of(&TIERS, &r.tier) << 2)
             | (index_of(&GEOS, &r.geo) << 5)
@@ -731,25 +794,17 @@ pub(super) fn encode_records<'a>(
             r.session,
             r.machine,
         ] {
-            put_varint(&mut out, v as u64);
+            put_varint(out, v as u64);
         }
         for v in r.tokens.as_array() {
-            put_varint(&mut out, v);
+            put_varint(out, v);
         }
-        put_varint(&mut out, r.web_search);
-        put_varint(&mut out, r.requests);
+        put_varint(out, r.web_search);
+        put_varint(out, r.requests);
         if let Some(h) = hash {
             out.extend_from_slice(&h.to_le_bytes());
         }
     }
-    put_varint(&mut out, reported_per_record.len() as u64);
-    let mut prev = 0usize;
-    for &(i, usd) in reported_per_record {
-        put_varint(&mut out, i.wrapping_sub(prev) as u64);
-        prev = i;
-        out.extend_from_slice(&usd.to_bits().to_le_bytes());
-    }
-    out
 }
 
 pub(super) struct Reader<'a> {
@@ -923,5 +978,32 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[head.len() + 100] ^= 1;
         assert_eq!(unframe(magic, &flipped), None);
+    }
+
+    /// A body streamed part by part is framed as [`frame`] frames it whole, and one that
+    /// gives fewer or more bytes than it announced writes nothing.
+    #[test]
+    fn a_streamed_body_is_framed_as_one_and_a_wrong_length_writes_nothing() {
+        let magic = b"costlens-test-02";
+        let header = br#"{"h":2}"#;
+        let parts: [&[u8]; 3] = [&[7u8; 70_000], b"", b"tail"];
+        let whole: Vec<u8> = parts.concat();
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("entry");
+        let stream = |len: u64, dest: &Path| {
+            write_framed_atomically(dir.path(), dest, magic, header, len, |emit| {
+                parts.iter().try_for_each(|p| emit(p))
+            })
+        };
+        stream(whole.len() as u64, &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), frame(magic, header, &whole));
+        for wrong in [whole.len() as u64 - 1, whole.len() as u64 + 1] {
+            let other = dir.path().join(format!("other-{wrong}"));
+            let e = stream(wrong, &other).unwrap_err();
+            assert!(e.to_string().contains("announced as"), "{e}");
+            assert!(!other.exists());
+        }
+        // Nothing left behind but the one entry (the failed writes' temp files are gone).
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

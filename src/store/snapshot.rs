@@ -20,8 +20,8 @@
 //! de-duplication state of the merge is not kept: a merged dataset is final.
 
 use super::cache::{
-    FORMAT_VERSION, Key, Reader, decode_body, encode_records, frame_around, program_build,
-    put_varint, unframe, write_parts_atomically,
+    FORMAT_VERSION, Key, Reader, RecordEncoder, decode_body, program_build, put_varint, unframe,
+    write_framed_atomically,
 };
 use crate::domain::dataset::{Dataset, DoubleCount, Overlap, Source};
 use crate::domain::records::{Symbols, UsageRecord};
@@ -196,6 +196,24 @@ struct Header {
     history: Option<crate::domain::dataset::HistoryUse>,
 }
 
+/// [`Header`] as written: the dataset's parts borrowed, not copied.
+#[derive(Serialize)]
+struct HeaderOut<'a> {
+    manifest: u64,
+    symbols: &'a [String],
+    files: &'a [FileSummary],
+    rejected: &'a [Rejected],
+    rejected_total: u64,
+    rejected_kinds: &'a std::collections::BTreeMap<String, u64>,
+    billed: &'a [BilledRow],
+    sources: &'a [Source],
+    overlaps: &'a [Overlap],
+    double_counts: &'a [DoubleCount],
+    notes: &'a [String],
+    unrecognised: &'a [String],
+    history: &'a Option<crate::domain::dataset::HistoryUse>,
+}
+
 /// Writes the snapshot of `data` (and the unrecognised files met) for `inputs`, made from
 /// the files of manifest `m`. Failures are ignored: the snapshot only saves time.
 pub fn write(
@@ -205,40 +223,91 @@ pub fn write(
     data: &Dataset,
     unrecognised: &[String],
 ) {
-    let header = Header {
+    let header = HeaderOut {
         manifest: m.0,
-        symbols: data.symbols.names().to_vec(),
-        files: data.files.clone(),
-        rejected: data.rejected.clone(),
+        symbols: data.symbols.names(),
+        files: &data.files,
+        rejected: &data.rejected,
         rejected_total: data.rejected_total,
-        rejected_kinds: data.rejected_kinds.clone(),
-        billed: data.billed.clone(),
-        sources: data.sources.clone(),
-        overlaps: data.overlaps.clone(),
-        double_counts: data.double_counts.clone(),
-        notes: data.notes.clone(),
-        unrecognised: unrecognised.to_vec(),
-        history: data.history.clone(),
+        rejected_kinds: &data.rejected_kinds,
+        billed: &data.billed,
+        sources: &data.sources,
+        overlaps: &data.overlaps,
+        double_counts: &data.double_counts,
+        notes: &data.notes,
+        unrecognised,
+        history: &data.history,
     };
     let Ok(header) = serde_json::to_vec(&header) else {
         return;
     };
-    // The body is written in its parts (the records are most of it), never copied together.
-    let records = encode_records(data.records.iter().map(|r| (r, Identity::None)), &[]);
-    let records_len = (records.len() as u64).to_le_bytes();
-    let sources: Vec<u8> = data.records.iter().map(|r| r.source).collect();
-    let mut reported = Vec::with_capacity(data.reported.len() * 16 + 10);
-    put_varint(&mut reported, data.reported.len() as u64);
-    for &(time, usd) in &data.reported {
-        reported.extend_from_slice(&time.to_le_bytes());
-        reported.extend_from_slice(&usd.to_bits().to_le_bytes());
+    // The body is written as it is encoded, a part at a time, never held whole: its records
+    // are encoded twice, first to learn their length (the frame gives it before the body).
+    let records_len = {
+        let mut n = 0u64;
+        let _ = encode_records_in_parts(&data.records, &mut |part: &[u8]| {
+            n += part.len() as u64;
+            Ok(())
+        });
+        n
+    };
+    let count = data.records.len() as u64;
+    let reported_len = {
+        let mut v = Vec::new();
+        put_varint(&mut v, data.reported.len() as u64);
+        v.len() as u64 + 16 * data.reported.len() as u64
+    };
+    let body_len = 8 + records_len + count + reported_len;
+    let _ = write_framed_atomically(
+        cache_dir,
+        &inputs.file(cache_dir),
+        MAGIC,
+        &header,
+        body_len,
+        |emit| {
+            emit(&records_len.to_le_bytes())?;
+            encode_records_in_parts(&data.records, emit)?;
+            for part in data.records.chunks(PART) {
+                let sources: Vec<u8> = part.iter().map(|r| r.source).collect();
+                emit(&sources)?;
+            }
+            let mut buf = Vec::with_capacity(PART * 16 + 10);
+            put_varint(&mut buf, data.reported.len() as u64);
+            for part in data.reported.chunks(PART) {
+                for &(time, usd) in part {
+                    buf.extend_from_slice(&time.to_le_bytes());
+                    buf.extend_from_slice(&usd.to_bits().to_le_bytes());
+                }
+                emit(&buf)?;
+                buf.clear();
+            }
+            emit(&buf)
+        },
+    );
+}
+
+/// Records per part of a snapshot's body as it is written.
+const PART: usize = 4096;
+
+/// The records as [`super::cache::encode_records`] lays them out (no identities, no reported costs),
+/// given to `emit` in parts of about 100 KiB.
+fn encode_records_in_parts(
+    records: &[UsageRecord],
+    emit: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(PART * 40);
+    put_varint(&mut buf, records.len() as u64);
+    let mut enc = RecordEncoder::default();
+    for part in records.chunks(PART) {
+        for r in part {
+            enc.push(&mut buf, r, Identity::None);
+        }
+        emit(&buf)?;
+        buf.clear();
     }
-    let body: [&[u8]; 4] = [&records_len, &records, &sources, &reported];
-    let (head, tail) = frame_around(MAGIC, &header, &body);
-    let mut parts = vec![head.as_slice()];
-    parts.extend(body);
-    parts.push(&tail);
-    let _ = write_parts_atomically(cache_dir, &inputs.file(cache_dir), &parts);
+    // No reported costs per record.
+    put_varint(&mut buf, 0);
+    emit(&buf)
 }
 
 /// The snapshot kept for `inputs`, if there is one and it is intact. It can be read while
@@ -342,4 +411,57 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
         file,
         marked,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::records::{Bucket, Tokens};
+    use crate::import::Format;
+
+    /// A snapshot written in parts (several parts of records, sources and reported costs)
+    /// reads back as the dataset it was written from.
+    #[test]
+    fn a_large_dataset_written_in_parts_reads_back_whole() {
+        let mut data = Dataset::default();
+        let sonnet = data.symbols.intern("claude-sonnet-4-5");
+        let haiku = data.symbols.intern("claude-haiku-4-5");
+        data.sources = vec![
+            Source::of(Format::ClaudeCodeJsonl, Bucket::Request),
+            Source::of(Format::ConsoleUsageCsv, Bucket::Day),
+        ];
+        let n = 3 * PART + 17;
+        data.records = (0..n)
+            .map(|i| UsageRecord {
+                time: 1_780_000_000 + (i as i64 * 7919) % 86_400 - 40_000,
+                model: if i % 3 == 0 { haiku } else { sonnet },
+                tokens: Tokens {
+                    uncached_input: i as u64,
+                    cache_write_5m: (i as u64) << 20,
+                    cache_write_1h: u64::MAX - i as u64,
+                    cache_read: 3,
+                    output: i as u64 * 1000,
+                },
+                requests: 1 + (i as u64 % 2),
+                source: (i % 2) as u8,
+                ..UsageRecord::REQUEST
+            })
+            .collect();
+        data.reported = (0..PART + 5)
+            .map(|i| (1_780_000_000 + i as i64, i as f64 * 0.001_25))
+            .collect();
+        data.notes = vec!["a note".to_owned()];
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = Inputs::new(&[dir.path().to_path_buf()], &Options::default()).unwrap();
+        let m = Manifest::from_raw(42);
+        write(dir.path(), &inputs, &m, &data, &["odd.txt".to_owned()]);
+        let back = read(dir.path(), &inputs).expect("the snapshot reads back");
+        assert_eq!(back.manifest, m);
+        assert_eq!(back.data.records, data.records);
+        assert_eq!(back.data.reported, data.reported);
+        assert_eq!(back.data.notes, data.notes);
+        assert_eq!(back.data.sources.len(), 2);
+        assert_eq!(back.unrecognised, vec!["odd.txt".to_owned()]);
+        assert_eq!(back.data.symbols.names(), data.symbols.names());
+    }
 }
