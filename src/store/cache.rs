@@ -760,6 +760,38 @@ pub(super) struct RecordEncoder {
 }
 
 impl RecordEncoder {
+    /// How many bytes [`RecordEncoder::push`] writes for `r` after a record of time `prev`
+    /// (0 for the first): what a writer that gives a body's length before the body needs,
+    /// without encoding it twice.
+    pub(super) fn encoded_len(prev: i64, r: &UsageRecord, id: Identity) -> usize {
+        let dims = [
+            r.model,
+            r.workspace,
+            r.api_key,
+            r.project,
+            r.session,
+            r.machine,
+        ];
+        let hash = match id {
+            Identity::None => 0,
+            Identity::Row(_) | Identity::Message { .. } => 8,
+        };
+        r.time.wrapping_sub(prev).required_space()
+            + 2
+            + dims
+                .iter()
+                .map(|&v| (v as u64).required_space())
+                .sum::<usize>()
+            + r.tokens
+                .as_array()
+                .iter()
+                .map(|v| v.required_space())
+                .sum::<usize>()
+            + r.web_search.required_space()
+            + r.requests.required_space()
+            + hash
+    }
+
     pub(super) fn push(&mut self, out: &mut Vec<u8>, r: &UsageRecord, id: Identity) {
         put_signed(out, r.time.wrapping_sub(self.prev));
         self.prev = r.time;
@@ -1005,5 +1037,56 @@ mod tests {
         }
         // Nothing left behind but the one entry (the failed writes' temp files are gone).
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// The length counted for a record is the length written, whatever its values.
+    #[test]
+    fn the_encoded_length_of_a_record_is_what_is_written() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut enc = RecordEncoder::default();
+        let mut prev = 0i64;
+        for i in 0..20_000u64 {
+            let big = |rng: &mut fastrand::Rng| match rng.u8(0..4) {
+                0 => 0,
+                1 => rng.u64(0..128),
+                2 => {
+                    let bits = rng.u32(7..40);
+                    rng.u64(..1 << bits)
+                }
+                _ => rng.u64(..),
+            };
+            let r = UsageRecord {
+                time: match i % 3 {
+                    0 => rng.i64(..),
+                    1 => prev + rng.i64(-100..100),
+                    _ => prev,
+                },
+                model: rng.u32(..),
+                workspace: rng.u32(0..200),
+                session: big(&mut rng) as u32,
+                tokens: Tokens {
+                    uncached_input: big(&mut rng),
+                    cache_write_5m: big(&mut rng),
+                    cache_write_1h: big(&mut rng),
+                    cache_read: big(&mut rng),
+                    output: big(&mut rng),
+                },
+                web_search: big(&mut rng),
+                requests: big(&mut rng),
+                ..UsageRecord::REQUEST
+            };
+            let id = match i % 4 {
+                0 => Identity::None,
+                1 => Identity::Row(rng.u64(..)),
+                _ => Identity::Message {
+                    id: rng.u64(..),
+                    sidechain: i % 2 == 0,
+                },
+            };
+            let mut out = Vec::new();
+            enc.push(&mut out, &r, id);
+            assert_eq!(RecordEncoder::encoded_len(prev, &r, id), out.len(), "{r:?}");
+            prev = r.time;
+        }
     }
 }
