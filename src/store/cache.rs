@@ -665,6 +665,84 @@ pub(super) fn unframe<'a>(magic: &[u8; 16], bytes: &'a [u8]) -> Option<(&'a [u8]
     (r.u64_fixed()? == checksum(&[header, body]) && r.at == bytes.len()).then_some((header, body))
 }
 
+/// Decodes the records that [`encode_records`] wrote at `r` (their count, then each) into
+/// `out`, each as `make` makes it of the record and its identity; returns their count.
+/// Symbols must be below `n_symbols`.
+pub(super) fn decode_records<T>(
+    r: &mut Reader,
+    n_symbols: usize,
+    out: &mut Vec<T>,
+    make: impl Fn(UsageRecord, Identity) -> T,
+) -> Option<usize> {
+    let n = r.varint()? as usize;
+    // Every record takes at least 13 bytes: a bad count must not allocate wildly.
+    if n > r.b.len().saturating_sub(r.at) / 13 + 1 {
+        return None;
+    }
+    out.reserve_exact(n);
+    let sym = |v: u64| (v < n_symbols as u64).then_some(v as u32);
+    let mut prev = 0i64;
+    for _ in 0..n {
+        let time = prev.wrapping_add(r.signed()?);
+        prev = time;
+        let terms = r.byte()?;
+        let ck = r.byte()?;
+        let context = match ck & 3 {
+            0 => Context::Request,
+            1 => Context::Flag(false),
+            2 => Context::Flag(true),
+            _ => return None,
+        };
+        let (model, workspace, api_key, project, session, machine) = (
+            sym(r.varint()?)?,
+            sym(r.varint()?)?,
+            sym(r.varint()?)?,
+            sym(r.varint()?)?,
+            sym(r.varint()?)?,
+            sym(r.varint()?)?,
+        );
+        let mut t = [0u64; 5];
+        for v in &mut t {
+            *v = r.varint()?;
+        }
+        let web_search = r.varint()?;
+        let requests = r.varint()?;
+        let id = match ck >> 2 {
+            0 => Identity::None,
+            1 => Identity::Row(r.u64_fixed()?),
+            2 => Identity::Message {
+                id: r.u64_fixed()?,
+                sidechain: false,
+            },
+            3 => Identity::Message {
+                id: r.u64_fixed()?,
+                sidechain: true,
+            },
+            _ => return None,
+        };
+        let rec = UsageRecord {
+            time,
+            bucket: *BUCKETS.get((terms & 3) as usize)?,
+            model,
+            tier: *TIERS.get(((terms >> 2) & 7) as usize)?,
+            context,
+            geo: *GEOS.get(((terms >> 5) & 3) as usize)?,
+            speed: SPEEDS[(terms >> 7) as usize],
+            workspace,
+            api_key,
+            project,
+            session,
+            machine,
+            tokens: Tokens::from_array(t),
+            web_search,
+            requests,
+            source: 0,
+        };
+        out.push(make(rec, id));
+    }
+    Some(n)
+}
+
 /// The entry's parsed file, if it is intact and was made for `key`.
 fn decode(bytes: &[u8], key: &Key) -> Option<ParsedFile> {
     let (header_bytes, body) = unframe(MAGIC, bytes)?;
@@ -878,72 +956,8 @@ pub(super) type Body = (Vec<(UsageRecord, Identity)>, Vec<(usize, f64)>);
 
 pub(super) fn decode_body(body: &[u8], n_symbols: usize) -> Option<Body> {
     let mut r = Reader { b: body, at: 0 };
-    let n = r.varint()? as usize;
-    // Every record takes at least 13 bytes: a bad count must not allocate wildly.
-    if n > body.len() / 13 + 1 {
-        return None;
-    }
-    let sym = |v: u64| (v < n_symbols as u64).then_some(v as u32);
-    let mut records = Vec::with_capacity(n);
-    let mut prev = 0i64;
-    for _ in 0..n {
-        let time = prev.wrapping_add(r.signed()?);
-        prev = time;
-        let terms = r.byte()?;
-        let ck = r.byte()?;
-        let context = match ck & 3 {
-            0 => Context::Request,
-            1 => Context::Flag(false),
-            2 => Context::Flag(true),
-            _ => return None,
-        };
-        let (model, workspace, api_key, project, session, machine) = (
-            sym(r.varint()?)?,
-            sym(r.varint()?)?,
-            sym(r.varint()?)?,
-            sym(r.varint()?)?,
-            sym(r.varint()?)?,
-            sym(r.varint()?)?,
-        );
-        let mut t = [0u64; 5];
-        for v in &mut t {
-            *v = r.varint()?;
-        }
-        let web_search = r.varint()?;
-        let requests = r.varint()?;
-        let id = match ck >> 2 {
-            0 => Identity::None,
-            1 => Identity::Row(r.u64_fixed()?),
-            2 => Identity::Message {
-                id: r.u64_fixed()?,
-                sidechain: false,
-            },
-            3 => Identity::Message {
-                id: r.u64_fixed()?,
-                sidechain: true,
-            },
-            _ => return None,
-        };
-        let rec = UsageRecord {
-            time,
-            bucket: *BUCKETS.get((terms & 3) as usize)?,
-            model,
-            tier: *TIERS.get(((terms >> 2) & 7) as usize)?,
-            context,
-            geo: *GEOS.get(((terms >> 5) & 3) as usize)?,
-            speed: SPEEDS[(terms >> 7) as usize],
-            workspace,
-            api_key,
-            project,
-            session,
-            machine,
-            tokens: Tokens::from_array(t),
-            web_search,
-            requests,
-            source: 0,
-        };
-        records.push((rec, id));
-    }
+    let mut records = Vec::new();
+    let n = decode_records(&mut r, n_symbols, &mut records, |rec, id| (rec, id))?;
     let m = r.varint()? as usize;
     if m > n {
         return None;

@@ -20,7 +20,7 @@
 //! de-duplication state of the merge is not kept: a merged dataset is final.
 
 use super::cache::{
-    FORMAT_VERSION, Key, Reader, RecordEncoder, decode_body, program_build, put_varint, unframe,
+    FORMAT_VERSION, Key, Reader, RecordEncoder, decode_records, program_build, put_varint, unframe,
     write_framed_atomically,
 };
 use crate::domain::dataset::{Dataset, DoubleCount, Overlap, Source};
@@ -354,14 +354,20 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
         || {
             let mut r = Reader { b: body, at: 0 };
             let rlen = r.u64_fixed()? as usize;
-            let (records, _) = decode_body(r.take(rlen)?, u32::MAX as usize)?;
-            Some((records, r.at))
+            let mut rr = Reader {
+                b: r.take(rlen)?,
+                at: 0,
+            };
+            // Straight into the dataset's records: a snapshot keeps no identities.
+            let mut records: Vec<UsageRecord> = Vec::new();
+            decode_records(&mut rr, u32::MAX as usize, &mut records, |rec, _| rec)?;
+            // No reported costs per record, and nothing after.
+            (rr.varint()? == 0 && rr.at == rr.b.len()).then_some((records, r.at))
         },
     );
-    let (h, (records, at)) = (h?, records?);
+    let (h, (mut records, at)) = (h?, records?);
     let symbols = Symbols::from_names(&h.symbols)?;
     let n_symbols = symbols.len() as u32;
-    let records: Vec<_> = records.into_iter().map(|(rec, _)| rec).collect();
     if records.iter().any(|r| {
         [
             r.model,
@@ -382,11 +388,9 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
     if sources.iter().any(|&s| s as usize >= h.sources.len()) {
         return None;
     }
-    let records = records
-        .into_iter()
-        .zip(sources)
-        .map(|(rec, &source)| UsageRecord { source, ..rec })
-        .collect();
+    for (rec, &source) in records.iter_mut().zip(sources) {
+        rec.source = source;
+    }
     let mut data = Dataset {
         symbols,
         records,
