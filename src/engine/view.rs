@@ -324,12 +324,33 @@ impl View {
             .iter()
             .map(|s| f.sources.is_empty() || f.sources.contains(&s.key))
             .collect();
-        // Per-symbol model resolution, done once.
+        // Per-symbol model resolution, done once, for the symbols that name a model (most
+        // name sessions and projects: a Claude Code folder has thousands).
+        let mut is_model = vec![false; syms.len()];
+        let models_in = cube
+            .cells()
+            .map(|(k, _)| k.model)
+            .chain(data.billed.iter().map(|b| b.model));
+        for m in models_in {
+            if let Some(v) = is_model.get_mut(m as usize) {
+                *v = true;
+            }
+        }
         let model_idx: Vec<Option<usize>> = (0..syms.len() as u32)
-            .map(|s| table.lookup(syms.get(s)))
+            .map(|s| {
+                is_model[s as usize]
+                    .then(|| table.lookup(syms.get(s)))
+                    .flatten()
+            })
             .collect();
         let model_lbl: Vec<String> = (0..syms.len() as u32)
-            .map(|s| model_label(table, syms.get(s)))
+            .map(|s| {
+                if is_model[s as usize] {
+                    model_label(table, syms.get(s))
+                } else {
+                    String::new()
+                }
+            })
             .collect();
         let name_ok =
             |ok: &Option<HashSet<&str>>, s: &str| ok.as_ref().is_none_or(|o| o.contains(s));
