@@ -1822,3 +1822,75 @@ fn responses_repeated_across_thousands_of_files_count_once() {
     let merged: u64 = loaded.data.files.iter().map(|f| f.duplicates).sum();
     assert_eq!(merged, n - 40);
 }
+
+/// An import of more files than one batch holds (files are parsed a batch at a time, the next
+/// batch while the last is merged and recorded): duplicates across batches count once, by the
+/// rules of formats.md section 7 (the main-thread copy over a sidechain copy, else the larger
+/// token total), and the history keeps every file, so that deleting half of them changes
+/// nothing. The figures are worked out here from how the files were written.
+#[test]
+fn an_import_of_several_batches_merges_across_them_and_records_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("projects");
+    let n = 2_500usize;
+    let line = |id: usize, sidechain: bool, output: u64| {
+        let id = format!("msg_{id}");
+        let req = id.replace("msg", "req");
+        cc_line(Some(&id), Some(&req), sidechain, SONNET, 10, output)
+    };
+    // File i holds response i (10 input, i + 1 output tokens); some files also hold a copy
+    // of a response of a file in another batch.
+    let mut files: Vec<Vec<String>> = (0..n).map(|i| vec![line(i, false, i as u64 + 1)]).collect();
+    // Sidechain copies with more output: the main-thread copies (outputs 4, 701, 1101) stay.
+    for (of, into) in [(3, 1_500), (700, 2_400), (1_100, 50)] {
+        files[into].push(line(of, true, 100_000));
+    }
+    // A main-thread copy with more output in a later batch: it replaces response 20's 21.
+    files[2_000].push(line(20, false, 5_000));
+    let mut paths = Vec::new();
+    for (i, lines) in files.iter().enumerate() {
+        let folder = root.join(format!("p{:02}", i / 100));
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(format!("s{i:04}.jsonl"));
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        paths.push(path);
+    }
+    let output: u64 = (1..=n as u64).sum::<u64>() - 21 + 5_000;
+    assert_eq!(output, 3_131_229);
+    let choice = load::HistoryChoice {
+        path: dir.path().join("history.sqlite"),
+        all_files: false,
+    };
+    let run = || {
+        load::load_with_history(
+            std::slice::from_ref(&root),
+            &Options::default(),
+            &Control::default(),
+            &Cache::disabled(),
+            Some(&choice),
+        )
+    };
+    let first = run();
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    assert_eq!(first.data.files.len(), n);
+    assert_eq!(first.data.records.len(), n);
+    let t = sum(&first.data.records);
+    assert_eq!((t.uncached_input, t.output), (25_000, 3_131_229));
+    let h = first.data.history.as_ref().expect("history used");
+    // Every file's records, before the files are merged: 2,500 plus the 4 copies.
+    assert_eq!((h.recorded, h.requests_from_deleted_logs), (2_504, 0));
+
+    // Every second file deleted (among them files 3, 1,500, 2,000 and 20's copy's): their
+    // usage comes from the history, counted once.
+    for p in paths.iter().step_by(2) {
+        std::fs::remove_file(p).unwrap();
+    }
+    let second = run();
+    assert!(second.errors.is_empty(), "{:?}", second.errors);
+    let t = sum(&second.data.records);
+    assert_eq!((t.uncached_input, t.output), (25_000, 3_131_229));
+    assert_eq!(second.data.records.len(), n);
+    let h = second.data.history.as_ref().expect("history used");
+    assert_eq!(h.recorded, 0);
+    assert_eq!(h.requests_from_deleted_logs, 1_250);
+}

@@ -201,8 +201,8 @@ pub fn load(paths: &[PathBuf], opts: &Options, control: &Control) -> Loaded {
 }
 
 /// How much an import parses before merging what it parsed (see [`load_with_cache`]).
-const BATCH_BYTES: u64 = 512 << 20;
-const BATCH_FILES: usize = 2048;
+const BATCH_BYTES: u64 = 256 << 20;
+const BATCH_FILES: usize = 1024;
 
 /// [`load`] with an explicit cache (tests, or [`Cache::disabled`]). Files are parsed in
 /// parallel (and big files in parallel chunks); a cancel through `control` stops the import
@@ -411,7 +411,10 @@ pub fn load_unless_unchanged(
     let is_team: Vec<bool> = file_paths.iter().map(|p| is_history_input(p)).collect();
     // Files are parsed a batch at a time (in parallel within the batch) and merged in input
     // order: parsed files hold every line's record before de-duplication, so holding all of
-    // a 10 GB tree's at once would cost several hundred MB.
+    // a 10 GB tree's at once would cost several hundred MB. The next batch is parsed while
+    // this one is merged and recorded in the history (on this thread: the merge is in order,
+    // and the history's connection stays on the thread that opened it).
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
     let mut start = 0;
     while start < file_paths.len() {
         let mut end = start;
@@ -422,11 +425,22 @@ pub fn load_unless_unchanged(
             bytes += keys[end].as_ref().map_or(0, |k| k.size);
             end += 1;
         }
+        ranges.push(start..end);
+        start = end;
+    }
+    let parse_batch = |range: std::ops::Range<usize>| {
         // A file met before under another path is skipped.
-        let batch: Vec<usize> = (start..end).filter(|&i| !same[i] && !is_team[i]).collect();
+        let batch: Vec<usize> = range.filter(|&i| !same[i] && !is_team[i]).collect();
         let batch_paths: Vec<PathBuf> = batch.iter().map(|&i| file_paths[i].clone()).collect();
         let batch_keys = batch.iter().map(|&i| keys[i].clone()).collect();
         let outcomes = cache.parse_paths_with_keys(&batch_paths, batch_keys, opts, control);
+        (batch, outcomes)
+    };
+    let mut next = ranges.first().map(|r| parse_batch(r.clone()));
+    for b in 0..ranges.len() {
+        let Some((batch, outcomes)) = next.take() else {
+            break;
+        };
         if control.is_cancelled() {
             let what = paths
                 .first()
@@ -436,35 +450,40 @@ pub fn load_unless_unchanged(
                 ..Loaded::default()
             };
         }
-        for (&i, r) in batch.iter().zip(outcomes) {
-            match r {
-                Ok((p, _from_cache)) => {
-                    if let (Some(rec), Some(choice), Some(k)) =
-                        (recorder.as_mut(), history, keys[i].as_ref())
-                        && record_failed.is_none()
-                        && history_keeps(choice, p.summary.format, in_folders[i])
-                        && recorded.get(&k.path).map(|r| r.1) != Some(stamp_of(k))
-                    {
-                        let usage = FileUsage {
-                            path: &k.path,
-                            format: p.summary.format,
-                            stamp: stamp_of(k),
-                            symbols: &p.symbols,
-                            records: &p.records,
-                        };
-                        if let Err(e) = rec.add(&usage) {
-                            record_failed = Some(e);
+        next = std::thread::scope(|scope| {
+            let ahead = ranges
+                .get(b + 1)
+                .map(|r| scope.spawn(|| parse_batch(r.clone())));
+            for (&i, r) in batch.iter().zip(outcomes) {
+                match r {
+                    Ok((p, _from_cache)) => {
+                        if let (Some(rec), Some(choice), Some(k)) =
+                            (recorder.as_mut(), history, keys[i].as_ref())
+                            && record_failed.is_none()
+                            && history_keeps(choice, p.summary.format, in_folders[i])
+                            && recorded.get(&k.path).map(|r| r.1) != Some(stamp_of(k))
+                        {
+                            let usage = FileUsage {
+                                path: &k.path,
+                                format: p.summary.format,
+                                stamp: stamp_of(k),
+                                symbols: &p.symbols,
+                                records: &p.records,
+                            };
+                            if let Err(e) = rec.add(&usage) {
+                                record_failed = Some(e);
+                            }
                         }
+                        merger.add(p)
                     }
-                    merger.add(p)
+                    Err(ImportError::Unrecognised(..)) if in_folders[i] => loaded
+                        .unrecognised_in_folders
+                        .push(file_paths[i].display().to_string()),
+                    Err(e) => errors.push(e),
                 }
-                Err(ImportError::Unrecognised(..)) if in_folders[i] => loaded
-                    .unrecognised_in_folders
-                    .push(file_paths[i].display().to_string()),
-                Err(e) => errors.push(e),
             }
-        }
-        start = end;
+            ahead.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
     }
     // What only the history has: the usage of files recorded under the folders (and files)
     // opened that this import did not find (deleted or rotated logs).
