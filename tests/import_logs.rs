@@ -1893,4 +1893,21 @@ fn an_import_of_several_batches_merges_across_them_and_records_every_file() {
     let h = second.data.history.as_ref().expect("history used");
     assert_eq!(h.recorded, 0);
     assert_eq!(h.requests_from_deleted_logs, 1_250);
+
+    // Cancelled: the import stops at the first batch handed over (the thread parsing the
+    // next one stops too) and says so, with nothing imported.
+    let control = Control::new();
+    control.cancel.store(true, Ordering::Relaxed);
+    let cancelled = load::load_with_cache(
+        std::slice::from_ref(&root),
+        &Options::default(),
+        &control,
+        &Cache::disabled(),
+    );
+    assert!(
+        matches!(cancelled.errors.as_slice(), [ImportError::Cancelled(_)]),
+        "{:?}",
+        cancelled.errors
+    );
+    assert!(cancelled.data.is_empty());
 }

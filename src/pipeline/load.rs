@@ -436,24 +436,22 @@ pub fn load_unless_unchanged(
         let outcomes = cache.parse_paths_with_keys(&batch_paths, batch_keys, opts, control);
         (batch, outcomes)
     };
-    let mut next = ranges.first().map(|r| parse_batch(r.clone()));
-    for b in 0..ranges.len() {
-        let Some((batch, outcomes)) = next.take() else {
-            break;
-        };
-        if control.is_cancelled() {
-            let what = paths
-                .first()
-                .map_or_else(|| "import".to_owned(), |p| p.display().to_string());
-            return Loaded {
-                errors: vec![ImportError::Cancelled(what)],
-                ..Loaded::default()
-            };
-        }
-        next = std::thread::scope(|scope| {
-            let ahead = ranges
-                .get(b + 1)
-                .map(|r| scope.spawn(|| parse_batch(r.clone())));
+    // One thread parses the batches in turn, handing each over when the last is taken: one
+    // batch is merged while the next is parsed, never more.
+    let cancelled = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(0);
+        scope.spawn(move || {
+            for r in ranges {
+                if tx.send(parse_batch(r)).is_err() {
+                    break;
+                }
+            }
+        });
+        for (batch, outcomes) in rx.iter() {
+            if control.is_cancelled() {
+                // The parsing thread stops at its next hand-over (the receiver is gone).
+                return true;
+            }
             for (&i, r) in batch.iter().zip(outcomes) {
                 match r {
                     Ok((p, _from_cache)) => {
@@ -482,8 +480,17 @@ pub fn load_unless_unchanged(
                     Err(e) => errors.push(e),
                 }
             }
-            ahead.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-        });
+        }
+        false
+    });
+    if cancelled {
+        let what = paths
+            .first()
+            .map_or_else(|| "import".to_owned(), |p| p.display().to_string());
+        return Loaded {
+            errors: vec![ImportError::Cancelled(what)],
+            ..Loaded::default()
+        };
     }
     // What only the history has: the usage of files recorded under the folders (and files)
     // opened that this import did not find (deleted or rotated logs).
