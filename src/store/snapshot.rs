@@ -16,8 +16,9 @@
 //! checksum). Header (JSON): manifest hash, symbols, file summaries, rejected lines, billed
 //! rows, sources, overlaps, likely double counts, notes, unrecognised files. Body (binary):
 //! records length (u64 LE) and the records as in a cache entry, each record's source (one
-//! byte a record), then the reported costs. Written to a temporary file and renamed. The
-//! de-duplication state of the merge is not kept: a merged dataset is final.
+//! byte a record), then the reported costs. Written as it is encoded, a part at a time (never
+//! held whole), to a temporary file then renamed. The de-duplication state of the merge is not
+//! kept: a merged dataset is final.
 
 use super::cache::{
     FORMAT_VERSION, Key, Reader, RecordEncoder, decode_records, program_build, put_varint, unframe,
@@ -197,7 +198,8 @@ struct Header {
     history: Option<crate::domain::dataset::HistoryUse>,
 }
 
-/// [`Header`] as written: the dataset's parts borrowed, not copied.
+/// [`Header`] as written: the dataset's parts borrowed, not copied. The two must name the same
+/// fields (`a_large_dataset_written_in_parts_reads_back_whole` reads one back as the other).
 #[derive(Serialize)]
 struct HeaderOut<'a> {
     manifest: u64,
@@ -297,8 +299,8 @@ pub fn write(
 /// Records per part of a snapshot's body as it is written.
 const PART: usize = 4096;
 
-/// The records as [`super::cache::encode_records`] lays them out (no identities, no reported costs),
-/// given to `emit` in parts of about 100 KiB.
+/// The records as [`super::cache::encode_records`] lays them out (no identities, no reported
+/// costs), given to `emit` in parts of about 100 KiB.
 fn encode_records_in_parts(
     records: &[UsageRecord],
     emit: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
