@@ -297,6 +297,19 @@ impl UsageRecord {
         source: 0,
     };
 
+    /// The record's symbol ids: model, workspace, API key, project, session and machine, in that
+    /// order (the order the cache lays them out in).
+    pub fn sym_ids(&self) -> [Sym; 6] {
+        [
+            self.model,
+            self.workspace,
+            self.api_key,
+            self.project,
+            self.session,
+            self.machine,
+        ]
+    }
+
     /// Long context as the 1M-context beta's 200K threshold has it (the price table's tiers
     /// decide what a request pays; this is for counting).
     pub fn is_long_context_observed(&self) -> bool {

@@ -842,14 +842,7 @@ impl RecordEncoder {
     /// (0 for the first): what a writer that gives a body's length before the body needs,
     /// without encoding it twice.
     pub(super) fn encoded_len(prev: i64, r: &UsageRecord, id: Identity) -> usize {
-        let dims = [
-            r.model,
-            r.workspace,
-            r.api_key,
-            r.project,
-            r.session,
-            r.machine,
-        ];
+        let dims = r.sym_ids();
         let hash = match id {
             Identity::None => 0,
             Identity::Row(_) | Identity::Message { .. } => 8,
@@ -896,14 +889,7 @@ impl RecordEncoder {
         };
         out.push(terms);
         out.push(ctx | (kind << 2));
-        for v in [
-            r.model,
-            r.workspace,
-            r.api_key,
-            r.project,
-            r.session,
-            r.machine,
-        ] {
+        for v in r.sym_ids() {
             put_varint(out, v as u64);
         }
         for v in r.tokens.as_array() {

@@ -370,18 +370,10 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
     let (h, (mut records, at)) = (h?, records?);
     let symbols = Symbols::from_names(&h.symbols)?;
     let n_symbols = symbols.len() as u32;
-    if records.iter().any(|r| {
-        [
-            r.model,
-            r.workspace,
-            r.api_key,
-            r.project,
-            r.session,
-            r.machine,
-        ]
+    if records
         .iter()
-        .any(|&s| s >= n_symbols)
-    }) {
+        .any(|r| r.sym_ids().iter().any(|&s| s >= n_symbols))
+    {
         return None;
     }
     // The records come first in the body; their sources and the reported costs follow.
