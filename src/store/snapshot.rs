@@ -27,6 +27,7 @@ use super::cache::{
 use crate::domain::dataset::{Dataset, DoubleCount, Overlap, Source};
 use crate::domain::records::{Symbols, UsageRecord};
 use crate::import::{BilledRow, FileSummary, Identity, Options, Rejected};
+use integer_encoding::VarInt;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -248,8 +249,6 @@ pub fn write(
     // gives its length first, which is counted (on every core) without encoding it.
     let records_len = {
         let r = &data.records;
-        let mut head = Vec::new();
-        put_varint(&mut head, r.len() as u64);
         let each: usize = (0..r.len())
             .into_par_iter()
             .with_min_len(1 << 14)
@@ -258,15 +257,12 @@ pub fn write(
                 RecordEncoder::encoded_len(prev, &r[i], Identity::None)
             })
             .sum();
-        // And the count of reported costs per record: none.
-        (head.len() + each + 1) as u64
+        // The count first, then the records, then the count of reported costs per record: 0.
+        ((r.len() as u64).required_space() + each + 1) as u64
     };
     let count = data.records.len() as u64;
-    let reported_len = {
-        let mut v = Vec::new();
-        put_varint(&mut v, data.reported.len() as u64);
-        v.len() as u64 + 16 * data.reported.len() as u64
-    };
+    let reported_len =
+        (data.reported.len() as u64).required_space() as u64 + 16 * data.reported.len() as u64;
     let body_len = 8 + records_len + count + reported_len;
     let _ = write_framed_atomically(
         cache_dir,
