@@ -545,28 +545,46 @@ pub(super) fn write_parts_atomically(
     Ok(())
 }
 
-/// Writes to `dest` (atomically, as [`write_parts_atomically`]) what [`frame`] makes of
-/// `header` and a body of `body_len` bytes that `body` gives part by part to the function it
-/// is handed: the body is never held whole (a 10 GB import's snapshot is 150 MB of records).
-/// A body that gives other than `body_len` bytes is an error, and nothing is written.
+/// Writes to `dest` (atomically, as [`write_parts_atomically`]) what [`frame`] makes of a
+/// header of `header_len` bytes that `header` writes to the writer it is handed, and a body of
+/// `body_len` bytes that `body` gives part by part to the function it is handed: neither is
+/// ever held whole (a 10 GB import's snapshot is a 66 MB header and 100 MB of records). A
+/// header or body of other than its announced length is an error, and nothing is written.
 pub(super) fn write_framed_atomically(
     dir: &Path,
     dest: &Path,
     magic: &[u8; 16],
-    header: &[u8],
+    header_len: u64,
+    header: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     body_len: u64,
     body: impl FnOnce(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut tmp = crate::store::atomic::temp_in(dir)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
-    let (head, _) = frame_around(magic, header, &[]);
-    // The head ends with the body's length: `frame_around` was given an empty body.
-    w.write_all(&head[..head.len() - 8])?;
-    w.write_all(&body_len.to_le_bytes())?;
+    w.write_all(magic)?;
+    w.write_all(&FORMAT_VERSION.to_le_bytes())?;
+    w.write_all(&header_len.to_le_bytes())?;
+    // The checksum of `checksum(&[header, body])`, fed as the parts are written.
     let mut h = checksummer();
-    h.update(&(header.len() as u64).to_le_bytes());
-    h.update(header);
+    h.update(&header_len.to_le_bytes());
+    let mut hashed = Hashed {
+        w: &mut w,
+        h: &mut h,
+        n: 0,
+    };
+    // serde_json writes a token at a time: hashed in blocks, not per token.
+    let mut blocks = std::io::BufWriter::with_capacity(1 << 16, &mut hashed);
+    header(&mut blocks)?;
+    blocks.flush()?;
+    drop(blocks);
+    let given = hashed.n;
+    if given != header_len {
+        return Err(std::io::Error::other(format!(
+            "a framed header of {given} bytes, announced as {header_len}"
+        )));
+    }
+    w.write_all(&body_len.to_le_bytes())?;
     h.update(&body_len.to_le_bytes());
     let mut given = 0u64;
     body(&mut |part: &[u8]| {
@@ -584,6 +602,43 @@ pub(super) fn write_framed_atomically(
     drop(w);
     tmp.persist(dest).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// A writer that feeds what it writes to a checksum and counts it.
+struct Hashed<'a, W: Write> {
+    w: &'a mut W,
+    h: &'a mut xxhash_rust::xxh3::Xxh3,
+    n: u64,
+}
+
+impl<W: Write> Write for Hashed<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.w.write(buf)?;
+        self.h.update(&buf[..k]);
+        self.n += k as u64;
+        Ok(k)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// The length of `value` as JSON, counted without holding it.
+pub(super) fn json_len<T: Serialize + ?Sized>(value: &T) -> std::io::Result<u64> {
+    struct Count(u64);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    serde_json::to_writer(&mut c, value)?;
+    Ok(c.0)
 }
 
 /// A fast 64-bit checksum over 8-byte words (corruption detection, not security).
@@ -1012,8 +1067,8 @@ mod tests {
         assert_eq!(unframe(magic, &flipped), None);
     }
 
-    /// A body streamed part by part is framed as [`frame`] frames it whole, and one that
-    /// gives fewer or more bytes than it announced writes nothing.
+    /// A header and body streamed part by part are framed as [`frame`] frames them whole, and
+    /// one that gives fewer or more bytes than it announced writes nothing.
     #[test]
     fn a_streamed_body_is_framed_as_one_and_a_wrong_length_writes_nothing() {
         let magic = b"costlens-test-02";
@@ -1022,21 +1077,43 @@ mod tests {
         let whole: Vec<u8> = parts.concat();
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("entry");
-        let stream = |len: u64, dest: &Path| {
-            write_framed_atomically(dir.path(), dest, magic, header, len, |emit| {
-                parts.iter().try_for_each(|p| emit(p))
-            })
+        let stream = |hlen: u64, len: u64, dest: &Path| {
+            write_framed_atomically(
+                dir.path(),
+                dest,
+                magic,
+                hlen,
+                // Written in two pieces, as serde_json writes a header.
+                |w| {
+                    w.write_all(&header[..3])?;
+                    w.write_all(&header[3..])
+                },
+                len,
+                |emit| parts.iter().try_for_each(|p| emit(p)),
+            )
         };
-        stream(whole.len() as u64, &dest).unwrap();
+        let (hlen, blen) = (header.len() as u64, whole.len() as u64);
+        stream(hlen, blen, &dest).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), frame(magic, header, &whole));
-        for wrong in [whole.len() as u64 - 1, whole.len() as u64 + 1] {
-            let other = dir.path().join(format!("other-{wrong}"));
-            let e = stream(wrong, &other).unwrap_err();
+        for (h, b) in [
+            (hlen, blen - 1),
+            (hlen, blen + 1),
+            (hlen - 1, blen),
+            (hlen + 1, blen),
+        ] {
+            let other = dir.path().join(format!("other-{h}-{b}"));
+            let e = stream(h, b, &other).unwrap_err();
             assert!(e.to_string().contains("announced as"), "{e}");
             assert!(!other.exists());
         }
         // Nothing left behind but the one entry (the failed writes' temp files are gone).
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A header's JSON length is counted as serde_json writes it.
+        let value = serde_json::json!({"a": [1, "é\"x", null], "b": 2.5});
+        assert_eq!(
+            json_len(&value).unwrap(),
+            serde_json::to_vec(&value).unwrap().len() as u64
+        );
     }
 
     /// The length counted for a record is the length written, whatever its values.
