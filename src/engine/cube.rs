@@ -9,6 +9,7 @@
 //! grid value and every tokenizer factor routing can apply. The TTL replay ([`Replay`]) is
 //! computed per request when the cube is built and summed into the cells.
 
+use super::order::TimeOrder;
 use super::replay::{Kind, Replay};
 use crate::domain::prices::PriceTable;
 use crate::domain::records::{Bucket, Context, Geo, Speed, Sym, Tier, Tokens, UsageRecord};
@@ -293,16 +294,15 @@ impl Cube {
         let in_order = records
             .windows(2)
             .all(|w| bucket_of(&w[0]) <= bucket_of(&w[1]));
-        let order: Vec<(i64, u32)> = if in_order {
-            Vec::new()
+        let order = if in_order {
+            TimeOrder::Wide(Vec::new())
         } else {
-            let mut o: Vec<(i64, u32)> = records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (bucket_of(r), i as u32))
-                .collect();
-            o.par_sort_unstable();
-            o
+            TimeOrder::sorted(
+                records
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (bucket_of(r), i as u32)),
+            )
         };
         let n = records.len();
         let at = |i: usize| -> (i64, &UsageRecord, usize) {
@@ -310,7 +310,7 @@ impl Cube {
                 let r = &records[i];
                 (bucket_of(r), r, i)
             } else {
-                let (b, j) = order[i];
+                let (b, j) = order.get(i);
                 (b, &records[j as usize], j as usize)
             }
         };

@@ -9,6 +9,7 @@ pub mod derive;
 pub mod estimate;
 pub mod forecast;
 pub mod opportunities;
+mod order;
 pub mod price_check;
 pub mod replay;
 pub mod report;

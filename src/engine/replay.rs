@@ -21,8 +21,8 @@
 //! cube's cells (reads at 5 minutes and at 1 hour), so the scenario re-prices it like any
 //! other token count.
 
+use super::order::TimeOrder;
 use crate::domain::records::{Bucket, Sym, Tier, UsageRecord};
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 /// The TTLs replayed, in this order everywhere (`[5m, 1h]`).
@@ -74,17 +74,17 @@ pub struct Replay {
 impl Replay {
     /// The replay of `records` (see the module documentation).
     pub fn of(records: &[UsageRecord]) -> Replay {
-        let mut order: Vec<(i64, u32)> = records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| is_replayable(r))
-            .map(|(i, r)| (r.time, i as u32))
-            .collect();
-        if order.is_empty() {
+        // Time order; requests of the same second in the order they were read.
+        let order = TimeOrder::sorted(
+            records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| is_replayable(r))
+                .map(|(i, r)| (r.time, i as u32)),
+        );
+        if order.len() == 0 {
             return Replay::default();
         }
-        // Time order; requests of the same second in the order they were read.
-        order.par_sort_unstable();
         #[derive(Clone, Copy)]
         struct State {
             /// Time of the stream's last request that used the cache (`None` before one).
@@ -97,7 +97,7 @@ impl Replay {
         let mut states: Vec<State> = Vec::new();
         let mut stream_of_record: Vec<u32> = vec![u32::MAX; records.len()];
         let mut reads = vec![[0u64; 2]; records.len()];
-        for &(t, i) in &order {
+        for (t, i) in order.iter() {
             let r = &records[i as usize];
             let next = states.len() as u32;
             let s = *streams.entry(stream_of(r)).or_insert_with(|| {
