@@ -74,7 +74,7 @@ impl<'a> Scan<'a> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            let k = memchr::memchr2(b'"', b'\\', &self.b[self.i..])?;
+            let k = quote_or_backslash(&self.b[self.i..])?;
             self.i += k;
             if self.b[self.i] == b'"' {
                 let s = &self.b[start..self.i];
@@ -293,6 +293,35 @@ impl<'a> Scan<'a> {
             }
         }
     }
+}
+
+/// Where the first `"` or `\\` of `b` is. Most strings of a usage line are short (keys, ids,
+/// times: 40 or so a line), so the first 16 bytes are looked at 8 at a time in a register
+/// before the rest is handed to `memchr2`, whose call and setup cost more than the search on
+/// such strings. (A byte-by-byte look at the first 16 took 10% more instructions than `memchr2`
+/// alone on a cold import.)
+#[inline]
+fn quote_or_backslash(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The bytes of `w` equal to `c`, flagged by their high bit (the lowest flag is exact).
+    let eq = |w: u64, c: u8| {
+        let x = w ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut at = 0;
+    while at < 16 {
+        let Some(word) = b.get(at..at + 8) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word.try_into().ok()?);
+        let hits = eq(w, b'"') | eq(w, b'\\');
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    memchr::memchr2(b'"', b'\\', &b[at..]).map(|k| k + at)
 }
 
 /// Sets `slot` once: a key given twice goes to serde (which refuses it).
@@ -526,6 +555,28 @@ mod tests {
         }
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
         assert_eq!(read(deep.as_bytes()), None);
+    }
+
+    /// The short-string search finds what `memchr2` finds, wherever the byte is.
+    #[test]
+    fn the_quote_search_agrees_with_memchr2() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for _ in 0..20_000 {
+            let len = rng.usize(0..80);
+            let b: Vec<u8> = (0..len)
+                .map(|_| match rng.u8(0..40) {
+                    0 => b'"',
+                    1 => b'\\',
+                    _ => rng.u8(b' '..=b'~'),
+                })
+                .collect();
+            assert_eq!(
+                quote_or_backslash(&b),
+                memchr::memchr2(b'"', b'\\', &b),
+                "{}",
+                String::from_utf8_lossy(&b)
+            );
+        }
     }
 
     #[test]
