@@ -825,17 +825,24 @@ fn decode(bytes: &[u8], key: &Key) -> Option<ParsedFile> {
 // --- binary body -------------------------------------------------------------------------
 
 /// Appends `v` as a LEB128 varint (integer-encoding's).
+/// A value under 128 (about half of a record's fields: most symbols, the request count, no
+/// web search, small token counts) is its own one byte, pushed without the crate's loop and
+/// a copy: the same bytes (`varints_match_the_crate`).
+#[inline]
 pub(super) fn put_varint(out: &mut Vec<u8>, v: u64) {
+    if v < 0x80 {
+        out.push(v as u8);
+        return;
+    }
     let mut buf = [0u8; 10];
     let n = v.encode_var(&mut buf);
     out.extend_from_slice(&buf[..n]);
 }
 
 /// Signed values as zigzag varints: small negative deltas stay one byte.
+#[inline]
 fn put_signed(out: &mut Vec<u8>, v: i64) {
-    let mut buf = [0u8; 10];
-    let n = v.encode_var(&mut buf);
-    out.extend_from_slice(&buf[..n]);
+    put_varint(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
 const TIERS: [Tier; 6] = [
@@ -982,16 +989,23 @@ impl<'a> Reader<'a> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 
+    #[inline]
     pub(super) fn varint(&mut self) -> Option<u64> {
+        // A one-byte value, the usual case, read without the crate's loop.
+        let first = *self.b.get(self.at)?;
+        if first < 0x80 {
+            self.at += 1;
+            return Some(u64::from(first));
+        }
         let (v, n) = u64::decode_var(self.b.get(self.at..)?)?;
         self.at += n;
         Some(v)
     }
 
+    #[inline]
     fn signed(&mut self) -> Option<i64> {
-        let (v, n) = i64::decode_var(self.b.get(self.at..)?)?;
-        self.at += n;
-        Some(v)
+        let z = self.varint()?;
+        Some((z >> 1) as i64 ^ -((z & 1) as i64))
     }
 }
 
@@ -1021,6 +1035,43 @@ pub(super) fn decode_body(body: &[u8], n_symbols: usize) -> Option<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-byte shortcuts write and read exactly what the crate does, for every value
+    /// around each length's edges and at random.
+    #[test]
+    fn varints_match_the_crate() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut values: Vec<u64> = (0..64)
+            .flat_map(|k| {
+                let p = 1u64 << k;
+                [p - 1, p, p + 1]
+            })
+            .collect();
+        values.extend((0..300).chain([u64::MAX - 1, u64::MAX]));
+        values.extend((0..20_000).map(|_| rng.u64(..) >> rng.u32(0..64)));
+        for &v in &values {
+            let mut ours = Vec::new();
+            put_varint(&mut ours, v);
+            let mut buf = [0u8; 10];
+            let n = v.encode_var(&mut buf);
+            assert_eq!(ours, &buf[..n], "{v}");
+            assert_eq!(Reader { b: &ours, at: 0 }.varint(), Some(v));
+            assert_eq!(u64::decode_var(&ours), Some((v, n)));
+            for s in [v as i64, (v as i64).wrapping_neg()] {
+                let mut ours = Vec::new();
+                put_signed(&mut ours, s);
+                let n = s.encode_var(&mut buf);
+                assert_eq!(ours, &buf[..n], "{s}");
+                let mut r = Reader { b: &ours, at: 0 };
+                assert_eq!((r.signed(), r.at), (Some(s), n), "{s}");
+            }
+        }
+        // A varint cut short is refused, as the crate refuses it.
+        for bad in [&[0x80u8][..], &[0xff, 0xff], &[]] {
+            assert_eq!(Reader { b: bad, at: 0 }.varint(), None);
+            assert_eq!(Reader { b: bad, at: 0 }.signed(), None);
+        }
+    }
 
     #[test]
     fn varints_and_zigzag_round_trip() {
