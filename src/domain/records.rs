@@ -324,7 +324,11 @@ impl UsageRecord {
 #[derive(Clone, Debug)]
 pub struct Symbols {
     names: Vec<String>,
-    index: std::collections::HashMap<String, Sym>,
+    /// Hashed with FxHash, not SipHash: every file's names are interned when it is parsed or
+    /// read from the cache and again when it is merged (interning was 7% of an appended
+    /// report's instructions; FxHash takes 1.5% of the total off); the names come from the
+    /// user's own files.
+    index: rustc_hash::FxHashMap<String, Sym>,
 }
 
 impl Default for Symbols {
@@ -373,6 +377,8 @@ impl Symbols {
     /// `None` when they cannot be (not starting with "", or a name twice).
     pub fn from_names(names: &[String]) -> Option<Symbols> {
         let mut s = Symbols::default();
+        s.names.reserve(names.len());
+        s.index.reserve(names.len());
         for (i, n) in names.iter().enumerate() {
             if s.intern(n) as usize != i {
                 return None;
