@@ -496,6 +496,26 @@ pub fn stable_hash(parts: &[&[u8]]) -> u64 {
     // xxh3: fast, and fixed by its specification, so identities (and the cache that stores
     // them) are the same from run to run and build to build. Each part is prefixed by its
     // length, so ("ab", "c") and ("a", "bc") differ.
+    //
+    // The usual input (a Claude Code response: a tag, a message id, a request id) is under
+    // 128 bytes: laid out on the stack and hashed in one call, which gives what the streaming
+    // hasher gives (`stable_hash_is_the_streaming_hash`) without setting up its state.
+    const SHORT: usize = 128;
+    let len: usize = parts.iter().map(|p| 8 + p.len()).sum();
+    if len <= SHORT {
+        let mut buf = [0u8; SHORT];
+        let mut at = 0;
+        for p in parts {
+            buf[at..at + 8].copy_from_slice(&(p.len() as u64).to_le_bytes());
+            buf[at + 8..at + 8 + p.len()].copy_from_slice(p);
+            at += 8 + p.len();
+        }
+        return xxhash_rust::xxh3::xxh3_64(&buf[..at]);
+    }
+    stable_hash_streamed(parts)
+}
+
+fn stable_hash_streamed(parts: &[&[u8]]) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for p in parts {
         h.update(&(p.len() as u64).to_le_bytes());
@@ -878,4 +898,33 @@ pub(crate) fn merge_repeated_messages(p: &mut ParsedFile) -> u64 {
         .collect();
     p.records = kept.into_iter().map(|(r, id, _)| (r, id)).collect();
     merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-call hash of a short input is the streaming hasher's, on either side of the
+    /// length where it switches (identities are stored in caches and histories).
+    #[test]
+    fn stable_hash_is_the_streaming_hash() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        for _ in 0..20_000 {
+            let parts: Vec<Vec<u8>> = (0..rng.usize(0..5))
+                .map(|_| (0..rng.usize(0..70)).map(|_| rng.u8(..)).collect())
+                .collect();
+            let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            assert_eq!(
+                stable_hash(&parts),
+                stable_hash_streamed(&parts),
+                "{parts:?}"
+            );
+        }
+        let id = b"msg_01o8J1LDUTGLctovaC7VsiSv";
+        let req = b"req_011ChxvSpTWhHcPHDFP0KS4h";
+        assert_eq!(
+            stable_hash(&[b"claude-code", id, req]),
+            stable_hash_streamed(&[b"claude-code", id, req])
+        );
+    }
 }
