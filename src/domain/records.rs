@@ -146,19 +146,34 @@ pub enum Tier {
     FlexDiscount,
 }
 
+/// The value named `s` (trimmed, in any ASCII case) in `names` (lowercase). Compared in
+/// place, not lowercased into a new string: the tier, geography and speed of every imported
+/// line are read through here.
+fn named<T: Copy>(s: &str, names: &[(&str, T)]) -> Option<T> {
+    let s = s.trim();
+    names
+        .iter()
+        .find(|(n, _)| s.eq_ignore_ascii_case(n))
+        .map(|&(_, v)| v)
+}
+
 impl Tier {
     pub fn parse(s: &str) -> Option<Tier> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            // `message`: the Console's 2024 cost exports call the standard tier of the
-            // Messages API so.
-            "standard" | "" | "default" | "message" => Tier::Standard,
-            "batch" => Tier::Batch,
-            "priority" => Tier::Priority,
-            "priority_on_demand" => Tier::PriorityOnDemand,
-            "flex" => Tier::Flex,
-            "flex_discount" => Tier::FlexDiscount,
-            _ => return None,
-        })
+        named(
+            s,
+            &[
+                ("standard", Tier::Standard),
+                ("", Tier::Standard),
+                ("default", Tier::Standard),
+                // The Console's 2024 cost exports call the standard tier of the Messages API so.
+                ("message", Tier::Standard),
+                ("batch", Tier::Batch),
+                ("priority", Tier::Priority),
+                ("priority_on_demand", Tier::PriorityOnDemand),
+                ("flex", Tier::Flex),
+                ("flex_discount", Tier::FlexDiscount),
+            ],
+        )
     }
 
     pub fn key(self) -> &'static str {
@@ -187,12 +202,16 @@ pub enum Geo {
 
 impl Geo {
     pub fn parse(s: &str) -> Option<Geo> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "" | "not_available" | "null" => Geo::NotAvailable,
-            "global" => Geo::Global,
-            "us" => Geo::Us,
-            _ => return None,
-        })
+        named(
+            s,
+            &[
+                ("", Geo::NotAvailable),
+                ("not_available", Geo::NotAvailable),
+                ("null", Geo::NotAvailable),
+                ("global", Geo::Global),
+                ("us", Geo::Us),
+            ],
+        )
     }
 }
 
@@ -208,11 +227,16 @@ pub enum Speed {
 
 impl Speed {
     pub fn parse(s: &str) -> Option<Speed> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "" | "standard" | "normal" | "null" => Speed::Standard,
-            "fast" => Speed::Fast,
-            _ => return None,
-        })
+        named(
+            s,
+            &[
+                ("", Speed::Standard),
+                ("standard", Speed::Standard),
+                ("normal", Speed::Standard),
+                ("null", Speed::Standard),
+                ("fast", Speed::Fast),
+            ],
+        )
     }
 }
 
@@ -389,5 +413,70 @@ impl Symbols {
 
     pub fn is_empty(&self) -> bool {
         self.names.len() <= 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tier, geography and speed names read in place are what lowercasing a copy read.
+    #[test]
+    fn terms_are_read_in_any_case_and_with_spaces_as_before() {
+        let tier = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
+            "standard" | "" | "default" | "message" => Some(Tier::Standard),
+            "batch" => Some(Tier::Batch),
+            "priority" => Some(Tier::Priority),
+            "priority_on_demand" => Some(Tier::PriorityOnDemand),
+            "flex" => Some(Tier::Flex),
+            "flex_discount" => Some(Tier::FlexDiscount),
+            _ => None,
+        };
+        let geo = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
+            "" | "not_available" | "null" => Some(Geo::NotAvailable),
+            "global" => Some(Geo::Global),
+            "us" => Some(Geo::Us),
+            _ => None,
+        };
+        let speed = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
+            "" | "standard" | "normal" | "null" => Some(Speed::Standard),
+            "fast" => Some(Speed::Fast),
+            _ => None,
+        };
+        for s in [
+            "",
+            "  ",
+            "standard",
+            " Standard ",
+            "STANDARD",
+            "standard_only",
+            "auto",
+            "batch",
+            "Batch\t",
+            "priority",
+            "Priority_On_Demand",
+            "flex",
+            "FLEX_DISCOUNT",
+            "message",
+            "default",
+            "us",
+            "US",
+            "global",
+            " Global",
+            "not_available",
+            "NULL",
+            "nulL",
+            "fast",
+            "Fast ",
+            "normal",
+            "stándard",
+            "İ",
+            "u s",
+            "standardx",
+        ] {
+            assert_eq!(Tier::parse(s), tier(s), "{s:?}");
+            assert_eq!(Geo::parse(s), geo(s), "{s:?}");
+            assert_eq!(Speed::parse(s), speed(s), "{s:?}");
+        }
     }
 }
