@@ -566,38 +566,36 @@ pub(super) fn write_framed_atomically(
     let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
     w.write_all(magic)?;
     w.write_all(&FORMAT_VERSION.to_le_bytes())?;
-    w.write_all(&header_len.to_le_bytes())?;
-    // The checksum of `checksum(&[header, body])`, fed as the parts are written.
+    // Everything after the version is written through `out`, which feeds the checksum
+    // (`checksum(&[header, body])`: each part's length, then the part) and counts.
     let mut h = checksummer();
-    h.update(&header_len.to_le_bytes());
-    let mut hashed = Hashed {
+    let mut out = Hashed {
         w: &mut w,
         h: &mut h,
         n: 0,
     };
+    let announced = |what: &str, given: u64, len: u64| {
+        (given != len).then(|| {
+            std::io::Error::other(format!(
+                "a framed {what} of {given} bytes, announced as {len}"
+            ))
+        })
+    };
+    out.write_all(&header_len.to_le_bytes())?;
+    let start = out.n;
     // serde_json writes a token at a time: hashed in blocks, not per token.
-    let mut blocks = std::io::BufWriter::with_capacity(1 << 16, &mut hashed);
+    let mut blocks = std::io::BufWriter::with_capacity(1 << 16, &mut out);
     header(&mut blocks)?;
     blocks.flush()?;
     drop(blocks);
-    let given = hashed.n;
-    if given != header_len {
-        return Err(std::io::Error::other(format!(
-            "a framed header of {given} bytes, announced as {header_len}"
-        )));
+    if let Some(e) = announced("header", out.n - start, header_len) {
+        return Err(e);
     }
-    w.write_all(&body_len.to_le_bytes())?;
-    h.update(&body_len.to_le_bytes());
-    let mut given = 0u64;
-    body(&mut |part: &[u8]| {
-        given += part.len() as u64;
-        h.update(part);
-        w.write_all(part)
-    })?;
-    if given != body_len {
-        return Err(std::io::Error::other(format!(
-            "a framed body of {given} bytes, announced as {body_len}"
-        )));
+    out.write_all(&body_len.to_le_bytes())?;
+    let start = out.n;
+    body(&mut |part: &[u8]| out.write_all(part))?;
+    if let Some(e) = announced("body", out.n - start, body_len) {
+        return Err(e);
     }
     w.write_all(&h.digest().to_le_bytes())?;
     w.flush()?;
@@ -824,8 +822,7 @@ fn decode(bytes: &[u8], key: &Key) -> Option<ParsedFile> {
 
 // --- binary body -------------------------------------------------------------------------
 
-/// Appends `v` as a LEB128 varint (integer-encoding's).
-/// A value under 128 (about half of a record's fields: most symbols, the request count, no
+/// Appends `v` as a LEB128 varint (integer-encoding's). A value under 128 (about half of a record's fields: most symbols, the request count, no
 /// web search, small token counts) is its own one byte, pushed without the crate's loop and
 /// a copy: the same bytes (`varints_match_the_crate`).
 #[inline]
