@@ -1894,6 +1894,19 @@ fn an_import_of_several_batches_merges_across_them_and_records_every_file() {
     assert_eq!(h.recorded, 0);
     assert_eq!(h.requests_from_deleted_logs, 1_250);
 
+    // A file that is left grows by one response: it alone is recorded again (its two
+    // records), the 1,249 others not; the new response counts once more.
+    let grown = &paths[1];
+    let mut text = std::fs::read_to_string(grown).unwrap();
+    text.push_str(&(line(n, false, 7) + "\n"));
+    std::fs::write(grown, text).unwrap();
+    let third = run();
+    assert!(third.errors.is_empty(), "{:?}", third.errors);
+    let t = sum(&third.data.records);
+    assert_eq!((t.uncached_input, t.output), (25_010, 3_131_236));
+    let h = third.data.history.as_ref().expect("history used");
+    assert_eq!((h.recorded, h.requests_from_deleted_logs), (2, 1_250));
+
     // Cancelled: the import stops at the first batch handed over (the thread parsing the
     // next one stops too) and says so, with nothing imported.
     let control = Control::new();

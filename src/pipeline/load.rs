@@ -350,20 +350,24 @@ pub fn load_unless_unchanged(
             manifest: clean.then_some(*m),
         };
     }
-    let absolute: Vec<String> = keys
+    // Borrowed from the keys where there is one (a copy of every path was 15 MB at 134,482
+    // files, held through the merge).
+    let absolute: Vec<std::borrow::Cow<str>> = keys
         .iter()
         .zip(&file_paths)
         .map(|(k, p)| match k {
-            Some(k) => k.path.clone(),
-            None => std::path::absolute(p)
-                .unwrap_or_else(|_| p.clone())
-                .to_string_lossy()
-                .into_owned(),
+            Some(k) => std::borrow::Cow::Borrowed(k.path.as_str()),
+            None => std::borrow::Cow::Owned(
+                std::path::absolute(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
         })
         .collect();
     timing("load: examine the files", t);
     let t = std::time::Instant::now();
-    let recorded = match hist.as_ref().map(History::recorded_files) {
+    let recorded = match hist.as_ref().map(History::recorded_stamps) {
         Some(Ok(r)) => r,
         Some(Err(e)) => {
             warnings.push(history_failed(&mut hist, e));
@@ -459,7 +463,7 @@ pub fn load_unless_unchanged(
                             (recorder.as_mut(), history, keys[i].as_ref())
                             && record_failed.is_none()
                             && history_keeps(choice, p.summary.format, in_folders[i])
-                            && recorded.get(&k.path).map(|r| r.1) != Some(stamp_of(k))
+                            && recorded.get(&history::path_key(&k.path)) != Some(&stamp_of(k))
                         {
                             let usage = FileUsage {
                                 path: &k.path,
@@ -483,6 +487,7 @@ pub fn load_unless_unchanged(
         }
         false
     });
+    drop(recorded);
     if cancelled {
         let what = paths
             .first()
@@ -515,7 +520,7 @@ pub fn load_unless_unchanged(
         warnings.push(history_failed(&mut hist, e));
     }
     if let (Some(h), Some(choice)) = (hist.as_ref(), history) {
-        let present: rustc_hash::FxHashSet<&str> = absolute.iter().map(String::as_str).collect();
+        let present: rustc_hash::FxHashSet<&str> = absolute.iter().map(|p| &**p).collect();
         let scope: Vec<String> = paths
             .iter()
             .map(|p| {
@@ -525,12 +530,8 @@ pub fn load_unless_unchanged(
                     .into_owned()
             })
             .collect();
-        let gone: Vec<i64> = recorded
-            .iter()
-            .filter(|(p, _)| !present.contains(p.as_str()) && within(p, &scope))
-            .map(|(_, (id, _))| *id)
-            .collect();
-        match h.read(Some(&gone), "") {
+        let gone = h.recorded_files_where(|p| !present.contains(p) && within(p, &scope));
+        match gone.and_then(|(gone, _)| h.read(Some(&gone), "")) {
             Ok(parts) => {
                 for mut part in parts {
                     if !choice.all_files && part.summary.format != import::Format::ClaudeCodeJsonl {
