@@ -1508,6 +1508,115 @@ fn the_cache_keeps_one_pack_per_folder_and_reparses_only_changed_files() {
     assert!(cache_entries(&cache_dir).is_empty());
 }
 
+/// An import parses a folder's files over several batches: the folder's pack is written
+/// once, after the batch with its last file (not by every batch: a 22,000-session folder was
+/// rewritten 22 times), with every file's entry; a second import is answered from it whole.
+/// A file that grew is parsed again and its entry replaced, the others copied over; an import
+/// cancelled half way leaves the old pack as it was and no temporary file.
+#[test]
+fn a_folders_pack_is_written_once_per_import_across_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    let cache = Cache::at(&cache_dir);
+    let project = dir.path().join("projects").join("p");
+    std::fs::create_dir_all(project.join("s0").join("subagents")).unwrap();
+    // Six sessions and a subagent log (its entry goes to the project's pack).
+    let mut files: Vec<PathBuf> = (0..6u64)
+        .map(|i| {
+            let f = project.join(format!("s{i}.jsonl"));
+            let line = cc_line(Some(&format!("m{i}")), Some("r"), false, SONNET, 1, 10 + i);
+            std::fs::write(&f, format!("{line}\n")).unwrap();
+            f
+        })
+        .collect();
+    let agent = project.join("s0").join("subagents").join("agent-a.jsonl");
+    std::fs::write(
+        &agent,
+        cc_line(Some("m6"), Some("r"), true, SONNET, 1, 16) + "\n",
+    )
+    .unwrap();
+    files.push(agent);
+    let opts = Options::default();
+    let control = Control::default();
+    let refs: Vec<&PathBuf> = files.iter().collect();
+    let keys = cache::keys_of(&refs, &opts);
+    let packs = || {
+        cache_entries(&cache_dir)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "pack"))
+            .collect::<Vec<_>>()
+    };
+    let batches = [0..3, 3..5, 5..7];
+    let run_batches = |control: &Control, stop_after: Option<usize>| {
+        let run = cache.run(keys.iter().flatten());
+        let mut outcomes = Vec::new();
+        let mut packs_seen = Vec::new();
+        for (b, r) in batches.iter().enumerate() {
+            outcomes.extend(run.parse(&files[r.clone()], keys[r.clone()].to_vec(), &opts, control));
+            packs_seen.push(packs().len());
+            if stop_after == Some(b) {
+                control.cancel.store(true, Ordering::Relaxed);
+            }
+        }
+        run.finish(control);
+        (outcomes, packs_seen)
+    };
+    let (first, seen) = run_batches(&control, None);
+    assert!(first.iter().all(|o| !o.as_ref().unwrap().1));
+    // No pack until the batch with the folder's last file, then one.
+    assert_eq!(seen, [0, 0, 1]);
+    let pack = packs().pop().unwrap();
+    let (second, _) = run_batches(&control, None);
+    let outputs = |o: &[cache::Outcome]| -> Vec<u64> {
+        o.iter()
+            .map(|o| sum_parsed(&o.as_ref().unwrap().0).output)
+            .collect()
+    };
+    assert!(
+        second.iter().all(|o| o.as_ref().unwrap().1),
+        "all from the pack"
+    );
+    assert_eq!(outputs(&second), [10, 11, 12, 13, 14, 15, 16]);
+
+    // Session 4 grows: parsed again; the pack holds its new entry and the six others.
+    let mut text = std::fs::read_to_string(&files[4]).unwrap();
+    text.push_str(&(cc_line(Some("m9"), Some("r9"), false, SONNET, 1, 500) + "\n"));
+    std::fs::write(&files[4], &text).unwrap();
+    let keys = cache::keys_of(&refs, &opts);
+    let run = cache.run(keys.iter().flatten());
+    let third: Vec<cache::Outcome> = batches
+        .iter()
+        .flat_map(|r| run.parse(&files[r.clone()], keys[r.clone()].to_vec(), &opts, &control))
+        .collect();
+    run.finish(&control);
+    let from_cache: Vec<bool> = third.iter().map(|o| o.as_ref().unwrap().1).collect();
+    assert_eq!(from_cache, [true, true, true, true, false, true, true]);
+    assert_eq!(outputs(&third), [10, 11, 12, 13, 514, 15, 16]);
+    let run = cache.run(keys.iter().flatten());
+    let fourth = run.parse(&files, keys.clone(), &opts, &control);
+    run.finish(&control);
+    assert!(fourth.iter().all(|o| o.as_ref().unwrap().1));
+    assert_eq!(outputs(&fourth), [10, 11, 12, 13, 514, 15, 16]);
+
+    // Session 1 changes, and the import is cancelled after its batch: the pack stays as it
+    // was, and no temporary file is left.
+    let before = std::fs::read(&pack).unwrap();
+    std::fs::write(
+        &files[1],
+        cc_line(Some("m1"), Some("r"), false, SONNET, 1, 99) + "\n",
+    )
+    .unwrap();
+    let cancel = Control::new();
+    let keys_now = cache::keys_of(&refs, &opts);
+    let run = cache.run(keys_now.iter().flatten());
+    let _ = run.parse(&files[..3], keys_now[..3].to_vec(), &opts, &cancel);
+    cancel.cancel.store(true, Ordering::Relaxed);
+    let _ = run.parse(&files[3..], keys_now[3..].to_vec(), &opts, &cancel);
+    run.finish(&cancel);
+    assert_eq!(std::fs::read(&pack).unwrap(), before);
+    assert_eq!(cache_entries(&cache_dir), [pack.clone()]);
+}
+
 /// `CLAUDE_CONFIG_DIR` can only be set for a child process (`set_var` is unsafe, and this
 /// crate forbids unsafe code): the test runs itself again with the variable set.
 #[test]

@@ -432,12 +432,19 @@ pub fn load_unless_unchanged(
         ranges.push(start..end);
         start = end;
     }
+    // A file met before under another path is skipped.
+    let parsed = |i: &usize| !same[*i] && !is_team[*i];
+    // Each folder's cache pack is written once, after the batch with its last file.
+    let run = cache.run(
+        (0..file_paths.len())
+            .filter(parsed)
+            .filter_map(|i| keys[i].as_ref()),
+    );
     let parse_batch = |range: std::ops::Range<usize>| {
-        // A file met before under another path is skipped.
-        let batch: Vec<usize> = range.filter(|&i| !same[i] && !is_team[i]).collect();
+        let batch: Vec<usize> = range.filter(parsed).collect();
         let batch_paths: Vec<PathBuf> = batch.iter().map(|&i| file_paths[i].clone()).collect();
         let batch_keys = batch.iter().map(|&i| keys[i].clone()).collect();
-        let outcomes = cache.parse_paths_with_keys(&batch_paths, batch_keys, opts, control);
+        let outcomes = run.parse(&batch_paths, batch_keys, opts, control);
         (batch, outcomes)
     };
     // One thread parses the batches in turn, handing each over when the last is taken: one
@@ -488,6 +495,7 @@ pub fn load_unless_unchanged(
         false
     });
     drop(recorded);
+    run.finish(control);
     if cancelled {
         let what = paths
             .first()
