@@ -1614,7 +1614,7 @@ fn a_folders_pack_is_written_once_per_import_across_batches() {
     let _ = run.parse(&files[3..], keys_now[3..].to_vec(), &opts, &cancel);
     run.finish(&cancel);
     assert_eq!(std::fs::read(&pack).unwrap(), before);
-    assert_eq!(cache_entries(&cache_dir), [pack.clone()]);
+    assert_eq!(cache_entries(&cache_dir), [pack]);
 }
 
 /// `CLAUDE_CONFIG_DIR` can only be set for a child process (`set_var` is unsafe, and this
