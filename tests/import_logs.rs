@@ -1615,6 +1615,33 @@ fn a_folders_pack_is_written_once_per_import_across_batches() {
     run.finish(&cancel);
     assert_eq!(std::fs::read(&pack).unwrap(), before);
     assert_eq!(cache_entries(&cache_dir), [pack]);
+
+    // A file that changed after it was examined (its key taken; session 1, whose new entry
+    // the cancelled import did not keep) is parsed as it is now, and not cached under the key
+    // it no longer has: the next import parses it again.
+    std::fs::write(
+        &files[1],
+        cc_line(Some("m1"), Some("r"), false, SONNET, 1, 555) + "\n",
+    )
+    .unwrap();
+    let stale = cache.parse_paths_with_keys(&files, keys_now.clone(), &opts, &control);
+    assert!(!stale[1].as_ref().unwrap().1);
+    assert_eq!(sum_parsed(&stale[1].as_ref().unwrap().0).output, 555);
+    let stale = cache.parse_paths_with_keys(&files, keys_now.clone(), &opts, &control);
+    assert!(
+        !stale[1].as_ref().unwrap().1,
+        "not cached under the stale key"
+    );
+    let again = cache.parse_paths(&files, &opts, &control);
+    let from_cache: Vec<bool> = again.iter().map(|o| o.as_ref().unwrap().1).collect();
+    assert_eq!(from_cache, [true, false, true, true, true, true, true]);
+    assert_eq!(outputs(&again), [10, 555, 12, 13, 514, 15, 16]);
+    assert!(
+        cache
+            .parse_paths(&files, &opts, &control)
+            .iter()
+            .all(|o| o.as_ref().unwrap().1)
+    );
 }
 
 /// `CLAUDE_CONFIG_DIR` can only be set for a child process (`set_var` is unsafe, and this

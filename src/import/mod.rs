@@ -241,22 +241,65 @@ pub fn parse_path(
     opts: &Options,
     control: &Control,
 ) -> Result<ParsedFile, ImportError> {
+    parse_file(path, opts, control).map(|(parsed, _)| parsed)
+}
+
+/// Opens a file to read, never blocking: a named pipe with no writer would block `open`
+/// forever (`costlens report FIFO` hung, issue 5); what it is is asked of the file opened.
+fn open_to_read(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::File::options();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    #[cfg(not(unix))]
+    {
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+    }
+    o.open(path)
+}
+
+/// [`parse_path`], with the file's metadata after it was read, taken from the file opened
+/// (not looked up again by path): how the cache tells that a file changed while it was read.
+pub fn parse_file(
+    path: &Path,
+    opts: &Options,
+    control: &Control,
+) -> Result<(ParsedFile, std::fs::Metadata), ImportError> {
     let name = path.display().to_string();
     let io = |e| ImportError::Io(name.clone(), e);
-    // Only regular files: opening a named pipe with no writer blocks forever (`costlens
-    // report FIFO` hung, issue 5), and pipes and devices cannot be read in chunks anyway.
-    let meta = std::fs::metadata(path).map_err(io)?;
+    let file = open_to_read(path).map_err(io)?;
+    // Only regular files: pipes and devices cannot be read in chunks.
+    let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
         return Err(io(std::io::Error::other(
             "not a regular file (a pipe, socket or device): save it to a file first",
         )));
     }
-    let file = std::fs::File::open(path).map_err(io)?;
+    let parsed = parse_open(path, &name, &file, &meta, opts, control)?;
+    let after = file.metadata().map_err(io)?;
+    Ok((parsed, after))
+}
+
+fn parse_open(
+    path: &Path,
+    name: &str,
+    file: &std::fs::File,
+    meta: &std::fs::Metadata,
+    opts: &Options,
+    control: &Control,
+) -> Result<ParsedFile, ImportError> {
+    let name = name.to_owned();
+    let io = |e| ImportError::Io(name.clone(), e);
     // A small file (most Claude Code sessions) is read once, whole: detected and parsed from
     // memory, not opened and read again per chunk.
     if meta.len() <= SMALL_FILE_BYTES {
         let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-        (&file).read_to_end(&mut bytes).map_err(io)?;
+        (&*file).read_to_end(&mut bytes).map_err(io)?;
         let head = &bytes[..bytes.len().min(HEAD_BYTES as usize)];
         let format = detect_format(head).or_else(|why| {
             if head.len() < bytes.len() {
@@ -280,13 +323,10 @@ pub fn parse_path(
             return Ok(parsed);
         }
         // Another format: read as below, from the start.
-        (&file).seek(SeekFrom::Start(0)).map_err(io)?;
+        (&*file).seek(SeekFrom::Start(0)).map_err(io)?;
     }
     let mut head = Vec::with_capacity(HEAD_BYTES as usize);
-    (&file)
-        .take(HEAD_BYTES)
-        .read_to_end(&mut head)
-        .map_err(io)?;
+    file.take(HEAD_BYTES).read_to_end(&mut head).map_err(io)?;
     let format = match detect_format(&head) {
         Ok(f) => f,
         // Undecided on the head alone: a first line longer than the head (a Messages log
@@ -300,7 +340,7 @@ pub fn parse_path(
             let mut last = Err(String::new());
             while (head.len() as u64) < FIRST_LINE_MAX {
                 let mut block = vec![0u8; head.len()];
-                let k = read_up_to(&mut &file, &mut block).map_err(io)?;
+                let k = read_up_to(&mut &*file, &mut block).map_err(io)?;
                 head.extend_from_slice(&block[..k]);
                 last = detect_format(&head);
                 if last.is_ok() || k < block.len() {
@@ -314,9 +354,9 @@ pub fn parse_path(
     // CSV and report files are read through one counted reader from the start; JSONL files
     // are read in chunks by `parse_lines_file`.
     let reader = || -> Result<_, ImportError> {
-        (&file).seek(SeekFrom::Start(0)).map_err(io)?;
+        (&*file).seek(SeekFrom::Start(0)).map_err(io)?;
         Ok(Counted::new(
-            std::io::BufReader::with_capacity(256 * 1024, &file),
+            std::io::BufReader::with_capacity(256 * 1024, file),
             control,
         ))
     };

@@ -451,11 +451,11 @@ impl CacheRun {
                     control.bytes_done.fetch_add(key.size, Ordering::Relaxed);
                     return (i, name, Ok((parsed, true)), Blob::Kept);
                 }
-                match crate::import::parse_path(path, opts, control) {
-                    Ok(parsed) => {
+                match crate::import::parse_file(path, opts, control) {
+                    Ok((parsed, after)) => {
                         // Not cached when the file changed while it was read (a log being
-                        // written).
-                        let blob = if key_for(Path::new(&key.path), opts).as_ref() == Some(&key) {
+                        // written), or since it was examined.
+                        let blob = if key.stamp() == stamp(&after) {
                             Blob::New(encode(&parsed, &key))
                         } else {
                             Blob::None
@@ -683,8 +683,12 @@ fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
     key_from(absolute, &std::fs::metadata(absolute).ok()?, opts)
 }
 
-/// The key of the file at `absolute` whose metadata (links followed) is `meta`.
-pub(crate) fn key_from(absolute: &Path, meta: &std::fs::Metadata, opts: &Options) -> Option<Key> {
+/// What of a file's metadata a key holds: size, modification time (seconds, nanoseconds),
+/// device, inode, status-change time (seconds, nanoseconds). `None` without a modification
+/// time.
+type Stamp = (u64, i64, u32, u64, u64, i64, i64);
+
+fn stamp(meta: &std::fs::Metadata) -> Option<Stamp> {
     let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
     #[cfg(unix)]
     let (dev, ino, ctime_secs, ctime_nanos) = {
@@ -693,13 +697,41 @@ pub(crate) fn key_from(absolute: &Path, meta: &std::fs::Metadata, opts: &Options
     };
     #[cfg(not(unix))]
     let (dev, ino, ctime_secs, ctime_nanos) = (0, 0, 0, 0);
+    Some((
+        meta.len(),
+        mtime.as_secs() as i64,
+        mtime.subsec_nanos(),
+        dev,
+        ino,
+        ctime_secs,
+        ctime_nanos,
+    ))
+}
+
+impl Key {
+    fn stamp(&self) -> Option<Stamp> {
+        Some((
+            self.size,
+            self.mtime_secs,
+            self.mtime_nanos,
+            self.dev,
+            self.ino,
+            self.ctime_secs,
+            self.ctime_nanos,
+        ))
+    }
+}
+
+/// The key of the file at `absolute` whose metadata (links followed) is `meta`.
+pub(crate) fn key_from(absolute: &Path, meta: &std::fs::Metadata, opts: &Options) -> Option<Key> {
+    let (size, mtime_secs, mtime_nanos, dev, ino, ctime_secs, ctime_nanos) = stamp(meta)?;
     Some(Key {
         format_version: FORMAT_VERSION,
         program_version: std::borrow::Cow::Borrowed(program_build()),
         path: absolute.to_string_lossy().into_owned(),
-        size: meta.len(),
-        mtime_secs: mtime.as_secs() as i64,
-        mtime_nanos: mtime.subsec_nanos(),
+        size,
+        mtime_secs,
+        mtime_nanos,
         dev,
         ino,
         ctime_secs,
