@@ -7,18 +7,18 @@
 //! replaced. Entries are kept in one pack per source folder (a Claude Code project folder holds
 //! hundreds of sessions: one cache file per session would make a first import create
 //! thousands of files, which costs more than parsing them); a subagent log goes to its
-//! project folder's pack ([`pack_place`]). Packs are written to a temporary file in the cache folder and renamed into
-//! place, so a crash leaves no torn pack; a pack or an entry that does not decode (corrupt,
-//! truncated, another version) is ignored and rebuilt.
+//! project folder's pack ([`pack_place`]). Packs are written to a temporary file in the cache
+//! folder and renamed into place, so a crash leaves no torn pack; a pack or an entry that does
+//! not decode (corrupt, truncated, another version) is ignored and rebuilt.
 //!
 //! Pack layout: `PACK_MAGIC`, format version (u32 LE), entries, index (JSON: file name,
 //! offset, length of each entry, sorted by name), index length (u64 LE): the index last, so
-//! that a pack is written as its entries come, once per import ([`CacheRun`]). Entry layout: `MAGIC`, format version,
-//! header length (u64 LE), header (JSON: key, symbols, summary, rejected lines, billed rows),
-//! body length (u64 LE), body (binary: the records and the costs reported per record, see
-//! [`encode_body`]), checksum (u64 LE) of header and body. Records are binary because there
-//! can be millions: varints make an entry a few percent of its log's size and decoding it
-//! takes milliseconds.
+//! that a pack is written as its entries come, once per import ([`CacheRun`]). Entry layout:
+//! `MAGIC`, format version, header length (u64 LE), header (JSON: key, symbols, summary,
+//! rejected lines, billed rows), body length (u64 LE), body (binary: the records and the costs
+//! reported per record, see [`encode_body`]), checksum (u64 LE) of header and body. Records
+//! are binary because there can be millions: varints make an entry a few percent of its log's
+//! size and decoding it takes milliseconds.
 //!
 //! When no file of an import changed, the whole merged result comes from the import's
 //! snapshot instead ([`super::snapshot`]). Packs and snapshots are marked as used (their

@@ -199,7 +199,7 @@ pub struct FileStamp {
 pub type PathKeyed<V> = std::collections::HashMap<u128, V, rustc_hash::FxBuildHasher>;
 
 /// The key of an absolute path in [`History::recorded_stamps`]: its 128-bit xxh3 hash (two
-/// paths of one history sharing it is a chance of about 10^-29 at a million files).
+/// paths of one history sharing it is a chance of about 10^-27 at a million files).
 pub fn path_key(path: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(path.as_bytes())
 }
