@@ -455,7 +455,7 @@ impl CacheRun {
                     Ok((parsed, after)) => {
                         // Not cached when the file changed while it was read (a log being
                         // written), or since it was examined.
-                        let blob = if key.stamp() == stamp(&after) {
+                        let blob = if stamp(&after) == Some(key.stamp()) {
                             Blob::New(encode(&parsed, &key))
                         } else {
                             Blob::None
@@ -676,11 +676,8 @@ pub fn keys_of(paths: &[&PathBuf], opts: &Options) -> Vec<Option<Key>> {
 /// resolving every component's symlinks costs more syscalls than a warm import spends on
 /// anything else, and another spelling of a path only means one more cache entry.
 fn key_of(path: &Path, opts: &Options) -> Option<Key> {
-    key_for(&std::path::absolute(path).ok()?, opts)
-}
-
-fn key_for(absolute: &Path, opts: &Options) -> Option<Key> {
-    key_from(absolute, &std::fs::metadata(absolute).ok()?, opts)
+    let absolute = std::path::absolute(path).ok()?;
+    key_from(&absolute, &std::fs::metadata(&absolute).ok()?, opts)
 }
 
 /// What of a file's metadata a key holds: size, modification time (seconds, nanoseconds),
@@ -709,8 +706,8 @@ fn stamp(meta: &std::fs::Metadata) -> Option<Stamp> {
 }
 
 impl Key {
-    fn stamp(&self) -> Option<Stamp> {
-        Some((
+    fn stamp(&self) -> Stamp {
+        (
             self.size,
             self.mtime_secs,
             self.mtime_nanos,
@@ -718,7 +715,7 @@ impl Key {
             self.ino,
             self.ctime_secs,
             self.ctime_nanos,
-        ))
+        )
     }
 }
 
