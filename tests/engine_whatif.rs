@@ -681,8 +681,8 @@ fn the_pipeline_forecasts_per_kind_of_source_and_holds_the_budget() {
     }
     let mut d = dataset(&recs);
     let console = d.source_index(Source::of(Format::ConsoleUsageCsv, Bucket::Day));
-    for r in &mut d.records {
-        r.source = console;
+    for i in 0..d.records.len() {
+        d.records.set_source(i, console);
     }
     let cc = d.source_index(Source::of(Format::ClaudeCodeJsonl, Bucket::Request));
     let model = d.symbols.intern("claude-sonnet-4-5");

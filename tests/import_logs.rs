@@ -3,6 +3,7 @@
 //! de-duplication rule, detection, merging, truncated lines, the import cache, cancellation.
 
 use costlens::domain::dataset::Dataset;
+use costlens::domain::packed::Records;
 use costlens::domain::records::{Bucket, Context, Tier, Tokens, UsageRecord};
 use costlens::import::{
     self, Control, Format, Identity, ImportError, Options, ParsedFile, detect_format,
@@ -20,7 +21,7 @@ fn sample(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-fn sum(records: &[UsageRecord]) -> Tokens<u64> {
+fn sum(records: &Records) -> Tokens<u64> {
     records
         .iter()
         .fold(Tokens::default(), |a, r| a.saturating_add(&r.tokens))
@@ -480,7 +481,7 @@ fn same_message_and_request_id_counts_once_with_the_larger_total() {
         cc_line(Some("msg_1"), Some("req_1"), false, SONNET, 100, 120),
     ]);
     assert_eq!(d.records.len(), 1);
-    assert_eq!(d.records[0].tokens.output, 250);
+    assert_eq!(d.records.get(0).tokens.output, 250);
     assert_eq!(d.files[0].duplicates, 2);
     assert_eq!(d.files[0].rows, 1);
 }
@@ -500,7 +501,8 @@ fn the_non_sidechain_copy_wins_whatever_the_order_and_totals() {
         let d = cc_dataset(&lines);
         assert_eq!(d.records.len(), 1);
         assert_eq!(
-            d.records[0].tokens.output, 5,
+            d.records.get(0).tokens.output,
+            5,
             "the main-thread copy is kept"
         );
     }
@@ -589,7 +591,7 @@ fn reported_cost_is_counted_once_per_merged_response_and_follows_the_winner() {
         Default::default(),
     );
     assert_eq!(d3.records.len(), 1);
-    assert_eq!(d3.records[0].tokens.output, 300);
+    assert_eq!(d3.records.get(0).tokens.output, 300);
     assert_eq!(d3.reported.iter().map(|r| r.1).collect::<Vec<_>>(), [0.03]);
     assert_eq!(
         d3.files.iter().map(|f| f.duplicates).collect::<Vec<_>>(),

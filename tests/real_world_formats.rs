@@ -678,7 +678,7 @@ fn undated_files_take_the_file_date_and_say_so() {
     assert!(f[2].notes.contains(&note(2)), "{:?}", f[2].notes);
     assert_eq!(f[2].default_dated, 2);
     // The log's tokens: 11 + 33 in, 55 read, 22 + 44 out.
-    let log: Vec<&UsageRecord> = d.records.iter().take(2).collect();
+    let log: Vec<UsageRecord> = d.records.iter().take(2).collect();
     assert_eq!(log[0].tokens, tokens([11, 0, 0, 0, 22]));
     assert_eq!(log[1].tokens, tokens([33, 0, 0, 55, 44]));
 }

@@ -382,7 +382,7 @@ fn typed_date_range_filters_the_cost_to_those_days() {
         .filter(|r| (sept..oct).contains(&r.time))
         .filter_map(|r| {
             let m = table.lookup(d.symbols.get(r.model))?;
-            Some(costlens::domain::cost::price_record(&table, m, r).total())
+            Some(costlens::domain::cost::price_record(&table, m, &r).total())
         })
         .sum();
     let all: f64 = core_eval(&Levers::default()).actual;

@@ -4,7 +4,8 @@
 //! double counts).
 
 use crate::domain::format::Format;
-use crate::domain::records::{Bucket, Category, Geo, Speed, Symbols, Tier, UsageRecord};
+use crate::domain::packed::Records;
+use crate::domain::records::{Bucket, Category, Geo, Speed, Symbols, Tier};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -304,7 +305,8 @@ fn day_span(days: &[String]) -> String {
 #[derive(Debug, Default)]
 pub struct Dataset {
     pub symbols: Symbols,
-    pub records: Vec<UsageRecord>,
+    /// Packed: 56 bytes a record, not 96 (see [`Records`]).
+    pub records: Records,
     pub billed: Vec<BilledRow>,
     /// Costs the sources themselves report (Claude Code's `costUSD`), by time.
     pub reported: Vec<(i64, f64)>,

@@ -6,6 +6,7 @@ pub mod cost;
 pub mod dataset;
 pub mod format;
 pub mod money;
+pub mod packed;
 pub mod prices;
 pub mod records;
 pub mod time;

@@ -11,6 +11,7 @@
 
 use super::order::TimeOrder;
 use super::replay::{Kind, Replay};
+use crate::domain::packed::Records;
 use crate::domain::prices::PriceTable;
 use crate::domain::records::{Bucket, Context, Geo, Speed, Sym, Tier, Tokens, UsageRecord};
 use crate::domain::time::Period;
@@ -265,7 +266,7 @@ impl Cube {
     /// being filled stays small enough for the CPU cache however many cells there are in all.
     /// Buckets are split between threads. Exports and logs are mostly in time order already;
     /// when they are not, the records are visited through an index sorted by bucket.
-    pub fn build(records: &[UsageRecord], banding: &Banding) -> Cube {
+    pub fn build(records: &Records, banding: &Banding) -> Cube {
         let replay = Replay::of(records);
         let bucket_of = |r: &UsageRecord| match r.bucket {
             Bucket::Day => Period::Day.start(r.time),
@@ -291,9 +292,7 @@ impl Cube {
                 replay,
             }
         };
-        let in_order = records
-            .windows(2)
-            .all(|w| bucket_of(&w[0]) <= bucket_of(&w[1]));
+        let in_order = records.iter().map(|r| bucket_of(&r)).is_sorted();
         let order = if in_order {
             TimeOrder::Wide(Vec::new())
         } else {
@@ -301,17 +300,17 @@ impl Cube {
                 records
                     .iter()
                     .enumerate()
-                    .map(|(i, r)| (bucket_of(r), i as u32)),
+                    .map(|(i, r)| (bucket_of(&r), i as u32)),
             )
         };
         let n = records.len();
-        let at = |i: usize| -> (i64, &UsageRecord, usize) {
+        let at = |i: usize| -> (i64, UsageRecord, usize) {
             if in_order {
-                let r = &records[i];
-                (bucket_of(r), r, i)
+                let r = records.get(i);
+                (bucket_of(&r), r, i)
             } else {
                 let (b, j) = order.get(i);
-                (b, &records[j as usize], j as usize)
+                (b, records.get(j as usize), j as usize)
             }
         };
         // Cut the sequence into one part per thread, each cut at a bucket boundary.
@@ -343,7 +342,7 @@ impl Cube {
                     index.clear();
                 }
                 let (replay_read, kind) = replay.get(j);
-                let key = key_of(r, time, kind);
+                let key = key_of(&r, time, kind);
                 let i = *index.entry(key).or_insert_with(|| {
                     keys.push(key);
                     cells.push(Cell {

@@ -22,6 +22,7 @@
 //! other token count.
 
 use super::order::TimeOrder;
+use crate::domain::packed::Records;
 use crate::domain::records::{Bucket, Sym, Tier, UsageRecord};
 use rustc_hash::FxHashMap;
 
@@ -73,7 +74,7 @@ pub struct Replay {
 
 impl Replay {
     /// The replay of `records` (see the module documentation).
-    pub fn of(records: &[UsageRecord]) -> Replay {
+    pub fn of(records: &Records) -> Replay {
         // Time order; requests of the same second in the order they were read.
         let order = TimeOrder::sorted(
             records
@@ -98,9 +99,9 @@ impl Replay {
         let mut stream_of_record: Vec<u32> = vec![u32::MAX; records.len()];
         let mut reads = vec![[0u64; 2]; records.len()];
         for (t, i) in order.iter() {
-            let r = &records[i as usize];
+            let r = records.get(i as usize);
             let next = states.len() as u32;
-            let s = *streams.entry(stream_of(r)).or_insert_with(|| {
+            let s = *streams.entry(stream_of(&r)).or_insert_with(|| {
                 states.push(State {
                     last: None,
                     cached: 0,

@@ -247,15 +247,14 @@ impl Merger {
                     // Every row of one file counts (rows keyed by ID: one copy counts).
                     Some(k) if k.file == file_no => {
                         data.reported.extend(cost);
-                        let old = &mut data.records[k.index];
                         if by_id {
                             repeated += 1;
-                            if more_usage(&r, old) {
-                                *old = r;
+                            if more_usage(&r, &data.records.get(k.index)) {
+                                data.records.set(k.index, r);
                             }
                         } else {
                             within += 1;
-                            add_usage(old, &r);
+                            data.records.update(k.index, |old| add_usage(old, &r));
                         }
                     }
                     Some(_) => {
@@ -299,12 +298,12 @@ impl Merger {
                         // of the same response; see `replaces`.
                         let better = replaces_copy(
                             kept.sidechain(),
-                            &data.records[kept.record()].tokens,
+                            &data.records.get(kept.record()).tokens,
                             sidechain,
                             &r.tokens,
                         );
                         if better {
-                            data.records[kept.record()] = r;
+                            data.records.set(kept.record(), r);
                             let reported = match (cost, kept.reported()) {
                                 (Some(c), Some(slot)) => {
                                     data.reported[slot] = c;
@@ -334,11 +333,10 @@ impl Merger {
             acc.rows += 1;
             acc.days.insert(r.time.div_euclid(DAY));
             overlapped += 1;
-            let old = &mut data.records[kept.index];
             if self.opts.sum_overlaps {
-                add_usage(old, &r);
-            } else if more_usage(&r, old) {
-                *old = r;
+                data.records.update(kept.index, |old| add_usage(old, &r));
+            } else if more_usage(&r, &data.records.get(kept.index)) {
+                data.records.set(kept.index, r);
                 self.seen_rows.insert(
                     h,
                     Kept {

@@ -73,14 +73,14 @@ pub fn write_csv(
         .map(|s| model_label(table, syms.get(s)))
         .collect();
     let mut order: Vec<usize> = (0..data.records.len()).collect();
-    order.sort_by_key(|&i| data.records[i].time);
+    order.sort_by_key(|&i| data.records.time(i));
     let mut w = csv::Writer::from_writer(out);
     w.write_record(COLUMNS)?;
     let as_of = table.as_of.to_string();
     let mut n = 0;
     let money = |v: f64| format!("{v:.10}");
     for i in order {
-        let r = &data.records[i];
+        let r = &data.records.get(i);
         let source = data.sources.get(r.source as usize);
         let machine = match syms.get(r.machine) {
             "" => THIS_MACHINE,

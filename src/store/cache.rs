@@ -24,6 +24,7 @@
 //! snapshot instead ([`super::snapshot`]). Packs and snapshots are marked as used (their
 //! modification time) when they answer, and removed after [`UNUSED_FOR`] unused.
 
+use crate::domain::packed::Records;
 use crate::domain::records::{Bucket, Context, Geo, Speed, Symbols, Tier, Tokens, UsageRecord};
 use crate::import::{
     BilledRow, Control, FileSummary, Identity, ImportError, Options, ParsedFile, Rejected,
@@ -911,14 +912,39 @@ pub(super) fn unframe<'a>(magic: &[u8; 16], bytes: &'a [u8]) -> Option<(&'a [u8]
     (r.u64_fixed()? == checksum(&[header, body]) && r.at == bytes.len()).then_some((header, body))
 }
 
+/// Where decoded records go: a parsed file's records with their identities, or a dataset's
+/// (a snapshot keeps no identities).
+pub(super) trait RecordSink {
+    fn reserve_exact(&mut self, n: usize);
+    fn put(&mut self, r: UsageRecord, id: Identity);
+}
+
+impl RecordSink for Vec<(UsageRecord, Identity)> {
+    fn reserve_exact(&mut self, n: usize) {
+        Vec::reserve_exact(self, n);
+    }
+
+    fn put(&mut self, r: UsageRecord, id: Identity) {
+        self.push((r, id));
+    }
+}
+
+impl RecordSink for Records {
+    fn reserve_exact(&mut self, n: usize) {
+        Records::reserve_exact(self, n);
+    }
+
+    fn put(&mut self, r: UsageRecord, _: Identity) {
+        self.push(r);
+    }
+}
+
 /// Decodes the records that [`encode_records`] wrote at `r` (their count, then each) into
-/// `out`, each as `make` makes it of the record and its identity; returns their count.
-/// Symbols must be below `n_symbols`.
-pub(super) fn decode_records<T>(
+/// `out`; returns their count. Symbols must be below `n_symbols`.
+pub(super) fn decode_records(
     r: &mut Reader,
     n_symbols: usize,
-    out: &mut Vec<T>,
-    make: impl Fn(UsageRecord, Identity) -> T,
+    out: &mut impl RecordSink,
 ) -> Option<usize> {
     let n = r.varint()? as usize;
     // Every record takes at least 13 bytes: a bad count must not allocate wildly.
@@ -984,7 +1010,7 @@ pub(super) fn decode_records<T>(
             requests,
             source: 0,
         };
-        out.push(make(rec, id));
+        out.put(rec, id);
     }
     Some(n)
 }
@@ -1202,7 +1228,7 @@ pub(super) type Body = (Vec<(UsageRecord, Identity)>, Vec<(usize, f64)>);
 pub(super) fn decode_body(body: &[u8], n_symbols: usize) -> Option<Body> {
     let mut r = Reader { b: body, at: 0 };
     let mut records = Vec::new();
-    let n = decode_records(&mut r, n_symbols, &mut records, |rec, id| (rec, id))?;
+    let n = decode_records(&mut r, n_symbols, &mut records)?;
     let m = r.varint()? as usize;
     if m > n {
         return None;

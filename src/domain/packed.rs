@@ -1,0 +1,502 @@
+//! A dataset's records, held packed: 56 bytes each instead of a [`UsageRecord`]'s 96.
+//!
+//! A merged import holds every request it found to the end (a 10 GB Claude Code folder has
+//! 3.46 million): at 96 bytes they were 332 MB, the largest part of its peak. Most of a
+//! record's 64-bit fields hold small numbers: a request's token counts fit 32 bits, its
+//! time fits 32 bits counted from 2000, it stands for one request and a few web searches.
+//! A record is packed into fourteen 32-bit words when all of that holds, and kept whole
+//! beside the packed ones when it does not (a daily row of more than 4,294,967,295 tokens, a
+//! time before 2000 or after 2136, more than 65,535 requests or web searches in one row):
+//! nothing is ever rounded or cut. [`Records::get`] gives back the record that was pushed.
+
+use super::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
+
+/// 2000-01-01T00:00:00Z: a packed time counts seconds from it.
+const EPOCH: i64 = 946_684_800;
+
+/// The flag word: bucket (2 bits), tier (3), context (2), geography (2), speed (1), source
+/// (8), and whether the record is kept whole (1); the rest is zero.
+const WIDE: u32 = 1 << 18;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Packed {
+    /// Seconds since [`EPOCH`]; for a record kept whole, its index in `Records::wide`.
+    time: u32,
+    tokens: [u32; 5],
+    /// model, workspace, api_key, project, session, machine.
+    syms: [u32; 6],
+    flags: u32,
+    /// Web searches (low 16 bits) and requests (high 16 bits).
+    counts: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<Packed>() == 56);
+
+fn bucket_bits(b: Bucket) -> u32 {
+    match b {
+        Bucket::Request => 0,
+        Bucket::Minute => 1,
+        Bucket::Hour => 2,
+        Bucket::Day => 3,
+    }
+}
+
+const BUCKETS: [Bucket; 4] = [Bucket::Request, Bucket::Minute, Bucket::Hour, Bucket::Day];
+
+fn tier_bits(t: Tier) -> u32 {
+    match t {
+        Tier::Standard => 0,
+        Tier::Batch => 1,
+        Tier::Priority => 2,
+        Tier::PriorityOnDemand => 3,
+        Tier::Flex => 4,
+        Tier::FlexDiscount => 5,
+    }
+}
+
+const TIERS: [Tier; 8] = [
+    Tier::Standard,
+    Tier::Batch,
+    Tier::Priority,
+    Tier::PriorityOnDemand,
+    Tier::Flex,
+    Tier::FlexDiscount,
+    // Never written (tier_bits gives 0..=5).
+    Tier::Standard,
+    Tier::Standard,
+];
+
+fn context_bits(c: Context) -> u32 {
+    match c {
+        Context::Request => 0,
+        Context::Flag(false) => 1,
+        Context::Flag(true) => 2,
+    }
+}
+
+const CONTEXTS: [Context; 4] = [
+    Context::Request,
+    Context::Flag(false),
+    Context::Flag(true),
+    // Never written.
+    Context::Request,
+];
+
+fn geo_bits(g: Geo) -> u32 {
+    match g {
+        Geo::NotAvailable => 0,
+        Geo::Global => 1,
+        Geo::Us => 2,
+    }
+}
+
+const GEOS: [Geo; 4] = [Geo::NotAvailable, Geo::Global, Geo::Us, Geo::NotAvailable];
+
+impl Packed {
+    /// `r` packed, when every field fits.
+    fn of(r: &UsageRecord) -> Option<Packed> {
+        let time = u32::try_from(r.time.checked_sub(EPOCH)?).ok()?;
+        let t = r.tokens.as_array();
+        let mut tokens = [0u32; 5];
+        for (p, v) in tokens.iter_mut().zip(t) {
+            *p = u32::try_from(v).ok()?;
+        }
+        let web_search = u16::try_from(r.web_search).ok()?;
+        let requests = u16::try_from(r.requests).ok()?;
+        let flags = bucket_bits(r.bucket)
+            | (tier_bits(r.tier) << 2)
+            | (context_bits(r.context) << 5)
+            | (geo_bits(r.geo) << 7)
+            | ((r.speed == Speed::Fast) as u32) << 9
+            | ((r.source as u32) << 10);
+        Some(Packed {
+            time,
+            tokens,
+            syms: r.sym_ids(),
+            flags,
+            counts: web_search as u32 | (requests as u32) << 16,
+        })
+    }
+
+    fn unpack(&self) -> UsageRecord {
+        let f = self.flags;
+        let [model, workspace, api_key, project, session, machine] = self.syms;
+        UsageRecord {
+            time: EPOCH + self.time as i64,
+            bucket: BUCKETS[(f & 3) as usize],
+            model,
+            tier: TIERS[(f >> 2 & 7) as usize],
+            context: CONTEXTS[(f >> 5 & 3) as usize],
+            geo: GEOS[(f >> 7 & 3) as usize],
+            speed: if f >> 9 & 1 == 1 {
+                Speed::Fast
+            } else {
+                Speed::Standard
+            },
+            workspace,
+            api_key,
+            project,
+            session,
+            machine,
+            tokens: Tokens::from_array(self.tokens.map(u64::from)),
+            web_search: (self.counts & 0xffff) as u64,
+            requests: (self.counts >> 16) as u64,
+            source: (f >> 10) as u8,
+        }
+    }
+}
+
+/// Usage records in order, packed (see the module documentation). Read back by value:
+/// [`Records::get`], [`Records::iter`]; changed with [`Records::set`].
+#[derive(Clone, Debug, Default)]
+pub struct Records {
+    packed: Vec<Packed>,
+    /// The records that do not fit a packed entry, kept whole.
+    wide: Vec<UsageRecord>,
+}
+
+impl Records {
+    pub fn new() -> Records {
+        Records::default()
+    }
+
+    pub fn with_capacity(n: usize) -> Records {
+        Records {
+            packed: Vec::with_capacity(n),
+            wide: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.packed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.packed.is_empty()
+    }
+
+    fn pack(&mut self, r: &UsageRecord) -> Packed {
+        Packed::of(r).unwrap_or_else(|| {
+            self.wide.push(*r);
+            Packed {
+                time: u32::try_from(self.wide.len() - 1).expect("fewer than 4 billion records"),
+                flags: WIDE,
+                ..Packed::default()
+            }
+        })
+    }
+
+    pub fn push(&mut self, r: UsageRecord) {
+        let p = self.pack(&r);
+        self.packed.push(p);
+    }
+
+    /// The `i`th record. Panics when there is none, as indexing a vector does.
+    pub fn get(&self, i: usize) -> UsageRecord {
+        self.unpack(&self.packed[i])
+    }
+
+    fn unpack(&self, p: &Packed) -> UsageRecord {
+        if p.flags & WIDE == 0 {
+            p.unpack()
+        } else {
+            self.wide[p.time as usize]
+        }
+    }
+
+    /// The `i`th record's time (Unix seconds), without unpacking the rest.
+    pub fn time(&self, i: usize) -> i64 {
+        let p = &self.packed[i];
+        if p.flags & WIDE == 0 {
+            EPOCH + p.time as i64
+        } else {
+            self.wide[p.time as usize].time
+        }
+    }
+
+    /// Replaces the `i`th record.
+    pub fn set(&mut self, i: usize, r: UsageRecord) {
+        let old = self.packed[i];
+        self.packed[i] = match (Packed::of(&r), old.flags & WIDE != 0) {
+            (Some(p), _) => p,
+            // Kept whole before: its slot is reused.
+            (None, true) => {
+                self.wide[old.time as usize] = r;
+                old
+            }
+            (None, false) => self.pack(&r),
+        };
+    }
+
+    /// Sets the `i`th record's source (see [`UsageRecord::source`]), in place.
+    pub fn set_source(&mut self, i: usize, source: u8) {
+        let p = &mut self.packed[i];
+        if p.flags & WIDE == 0 {
+            p.flags = (p.flags & !(0xff << 10)) | ((source as u32) << 10);
+        } else {
+            self.wide[p.time as usize].source = source;
+        }
+    }
+
+    /// Changes the `i`th record through `f`.
+    pub fn update(&mut self, i: usize, f: impl FnOnce(&mut UsageRecord)) {
+        let mut r = self.get(i);
+        f(&mut r);
+        self.set(i, r);
+    }
+
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            records: self,
+            inner: self.packed.iter(),
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.packed.clear();
+        self.wide.clear();
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.packed.reserve(n);
+    }
+
+    pub fn reserve_exact(&mut self, n: usize) {
+        self.packed.reserve_exact(n);
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.packed.shrink_to_fit();
+        self.wide.shrink_to_fit();
+    }
+
+    /// How many are kept whole (for tests and the benchmarks' accounting).
+    pub fn wide_count(&self) -> usize {
+        self.wide.len()
+    }
+
+    /// Bytes held (capacity, not length).
+    pub fn heap_bytes(&self) -> usize {
+        self.packed.capacity() * std::mem::size_of::<Packed>()
+            + self.wide.capacity() * std::mem::size_of::<UsageRecord>()
+    }
+
+    pub fn to_vec(&self) -> Vec<UsageRecord> {
+        self.iter().collect()
+    }
+}
+
+/// Equal when they hold the same records in the same order (however they are packed).
+impl PartialEq for Records {
+    fn eq(&self, other: &Records) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl From<Vec<UsageRecord>> for Records {
+    fn from(v: Vec<UsageRecord>) -> Records {
+        v.into_iter().collect()
+    }
+}
+
+impl FromIterator<UsageRecord> for Records {
+    fn from_iter<I: IntoIterator<Item = UsageRecord>>(iter: I) -> Records {
+        let mut r = Records::new();
+        r.extend(iter);
+        r
+    }
+}
+
+impl Extend<UsageRecord> for Records {
+    fn extend<I: IntoIterator<Item = UsageRecord>>(&mut self, iter: I) {
+        let iter = iter.into_iter();
+        self.packed.reserve(iter.size_hint().0);
+        for r in iter {
+            self.push(r);
+        }
+    }
+}
+
+/// The records in order, unpacked one at a time.
+#[derive(Clone)]
+pub struct Iter<'a> {
+    records: &'a Records,
+    inner: std::slice::Iter<'a, Packed>,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = UsageRecord;
+
+    fn next(&mut self) -> Option<UsageRecord> {
+        self.inner.next().map(|p| self.records.unpack(p))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<UsageRecord> {
+        self.inner.next_back().map(|p| self.records.unpack(p))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+impl<'a> IntoIterator for &'a Records {
+    type Item = UsageRecord;
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(time: i64) -> UsageRecord {
+        UsageRecord {
+            time,
+            model: 3,
+            project: 7,
+            session: 11,
+            tokens: Tokens {
+                uncached_input: 12,
+                cache_write_5m: 1_500,
+                cache_write_1h: 2_000,
+                cache_read: 180_000,
+                output: 900,
+            },
+            ..UsageRecord::REQUEST
+        }
+    }
+
+    /// Every value of every field comes back as it was pushed: packed where it fits, kept
+    /// whole where it does not, at the edges of each.
+    #[test]
+    fn every_record_reads_back_exactly_as_pushed() {
+        let base = request(1_780_000_000);
+        let mut cases = vec![base];
+        for bucket in BUCKETS {
+            cases.push(UsageRecord { bucket, ..base });
+        }
+        for tier in [
+            Tier::Standard,
+            Tier::Batch,
+            Tier::Priority,
+            Tier::PriorityOnDemand,
+            Tier::Flex,
+            Tier::FlexDiscount,
+        ] {
+            cases.push(UsageRecord { tier, ..base });
+        }
+        for context in [Context::Request, Context::Flag(false), Context::Flag(true)] {
+            cases.push(UsageRecord { context, ..base });
+        }
+        for geo in [Geo::NotAvailable, Geo::Global, Geo::Us] {
+            cases.push(UsageRecord { geo, ..base });
+        }
+        cases.push(UsageRecord {
+            speed: Speed::Fast,
+            ..base
+        });
+        for source in [0u8, 1, 77, 255] {
+            cases.push(UsageRecord { source, ..base });
+        }
+        cases.push(UsageRecord {
+            workspace: u32::MAX,
+            api_key: 1 << 31,
+            machine: 65_536,
+            ..base
+        });
+        // Times: the first and last second that pack, and either side of them.
+        for time in [
+            EPOCH,
+            EPOCH - 1,
+            EPOCH + u32::MAX as i64,
+            EPOCH + u32::MAX as i64 + 1,
+            0,
+            -86_400,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            cases.push(UsageRecord { time, ..base });
+        }
+        // Counts: the largest that pack, and one more.
+        for c in crate::domain::records::Category::ALL {
+            for v in [u32::MAX as u64, u32::MAX as u64 + 1, u64::MAX] {
+                let mut t = base.tokens.as_array();
+                t[c.index()] = v;
+                cases.push(UsageRecord {
+                    tokens: Tokens::from_array(t),
+                    ..base
+                });
+            }
+        }
+        for v in [0u64, 65_535, 65_536, u64::MAX] {
+            cases.push(UsageRecord {
+                web_search: v,
+                ..base
+            });
+            cases.push(UsageRecord {
+                requests: v,
+                ..base
+            });
+        }
+        let records: Records = cases.iter().copied().collect();
+        assert_eq!(records.len(), cases.len());
+        assert_eq!(records.to_vec(), cases);
+        for (i, r) in cases.iter().enumerate() {
+            assert_eq!(records.get(i), *r, "record {i}");
+            assert_eq!(records.time(i), r.time, "time of record {i}");
+        }
+        // 6 times outside 2000–2136, 10 token counts over 32 bits, 2 × 2 counts over 16 bits.
+        assert_eq!(records.wide_count(), 6 + 10 + 4);
+        assert_eq!(records.iter().next_back(), cases.last().copied());
+    }
+
+    /// Replacing a record keeps the others, reuses a whole record's slot for another whole
+    /// one, and packs one that now fits.
+    #[test]
+    fn a_replaced_record_reads_back_and_leaves_the_others() {
+        let a = request(1_780_000_000);
+        let huge = UsageRecord {
+            tokens: Tokens {
+                output: 5_000_000_000,
+                ..a.tokens
+            },
+            ..a
+        };
+        let mut records: Records = vec![a, huge, a].into();
+        assert_eq!(records.wide_count(), 1);
+        let bigger = UsageRecord {
+            requests: 1_000_000,
+            ..huge
+        };
+        records.set(1, bigger);
+        assert_eq!(records.wide_count(), 1, "the slot is reused");
+        records.set(0, huge);
+        assert_eq!(records.wide_count(), 2);
+        records.set(1, a);
+        assert_eq!(records.to_vec(), vec![huge, a, a]);
+        records.update(2, |r| r.tokens.output += 100);
+        assert_eq!(records.get(2).tokens.output, 1_000);
+        assert_eq!(
+            records,
+            Records::from(vec![
+                huge,
+                a,
+                UsageRecord {
+                    tokens: Tokens {
+                        output: 1_000,
+                        ..a.tokens
+                    },
+                    ..a
+                }
+            ])
+        );
+    }
+}
