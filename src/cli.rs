@@ -772,7 +772,7 @@ pub fn terminal_safe(s: &str) -> String {
         .collect()
 }
 
-pub fn render_report(r: &Report) -> String {
+pub fn render_report(r: &Report<'_>) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let rows: u64 = r.files.iter().map(|f| f.rows).sum();
@@ -784,7 +784,7 @@ pub fn render_report(r: &Report) -> String {
         money::count(r.rejected_total)
     );
     if r.files.len() <= 12 {
-        for f in &r.files {
+        for f in r.files {
             let _ = writeln!(
                 s,
                 "  {} [{}]: {} rows, {} rejected",
@@ -802,7 +802,7 @@ pub fn render_report(r: &Report) -> String {
         // note once (every file's notes are in --json).
         let mut by_format: std::collections::BTreeMap<&str, (usize, u64, u64, u64)> =
             Default::default();
-        for f in &r.files {
+        for f in r.files {
             let e = by_format.entry(f.format.label()).or_default();
             e.0 += 1;
             e.1 += f.rows;

@@ -487,6 +487,12 @@ impl Merger {
         }
         let room = MAX_REJECTED_KEPT.saturating_sub(data.rejected.len());
         data.rejected.extend(file.rejected.into_iter().take(room));
+        // Held to the end, one summary per file: a note made by `format!` has room for twice
+        // its words (at 10 GB, 134,482 files' 24 MB of notes took 65 MB).
+        for n in &mut file.summary.notes {
+            n.shrink_to_fit();
+        }
+        file.summary.notes.shrink_to_fit();
         data.files.push(file.summary);
     }
 

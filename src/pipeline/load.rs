@@ -409,6 +409,8 @@ pub fn load_unless_unchanged(
             }
         }
     }
+    // Not held through the merge (6.5 MB at 134,482 files).
+    drop(seen_files);
     let mut merger = Merger::new(MergeOptions {
         sum_overlaps: opts.sum_overlaps,
     });

@@ -284,7 +284,7 @@ impl Pipeline {
     }
 
     /// What `report --json` prints and the app's tables export.
-    pub fn report(&self) -> Report {
+    pub fn report(&self) -> Report<'_> {
         let mut r = report::build(
             &self.analysis.data,
             &self.analysis.table,
