@@ -843,7 +843,7 @@ fn checksum(parts: &[&[u8]]) -> u64 {
     h.digest()
 }
 
-fn checksummer() -> xxhash_rust::xxh3::Xxh3 {
+pub(super) fn checksummer() -> xxhash_rust::xxh3::Xxh3 {
     // xxh3 with its own seed: a torn or flipped entry fails it (the identity hash is xxh3
     // too, seeded differently).
     xxhash_rust::xxh3::Xxh3::with_seed(0x636f_7374_6c65_6e73)

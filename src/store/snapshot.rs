@@ -21,8 +21,8 @@
 //! kept: a merged dataset is final.
 
 use super::cache::{
-    FORMAT_VERSION, Key, Reader, RecordEncoder, decode_records, json_len, program_build,
-    put_varint, unframe, write_framed_atomically,
+    FORMAT_VERSION, Key, Reader, RecordEncoder, checksummer, decode_records, json_len,
+    program_build, put_varint, write_framed_atomically,
 };
 use crate::domain::dataset::{Dataset, DoubleCount, Overlap, Source};
 use crate::domain::packed::Records;
@@ -31,6 +31,7 @@ use crate::import::{BilledRow, FileSummary, Identity, Options, Rejected};
 use integer_encoding::VarInt;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -329,16 +330,16 @@ fn encode_records_in_parts(
 /// the files are being examined; compare its manifest before using it.
 pub fn read(cache_dir: &Path, inputs: &Inputs) -> Option<Snapshot> {
     let file = inputs.file(cache_dir);
-    let bytes = std::fs::read(&file).ok()?;
-    let marked = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
-    decode(&bytes, file, marked)
+    let f = std::fs::File::open(&file).ok()?;
+    let meta = f.metadata().ok()?;
+    let marked = meta.modified().ok();
+    read_from(f, meta.len(), file, marked)
 }
 
 /// [`read`], only if the snapshot was made from manifest `m`: its start is read first (the
 /// header's first field is the manifest) and the rest only when it matches, so that a
 /// snapshot of files that have changed since costs one small read, not a decode.
 pub fn read_if(cache_dir: &Path, inputs: &Inputs, m: &Manifest) -> Option<Snapshot> {
-    use std::io::Read;
     let file = inputs.file(cache_dir);
     let mut f = std::fs::File::open(&file).ok()?;
     let mut head = [0u8; 16 + 4 + 8 + 40];
@@ -353,26 +354,66 @@ pub fn read_if(cache_dir: &Path, inputs: &Inputs, m: &Manifest) -> Option<Snapsh
     read(cache_dir, inputs)
 }
 
-fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Snapshot> {
-    let (header_bytes, body) = unframe(MAGIC, bytes)?;
-    // The header (JSON, mostly file summaries) and the records decode side by side.
-    let (h, records) = rayon::join(
-        || serde_json::from_slice::<Header>(header_bytes).ok(),
-        || {
-            let mut r = Reader { b: body, at: 0 };
-            let rlen = r.u64_fixed()? as usize;
-            let mut rr = Reader {
-                b: r.take(rlen)?,
-                at: 0,
-            };
-            // Straight into the dataset's records: a snapshot keeps no identities.
-            let mut records = Records::new();
-            decode_records(&mut rr, u32::MAX as usize, &mut records)?;
-            // No reported costs per record, and nothing after.
-            (rr.varint()? == 0 && rr.at == rr.b.len()).then_some((records, r.at))
+/// `n` bytes of `f`, or `None` when it has fewer.
+fn read_exactly(f: &mut impl Read, n: u64) -> Option<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(usize::try_from(n).ok()?).ok()?;
+    f.take(n).read_to_end(&mut v).ok()?;
+    (v.len() as u64 == n).then_some(v)
+}
+
+/// A snapshot of `len` bytes framed as [`super::cache::frame`] frames it (magic, version,
+/// header length and header, body length and body, checksum), read from `f` a part at a
+/// time: the header is parsed while the body is read and decoded, and each part's bytes are
+/// let go once decoded. Read whole, a 10 GB import's 169 MB snapshot was held until both were
+/// decoded, the largest part of its peak besides the records. Nothing is used unless the
+/// checksum of both parts matches and nothing follows it.
+fn read_from(
+    mut f: impl Read + Send,
+    len: u64,
+    file: PathBuf,
+    marked: Option<SystemTime>,
+) -> Option<Snapshot> {
+    let mut fixed = [0u8; 16 + 4 + 8];
+    f.read_exact(&mut fixed).ok()?;
+    if fixed[..16] != MAGIC[..]
+        || u32::from_le_bytes(fixed[16..20].try_into().ok()?) != FORMAT_VERSION
+    {
+        return None;
+    }
+    let hlen = u64::from_le_bytes(fixed[20..28].try_into().ok()?);
+    // What the file's length leaves for the body, after the header and the two 8-byte words
+    // around it (the body's length, the checksum).
+    let blen = len.checked_sub(28 + 16)?.checked_sub(hlen)?;
+    let header = read_exactly(&mut f, hlen)?;
+    let mut sum = checksummer();
+    sum.update(&hlen.to_le_bytes());
+    sum.update(&header);
+    let (h, body) = rayon::join(
+        move || serde_json::from_slice::<Header>(&header).ok(),
+        move || {
+            let mut word = [0u8; 8];
+            f.read_exact(&mut word).ok()?;
+            if u64::from_le_bytes(word) != blen {
+                return None;
+            }
+            let body = read_exactly(&mut f, blen)?;
+            sum.update(&blen.to_le_bytes());
+            sum.update(&body);
+            f.read_exact(&mut word).ok()?;
+            let mut more = [0u8; 1];
+            if u64::from_le_bytes(word) != sum.digest() || f.read(&mut more).ok()? != 0 {
+                return None;
+            }
+            decode_body(&body)
         },
     );
-    let (h, (mut records, at)) = (h?, records?);
+    let (h, body) = (h?, body?);
+    let Body {
+        mut records,
+        sources,
+        reported,
+    } = body;
     let symbols = Symbols::from_names(&h.symbols)?;
     let n_symbols = symbols.len() as u32;
     if records
@@ -381,16 +422,13 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
     {
         return None;
     }
-    // The records come first in the body; their sources and the reported costs follow.
-    let mut r = Reader { b: body, at };
-    let sources = r.take(records.len())?;
     if sources.iter().any(|&s| s as usize >= h.sources.len()) {
         return None;
     }
     for (i, &source) in sources.iter().enumerate() {
         records.set_source(i, source);
     }
-    let mut data = Dataset {
+    let data = Dataset {
         symbols,
         records,
         billed: h.billed,
@@ -404,23 +442,54 @@ fn decode(bytes: &[u8], file: PathBuf, marked: Option<SystemTime>) -> Option<Sna
         notes: h.notes,
         unrecognised: h.unrecognised.clone(),
         history: h.history,
+        reported,
         ..Dataset::default()
     };
-    let k = r.varint()? as usize;
-    if k > body.len() / 16 {
-        return None;
-    }
-    data.reported.reserve(k);
-    for _ in 0..k {
-        let time = r.u64_fixed()? as i64;
-        data.reported.push((time, f64::from_bits(r.u64_fixed()?)));
-    }
-    (r.at == body.len()).then_some(Snapshot {
+    Some(Snapshot {
         manifest: Manifest(h.manifest),
         data,
         unrecognised: h.unrecognised,
         file,
         marked,
+    })
+}
+
+/// What a snapshot's body holds: the records, then each one's source, then the reported
+/// costs.
+struct Body {
+    records: Records,
+    sources: Vec<u8>,
+    reported: Vec<(i64, f64)>,
+}
+
+fn decode_body(body: &[u8]) -> Option<Body> {
+    let mut r = Reader { b: body, at: 0 };
+    let rlen = r.u64_fixed()? as usize;
+    let mut rr = Reader {
+        b: r.take(rlen)?,
+        at: 0,
+    };
+    // Straight into the dataset's records: a snapshot keeps no identities.
+    let mut records = Records::new();
+    decode_records(&mut rr, u32::MAX as usize, &mut records)?;
+    // No reported costs per record, and nothing after.
+    if rr.varint()? != 0 || rr.at != rr.b.len() {
+        return None;
+    }
+    let sources = r.take(records.len())?.to_vec();
+    let k = r.varint()? as usize;
+    if k > body.len() / 16 {
+        return None;
+    }
+    let mut reported = Vec::with_capacity(k);
+    for _ in 0..k {
+        let time = r.u64_fixed()? as i64;
+        reported.push((time, f64::from_bits(r.u64_fixed()?)));
+    }
+    (r.at == body.len()).then_some(Body {
+        records,
+        sources,
+        reported,
     })
 }
 
@@ -476,5 +545,49 @@ mod tests {
         assert_eq!(back.data.sources.len(), 2);
         assert_eq!(back.unrecognised, vec!["odd.txt".to_owned()]);
         assert_eq!(back.data.symbols.names(), data.symbols.names());
+    }
+
+    /// A snapshot read a part at a time is used only whole and intact: cut anywhere, one
+    /// byte changed anywhere, or a byte added after it, it is not used.
+    #[test]
+    fn a_snapshot_cut_changed_or_extended_anywhere_is_not_used() {
+        let mut data = Dataset::default();
+        let model = data.symbols.intern("claude-sonnet-4-5");
+        data.sources = vec![Source::of(Format::ClaudeCodeJsonl, Bucket::Request)];
+        data.records = (0..5)
+            .map(|i| UsageRecord {
+                time: 1_780_000_000 + i * 60,
+                model,
+                tokens: Tokens {
+                    output: 100 + i as u64,
+                    ..Tokens::default()
+                },
+                ..UsageRecord::REQUEST
+            })
+            .collect();
+        data.reported = vec![(1_780_000_000, 0.25)];
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = Inputs::new(&[dir.path().to_path_buf()], &Options::default()).unwrap();
+        let m = Manifest::from_raw(7);
+        write(dir.path(), &inputs, &m, &data, &[]);
+        let file = inputs.file(dir.path());
+        let bytes = std::fs::read(&file).unwrap();
+        let read_bytes = |b: &[u8]| read_from(b, b.len() as u64, file.clone(), None);
+        let whole = read_bytes(&bytes).expect("the intact snapshot reads");
+        assert_eq!(whole.data.records, data.records);
+        assert_eq!(whole.data.reported, data.reported);
+        for cut in 0..bytes.len() {
+            assert!(read_bytes(&bytes[..cut]).is_none(), "cut at {cut}");
+        }
+        for at in 0..bytes.len() {
+            let mut changed = bytes.clone();
+            changed[at] ^= 0x10;
+            assert!(read_bytes(&changed).is_none(), "byte {at} changed");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(read_bytes(&longer).is_none(), "a byte added");
+        // A length that says more than the file has is not believed.
+        assert!(read_from(&bytes[..], bytes.len() as u64 + 1, file.clone(), None).is_none());
     }
 }
