@@ -5,7 +5,7 @@
 //! outcome is known exactly (line duplication, column swap) the tokens imported equal a sum
 //! computed here independently (csv crate / serde_json), not by the importer.
 
-use costlens::domain::dataset::Dataset;
+use costlens::domain::dataset::{Dataset, MAX_REJECTED_EXAMPLES};
 use costlens::import::{self, Format, Options, ParsedFile, detect_format};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -84,7 +84,13 @@ fn parse_and_account(name: &str, bytes: &[u8]) -> Option<ParsedFile> {
     };
     let format = format.expect("parse_bytes succeeded, so detection did");
     let s = &p.summary;
-    assert_eq!(s.rejected, p.rejected.len() as u64);
+    // Every rejected line is counted; the first 100 of a file are kept as examples (a flipped
+    // byte in a 120-line CSV's header rejects all 119 rows).
+    assert_eq!(s.rejected, p.rejected_total);
+    assert_eq!(
+        p.rejected.len() as u64,
+        p.rejected_total.min(MAX_REJECTED_EXAMPLES as u64)
+    );
     for r in &p.rejected {
         assert!(!r.reason.is_empty(), "a rejection without a reason: {r:?}");
         assert!(r.line >= 1, "{r:?}");
@@ -393,6 +399,18 @@ fn samples() -> &'static Samples {
             (SUBAGENT, sample(SUBAGENT)),
         ],
     })
+}
+
+/// Found by `bytes_flipped`: one changed byte in the cost export's header line rejects all
+/// 119 of its rows; every one is counted, and the first 100 are kept as examples.
+#[test]
+fn more_rejected_lines_than_examples_are_all_counted() {
+    let (name, bytes) = &samples().all[1];
+    let p = parse_and_account(name, &flip(bytes, &[(10_996_404_949_286_231_604, 0)]))
+        .expect("still parses");
+    assert_eq!(p.rejected_total, 119);
+    assert_eq!(p.summary.rejected, 119);
+    assert_eq!(p.rejected.len(), MAX_REJECTED_EXAMPLES);
 }
 
 /// The untouched samples: the independent sums agree with the importers (this is what makes
