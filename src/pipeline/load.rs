@@ -134,6 +134,14 @@ pub struct Loaded {
     pub manifest: Option<Manifest>,
 }
 
+/// A batch of the files an import found: the first one's index, and each one's path (as
+/// shown) and key.
+struct WalkBatch {
+    first: usize,
+    paths: Vec<PathBuf>,
+    keys: Vec<Option<cache::Key>>,
+}
+
 /// Keeping usage in the history database while loading, and reading back what only it has.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistoryChoice {
@@ -300,13 +308,16 @@ pub fn load_unless_unchanged(
         .filter(|_| {
             errors.is_empty() && file_paths.len() > 1 && total >= snapshot::MIN_SNAPSHOT_BYTES
         })
-        .and_then(|(dir, i)| Some((dir, i, i.manifest(&file_paths, &in_folders, &keys)?)))
-        // The history's revision: a snapshot made before it changed (usage forgotten, or
-        // recorded by another import) is not used.
-        .map(|(dir, i, m)| {
-            let rev = state.as_ref().map_or(0, |s| s.1);
-            (dir, i, m.with(&rev.to_le_bytes()))
-        });
+        .and_then(|(dir, i)| Some((dir, i, i.manifest(&file_paths, &in_folders, &keys)?)));
+    // Of the files alone; the history's revision is added to it (now, and again after this
+    // import's own records are committed), so that the walk need not be kept to the end.
+    let files_manifest = manifest.map(|(_, _, m)| m);
+    // The history's revision: a snapshot made before it changed (usage forgotten, or
+    // recorded by another import) is not used.
+    let manifest = manifest.map(|(dir, i, m)| {
+        let rev = state.as_ref().map_or(0, |s| s.1);
+        (dir, i, m.with(&rev.to_le_bytes()))
+    });
     if let (Some((dir, i, m)), Some(since)) = (&manifest, since)
         && since == *m
         && warnings.is_empty()
@@ -350,21 +361,6 @@ pub fn load_unless_unchanged(
             manifest: clean.then_some(*m),
         };
     }
-    // Borrowed from the keys where there is one (a copy of every path was 15 MB at 134,482
-    // files, held through the merge).
-    let absolute: Vec<std::borrow::Cow<str>> = keys
-        .iter()
-        .zip(&file_paths)
-        .map(|(k, p)| match k {
-            Some(k) => std::borrow::Cow::Borrowed(k.path.as_str()),
-            None => std::borrow::Cow::Owned(
-                std::path::absolute(p)
-                    .unwrap_or_else(|_| p.clone())
-                    .to_string_lossy()
-                    .into_owned(),
-            ),
-        })
-        .collect();
     timing("load: examine the files", t);
     let t = std::time::Instant::now();
     let recorded = match hist.as_ref().map(History::recorded_stamps) {
@@ -442,34 +438,69 @@ pub fn load_unless_unchanged(
             .filter(parsed)
             .filter_map(|i| keys[i].as_ref()),
     );
-    let parse_batch = |range: std::ops::Range<usize>| {
-        let batch: Vec<usize> = range.filter(parsed).collect();
-        let batch_paths: Vec<PathBuf> = batch.iter().map(|&i| file_paths[i].clone()).collect();
-        let batch_keys = batch.iter().map(|&i| keys[i].clone()).collect();
+    // History databases given as inputs are read after the logs.
+    let team: Vec<(usize, PathBuf)> = (0..file_paths.len())
+        .filter(|&i| is_team[i] && !same[i])
+        .map(|i| (i, file_paths[i].clone()))
+        .collect();
+    // Each batch owns its files' paths and keys, and they go with it once it is merged: held
+    // to the end of the import, the walk's 134,482 paths and keys were 50 MB of a 10 GB
+    // import's peak. Kept instead: each file's path key, for the history's deleted logs.
+    let mut walked = file_paths.into_iter().zip(keys);
+    let batches: Vec<WalkBatch> = ranges
+        .into_iter()
+        .map(|r| {
+            let (paths, keys) = walked.by_ref().take(r.len()).unzip();
+            WalkBatch {
+                first: r.start,
+                paths,
+                keys,
+            }
+        })
+        .collect();
+    let mut present: history::PathKeyed<()> = Default::default();
+    let parse_batch = |b: WalkBatch| {
+        let picked: Vec<usize> = (0..b.paths.len())
+            .filter(|j| parsed(&(b.first + j)))
+            .collect();
+        let batch_paths: Vec<PathBuf> = picked.iter().map(|&j| b.paths[j].clone()).collect();
+        let batch_keys = picked.iter().map(|&j| b.keys[j].clone()).collect();
         let outcomes = run.parse(&batch_paths, batch_keys, opts, control);
-        (batch, outcomes)
+        (b, picked, outcomes)
     };
     // One thread parses the batches in turn, handing each over when the last is taken: one
     // batch is merged while the next is parsed, never more.
     let cancelled = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(0);
         scope.spawn(move || {
-            for r in ranges {
-                if tx.send(parse_batch(r)).is_err() {
+            for b in batches {
+                if tx.send(parse_batch(b)).is_err() {
                     break;
                 }
             }
         });
-        for (batch, outcomes) in rx.iter() {
+        for (b, picked, outcomes) in rx.iter() {
             if control.is_cancelled() {
                 // The parsing thread stops at its next hand-over (the receiver is gone).
                 return true;
             }
-            for (&i, r) in batch.iter().zip(outcomes) {
+            for (p, k) in b.paths.iter().zip(&b.keys) {
+                let key = match k {
+                    Some(k) => history::path_key(&k.path),
+                    None => history::path_key(
+                        &std::path::absolute(p)
+                            .unwrap_or_else(|_| p.clone())
+                            .to_string_lossy(),
+                    ),
+                };
+                present.insert(key, ());
+            }
+            for (&j, r) in picked.iter().zip(outcomes) {
+                let i = b.first + j;
                 match r {
                     Ok((p, _from_cache)) => {
                         if let (Some(rec), Some(choice), Some(k)) =
-                            (recorder.as_mut(), history, keys[i].as_ref())
+                            (recorder.as_mut(), history, b.keys[j].as_ref())
                             && record_failed.is_none()
                             && history_keeps(choice, p.summary.format, in_folders[i])
                             && recorded.get(&history::path_key(&k.path)) != Some(&stamp_of(k))
@@ -489,7 +520,7 @@ pub fn load_unless_unchanged(
                     }
                     Err(ImportError::Unrecognised(..)) if in_folders[i] => loaded
                         .unrecognised_in_folders
-                        .push(file_paths[i].display().to_string()),
+                        .push(b.paths[j].display().to_string()),
                     Err(e) => errors.push(e),
                 }
             }
@@ -530,7 +561,6 @@ pub fn load_unless_unchanged(
         warnings.push(history_failed(&mut hist, e));
     }
     if let (Some(h), Some(choice)) = (hist.as_ref(), history) {
-        let present: rustc_hash::FxHashSet<&str> = absolute.iter().map(|p| &**p).collect();
         let scope: Vec<String> = paths
             .iter()
             .map(|p| {
@@ -540,7 +570,9 @@ pub fn load_unless_unchanged(
                     .into_owned()
             })
             .collect();
-        let gone = h.recorded_files_where(|p| !present.contains(p) && within(p, &scope));
+        let gone = h.recorded_files_where(|p| {
+            !present.contains_key(&history::path_key(p)) && within(p, &scope)
+        });
         match gone.and_then(|(gone, _)| h.read(Some(&gone), "")) {
             Ok(parts) => {
                 for mut part in parts {
@@ -564,10 +596,7 @@ pub fn load_unless_unchanged(
         }
     }
     // History databases given as inputs: every request they hold, under their machine.
-    for (i, p) in file_paths.iter().enumerate() {
-        if !is_team[i] || same[i] {
-            continue;
-        }
+    for (_, p) in &team {
         match History::open_read_only(p) {
             Ok(h) => {
                 let machine = machine_label(p, &h);
@@ -619,8 +648,10 @@ pub fn load_unless_unchanged(
     let read_error =
         (loaded.data.rejected.iter()).any(|r| r.reason.starts_with(import::READ_ERROR));
     // Made with the history as it is now (this import's records committed).
-    let manifest = manifest.map(|(dir, i, _)| (dir, i));
-    let manifest = manifest.and_then(|(dir, i)| {
+    let manifest = manifest
+        .zip(files_manifest)
+        .map(|((dir, i, _), m)| (dir, i, m));
+    let manifest = manifest.and_then(|(dir, i, files_manifest)| {
         let rev = match (&hist, &state) {
             // The revision must be the one this import started from plus its own commit:
             // another process's write in between (a `history forget`, another import) may
@@ -632,12 +663,7 @@ pub fn load_unless_unchanged(
             (None, Some(_)) => return None,
             _ => 0,
         };
-        Some((
-            dir,
-            i,
-            i.manifest(&file_paths, &in_folders, &keys)?
-                .with(&rev.to_le_bytes()),
-        ))
+        Some((dir, i, files_manifest.with(&rev.to_le_bytes())))
     });
     if let Some((dir, inputs, m)) = &manifest
         && loaded.errors.is_empty()
