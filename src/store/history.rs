@@ -235,13 +235,30 @@ pub struct Stats {
     pub integrity: String,
 }
 
+/// The page cache (`PRAGMA cache_size`: negative is KiB) of a history being written: it
+/// holds the identity index of a large history, so recording an import writes each page once
+/// instead of spilling and reading it again.
+const RECORDING_CACHE: i64 = -16384;
+
+/// Files recorded by one import from which the page cache is [`RECORDING_CACHE`].
+const MANY_FILES: u64 = 64;
+
+/// Every name's id, by the name's [`path_key`].
+fn read_names(conn: &Connection) -> rusqlite::Result<PathKeyed<i64>> {
+    let mut map = PathKeyed::default();
+    let mut st = conn.prepare("SELECT id, name FROM names")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let name = r.get_ref(1)?.as_str()?;
+        map.insert(path_key(name), r.get::<_, i64>(0)?);
+    }
+    Ok(map)
+}
+
 /// An open history database.
 pub struct History {
     conn: Connection,
     path: PathBuf,
-    /// Name id of each name, loaded when first needed, by the name's [`path_key`]: a
-    /// folder's session names held as strings were 25 MB of a 10 GB import.
-    names: Option<PathKeyed<i64>>,
     /// Said while opening (a corrupt database set aside...).
     pub notes: Vec<String>,
 }
@@ -434,16 +451,13 @@ impl History {
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(err)?;
         let _ = mode;
-        // A page cache that holds the identity index of a large history: recording an
-        // import then writes each page once instead of spilling and reading it again.
-        conn.execute_batch(
-            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384;",
-        )
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size={RECORDING_CACHE};"
+        ))
         .map_err(err)?;
         let mut h = History {
             conn,
             path: path.to_path_buf(),
-            names: None,
             notes: Vec::new(),
         };
         h.check_or_create(true)?;
@@ -464,7 +478,6 @@ impl History {
         let mut h = History {
             conn,
             path: path.to_path_buf(),
-            names: None,
             notes: Vec::new(),
         };
         h.check_or_create(false)?;
@@ -564,6 +577,10 @@ impl History {
     /// merges, and at 134,482 files the paths and their table took 47 MB at the peak, this
     /// takes under 7 MB.
     pub fn recorded_stamps(&self) -> Result<PathKeyed<FileStamp>, HistoryError> {
+        self.scanning(|| self.read_stamps())
+    }
+
+    fn read_stamps(&self) -> Result<PathKeyed<FileStamp>, HistoryError> {
         let mut st = self
             .conn
             .prepare("SELECT path, size, mtime_ns, ctime_ns, ino FROM files")
@@ -584,9 +601,29 @@ impl History {
         Ok(out)
     }
 
+    /// Runs `scan` (one pass over a table, which a page cache does not help) with a small page
+    /// cache, and lets the pages go after it: an import holds what the scans return while it
+    /// merges, and at 134,482 files the pages of the files table filled most of the 16 MB
+    /// cache kept for recording, at a 10 GB import's peak.
+    fn scanning<T>(&self, scan: impl FnOnce() -> T) -> T {
+        let _ = self.conn.execute_batch("PRAGMA cache_size=-1024");
+        let out = scan();
+        let _ = self.conn.execute_batch(&format!(
+            "PRAGMA shrink_memory; PRAGMA cache_size={RECORDING_CACHE};"
+        ));
+        out
+    }
+
     /// The ids of the files recorded whose absolute path `pick` picks, and how many files
     /// are recorded in all: the paths are looked at one at a time, never held.
     pub fn recorded_files_where(
+        &self,
+        pick: impl FnMut(&str) -> bool,
+    ) -> Result<(Vec<i64>, u64), HistoryError> {
+        self.scanning(|| self.files_where(pick))
+    }
+
+    fn files_where(
         &self,
         mut pick: impl FnMut(&str) -> bool,
     ) -> Result<(Vec<i64>, u64), HistoryError> {
@@ -607,32 +644,6 @@ impl History {
         Ok((picked, all))
     }
 
-    fn load_names(&mut self) -> Result<(), HistoryError> {
-        if self.names.is_some() {
-            return Ok(());
-        }
-        let mut map = PathKeyed::default();
-        {
-            let mut st = self
-                .conn
-                .prepare("SELECT id, name FROM names")
-                .map_err(|e| HistoryError::sqlite(&self.path, e))?;
-            let mut rows = st
-                .query([])
-                .map_err(|e| HistoryError::sqlite(&self.path, e))?;
-            while let Some(r) = rows
-                .next()
-                .map_err(|e| HistoryError::sqlite(&self.path, e))?
-            {
-                let name = r.get_ref(1).map_err(|e| self.err(e))?;
-                let name = name.as_str().map_err(|e| self.err(e.into()))?;
-                map.insert(path_key(name), r.get::<_, i64>(0).map_err(|e| self.err(e))?);
-            }
-        }
-        self.names = Some(map);
-        Ok(())
-    }
-
     /// Records the usage of `files` in one transaction (see [`Recorder::add`]). Returns how
     /// many records were written.
     pub fn record(&mut self, files: &[FileUsage]) -> Result<u64, HistoryError> {
@@ -647,16 +658,16 @@ impl History {
     /// is kept unless [`Recorder::commit`] is called (a killed import keeps the history as
     /// it was).
     pub fn recorder(&mut self) -> Result<Recorder<'_>, HistoryError> {
-        self.load_names()?;
-        let names = self.names.take().unwrap_or_default();
         let path = self.path.clone();
+        // Small until the import records many files (see `Recorder::add`).
+        let _ = self.conn.execute_batch("PRAGMA cache_size=-1024");
         let tx = self
             .conn
             .transaction()
             .map_err(|e| HistoryError::sqlite(&path, e))?;
         Ok(Recorder {
             tx,
-            names,
+            names: None,
             path,
             written: 0,
             files: 0,
@@ -923,7 +934,10 @@ impl History {
 /// An open write transaction of a [`History`]: see [`History::recorder`].
 pub struct Recorder<'h> {
     tx: rusqlite::Transaction<'h>,
-    names: PathKeyed<i64>,
+    /// Name id of each name, by the name's [`path_key`], read when the first file is
+    /// recorded (an import that records nothing, or a few appended lines, does not hold the
+    /// 280,000 names of a 10 GB folder's history).
+    names: Option<PathKeyed<i64>>,
     path: PathBuf,
     written: u64,
     files: u64,
@@ -968,6 +982,10 @@ impl Recorder<'_> {
             .map_err(e)?;
         // Name ids of the file's symbols, added where new.
         let mut ids: Vec<i64> = Vec::with_capacity(f.symbols.len());
+        if self.names.is_none() {
+            self.names = Some(read_names(tx).map_err(e)?);
+        }
+        let names = self.names.as_mut().expect("read above");
         {
             let mut add_name = tx
                 .prepare_cached("INSERT INTO names (name) VALUES (?1)")
@@ -975,12 +993,12 @@ impl Recorder<'_> {
             for s in 0..f.symbols.len() as u32 {
                 let n = f.symbols.get(s);
                 let key = path_key(n);
-                let id = match self.names.get(&key) {
+                let id = match names.get(&key) {
                     Some(&i) => i,
                     None => {
                         add_name.execute([n]).map_err(e)?;
                         let i = tx.last_insert_rowid();
-                        self.names.insert(key, i);
+                        names.insert(key, i);
                         i
                     }
                 };
@@ -1024,6 +1042,11 @@ impl Recorder<'_> {
         }
         self.written += n;
         self.files += 1;
+        // Recording many files (a first import): the page cache that holds the identity
+        // index, so that each page is written once instead of spilled and read again.
+        if self.files == MANY_FILES {
+            let _ = tx.execute_batch(&format!("PRAGMA cache_size={RECORDING_CACHE}"));
+        }
         Ok(n)
     }
 
