@@ -278,7 +278,7 @@ fn only_a_header_imports_nothing_and_says_so() {
         assert!(p.records.is_empty());
         assert!(p.rejected.is_empty());
         assert_eq!(
-            p.summary.notes,
+            p.summary.notes.iter().map(|n| &**n).collect::<Vec<&str>>(),
             vec!["only a header: no usage rows".to_owned()]
         );
     }

@@ -93,7 +93,15 @@ fn only_a_header() {
     let parsed = parse(&p).expect("a header is a valid, empty export");
     assert_eq!(parsed.summary.rows, 0);
     assert!(parsed.rejected.is_empty());
-    assert_eq!(parsed.summary.notes, ["only a header: no usage rows"]);
+    assert_eq!(
+        parsed
+            .summary
+            .notes
+            .iter()
+            .map(|n| &**n)
+            .collect::<Vec<&str>>(),
+        ["only a header: no usage rows"]
+    );
     let (code, _, err) = report(&[&p]);
     assert_eq!(code, 1);
     assert_eq!(err.trim(), "costlens: nothing could be imported");

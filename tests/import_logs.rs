@@ -826,7 +826,7 @@ fn admin_usage_pages_in_every_layout_bucket_width_and_dimension() {
     let p = import::parse_bytes("empty.json", empty.as_bytes(), &Options::default()).unwrap();
     assert!(p.records.is_empty() && p.rejected.is_empty());
     assert_eq!(
-        p.summary.notes,
+        p.summary.notes.iter().map(|n| &**n).collect::<Vec<&str>>(),
         ["no usage in this report (1 empty buckets)"]
     );
 }

@@ -257,7 +257,10 @@ fn admin_cost_report_description_only_bills_every_result() {
     assert!(b.iter().all(|r| r.rounding_usd == 0.005));
     assert!(b.iter().all(|r| r.time == day(2025, 9, 1)));
     // Nothing was left unattributed.
-    assert_eq!(p.summary.notes, Vec::<String>::new());
+    assert_eq!(
+        p.summary.notes.iter().map(|n| &**n).collect::<Vec<&str>>(),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -319,7 +322,7 @@ fn admin_cost_report_descriptions_name_model_category_and_ttl() {
     assert_eq!(p.symbols.get(last.workspace), "wrkspc_01");
     assert!(!b[0].long_context);
     assert_eq!(
-        p.summary.notes,
+        p.summary.notes.iter().map(|n| &**n).collect::<Vec<&str>>(),
         [
             "2 cost results were kept without a model or token type: neither their fields nor their description name one (descriptions such as \"Priority Tier Commitment\"); they count in the billed total but not by model or token type (save the report with group_by[]=description for both)"
         ]
@@ -339,7 +342,7 @@ fn admin_cost_report_odd_values_keep_the_money() {
     assert_eq!(p.billed[0].category, None);
     assert_eq!(p.billed[1].geo, Geo::NotAvailable);
     assert_eq!(
-        p.summary.notes,
+        p.summary.notes.iter().map(|n| &**n).collect::<Vec<&str>>(),
         [
             "1 cost results were kept without a model or token type: neither their fields nor their description name one (they have no description); they count in the billed total but not by model or token type (save the report with group_by[]=description for both)",
             "2 cost results have values not understood (inference_geo \"eu\"; service_tier \"turbo\"; token_type \"cache_creation.ephemeral_24h_input_tokens\"): kept as billed money, shown as standard tier / no geo / standard speed / no token type"
@@ -439,7 +442,7 @@ fn a_pretty_printed_message_json_is_one_response() {
     assert!(matches!(p.records[0].1, Identity::Message { .. }));
     assert_eq!(p.summary.default_dated, 1);
     assert_eq!(
-        p.summary.notes,
+        p.summary.notes.iter().map(|n| &**n).collect::<Vec<&str>>(),
         ["1 responses carry no time: dated 2026-10-03 (the date given)"]
     );
     // In memory, without a date, it cannot be placed in time: rejected with the reason.
@@ -464,11 +467,9 @@ fn concatenated_pretty_messages_are_several_responses() {
     );
     let r = &p.records[0].0;
     assert_eq!((r.geo, r.speed), (Geo::Us, Speed::Fast));
-    assert!(
-        p.summary
-            .notes
-            .contains(&"2 responses carry no time: dated 2026-10-03 (the date given)".to_owned())
-    );
+    assert!(p.summary.notes.contains(&std::sync::Arc::<str>::from(
+        "2 responses carry no time: dated 2026-10-03 (the date given)".to_owned()
+    )));
     assert!(
         p.summary.notes.iter().any(|n| n.starts_with(
             "1 lines give cache writes only as cache_creation_input_tokens"
@@ -572,7 +573,7 @@ fn an_sse_stream_with_two_messages_and_an_error_stream() {
     assert!(p.records.iter().all(|(r, _)| r.time == day(2026, 10, 3)));
     assert_eq!((p.summary.rows, p.summary.skipped), (2, 1));
     assert_eq!(
-        p.summary.notes,
+        p.summary.notes.iter().map(|n| &**n).collect::<Vec<&str>>(),
         [
             "2 responses carry no time: dated 2026-10-03 (the date given)",
             "1 streams ended in an error event (not billed) and were skipped"
@@ -672,10 +673,22 @@ fn undated_files_take_the_file_date_and_say_so() {
     };
     let f = &d.files;
     assert_eq!(f[0].format, "Messages API log");
-    assert!(f[0].notes.contains(&note(2)), "{:?}", f[0].notes);
+    assert!(
+        f[0].notes.contains(&std::sync::Arc::<str>::from(note(2))),
+        "{:?}",
+        f[0].notes
+    );
     assert_eq!((f[0].rows, f[0].skipped, f[0].default_dated), (2, 1, 2));
-    assert!(f[1].notes.contains(&note(1)), "{:?}", f[1].notes);
-    assert!(f[2].notes.contains(&note(2)), "{:?}", f[2].notes);
+    assert!(
+        f[1].notes.contains(&std::sync::Arc::<str>::from(note(1))),
+        "{:?}",
+        f[1].notes
+    );
+    assert!(
+        f[2].notes.contains(&std::sync::Arc::<str>::from(note(2))),
+        "{:?}",
+        f[2].notes
+    );
     assert_eq!(f[2].default_dated, 2);
     // The log's tokens: 11 + 33 in, 55 read, 22 + 44 out.
     let log: Vec<UsageRecord> = d.records.iter().take(2).collect();
@@ -693,9 +706,9 @@ fn a_given_date_wins_over_the_file_date() {
     assert!(d.records.iter().all(|r| r.time == day(2026, 11, 5)));
     for (f, n) in d.files.iter().zip([2, 1, 2]) {
         assert!(
-            f.notes.contains(&format!(
+            f.notes.contains(&std::sync::Arc::<str>::from(format!(
                 "{n} responses carry no time: dated 2026-11-05 (the date given)"
-            )),
+            ))),
             "{:?}",
             f.notes
         );
@@ -764,8 +777,7 @@ fn batch_results_use_the_same_dating_rule() {
     assert_eq!(p.records[0].0.tier, Tier::Batch);
     assert_eq!(p.summary.default_dated, 1);
     assert!(p.summary.notes.contains(
-        &"1 results carry no time: dated 2026-10-03, the file's modification date; give --date YYYY-MM-DD to set another".to_owned()
-    ));
+        &std::sync::Arc::<str>::from("1 results carry no time: dated 2026-10-03, the file's modification date; give --date YYYY-MM-DD to set another".to_owned())));
     let p = import::parse_bytes("b.jsonl", line.as_bytes(), &Options::default()).unwrap();
     assert_eq!(
         rejected(&p),
@@ -887,7 +899,10 @@ fn a_claude_code_tree_imports_every_line_with_usage() {
         "1 lines have inference_geo \"eu-west\" (1), not understood: priced as global",
         "1 lines have speed \"turbo\" (1), not understood: priced at standard speed",
     ] {
-        assert!(notes.contains(&n.to_owned()), "{n} not in {notes:?}");
+        assert!(
+            notes.contains(&std::sync::Arc::<str>::from(n.to_owned())),
+            "{n} not in {notes:?}"
+        );
     }
 }
 
@@ -905,7 +920,10 @@ fn claude_code_lines_with_unknown_nested_usage_objects_parse() {
     let r = &p.records[0].0;
     assert_eq!(models(&p), ["claude-fable-5-2[1m]"]);
     assert_eq!((r.geo, r.speed, r.web_search), (Geo::Us, Speed::Fast, 3));
-    assert_eq!(p.summary.notes, Vec::<String>::new());
+    assert_eq!(
+        p.summary.notes.iter().map(|n| &**n).collect::<Vec<&str>>(),
+        Vec::<String>::new()
+    );
 }
 
 // --- The CLI ------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ pub struct FileSummary {
     /// Rows already loaded from this or another file, not counted twice.
     pub duplicates: u64,
     /// Things the user should know (assumptions made, data that was missing).
-    pub notes: Vec<String>,
+    /// Shared: a note said of many files is held once (see [`Note`]).
+    pub notes: Vec<Note>,
     /// Rows that carry no time of their own and were dated by the date given or the file's
     /// modification date (see [`DefaultDate`]; the notes say which).
     #[serde(default)]
@@ -302,6 +303,23 @@ fn day_span(days: &[String]) -> String {
     }
 }
 
+/// A note about a file. Shared between the files it is said of: at 10 GB, 134,482 files'
+/// notes were 24 MB of text, most of it a few sentences said of thousands of files each.
+pub type Note = std::sync::Arc<str>;
+
+/// Makes each of `notes` the copy `pool` holds of it, adding those it does not hold yet: a
+/// note said of many files is then held once.
+pub fn share_notes(pool: &mut rustc_hash::FxHashSet<Note>, notes: &mut [Note]) {
+    for n in notes {
+        match pool.get(n) {
+            Some(shared) => *n = shared.clone(),
+            None => {
+                pool.insert(n.clone());
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Dataset {
     pub symbols: Symbols,
@@ -436,5 +454,28 @@ impl Derived {
             ));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Notes of the same words are one string however many files say them; others stay
+    /// their own, and every note reads as it was made.
+    #[test]
+    fn notes_said_of_many_files_are_held_once() {
+        let mut pool = Default::default();
+        let made = |s: &str| -> Note { s.to_owned().into() };
+        let mut first = vec![made("10 lines repeat"), made("a")];
+        let mut second = vec![made("b"), made("10 lines repeat")];
+        share_notes(&mut pool, &mut first);
+        share_notes(&mut pool, &mut second);
+        assert!(std::sync::Arc::ptr_eq(&first[0], &second[1]));
+        assert!(!std::sync::Arc::ptr_eq(&first[1], &second[0]));
+        let words = |v: &[Note]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(words(&first), ["10 lines repeat", "a"]);
+        assert_eq!(words(&second), ["b", "10 lines repeat"]);
+        assert_eq!(pool.len(), 3);
     }
 }

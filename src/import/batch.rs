@@ -185,22 +185,28 @@ impl LineFormat for BatchResults<'_> {
     fn finish(&self, out: &mut ParsedFile, c: Counts) {
         out.summary.rows = out.records.len() as u64;
         let notes = &mut out.summary.notes;
-        notes.push("all results priced at the Batch API tier (50%)".to_owned());
+        notes.push(
+            "all results priced at the Batch API tier (50%)"
+                .to_owned()
+                .into(),
+        );
         for (kind, n) in &c.not_billed {
-            notes.push(format!("{n} results {kind}: not billed, skipped"));
+            notes.push(format!("{n} results {kind}: not billed, skipped").into());
         }
         if c.dated_by_line > 0 {
-            notes.push(format!(
+            notes.push(crate::domain::dataset::Note::from(format!(
                 "{} results dated by their own timestamp field",
                 c.dated_by_line
-            ));
+            )));
         }
         if c.dated_by_default > 0 {
-            notes.push(self.date.note(c.dated_by_default, "results"));
+            notes.push(crate::domain::dataset::Note::from(
+                self.date.note(c.dated_by_default, "results"),
+            ));
             out.summary.default_dated = c.dated_by_default;
         }
         if c.assumed_5m > 0 {
-            notes.push(assumed_5m_note(c.assumed_5m));
+            notes.push(assumed_5m_note(c.assumed_5m).into());
         }
     }
 }

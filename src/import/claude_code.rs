@@ -459,24 +459,24 @@ impl LineFormat for ClaudeCodeLog<'_> {
         out.summary.duplicates += merged;
         let notes = &mut out.summary.notes;
         if merged > 0 {
-            notes.push(format!(
+            notes.push(crate::domain::dataset::Note::from(format!(
                 "{merged} lines repeat an API response of this file (streaming snapshots, same message id and request id) and were merged into one request"
-            ));
+            )));
         }
         if c.synthetic > 0 {
-            notes.push(format!(
+            notes.push(crate::domain::dataset::Note::from(format!(
                 "{} lines with model <synthetic> (written by Claude Code, not an API call) were skipped",
                 c.synthetic
-            ));
+            )));
         }
         if c.api_error > 0 {
-            notes.push(format!(
+            notes.push(crate::domain::dataset::Note::from(format!(
                 "{} API error lines (isApiErrorMessage, not billed) were skipped",
                 c.api_error
-            ));
+            )));
         }
         if c.assumed_5m > 0 {
-            notes.push(assumed_5m_note(c.assumed_5m));
+            notes.push(assumed_5m_note(c.assumed_5m).into());
         }
         for (field, how) in [
             (
@@ -495,10 +495,10 @@ impl LineFormat for ClaudeCodeLog<'_> {
             }
             let lines: u64 = values.iter().map(|v| v.1).sum();
             let named: Vec<String> = values.iter().map(|(v, n)| format!("{v:?} ({n})")).collect();
-            notes.push(format!(
+            notes.push(crate::domain::dataset::Note::from(format!(
                 "{lines} lines have {field} {}, {how}",
                 named.join(", ")
-            ));
+            )));
         }
     }
 }

@@ -46,9 +46,11 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let mut rec: Vec<Cow<[u8]>> = Vec::new();
     let (first, comments) = skip_preamble(&mut cursor, &mut rec);
     if comments > 0 {
-        out.summary.notes.push(format!(
-            "{comments} comment lines (starting with #) before the header were skipped"
-        ));
+        out.summary
+            .notes
+            .push(crate::domain::dataset::Note::from(format!(
+                "{comments} comment lines (starting with #) before the header were skipped"
+            )));
     }
     let header = match first {
         None => {
@@ -111,7 +113,9 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     }
     out.summary.rows = out.billed.len() as u64;
     if excel > 0 {
-        out.summary.notes.push(values::excel_label_note(excel));
+        out.summary
+            .notes
+            .push(values::excel_label_note(excel).into());
     }
     out
 }

@@ -80,9 +80,11 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let mut fields = Vec::new();
     let (header, comments) = skip_preamble(&mut cursor, &mut fields);
     if comments > 0 {
-        out.summary.notes.push(format!(
-            "{comments} comment lines (starting with #) before the header were skipped"
-        ));
+        out.summary
+            .notes
+            .push(crate::domain::dataset::Note::from(format!(
+                "{comments} comment lines (starting with #) before the header were skipped"
+            )));
     }
     let cols = match header {
         None => {
@@ -176,7 +178,7 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     if excel > 0 {
         out.summary
             .notes
-            .push(super::values::excel_label_note(excel));
+            .push(super::values::excel_label_note(excel).into());
     }
     out
 }

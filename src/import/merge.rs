@@ -22,7 +22,7 @@
 
 use super::{Identity, ParsedFile};
 use crate::domain::dataset::{
-    BilledRow, Dataset, DoubleCount, FileSummary, MAX_REJECTED_KEPT, Overlap, Source,
+    BilledRow, Dataset, DoubleCount, FileSummary, MAX_REJECTED_KEPT, Note, Overlap, Source,
 };
 use crate::domain::records::{Bucket, Symbols, UsageRecord};
 use crate::domain::time::{DAY, Period};
@@ -167,6 +167,8 @@ pub struct Merger {
     seen_messages: IdMap<KeptMessage>,
     /// (first file, later file) -> what they share.
     overlaps: BTreeMap<(u32, u32), OverlapAcc>,
+    /// The files' notes met so far, each held once.
+    notes: rustc_hash::FxHashSet<Note>,
     /// The files with usage: each one's number, source and days (a file without any is
     /// left out: at 10 GB, 134,482 empty lists of billed days were 8 MB of the merge).
     coverage: Vec<Coverage>,
@@ -183,6 +185,7 @@ impl Merger {
             seen_billed: IdMap::default(),
             seen_messages: IdMap::default(),
             overlaps: BTreeMap::new(),
+            notes: Default::default(),
             coverage: Vec::new(),
             billed_coverage: Vec::new(),
         }
@@ -432,34 +435,34 @@ impl Merger {
             }
         }
         if within + billed_within > 0 {
-            file.summary.notes.push(format!(
+            file.summary.notes.push(Note::from(format!(
                 "{} rows repeat the date, model, key, workspace and terms of another row of this file (two API keys can share a name): all are counted",
                 within + billed_within
-            ));
+            )));
         }
         if repeated > 0 {
             file.summary.duplicates += repeated;
             file.summary.rows = file.summary.rows.saturating_sub(repeated);
-            file.summary.notes.push(format!(
+            file.summary.notes.push(Note::from(format!(
                 "{repeated} rows repeat a row of this file with the same IDs (a page saved twice): counted once"
-            ));
+            )));
         }
         if merged > 0 {
             file.summary.duplicates += merged;
             file.summary.rows = file.summary.rows.saturating_sub(merged);
-            file.summary.notes.push(format!(
+            file.summary.notes.push(Note::from(format!(
                 "{merged} lines repeat an API response already seen (same message id, and request id where logged) and were merged into one request"
-            ));
+            )));
         }
         if overlapped > 0 {
             file.summary.duplicates += overlapped;
             file.summary.rows = file.summary.rows.saturating_sub(lost);
             file.summary.notes.push(if self.opts.sum_overlaps {
-                format!("{overlapped} rows are also in another file: added up (sum overlaps is on)")
+                format!("{overlapped} rows are also in another file: added up (sum overlaps is on)").into()
             } else {
-                format!(
+                Note::from(format!(
                     "{overlapped} rows are also in another file: each counted once, from the copy with more tokens"
-                )
+                ))
             });
         }
         days.sort_unstable();
@@ -485,10 +488,10 @@ impl Merger {
             && file.summary.notes.is_empty()
             && file.summary.duplicates == 0
         {
-            file.summary.notes.push(format!(
+            file.summary.notes.push(Note::from(format!(
                 "no usage in this file ({} lines skipped as not usage)",
                 file.summary.skipped
-            ));
+            )));
         }
         data.reported.extend(file.reported);
         data.rejected_total += file.rejected_total.max(file.rejected.len() as u64);
@@ -497,11 +500,10 @@ impl Merger {
         }
         let room = MAX_REJECTED_KEPT.saturating_sub(data.rejected.len());
         data.rejected.extend(file.rejected.into_iter().take(room));
-        // Held to the end, one summary per file: a note made by `format!` has room for twice
-        // its words (at 10 GB, 134,482 files' 24 MB of notes took 65 MB).
-        for n in &mut file.summary.notes {
-            n.shrink_to_fit();
-        }
+        // Held to the end, one summary per file: a note said before of another file is shared
+        // with it (at 10 GB, 134,482 files' notes were 24 MB of text, and took 65 MB as
+        // strings of their own made by `format!`, with room for twice their words).
+        crate::domain::dataset::share_notes(&mut self.notes, &mut file.summary.notes);
         file.summary.notes.shrink_to_fit();
         data.files.push(file.summary);
     }

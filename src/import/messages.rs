@@ -229,16 +229,18 @@ pub(crate) fn finish(out: &mut ParsedFile, c: &Counts, date: DefaultDate, what: 
     out.summary.default_dated = c.dated_by_default;
     let notes = &mut out.summary.notes;
     if c.assumed_5m > 0 {
-        notes.push(assumed_5m_note(c.assumed_5m));
+        notes.push(assumed_5m_note(c.assumed_5m).into());
     }
     if c.no_usage > 0 {
-        notes.push(format!(
+        notes.push(crate::domain::dataset::Note::from(format!(
             "{} {what} have no usage object (errors or other events) and were skipped",
             c.no_usage
-        ));
+        )));
     }
     if c.dated_by_default > 0 {
-        notes.push(date.note(c.dated_by_default, "responses"));
+        notes.push(crate::domain::dataset::Note::from(
+            date.note(c.dated_by_default, "responses"),
+        ));
     }
     if c.no_timestamp > 0 {
         let which = if c.stamped == 0 {
@@ -249,10 +251,10 @@ pub(crate) fn finish(out: &mut ParsedFile, c: &Counts, date: DefaultDate, what: 
                 c.no_timestamp
             )
         };
-        notes.push(format!(
+        notes.push(crate::domain::dataset::Note::from(format!(
             "{which}: usage must be placed in time; log each response with one, \
              e.g. {{\"timestamp\":\"2026-02-18T11:30:24Z\",\"response\":{{...}}}}"
-        ));
+        )));
     }
 }
 

@@ -584,11 +584,11 @@ pub fn load_unless_unchanged(
                     merger.add(part);
                     if let Some(f) = merger.last_file() {
                         from_deleted += f.rows;
-                        f.notes.push(format!(
+                        f.notes.push(crate::domain::dataset::Note::from(format!(
                             "{} requests kept in the usage history from logs no longer on disk ({} already in the logs read: counted once)",
                             crate::domain::money::count(f.rows),
                             crate::domain::money::count(n as u64 - f.rows)
-                        ));
+                        )));
                     }
                 }
             }

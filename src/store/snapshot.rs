@@ -432,7 +432,7 @@ fn read_from(
         symbols,
         records,
         billed: h.billed,
-        files: h.files,
+        files: share_notes(h.files),
         rejected: h.rejected,
         rejected_total: h.rejected_total,
         rejected_kinds: h.rejected_kinds,
@@ -452,6 +452,16 @@ fn read_from(
         file,
         marked,
     })
+}
+
+/// The files' summaries with each note said of several files held once, as the merge holds
+/// them (read back, each file's copy would be a string of its own).
+fn share_notes(mut files: Vec<FileSummary>) -> Vec<FileSummary> {
+    let mut pool = Default::default();
+    for f in &mut files {
+        crate::domain::dataset::share_notes(&mut pool, &mut f.notes);
+    }
+    files
 }
 
 /// What a snapshot's body holds: the records, then each one's source, then the reported

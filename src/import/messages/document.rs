@@ -235,7 +235,9 @@ pub(crate) fn parse(name: &str, bytes: &[u8], date: DefaultDate) -> ParsedFile {
     }
     finish(&mut out, &counts, date, "responses");
     if text.iter().all(u8::is_ascii_whitespace) {
-        out.summary.notes.push("the file is empty".to_owned());
+        out.summary
+            .notes
+            .push("the file is empty".to_owned().into());
     }
     out
 }

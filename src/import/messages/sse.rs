@@ -159,14 +159,18 @@ pub(crate) fn parse(name: &str, bytes: &[u8], date: DefaultDate) -> ParsedFile {
     out.rejected.sort_by_key(|r| r.line);
     finish(&mut out, &counts, date, "streams");
     if error_streams > 0 {
-        out.summary.notes.push(format!(
-            "{error_streams} streams ended in an error event (not billed) and were skipped"
-        ));
-    }
-    if out.records.is_empty() && out.rejected.is_empty() && error_streams == 0 {
         out.summary
             .notes
-            .push("no message_start in this stream: nothing to import".to_owned());
+            .push(crate::domain::dataset::Note::from(format!(
+                "{error_streams} streams ended in an error event (not billed) and were skipped"
+            )));
+    }
+    if out.records.is_empty() && out.rejected.is_empty() && error_streams == 0 {
+        out.summary.notes.push(
+            "no message_start in this stream: nothing to import"
+                .to_owned()
+                .into(),
+        );
     }
     out
 }
