@@ -21,6 +21,7 @@ use super::{
     BilledRow, CostType, Identity, ParsedFile, line_of_offset, parse_time_str, rounding_of,
     stable_hash,
 };
+use crate::domain::dataset::Note;
 use crate::domain::records::{Bucket, Category, Context, Geo, Speed, Tier, Tokens, UsageRecord};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
@@ -253,19 +254,19 @@ pub fn parse(name: &str, bytes: &[u8], report: Report) -> ParsedFile {
     out.summary.rows = (out.records.len() + out.billed.len()) as u64;
     let notes = &mut out.summary.notes;
     if counts.no_model > 0 {
-        notes.push(crate::domain::dataset::Note::from(format!(
+        notes.push(Note::from(format!(
             "{} rows have no model (the report was not grouped by model): they cannot be priced; save it with group_by[]=model",
             counts.no_model
         )));
     }
     if counts.no_tier > 0 {
-        notes.push(crate::domain::dataset::Note::from(format!(
+        notes.push(Note::from(format!(
             "{} rows have no service_tier (not grouped by service tier): priced as standard",
             counts.no_tier
         )));
     }
     if counts.no_context > 0 {
-        notes.push(crate::domain::dataset::Note::from(format!(
+        notes.push(Note::from(format!(
             "{} rows have no context_window (not grouped by context window): priced as up to 200k",
             counts.no_context
         )));
@@ -279,7 +280,7 @@ pub fn parse(name: &str, bytes: &[u8], report: Report) -> ParsedFile {
         } else {
             format!("descriptions such as {}", shown.join(", "))
         };
-        notes.push(crate::domain::dataset::Note::from(format!(
+        notes.push(Note::from(format!(
             "{} cost results were kept without a model or token type: neither their fields nor their description name one ({examples}); they count in the billed total but not by model or token type (save the report with group_by[]=description for both)",
             counts.unattributed
         )));
@@ -291,14 +292,14 @@ pub fn parse(name: &str, bytes: &[u8], report: Report) -> ParsedFile {
                 format!("{field} {}", v.join(", "))
             })
             .collect();
-        notes.push(crate::domain::dataset::Note::from(format!(
+        notes.push(Note::from(format!(
             "{} cost results have values not understood ({}): kept as billed money, shown as standard tier / no geo / standard speed / no token type",
             counts.odd_results,
             values.join("; ")
         )));
     }
     if out.records.is_empty() && out.billed.is_empty() && out.rejected.is_empty() {
-        notes.push(crate::domain::dataset::Note::from(format!(
+        notes.push(Note::from(format!(
             "no usage in this report ({} empty buckets)",
             counts.empty_buckets
         )));

@@ -9,6 +9,7 @@
 
 use super::json::{ApiMessage, assumed_5m_note, json_error_reason, reject};
 use super::{DefaultDate, Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
+use crate::domain::dataset::Note;
 use crate::domain::records::{Tier, UsageRecord};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -194,15 +195,13 @@ impl LineFormat for BatchResults<'_> {
             notes.push(format!("{n} results {kind}: not billed, skipped").into());
         }
         if c.dated_by_line > 0 {
-            notes.push(crate::domain::dataset::Note::from(format!(
+            notes.push(Note::from(format!(
                 "{} results dated by their own timestamp field",
                 c.dated_by_line
             )));
         }
         if c.dated_by_default > 0 {
-            notes.push(crate::domain::dataset::Note::from(
-                self.date.note(c.dated_by_default, "results"),
-            ));
+            notes.push(Note::from(self.date.note(c.dated_by_default, "results")));
             out.summary.default_dated = c.dated_by_default;
         }
         if c.assumed_5m > 0 {

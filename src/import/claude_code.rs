@@ -43,6 +43,7 @@ use super::json::{ApiUsage, OddValue, assumed_5m_note, json_error_reason, reject
 use super::{
     Identity, LineFormat, ParsedFile, Text, merge_repeated_messages, parse_time_str, stable_hash,
 };
+use crate::domain::dataset::Note;
 use crate::domain::records::{Symbols, UsageRecord};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -459,18 +460,18 @@ impl LineFormat for ClaudeCodeLog<'_> {
         out.summary.duplicates += merged;
         let notes = &mut out.summary.notes;
         if merged > 0 {
-            notes.push(crate::domain::dataset::Note::from(format!(
+            notes.push(Note::from(format!(
                 "{merged} lines repeat an API response of this file (streaming snapshots, same message id and request id) and were merged into one request"
             )));
         }
         if c.synthetic > 0 {
-            notes.push(crate::domain::dataset::Note::from(format!(
+            notes.push(Note::from(format!(
                 "{} lines with model <synthetic> (written by Claude Code, not an API call) were skipped",
                 c.synthetic
             )));
         }
         if c.api_error > 0 {
-            notes.push(crate::domain::dataset::Note::from(format!(
+            notes.push(Note::from(format!(
                 "{} API error lines (isApiErrorMessage, not billed) were skipped",
                 c.api_error
             )));
@@ -495,7 +496,7 @@ impl LineFormat for ClaudeCodeLog<'_> {
             }
             let lines: u64 = values.iter().map(|v| v.1).sum();
             let named: Vec<String> = values.iter().map(|(v, n)| format!("{v:?} ({n})")).collect();
-            notes.push(crate::domain::dataset::Note::from(format!(
+            notes.push(Note::from(format!(
                 "{lines} lines have {field} {}, {how}",
                 named.join(", ")
             )));

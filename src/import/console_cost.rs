@@ -13,6 +13,7 @@ use super::csv::{
 };
 use super::values::{self, ContextLabel};
 use super::{BilledRow, CostType, ParsedFile, rounding_of, stable_hash};
+use crate::domain::dataset::Note;
 use crate::domain::records::{Category, Geo, Speed, Tier};
 use std::borrow::Cow;
 use std::io::Read;
@@ -46,11 +47,9 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let mut rec: Vec<Cow<[u8]>> = Vec::new();
     let (first, comments) = skip_preamble(&mut cursor, &mut rec);
     if comments > 0 {
-        out.summary
-            .notes
-            .push(crate::domain::dataset::Note::from(format!(
-                "{comments} comment lines (starting with #) before the header were skipped"
-            )));
+        out.summary.notes.push(Note::from(format!(
+            "{comments} comment lines (starting with #) before the header were skipped"
+        )));
     }
     let header = match first {
         None => {

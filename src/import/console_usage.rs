@@ -9,6 +9,7 @@ use super::csv::{
     parse_whole, skip_preamble, trim,
 };
 use super::{Identity, ParsedFile, parse_count, stable_hash};
+use crate::domain::dataset::Note;
 use crate::domain::records::{
     Bucket, Context, Geo, Speed, Sym, Symbols, Tier, Tokens, UsageRecord,
 };
@@ -80,11 +81,9 @@ fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let mut fields = Vec::new();
     let (header, comments) = skip_preamble(&mut cursor, &mut fields);
     if comments > 0 {
-        out.summary
-            .notes
-            .push(crate::domain::dataset::Note::from(format!(
-                "{comments} comment lines (starting with #) before the header were skipped"
-            )));
+        out.summary.notes.push(Note::from(format!(
+            "{comments} comment lines (starting with #) before the header were skipped"
+        )));
     }
     let cols = match header {
         None => {

@@ -26,6 +26,7 @@ use super::json::{
     ApiMessage, ApiUsage, CacheCreation, ServerToolUse, assumed_5m_note, json_error_reason, reject,
 };
 use super::{DefaultDate, Identity, LineFormat, ParsedFile, Stamp, Text, stable_hash};
+use crate::domain::dataset::Note;
 use crate::domain::records::UsageRecord;
 use serde::Deserialize;
 
@@ -232,15 +233,13 @@ pub(crate) fn finish(out: &mut ParsedFile, c: &Counts, date: DefaultDate, what: 
         notes.push(assumed_5m_note(c.assumed_5m).into());
     }
     if c.no_usage > 0 {
-        notes.push(crate::domain::dataset::Note::from(format!(
+        notes.push(Note::from(format!(
             "{} {what} have no usage object (errors or other events) and were skipped",
             c.no_usage
         )));
     }
     if c.dated_by_default > 0 {
-        notes.push(crate::domain::dataset::Note::from(
-            date.note(c.dated_by_default, "responses"),
-        ));
+        notes.push(Note::from(date.note(c.dated_by_default, "responses")));
     }
     if c.no_timestamp > 0 {
         let which = if c.stamped == 0 {
@@ -251,7 +250,7 @@ pub(crate) fn finish(out: &mut ParsedFile, c: &Counts, date: DefaultDate, what: 
                 c.no_timestamp
             )
         };
-        notes.push(crate::domain::dataset::Note::from(format!(
+        notes.push(Note::from(format!(
             "{which}: usage must be placed in time; log each response with one, \
              e.g. {{\"timestamp\":\"2026-02-18T11:30:24Z\",\"response\":{{...}}}}"
         )));

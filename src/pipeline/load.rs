@@ -439,9 +439,9 @@ pub fn load_unless_unchanged(
             .filter_map(|i| keys[i].as_ref()),
     );
     // History databases given as inputs are read after the logs.
-    let team: Vec<(usize, PathBuf)> = (0..file_paths.len())
+    let team: Vec<PathBuf> = (0..file_paths.len())
         .filter(|&i| is_team[i] && !same[i])
-        .map(|i| (i, file_paths[i].clone()))
+        .map(|i| file_paths[i].clone())
         .collect();
     // Each batch owns its files' paths and keys, and they go with it once it is merged: held
     // to the end of the import, the walk's 134,482 paths and keys were 50 MB of a 10 GB
@@ -584,11 +584,14 @@ pub fn load_unless_unchanged(
                     merger.add(part);
                     if let Some(f) = merger.last_file() {
                         from_deleted += f.rows;
-                        f.notes.push(crate::domain::dataset::Note::from(format!(
-                            "{} requests kept in the usage history from logs no longer on disk ({} already in the logs read: counted once)",
-                            crate::domain::money::count(f.rows),
-                            crate::domain::money::count(n as u64 - f.rows)
-                        )));
+                        f.notes.push(
+                            format!(
+                                "{} requests kept in the usage history from logs no longer on disk ({} already in the logs read: counted once)",
+                                crate::domain::money::count(f.rows),
+                                crate::domain::money::count(n as u64 - f.rows)
+                            )
+                            .into(),
+                        );
                     }
                 }
             }
@@ -596,7 +599,7 @@ pub fn load_unless_unchanged(
         }
     }
     // History databases given as inputs: every request they hold, under their machine.
-    for (_, p) in &team {
+    for p in &team {
         match History::open_read_only(p) {
             Ok(h) => {
                 let machine = machine_label(p, &h);

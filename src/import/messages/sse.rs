@@ -19,6 +19,7 @@
 //! time: they are dated by the date given or the file's date (see [`super`]).
 
 use super::{Counts, finish, import_response};
+use crate::domain::dataset::Note;
 use crate::import::json::{ApiMessage, ApiUsage, json_error_reason, reject};
 use crate::import::{DefaultDate, ParsedFile, Text};
 use serde::Deserialize;
@@ -159,11 +160,9 @@ pub(crate) fn parse(name: &str, bytes: &[u8], date: DefaultDate) -> ParsedFile {
     out.rejected.sort_by_key(|r| r.line);
     finish(&mut out, &counts, date, "streams");
     if error_streams > 0 {
-        out.summary
-            .notes
-            .push(crate::domain::dataset::Note::from(format!(
-                "{error_streams} streams ended in an error event (not billed) and were skipped"
-            )));
+        out.summary.notes.push(Note::from(format!(
+            "{error_streams} streams ended in an error event (not billed) and were skipped"
+        )));
     }
     if out.records.is_empty() && out.rejected.is_empty() && error_streams == 0 {
         out.summary.notes.push(
