@@ -365,6 +365,9 @@ impl FolderRun {
                 .collect();
             old.copy_into(&unseen, &mut w)?;
         }
+        // The old pack is closed before the new one takes its place (a file open cannot be
+        // replaced everywhere).
+        self.old = None;
         w.finish(&self.pack_path)
     }
 }
