@@ -32,40 +32,6 @@ struct Packed {
 
 const _: () = assert!(std::mem::size_of::<Packed>() == 56);
 
-fn bucket_bits(b: Bucket) -> u32 {
-    match b {
-        Bucket::Request => 0,
-        Bucket::Minute => 1,
-        Bucket::Hour => 2,
-        Bucket::Day => 3,
-    }
-}
-
-const BUCKETS: [Bucket; 4] = [Bucket::Request, Bucket::Minute, Bucket::Hour, Bucket::Day];
-
-fn tier_bits(t: Tier) -> u32 {
-    match t {
-        Tier::Standard => 0,
-        Tier::Batch => 1,
-        Tier::Priority => 2,
-        Tier::PriorityOnDemand => 3,
-        Tier::Flex => 4,
-        Tier::FlexDiscount => 5,
-    }
-}
-
-const TIERS: [Tier; 8] = [
-    Tier::Standard,
-    Tier::Batch,
-    Tier::Priority,
-    Tier::PriorityOnDemand,
-    Tier::Flex,
-    Tier::FlexDiscount,
-    // Never written (tier_bits gives 0..=5).
-    Tier::Standard,
-    Tier::Standard,
-];
-
 fn context_bits(c: Context) -> u32 {
     match c {
         Context::Request => 0,
@@ -82,16 +48,6 @@ const CONTEXTS: [Context; 4] = [
     Context::Request,
 ];
 
-fn geo_bits(g: Geo) -> u32 {
-    match g {
-        Geo::NotAvailable => 0,
-        Geo::Global => 1,
-        Geo::Us => 2,
-    }
-}
-
-const GEOS: [Geo; 4] = [Geo::NotAvailable, Geo::Global, Geo::Us, Geo::NotAvailable];
-
 impl Packed {
     /// `r` packed, when every field fits.
     fn of(r: &UsageRecord) -> Option<Packed> {
@@ -103,10 +59,11 @@ impl Packed {
         }
         let web_search = u16::try_from(r.web_search).ok()?;
         let requests = u16::try_from(r.requests).ok()?;
-        let flags = bucket_bits(r.bucket)
-            | (tier_bits(r.tier) << 2)
+        // Bucket, tier and geography as their index in their `ALL`.
+        let flags = (r.bucket as u32)
+            | ((r.tier as u32) << 2)
             | (context_bits(r.context) << 5)
-            | (geo_bits(r.geo) << 7)
+            | ((r.geo as u32) << 7)
             | ((r.speed == Speed::Fast) as u32) << 9
             | ((r.source as u32) << 10);
         Some(Packed {
@@ -123,11 +80,11 @@ impl Packed {
         let [model, workspace, api_key, project, session, machine] = self.syms;
         UsageRecord {
             time: EPOCH + self.time as i64,
-            bucket: BUCKETS[(f & 3) as usize],
+            bucket: Bucket::ALL[(f & 3) as usize],
             model,
-            tier: TIERS[(f >> 2 & 7) as usize],
+            tier: Tier::ALL[(f >> 2 & 7) as usize],
             context: CONTEXTS[(f >> 5 & 3) as usize],
-            geo: GEOS[(f >> 7 & 3) as usize],
+            geo: Geo::ALL[(f >> 7 & 3) as usize],
             speed: if f >> 9 & 1 == 1 {
                 Speed::Fast
             } else {
@@ -380,23 +337,16 @@ mod tests {
     fn every_record_reads_back_exactly_as_pushed() {
         let base = request(1_780_000_000);
         let mut cases = vec![base];
-        for bucket in BUCKETS {
+        for bucket in Bucket::ALL {
             cases.push(UsageRecord { bucket, ..base });
         }
-        for tier in [
-            Tier::Standard,
-            Tier::Batch,
-            Tier::Priority,
-            Tier::PriorityOnDemand,
-            Tier::Flex,
-            Tier::FlexDiscount,
-        ] {
+        for tier in Tier::ALL {
             cases.push(UsageRecord { tier, ..base });
         }
         for context in [Context::Request, Context::Flag(false), Context::Flag(true)] {
             cases.push(UsageRecord { context, ..base });
         }
-        for geo in [Geo::NotAvailable, Geo::Global, Geo::Us] {
+        for geo in Geo::ALL {
             cases.push(UsageRecord { geo, ..base });
         }
         cases.push(UsageRecord {

@@ -158,6 +158,16 @@ fn named<T: Copy>(s: &str, names: &[(&str, T)]) -> Option<T> {
 }
 
 impl Tier {
+    /// Every tier, in declaration order: `Tier::ALL[t as usize] == t`.
+    pub const ALL: [Tier; 6] = [
+        Tier::Standard,
+        Tier::Batch,
+        Tier::Priority,
+        Tier::PriorityOnDemand,
+        Tier::Flex,
+        Tier::FlexDiscount,
+    ];
+
     pub fn parse(s: &str) -> Option<Tier> {
         named(
             s,
@@ -201,6 +211,9 @@ pub enum Geo {
 }
 
 impl Geo {
+    /// Every value, in declaration order: `Geo::ALL[g as usize] == g`.
+    pub const ALL: [Geo; 3] = [Geo::NotAvailable, Geo::Global, Geo::Us];
+
     pub fn parse(s: &str) -> Option<Geo> {
         named(
             s,
@@ -258,6 +271,11 @@ pub enum Bucket {
     Minute,
     Hour,
     Day,
+}
+
+impl Bucket {
+    /// Every width, in declaration order: `Bucket::ALL[b as usize] == b`.
+    pub const ALL: [Bucket; 4] = [Bucket::Request, Bucket::Minute, Bucket::Hour, Bucket::Day];
 }
 
 /// A string interned in a [`Symbols`] table (model names, workspaces, keys, projects).
@@ -433,6 +451,21 @@ impl Symbols {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each `ALL` lists its values in declaration order (packed records and the cache keep a
+    /// value as its index there).
+    #[test]
+    fn every_all_is_in_declaration_order() {
+        for (i, t) in Tier::ALL.iter().enumerate() {
+            assert_eq!(*t as usize, i);
+        }
+        for (i, g) in Geo::ALL.iter().enumerate() {
+            assert_eq!(*g as usize, i);
+        }
+        for (i, b) in Bucket::ALL.iter().enumerate() {
+            assert_eq!(*b as usize, i);
+        }
+    }
 
     /// Tier, geography and speed names read in place are what lowercasing a copy read.
     #[test]

@@ -1145,16 +1145,9 @@ fn put_signed(out: &mut Vec<u8>, v: i64) {
     put_varint(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
-const TIERS: [Tier; 6] = [
-    Tier::Standard,
-    Tier::Batch,
-    Tier::Priority,
-    Tier::PriorityOnDemand,
-    Tier::Flex,
-    Tier::FlexDiscount,
-];
-const BUCKETS: [Bucket; 4] = [Bucket::Request, Bucket::Minute, Bucket::Hour, Bucket::Day];
-const GEOS: [Geo; 3] = [Geo::NotAvailable, Geo::Global, Geo::Us];
+const TIERS: [Tier; 6] = Tier::ALL;
+const BUCKETS: [Bucket; 4] = Bucket::ALL;
+const GEOS: [Geo; 3] = Geo::ALL;
 const SPEEDS: [Speed; 2] = [Speed::Standard, Speed::Fast];
 
 fn index_of<T: PartialEq>(all: &[T], v: &T) -> u8 {
