@@ -32,22 +32,6 @@ struct Packed {
 
 const _: () = assert!(std::mem::size_of::<Packed>() == 56);
 
-fn context_bits(c: Context) -> u32 {
-    match c {
-        Context::Request => 0,
-        Context::Flag(false) => 1,
-        Context::Flag(true) => 2,
-    }
-}
-
-const CONTEXTS: [Context; 4] = [
-    Context::Request,
-    Context::Flag(false),
-    Context::Flag(true),
-    // Never written.
-    Context::Request,
-];
-
 impl Packed {
     /// `r` packed, when every field fits.
     fn of(r: &UsageRecord) -> Option<Packed> {
@@ -62,7 +46,7 @@ impl Packed {
         // Bucket, tier and geography as their index in their `ALL`.
         let flags = (r.bucket as u32)
             | ((r.tier as u32) << 2)
-            | (context_bits(r.context) << 5)
+            | ((r.context.code() as u32) << 5)
             | ((r.geo as u32) << 7)
             | ((r.speed == Speed::Fast) as u32) << 9
             | ((r.source as u32) << 10);
@@ -83,7 +67,8 @@ impl Packed {
             bucket: Bucket::ALL[(f & 3) as usize],
             model,
             tier: Tier::ALL[(f >> 2 & 7) as usize],
-            context: CONTEXTS[(f >> 5 & 3) as usize],
+            // Only codes `Context::code` gives are written.
+            context: Context::from_code((f >> 5 & 3) as u8).unwrap_or(Context::Request),
             geo: Geo::ALL[(f >> 7 & 3) as usize],
             speed: if f >> 9 & 1 == 1 {
                 Speed::Fast

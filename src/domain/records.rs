@@ -263,6 +263,28 @@ pub enum Context {
     Flag(bool),
 }
 
+impl Context {
+    /// The context as a small number, as packed records and the cache keep it: 0 a request,
+    /// 1 a row without the flag, 2 a row with it.
+    pub fn code(self) -> u8 {
+        match self {
+            Context::Request => 0,
+            Context::Flag(false) => 1,
+            Context::Flag(true) => 2,
+        }
+    }
+
+    /// The context [`Context::code`] gives `c`, if any.
+    pub fn from_code(c: u8) -> Option<Context> {
+        match c {
+            0 => Some(Context::Request),
+            1 => Some(Context::Flag(false)),
+            2 => Some(Context::Flag(true)),
+            _ => None,
+        }
+    }
+}
+
 /// How wide a record's time bucket is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]

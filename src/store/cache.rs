@@ -649,13 +649,20 @@ impl Pack {
 
 /// `n` bytes of `file` from `offset`, or `None` when it has fewer.
 fn read_at(file: &std::fs::File, offset: usize, n: usize) -> Option<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
+    use std::io::{Seek, SeekFrom};
     let mut f = file;
     f.seek(SeekFrom::Start(offset as u64)).ok()?;
+    read_exactly(&mut f, n as u64)
+}
+
+/// The next `n` bytes of `f`, or `None` when it has fewer (room for them is asked for, not
+/// assumed: a length read from a damaged file can be anything).
+pub(super) fn read_exactly(f: &mut impl std::io::Read, n: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
     let mut v = Vec::new();
-    v.try_reserve_exact(n).ok()?;
-    f.take(n as u64).read_to_end(&mut v).ok()?;
-    (v.len() == n).then_some(v)
+    v.try_reserve_exact(usize::try_from(n).ok()?).ok()?;
+    f.take(n).read_to_end(&mut v).ok()?;
+    (v.len() as u64 == n).then_some(v)
 }
 
 /// Where a file's entry comes from when its folder's pack is rewritten.
@@ -1045,12 +1052,7 @@ pub(super) fn decode_records(
         prev = time;
         let terms = r.byte()?;
         let ck = r.byte()?;
-        let context = match ck & 3 {
-            0 => Context::Request,
-            1 => Context::Flag(false),
-            2 => Context::Flag(true),
-            _ => return None,
-        };
+        let context = Context::from_code(ck & 3)?;
         let (model, workspace, api_key, project, session, machine) = (
             sym(r.varint()?)?,
             sym(r.varint()?)?,
@@ -1080,11 +1082,11 @@ pub(super) fn decode_records(
         };
         let rec = UsageRecord {
             time,
-            bucket: *BUCKETS.get((terms & 3) as usize)?,
+            bucket: *Bucket::ALL.get((terms & 3) as usize)?,
             model,
-            tier: *TIERS.get(((terms >> 2) & 7) as usize)?,
+            tier: *Tier::ALL.get(((terms >> 2) & 7) as usize)?,
             context,
-            geo: *GEOS.get(((terms >> 5) & 3) as usize)?,
+            geo: *Geo::ALL.get(((terms >> 5) & 3) as usize)?,
             speed: SPEEDS[(terms >> 7) as usize],
             workspace,
             api_key,
@@ -1145,9 +1147,6 @@ fn put_signed(out: &mut Vec<u8>, v: i64) {
     put_varint(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
-const TIERS: [Tier; 6] = Tier::ALL;
-const BUCKETS: [Bucket; 4] = Bucket::ALL;
-const GEOS: [Geo; 3] = Geo::ALL;
 const SPEEDS: [Speed; 2] = [Speed::Standard, Speed::Fast];
 
 fn index_of<T: PartialEq>(all: &[T], v: &T) -> u8 {
@@ -1223,15 +1222,11 @@ impl RecordEncoder {
     pub(super) fn push(&mut self, out: &mut Vec<u8>, r: &UsageRecord, id: Identity) {
         put_signed(out, r.time.wrapping_sub(self.prev));
         self.prev = r.time;
-        let terms = index_of(&BUCKETS, &r.bucket)
-            | (index_of(&TIERS, &r.tier) << 2)
-            | (index_of(&GEOS, &r.geo) << 5)
+        let terms = index_of(&Bucket::ALL, &r.bucket)
+            | (index_of(&Tier::ALL, &r.tier) << 2)
+            | (index_of(&Geo::ALL, &r.geo) << 5)
             | (index_of(&SPEEDS, &r.speed) << 7);
-        let ctx = match r.context {
-            Context::Request => 0u8,
-            Context::Flag(false) => 1,
-            Context::Flag(true) => 2,
-        };
+        let ctx = r.context.code();
         let (kind, hash) = match id {
             Identity::None => (0u8, None),
             Identity::Row(h) => (1, Some(h)),

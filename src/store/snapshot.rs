@@ -22,7 +22,7 @@
 
 use super::cache::{
     FORMAT_VERSION, Key, Reader, RecordEncoder, checksummer, decode_records, json_len,
-    program_build, put_varint, write_framed_atomically,
+    program_build, put_varint, read_exactly, write_framed_atomically,
 };
 use crate::domain::dataset::{Dataset, DoubleCount, Overlap, Source};
 use crate::domain::packed::Records;
@@ -352,14 +352,6 @@ pub fn read_if(cache_dir: &Path, inputs: &Inputs, m: &Manifest) -> Option<Snapsh
         return None;
     }
     read(cache_dir, inputs)
-}
-
-/// `n` bytes of `f`, or `None` when it has fewer.
-fn read_exactly(f: &mut impl Read, n: u64) -> Option<Vec<u8>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(usize::try_from(n).ok()?).ok()?;
-    f.take(n).read_to_end(&mut v).ok()?;
-    (v.len() as u64 == n).then_some(v)
 }
 
 /// A snapshot of `len` bytes framed as [`super::cache::frame`] frames it (magic, version,
