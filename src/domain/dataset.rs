@@ -323,7 +323,7 @@ pub fn share_notes(pool: &mut rustc_hash::FxHashSet<Note>, notes: &mut [Note]) {
 #[derive(Debug, Default)]
 pub struct Dataset {
     pub symbols: Symbols,
-    /// Packed: 56 bytes a record, not 96 (see [`Records`]).
+    /// Packed: 44 bytes a record, not 96 (see [`Records`]).
     pub records: Records,
     pub billed: Vec<BilledRow>,
     /// Costs the sources themselves report (Claude Code's `costUSD`), by time.

@@ -1,72 +1,101 @@
-//! A dataset's records, held packed: 56 bytes each instead of a [`UsageRecord`]'s 96.
+//! A dataset's records, held packed: 44 bytes each instead of a [`UsageRecord`]'s 96.
 //!
 //! A merged import holds every request it found to the end (a 10 GB Claude Code folder has
 //! 3.46 million): at 96 bytes they were 332 MB, the largest part of its peak. Most of a
 //! record's 64-bit fields hold small numbers: a request's token counts fit 32 bits, its
-//! time fits 32 bits counted from 2000, it stands for one request and a few web searches.
-//! A record is packed into fourteen 32-bit words when all of that holds, and kept whole
-//! beside the packed ones when it does not (a daily row of more than 4,294,967,295 tokens, a
-//! time before 2000 or after 2136, more than 65,535 requests or web searches in one row):
-//! nothing is ever rounded or cut. [`Records::get`] gives back the record that was pushed.
+//! time fits 32 bits counted from 2000, it stands for one request and a few web searches;
+//! and few records differ in workspace, API key and machine (all of a Claude Code folder's
+//! share one set), so each set of the three is held once and a record keeps its index. A
+//! record is packed into eleven 32-bit words when all of that holds, and kept whole beside
+//! the packed ones when it does not (a daily row of more than 4,294,967,295 tokens, a time
+//! before 2000 or after 2136, more than 63 requests or 127 web searches in one row): nothing
+//! is ever rounded or cut. [`Records::get`] gives back the record that was pushed.
 
-use super::records::{Bucket, Context, Geo, Speed, Tier, Tokens, UsageRecord};
+use super::records::{Bucket, Context, Geo, Speed, Sym, Tier, Tokens, UsageRecord};
 
 /// 2000-01-01T00:00:00Z: a packed time counts seconds from it.
 const EPOCH: i64 = 946_684_800;
 
 /// The flag word: bucket (2 bits), tier (3), context (2), geography (2), speed (1), source
-/// (8), and whether the record is kept whole (1); the rest is zero.
+/// (8), whether the record is kept whole (1), web searches (7) and requests (6).
 const WIDE: u32 = 1 << 18;
+const SOURCE_SHIFT: u32 = 10;
+const WEB_SEARCH_SHIFT: u32 = 19;
+const WEB_SEARCH_MAX: u64 = (1 << 7) - 1;
+const REQUESTS_SHIFT: u32 = 26;
+const REQUESTS_MAX: u64 = (1 << 6) - 1;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Packed {
     /// Seconds since [`EPOCH`]; for a record kept whole, its index in `Records::wide`.
     time: u32,
     tokens: [u32; 5],
-    /// model, workspace, api_key, project, session, machine.
-    syms: [u32; 6],
+    /// model, project, session.
+    syms: [u32; 3],
+    /// The record's workspace, API key and machine: their index in `Records::owners`.
+    owners: u32,
     flags: u32,
-    /// Web searches (low 16 bits) and requests (high 16 bits).
-    counts: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Packed>() == 56);
+const _: () = assert!(std::mem::size_of::<Packed>() == 44);
 
 impl Packed {
-    /// `r` packed, when every field fits.
-    fn of(r: &UsageRecord) -> Option<Packed> {
+    /// `r` packed, when every field fits, with its workspace, API key and machine at index
+    /// `owners` (given once it is known that the rest fits).
+    fn of(r: &UsageRecord, owners: impl FnOnce(Owners) -> u32) -> Option<Packed> {
         let time = u32::try_from(r.time.checked_sub(EPOCH)?).ok()?;
         let t = r.tokens.as_array();
         let mut tokens = [0u32; 5];
         for (p, v) in tokens.iter_mut().zip(t) {
             *p = u32::try_from(v).ok()?;
         }
-        let web_search = u16::try_from(r.web_search).ok()?;
-        let requests = u16::try_from(r.requests).ok()?;
+        if r.web_search > WEB_SEARCH_MAX || r.requests > REQUESTS_MAX {
+            return None;
+        }
         // Bucket, tier and geography as their index in their `ALL`.
         let flags = (r.bucket as u32)
             | ((r.tier as u32) << 2)
             | ((r.context.code() as u32) << 5)
             | ((r.geo as u32) << 7)
             | ((r.speed == Speed::Fast) as u32) << 9
-            | ((r.source as u32) << 10);
+            | ((r.source as u32) << SOURCE_SHIFT)
+            | (r.web_search as u32) << WEB_SEARCH_SHIFT
+            | (r.requests as u32) << REQUESTS_SHIFT;
         Some(Packed {
             time,
             tokens,
-            syms: r.sym_ids(),
+            syms: [r.model, r.project, r.session],
+            owners: owners([r.workspace, r.api_key, r.machine]),
             flags,
-            counts: web_search as u32 | (requests as u32) << 16,
         })
     }
 
-    fn unpack(&self) -> UsageRecord {
+    /// The time, bucket and tier, read alone by the passes that order records by time.
+    #[inline]
+    fn unix_time(&self) -> i64 {
+        EPOCH + self.time as i64
+    }
+
+    #[inline]
+    fn bucket(&self) -> Bucket {
+        Bucket::ALL[(self.flags & 3) as usize]
+    }
+
+    #[inline]
+    fn tier(&self) -> Tier {
+        Tier::ALL[(self.flags >> 2 & 7) as usize]
+    }
+
+    #[inline]
+    fn unpack(&self, owners: Owners) -> UsageRecord {
         let f = self.flags;
-        let [model, workspace, api_key, project, session, machine] = self.syms;
+        let [model, project, session] = self.syms;
+        let [workspace, api_key, machine] = owners;
         UsageRecord {
-            time: EPOCH + self.time as i64,
-            bucket: Bucket::ALL[(f & 3) as usize],
+            time: self.unix_time(),
+            bucket: self.bucket(),
             model,
-            tier: Tier::ALL[(f >> 2 & 7) as usize],
+            tier: self.tier(),
             // Only codes `Context::code` gives are written.
             context: Context::from_code((f >> 5 & 3) as u8).unwrap_or(Context::Request),
             geo: Geo::ALL[(f >> 7 & 3) as usize],
@@ -81,10 +110,35 @@ impl Packed {
             session,
             machine,
             tokens: Tokens::from_array(self.tokens.map(u64::from)),
-            web_search: (self.counts & 0xffff) as u64,
-            requests: (self.counts >> 16) as u64,
-            source: (f >> 10) as u8,
+            web_search: (f >> WEB_SEARCH_SHIFT) as u64 & WEB_SEARCH_MAX,
+            requests: (f >> REQUESTS_SHIFT) as u64 & REQUESTS_MAX,
+            source: (f >> SOURCE_SHIFT) as u8,
         }
+    }
+}
+
+/// A record's workspace, API key and machine.
+type Owners = [Sym; 3];
+
+/// Each set of workspace, API key and machine the records have, held once.
+#[derive(Clone, Debug, Default)]
+struct OwnerSets {
+    list: Vec<Owners>,
+    index: rustc_hash::FxHashMap<Owners, u32>,
+}
+
+impl OwnerSets {
+    fn id(&mut self, o: Owners) -> u32 {
+        // Most records share the last set made (all of a Claude Code folder's): checked
+        // before the map.
+        if self.list.last() == Some(&o) {
+            return (self.list.len() - 1) as u32;
+        }
+        let list = &mut self.list;
+        *self.index.entry(o).or_insert_with(|| {
+            list.push(o);
+            u32::try_from(list.len() - 1).expect("fewer than 4 billion sets")
+        })
     }
 }
 
@@ -95,6 +149,7 @@ pub struct Records {
     packed: Vec<Packed>,
     /// The records that do not fit a packed entry, kept whole.
     wide: Vec<UsageRecord>,
+    owners: OwnerSets,
 }
 
 impl Records {
@@ -105,7 +160,7 @@ impl Records {
     pub fn with_capacity(n: usize) -> Records {
         Records {
             packed: Vec::with_capacity(n),
-            wide: Vec::new(),
+            ..Records::default()
         }
     }
 
@@ -118,7 +173,7 @@ impl Records {
     }
 
     fn pack(&mut self, r: &UsageRecord) -> Packed {
-        Packed::of(r).unwrap_or_else(|| {
+        Packed::of(r, |o| self.owners.id(o)).unwrap_or_else(|| {
             self.wide.push(*r);
             Packed {
                 time: u32::try_from(self.wide.len() - 1).expect("fewer than 4 billion records"),
@@ -134,32 +189,44 @@ impl Records {
     }
 
     /// The `i`th record. Panics when there is none, as indexing a vector does.
+    #[inline]
     pub fn get(&self, i: usize) -> UsageRecord {
         self.unpack(&self.packed[i])
     }
 
+    #[inline]
     fn unpack(&self, p: &Packed) -> UsageRecord {
         if p.flags & WIDE == 0 {
-            p.unpack()
+            p.unpack(self.owners.list[p.owners as usize])
         } else {
             self.wide[p.time as usize]
         }
     }
 
     /// The `i`th record's time (Unix seconds), without unpacking the rest.
+    #[inline]
     pub fn time(&self, i: usize) -> i64 {
+        self.time_bucket_tier(i).0
+    }
+
+    /// The `i`th record's time (Unix seconds), bucket and tier, without unpacking the rest:
+    /// what the passes that put records in time order read of each.
+    #[inline]
+    pub fn time_bucket_tier(&self, i: usize) -> (i64, Bucket, Tier) {
         let p = &self.packed[i];
         if p.flags & WIDE == 0 {
-            EPOCH + p.time as i64
+            (p.unix_time(), p.bucket(), p.tier())
         } else {
-            self.wide[p.time as usize].time
+            let r = &self.wide[p.time as usize];
+            (r.time, r.bucket, r.tier)
         }
     }
 
     /// Replaces the `i`th record.
     pub fn set(&mut self, i: usize, r: UsageRecord) {
         let old = self.packed[i];
-        self.packed[i] = match (Packed::of(&r), old.flags & WIDE != 0) {
+        let packed = Packed::of(&r, |o| self.owners.id(o));
+        self.packed[i] = match (packed, old.flags & WIDE != 0) {
             (Some(p), _) => p,
             // Kept whole before: its slot is reused.
             (None, true) => {
@@ -174,7 +241,7 @@ impl Records {
     pub fn set_source(&mut self, i: usize, source: u8) {
         let p = &mut self.packed[i];
         if p.flags & WIDE == 0 {
-            p.flags = (p.flags & !(0xff << 10)) | ((source as u32) << 10);
+            p.flags = (p.flags & !(0xff << SOURCE_SHIFT)) | ((source as u32) << SOURCE_SHIFT);
         } else {
             self.wide[p.time as usize].source = source;
         }
@@ -195,8 +262,7 @@ impl Records {
     }
 
     pub fn clear(&mut self) {
-        self.packed.clear();
-        self.wide.clear();
+        *self = Records::default();
     }
 
     pub fn reserve(&mut self, n: usize) {
@@ -210,6 +276,8 @@ impl Records {
     pub fn shrink_to_fit(&mut self) {
         self.packed.shrink_to_fit();
         self.wide.shrink_to_fit();
+        self.owners.list.shrink_to_fit();
+        self.owners.index.shrink_to_fit();
     }
 
     /// How many are kept whole (for tests and the benchmarks' accounting).
@@ -221,6 +289,8 @@ impl Records {
     pub fn heap_bytes(&self) -> usize {
         self.packed.capacity() * std::mem::size_of::<Packed>()
             + self.wide.capacity() * std::mem::size_of::<UsageRecord>()
+            + self.owners.list.capacity() * std::mem::size_of::<Owners>()
+            + self.owners.index.capacity() * (std::mem::size_of::<(Owners, u32)>() + 1)
     }
 
     pub fn to_vec(&self) -> Vec<UsageRecord> {
@@ -269,6 +339,7 @@ pub struct Iter<'a> {
 impl Iterator for Iter<'_> {
     type Item = UsageRecord;
 
+    #[inline]
     fn next(&mut self) -> Option<UsageRecord> {
         self.inner.next().map(|p| self.records.unpack(p))
     }
@@ -371,26 +442,85 @@ mod tests {
                 });
             }
         }
-        for v in [0u64, 65_535, 65_536, u64::MAX] {
+        for v in [0u64, 127, 128, 65_536, u64::MAX] {
             cases.push(UsageRecord {
                 web_search: v,
                 ..base
             });
+        }
+        for v in [0u64, 63, 64, 65_536, u64::MAX] {
             cases.push(UsageRecord {
                 requests: v,
                 ..base
             });
         }
+        // Both at their largest beside the highest source: no field spills into another.
+        cases.push(UsageRecord {
+            web_search: 127,
+            requests: 63,
+            source: 255,
+            speed: Speed::Fast,
+            ..base
+        });
         let records: Records = cases.iter().copied().collect();
         assert_eq!(records.len(), cases.len());
         assert_eq!(records.to_vec(), cases);
         for (i, r) in cases.iter().enumerate() {
             assert_eq!(records.get(i), *r, "record {i}");
             assert_eq!(records.time(i), r.time, "time of record {i}");
+            assert_eq!(
+                records.time_bucket_tier(i),
+                (r.time, r.bucket, r.tier),
+                "time, bucket and tier of record {i}"
+            );
         }
-        // 6 times outside 2000–2136, 10 token counts over 32 bits, 2 × 2 counts over 16 bits.
-        assert_eq!(records.wide_count(), 6 + 10 + 4);
+        // 6 times outside 2000–2136, 10 token counts over 32 bits, 3 web search counts over
+        // 127 and 3 request counts over 63.
+        assert_eq!(records.wide_count(), 6 + 10 + 3 + 3);
         assert_eq!(records.iter().next_back(), cases.last().copied());
+    }
+
+    /// Records that differ in workspace, API key or machine, in any order, keep their own:
+    /// each set of the three is held once however many records share it.
+    #[test]
+    fn workspace_api_key_and_machine_read_back_in_any_order() {
+        let base = request(1_780_000_000);
+        let sets: Vec<[u32; 3]> = (0..50u32)
+            .map(|i| [i % 7, i % 5 * 1_000, u32::MAX - i % 3])
+            .collect();
+        let cases: Vec<UsageRecord> = (0..2_000usize)
+            .map(|i| {
+                let [workspace, api_key, machine] = sets[i * 37 % sets.len()];
+                UsageRecord {
+                    workspace,
+                    api_key,
+                    machine,
+                    time: base.time + i as i64,
+                    ..base
+                }
+            })
+            .collect();
+        let mut records: Records = cases.iter().copied().collect();
+        assert_eq!(records.to_vec(), cases);
+        assert_eq!(records.wide_count(), 0);
+        // 7 × 5 × 3 combine to 105, but i % 7, i % 5 and i % 3 over 0..50 give 50 sets.
+        assert_eq!(records.owners.list.len(), 50);
+        // A record changed to a new set, and one changed back.
+        records.update(3, |r| r.machine = 424_242);
+        let five = cases[5];
+        records.update(4, |r| {
+            (r.workspace, r.api_key, r.machine) = (five.workspace, five.api_key, five.machine)
+        });
+        assert_eq!(records.get(3).machine, 424_242);
+        assert_eq!(
+            records.get(4),
+            UsageRecord {
+                time: cases[4].time,
+                ..five
+            }
+        );
+        assert_eq!(records.get(2), cases[2]);
+        assert_eq!(records.owners.list.len(), 51);
     }
 
     /// Replacing a record keeps the others, reuses a whole record's slot for another whole

@@ -39,6 +39,7 @@ impl Period {
     }
 
     /// Start of the period containing `t` (UTC; weeks are ISO weeks, starting Monday).
+    #[inline]
     pub fn start(self, t: i64) -> i64 {
         match self {
             Period::Hour => t.div_euclid(3600) * 3600,

@@ -268,9 +268,10 @@ impl Cube {
     /// when they are not, the records are visited through an index sorted by bucket.
     pub fn build(records: &Records, banding: &Banding) -> Cube {
         let replay = Replay::of(records);
-        let bucket_of = |r: &UsageRecord| match r.bucket {
-            Bucket::Day => Period::Day.start(r.time),
-            _ => Period::Hour.start(r.time),
+        // The passes that put the records in order read only their time and bucket.
+        let bucket_at = |i: usize| match records.time_bucket_tier(i) {
+            (time, Bucket::Day, _) => Period::Day.start(time),
+            (time, ..) => Period::Hour.start(time),
         };
         let key_of = |r: &UsageRecord, time: i64, replay: Kind| {
             let ctx = match r.context {
@@ -292,22 +293,16 @@ impl Cube {
                 replay,
             }
         };
-        let in_order = records.iter().map(|r| bucket_of(&r)).is_sorted();
+        let in_order = (0..records.len()).map(bucket_at).is_sorted();
         let order = if in_order {
             TimeOrder::Wide(Vec::new())
         } else {
-            TimeOrder::sorted(
-                records
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| (bucket_of(&r), i as u32)),
-            )
+            TimeOrder::sorted((0..records.len()).map(|i| (bucket_at(i), i as u32)))
         };
         let n = records.len();
         let at = |i: usize| -> (i64, UsageRecord, usize) {
             if in_order {
-                let r = records.get(i);
-                (bucket_of(&r), r, i)
+                (bucket_at(i), records.get(i), i)
             } else {
                 let (b, j) = order.get(i);
                 (b, records.get(j as usize), j as usize)

@@ -48,9 +48,10 @@ impl Kind {
     }
 }
 
-/// Whether a record is replayed: one request with its own time, outside the Batch API.
-pub fn is_replayable(r: &UsageRecord) -> bool {
-    r.bucket == Bucket::Request && r.tier != Tier::Batch
+/// Whether a record of this bucket and tier is replayed: one request with its own time,
+/// outside the Batch API.
+fn replayable(bucket: Bucket, tier: Tier) -> bool {
+    bucket == Bucket::Request && tier != Tier::Batch
 }
 
 /// The stream a request belongs to: session x model, else API key x model x workspace (and
@@ -82,13 +83,11 @@ impl Replay {
     /// The replay of `records` (see the module documentation).
     pub fn of(records: &Records) -> Replay {
         // Time order; requests of the same second in the order they were read.
-        let order = TimeOrder::sorted(
-            records
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| is_replayable(r))
-                .map(|(i, r)| (r.time, i as u32)),
-        );
+        // Read twice (the span of the times, then the order): without unpacking the records.
+        let order = TimeOrder::sorted((0..records.len()).filter_map(|i| {
+            let (time, bucket, tier) = records.time_bucket_tier(i);
+            replayable(bucket, tier).then_some((time, i as u32))
+        }));
         if order.len() == 0 {
             return Replay::default();
         }
