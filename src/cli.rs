@@ -551,11 +551,13 @@ fn prepare(
     // requests of a Claude Code tree into many times as many cells. (The pipeline rebuilds the
     // cube for levers it was not banded on, so this saves time, it is not what makes it exact.)
     let t = std::time::Instant::now();
+    // The import's snapshot is written beside the cube's build.
+    let snapshot = loaded.snapshot.take();
     let mut p = Pipeline::from_analysis_at(
-        load::Analysis::for_levers(loaded.data, table, &[], levers),
+        load::Analysis::for_levers_saving(loaded.data, table, &[], levers, snapshot),
         Some(now),
     );
-    timing("analysis (cube, first view)", t);
+    timing("analysis (cube, first view; snapshot written)", t);
     let t = std::time::Instant::now();
     p.set_spec(spec);
     p.set_levers(levers.clone());

@@ -78,6 +78,20 @@ fn answers(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// The import snapshots in the cache (written beside the cube's build by a report).
+fn snapshots(dir: &Path) -> Vec<Vec<u8>> {
+    let mut s: Vec<Vec<u8>> = std::fs::read_dir(dir.join("cache"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "snap"))
+                .map(|e| std::fs::read(e.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    s.sort();
+    s
+}
+
 #[test]
 fn an_unchanged_report_is_answered_as_kept_and_a_grown_file_is_not() {
     let dir = tempfile::tempdir().unwrap();
@@ -89,6 +103,12 @@ fn an_unchanged_report_is_answered_as_kept_and_a_grown_file_is_not() {
     assert_eq!(cents(actual(&first)), 240);
     assert_eq!(first["history"]["recorded"], 2);
     assert_eq!(answers(dir.path()), 0);
+    let written = snapshots(dir.path());
+    assert_eq!(
+        written.len(),
+        1,
+        "the first report writes the import's snapshot"
+    );
     // Nothing changed: made from the snapshot (recorded 0 now) and kept.
     let (second, answered, second_bytes) = report(dir.path(), &["logs"]);
     assert!(!answered);
@@ -108,7 +128,13 @@ fn an_unchanged_report_is_answered_as_kept_and_a_grown_file_is_not() {
     let (grown, answered, _) = report(dir.path(), &["logs"]);
     assert!(!answered);
     assert_eq!(cents(actual(&grown)), 540);
-    // Another view of the same files is another request.
+    let rewritten = snapshots(dir.path());
+    assert_eq!(rewritten.len(), 1, "one snapshot per set of inputs");
+    assert_ne!(
+        rewritten, written,
+        "the snapshot is made again with the new request"
+    );
+    // Another view of the same files is another request, made from that snapshot.
     let (monthly, answered, _) = report(dir.path(), &["logs", "--period", "month"]);
     assert!(!answered);
     assert_eq!(cents(actual(&monthly)), 540);
@@ -226,4 +252,60 @@ fn forgetting_history_or_a_damaged_answer_is_never_answered_from() {
     let (r, answered, _) = report(dir.path(), &["logs"]);
     assert!(!answered);
     assert_eq!(cents(actual(&r)), 60);
+}
+
+/// A cost export alone, whose money is turned into usage after the import, is snapshotted
+/// too (before that, as it was read), and an import from the snapshot gives the same money.
+#[test]
+fn a_cost_export_is_snapshotted_as_read_and_priced_the_same_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("costs");
+    std::fs::create_dir_all(&folder).unwrap();
+    // Two exports of 4,000 rows each (1.2 MB in all, over the 1 MiB an import needs to be
+    // snapshotted), each row $1.50 of Sonnet 4.5 output under its own API key:
+    // 8,000 × $1.50 = $12,000.00.
+    for (file, month) in [
+        ("claude_api_cost_a.csv", "08"),
+        ("claude_api_cost_b.csv", "09"),
+    ] {
+        let mut text = String::from(
+            "usage_date_utc,model,workspace,api_key,usage_type,context_window,token_type,\
+             cost_usd,list_price_usd,cost_type,inference_geo,speed,api_key_id,api_key_status\n",
+        );
+        for i in 0..4_000 {
+            text += &format!(
+                "2026-{month}-{:02},Claude Sonnet 4.5,Default,key-{month}-{i},standard,≤ 200k,\
+                 output,1.500000,1.500000,token,not_available,,apikey_{month}{i:05},active\n",
+                i % 28 + 1
+            );
+        }
+        std::fs::write(folder.join(file), text).unwrap();
+    }
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_costlens"))
+            .current_dir(dir.path())
+            .env("COSTLENS_CACHE_DIR", dir.path().join("cache"))
+            .env("COSTLENS_HISTORY_DB", dir.path().join("history.sqlite"))
+            .env("COSTLENS_TIMINGS", "1")
+            .args(["report", "costs", "--json"])
+            .args(args)
+            .output()
+            .expect("runs costlens");
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        let json: Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+        (json, err)
+    };
+    let (first, err) = run(&[]);
+    assert!(err.contains("load: parse and merge"), "{err}");
+    assert_eq!(cents(actual(&first)), 1_200_000);
+    assert_eq!(
+        snapshots(dir.path()).len(),
+        1,
+        "the import wrote its snapshot"
+    );
+    // Another view: made from the snapshot, nothing parsed, the same money.
+    let (monthly, err) = run(&["--period", "month"]);
+    assert!(!err.contains("load: parse and merge"), "{err}");
+    assert_eq!(cents(actual(&monthly)), 1_200_000);
 }

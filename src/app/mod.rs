@@ -150,8 +150,8 @@ pub struct CostlensApp {
     settings_path: Option<PathBuf>,
     autosave: settings::Autosave,
     /// The import cache: the user's in the app, none in tests (the user's cache is neither
-    /// read nor written by them).
-    cache: Cache,
+    /// read nor written by them, unless they give one).
+    pub(crate) cache: Cache,
     /// The usage history database: the user's in the app (unless $COSTLENS_NO_HISTORY), none
     /// in tests unless they give one.
     pub history_db: Option<PathBuf>,
@@ -387,16 +387,20 @@ impl CostlensApp {
         let today = self.today;
         let levers = self.settings.levers.clone();
         std::thread::spawn(move || {
-            let mut loaded = load::load_with_history(&p, &opts, &c, &cache, history.as_ref());
+            let mut loaded =
+                load::load_unless_unchanged(&p, &opts, &c, &cache, history.as_ref(), None);
             // The dataset moves into a pipeline, built here off the UI thread (the cube of a
             // large import takes a moment), exact at the levers in force so that setting them
-            // on the UI thread does not build it again; the rest of `loaded` goes to the report.
+            // on the UI thread does not build it again, while the import's snapshot is written;
+            // the rest of `loaded` goes to the report.
             let data = std::mem::take(&mut loaded.data);
-            let analysis = load::Analysis::for_levers(
+            let snapshot = loaded.snapshot.take();
+            let analysis = load::Analysis::for_levers_saving(
                 data,
                 table,
                 &costlens::engine::cube::prompt_length_grid(),
                 &levers,
+                snapshot,
             );
             let pipeline = Pipeline::from_analysis_at(analysis, today);
             let _ = tx.send((loaded, pipeline));

@@ -68,6 +68,50 @@ fn requests_of_deleted_logs_stay_counted_until_the_switch_is_turned_off() {
     assert!(h.query_by_label("Leave them out").is_none());
 }
 
+/// An import big enough to be snapshotted writes its snapshot (beside the cube's build), and
+/// the same folder opened again is read from it, with the same money.
+#[test]
+fn a_folder_opened_again_unchanged_is_read_from_its_snapshot() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("claude");
+    // Opus 4.5 at $5 / $25 a million: 100K in + 20K out = $1.00; 150K in + 40K out = $1.75.
+    let logs = [
+        session_log(&root, "s1", 100_000, 20_000),
+        session_log(&root, "s2", 150_000, 40_000),
+    ];
+    // A user line with a large tool result in each (no usage): 1.2 MB in all, over the
+    // 1 MiB an import needs to be snapshotted.
+    for log in &logs {
+        let pad = serde_json::json!({"type": "user", "sessionId": "s", "cwd": "/w",
+            "timestamp": "2026-11-20T09:59:00.000Z",
+            "message": {"role": "user", "content": [{"type": "tool_result",
+                "content": "x".repeat(600_000)}]}});
+        let text = std::fs::read_to_string(log).expect("read") + &format!("{pad}\n");
+        std::fs::write(log, text).expect("write");
+    }
+    let snapshots = || {
+        std::fs::read_dir(dir.path().join("cache"))
+            .map(|d| {
+                (d.flatten())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "snap"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let mut h = harness();
+    h.state_mut().cache = Cache::at(dir.path().join("cache"));
+    h.run();
+    import(&mut h, vec![root.clone()]);
+    assert!((actual(&h) - 2.75).abs() < 1e-9, "{}", actual(&h));
+    assert_eq!(snapshots(), 1, "the import wrote its snapshot");
+    h.get_by_label_contains("Imported 2 rows from");
+    assert!(h.query_by_label_contains("read from the cache").is_none());
+    import(&mut h, vec![root.clone()]);
+    h.get_by_label_contains("no file changed since the last import: read from the cache");
+    assert!((actual(&h) - 2.75).abs() < 1e-9, "{}", actual(&h));
+    h.get_by_label("Actual (recomputed): $2.75");
+}
+
 #[test]
 fn the_dashboard_leaves_requests_of_deleted_logs_out_in_one_click() {
     let dir = tempfile::tempdir().expect("temp dir");
