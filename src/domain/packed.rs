@@ -120,25 +120,40 @@ impl Packed {
 /// A record's workspace, API key and machine.
 type Owners = [Sym; 3];
 
-/// Each set of workspace, API key and machine the records have, held once.
+/// Each set of workspace, API key and machine the records have, held once: in `list`, found
+/// by its hash through `index`, which holds only positions in the list (as [`Symbols`] does
+/// for names).
+///
+/// [`Symbols`]: super::records::Symbols
 #[derive(Clone, Debug, Default)]
 struct OwnerSets {
     list: Vec<Owners>,
-    index: rustc_hash::FxHashMap<Owners, u32>,
+    index: hashbrown::HashTable<u32>,
+}
+
+fn owners_hash(o: &Owners) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(o)
 }
 
 impl OwnerSets {
     fn id(&mut self, o: Owners) -> u32 {
         // Most records share the last set made (all of a Claude Code folder's): checked
-        // before the map.
+        // before the table.
         if self.list.last() == Some(&o) {
             return (self.list.len() - 1) as u32;
         }
-        let list = &mut self.list;
-        *self.index.entry(o).or_insert_with(|| {
-            list.push(o);
-            u32::try_from(list.len() - 1).expect("fewer than 4 billion sets")
-        })
+        let h = owners_hash(&o);
+        let list = &self.list;
+        if let Some(&i) = self.index.find(h, |&i| list[i as usize] == o) {
+            return i;
+        }
+        let i = u32::try_from(self.list.len()).expect("fewer than 4 billion sets");
+        self.list.push(o);
+        let list = &self.list;
+        self.index
+            .insert_unique(h, i, |&i| owners_hash(&list[i as usize]));
+        i
     }
 }
 
@@ -277,7 +292,10 @@ impl Records {
         self.packed.shrink_to_fit();
         self.wide.shrink_to_fit();
         self.owners.list.shrink_to_fit();
-        self.owners.index.shrink_to_fit();
+        let list = &self.owners.list;
+        self.owners
+            .index
+            .shrink_to_fit(|&i| owners_hash(&list[i as usize]));
     }
 
     /// How many are kept whole (for tests and the benchmarks' accounting).
@@ -290,7 +308,7 @@ impl Records {
         self.packed.capacity() * std::mem::size_of::<Packed>()
             + self.wide.capacity() * std::mem::size_of::<UsageRecord>()
             + self.owners.list.capacity() * std::mem::size_of::<Owners>()
-            + self.owners.index.capacity() * (std::mem::size_of::<(Owners, u32)>() + 1)
+            + self.owners.index.capacity() * (std::mem::size_of::<u32>() + 1)
     }
 
     pub fn to_vec(&self) -> Vec<UsageRecord> {
