@@ -832,11 +832,10 @@ pub(crate) fn key_from(absolute: &Path, meta: &std::fs::Metadata, opts: &Options
 }
 
 /// Writes to `dest` (atomically: a new file in `dir` that then takes its place, so that a
-/// reader sees the old file or the whole new one) what [`frame`] makes of a
-/// header of `header_len` bytes that `header` writes to the writer it is handed, and a body of
-/// `body_len` bytes that `body` gives part by part to the function it is handed: neither is
-/// ever held whole (a 10 GB import's snapshot is a 66 MB header and 100 MB of records). A
-/// header or body of other than its announced length is an error, and nothing is written.
+/// reader sees the old file or the whole new one) what [`write_frame`] writes: neither the
+/// header nor the body is ever held whole (a 10 GB import's snapshot is a 66 MB header and
+/// 100 MB of records). A header or body of other than its announced length is an error, and
+/// nothing is written.
 pub(super) fn write_framed_atomically(
     dir: &Path,
     dest: &Path,
@@ -849,13 +848,33 @@ pub(super) fn write_framed_atomically(
     std::fs::create_dir_all(dir)?;
     let mut tmp = crate::store::atomic::temp_in(dir)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
+    write_frame(&mut w, magic, header_len, header, body_len, body)?;
+    w.flush()?;
+    drop(w);
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes to `w` a frame (the layout [`frame`] documents) of a header of `header_len` bytes,
+/// which `header` writes to the writer it is handed, and a body of `body_len` bytes, which
+/// `body` gives part by part to the function it is handed. The one writer of the layout: a
+/// cache entry, a folder's pack and a snapshot are all framed by it. A header or body of other
+/// than its announced length is an error (what was written before it is then incomplete).
+pub(super) fn write_frame(
+    w: &mut impl Write,
+    magic: &[u8; 16],
+    header_len: u64,
+    header: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    body_len: u64,
+    body: impl FnOnce(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     w.write_all(magic)?;
     w.write_all(&FORMAT_VERSION.to_le_bytes())?;
     // Everything after the version is written through `out`, which feeds the checksum
     // (`checksum(&[header, body])`: each part's length, then the part) and counts.
     let mut h = checksummer();
     let mut out = Hashed {
-        w: &mut w,
+        w: &mut *w,
         h: &mut h,
         n: 0,
     };
@@ -868,8 +887,10 @@ pub(super) fn write_framed_atomically(
     };
     out.write_all(&header_len.to_le_bytes())?;
     let start = out.n;
-    // serde_json writes a token at a time: hashed in blocks, not per token.
-    let mut blocks = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+    // serde_json writes a token at a time: hashed in blocks, not per token (a header
+    // written whole passes through the buffer without a copy).
+    let capacity = usize::try_from(header_len).map_or(1 << 16, |n| n.clamp(1, 1 << 16));
+    let mut blocks = std::io::BufWriter::with_capacity(capacity, &mut out);
     header(&mut blocks)?;
     blocks.flush()?;
     drop(blocks);
@@ -882,11 +903,7 @@ pub(super) fn write_framed_atomically(
     if let Some(e) = announced("body", out.n - start, body_len) {
         return Err(e);
     }
-    w.write_all(&h.digest().to_le_bytes())?;
-    w.flush()?;
-    drop(w);
-    tmp.persist(dest).map_err(|e| e.error)?;
-    Ok(())
+    w.write_all(&h.digest().to_le_bytes())
 }
 
 /// A writer that feeds what it writes to a checksum and counts it.
@@ -960,33 +977,17 @@ fn encode(p: &ParsedFile, key: &Key) -> Vec<u8> {
 /// A cache file's bytes: `magic`, [`FORMAT_VERSION`] (u32 LE), header length (u64 LE),
 /// header, body length (u64 LE), body, checksum (u64 LE) of header and body.
 pub(super) fn frame(magic: &[u8; 16], header: &[u8], body: &[u8]) -> Vec<u8> {
-    let (head, tail) = frame_around(magic, header, &[body]);
-    let mut out = Vec::with_capacity(head.len() + body.len() + tail.len());
-    out.extend_from_slice(&head);
-    out.extend_from_slice(body);
-    out.extend_from_slice(&tail);
+    let mut out = Vec::with_capacity(magic.len() + 4 + 8 + header.len() + 8 + body.len() + 8);
+    write_frame(
+        &mut out,
+        magic,
+        header.len() as u64,
+        |w| w.write_all(header),
+        body.len() as u64,
+        |emit| emit(body),
+    )
+    .expect("a header and body of their own lengths, written to memory");
     out
-}
-
-/// What [`frame`] puts before and after a body given in parts (the body is their
-/// concatenation), so that a large body is written without being copied together.
-pub(super) fn frame_around(magic: &[u8; 16], header: &[u8], body: &[&[u8]]) -> (Vec<u8>, [u8; 8]) {
-    let body_len: usize = body.iter().map(|b| b.len()).sum();
-    let mut head = Vec::with_capacity(magic.len() + header.len() + 20);
-    head.extend_from_slice(magic);
-    head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    head.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    head.extend_from_slice(header);
-    head.extend_from_slice(&(body_len as u64).to_le_bytes());
-    // The checksum of `checksum(&[header, body])`, fed the body part by part.
-    let mut h = checksummer();
-    h.update(&(header.len() as u64).to_le_bytes());
-    h.update(header);
-    h.update(&(body_len as u64).to_le_bytes());
-    for b in body {
-        h.update(b);
-    }
-    (head, h.digest().to_le_bytes())
 }
 
 /// The header and body of [`frame`]d bytes, if the magic, version, lengths and checksum
@@ -1387,24 +1388,39 @@ mod tests {
         let header = br#"{"h":1}"#;
         let parts: [&[u8]; 4] = [b"abc", b"", &[0u8; 300], b"xyz"];
         let whole: Vec<u8> = parts.concat();
-        let (head, tail) = frame_around(magic, header, &parts);
-        let mut in_parts = head.clone();
-        for p in parts {
-            in_parts.extend_from_slice(p);
-        }
-        in_parts.extend_from_slice(&tail);
+        let mut in_parts = Vec::new();
+        write_frame(
+            &mut in_parts,
+            magic,
+            header.len() as u64,
+            |w| w.write_all(header),
+            whole.len() as u64,
+            |emit| parts.iter().try_for_each(|p| emit(p)),
+        )
+        .unwrap();
         assert_eq!(in_parts, frame(magic, header, &whole));
+        // The layout, put together here: magic, version, header length, header, body
+        // length, body, the checksum of header and body taken whole.
+        let expected = [
+            &magic[..],
+            &FORMAT_VERSION.to_le_bytes(),
+            &(header.len() as u64).to_le_bytes(),
+            header,
+            &(whole.len() as u64).to_le_bytes(),
+            &whole,
+            &checksum(&[header, &whole]).to_le_bytes(),
+        ]
+        .concat();
+        assert_eq!(in_parts, expected);
+        let head = 16 + 4 + 8 + header.len() + 8;
 
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("entry");
-        let mut written: Vec<&[u8]> = vec![&head];
-        written.extend(parts);
-        written.push(&tail);
-        std::fs::write(&dest, written.concat()).unwrap();
+        std::fs::write(&dest, &in_parts).unwrap();
         let bytes = std::fs::read(&dest).unwrap();
         assert_eq!(unframe(magic, &bytes), Some((&header[..], &whole[..])));
         let mut flipped = bytes.clone();
-        flipped[head.len() + 100] ^= 1;
+        flipped[head + 100] ^= 1;
         assert_eq!(unframe(magic, &flipped), None);
     }
 
