@@ -712,9 +712,15 @@ pub(crate) fn append_parsed(into: &mut ParsedFile, part: ParsedFile, line_offset
 }
 
 fn join_chunks<F: LineFormat>(fmt: &F, chunks: Vec<ChunkResult<F::Counts>>) -> ParsedFile {
-    let mut out = ParsedFile::default();
-    let mut counts = F::Counts::default();
-    let mut offset = 0;
+    let mut chunks = chunks.into_iter();
+    // The first chunk (a file's only one, unless it is over [`CHUNK_BYTES`]) is taken as it
+    // is: appended to an empty file it would be copied record by record, every symbol
+    // interned again, for the same result (0.7% of the instructions of a cold report of a
+    // 42 MB Claude Code folder, counted with callgrind).
+    let (mut out, mut counts, mut offset) = match chunks.next() {
+        Some(c) => (as_first_part(c.parsed), c.counts, c.lines),
+        None => (ParsedFile::default(), F::Counts::default(), 0),
+    };
     for c in chunks {
         append_parsed(&mut out, c.parsed, offset);
         F::merge_counts(&mut counts, c.counts);
@@ -722,6 +728,22 @@ fn join_chunks<F: LineFormat>(fmt: &F, chunks: Vec<ChunkResult<F::Counts>>) -> P
     }
     fmt.finish(&mut out, counts);
     out
+}
+
+/// `part`, the first part of a file, as [`append_parsed`] makes it of an empty file: the same
+/// symbols in the same order, records, costs and rejected lines, and of its summary the
+/// counts and notes alone (the rest is the file's, set by `finish`).
+fn as_first_part(mut part: ParsedFile) -> ParsedFile {
+    part.rejected.truncate(MAX_REJECTED_EXAMPLES);
+    let s = std::mem::take(&mut part.summary);
+    part.summary = FileSummary {
+        rows: s.rows,
+        skipped: s.skipped,
+        duplicates: s.duplicates,
+        notes: s.notes,
+        ..FileSummary::default()
+    };
+    part
 }
 
 /// Start of the first line that begins at or after `p`.
@@ -943,6 +965,65 @@ pub(crate) fn merge_repeated_messages(p: &mut ParsedFile) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file's first part taken as it is ([`as_first_part`]) is what appending it to an
+    /// empty file gives: symbols, records with their identities, costs, rejected lines and
+    /// the summary's counts and notes, its other fields left to `finish`.
+    #[test]
+    fn a_first_part_taken_whole_is_the_part_appended_to_nothing() {
+        let log = claude_code::ClaudeCodeLog {
+            name: "s.jsonl",
+            project: "p".to_owned(),
+        };
+        let line = |id: &str, model: &str, cwd: &str, cost: &str| {
+            format!(
+                r#"{{"type":"assistant","timestamp":"2026-11-0{id}T10:00:00Z","sessionId":"s{id}","cwd":"{cwd}","requestId":"req_{id}","costUSD":{cost},"message":{{"id":"msg_{id}","model":"{model}","usage":{{"input_tokens":{id}0,"output_tokens":5}}}}}}"#
+            )
+        };
+        let text = [
+            line("1", "claude-sonnet-4-5", "/src/a", "0.01"),
+            "{not json".to_owned(),
+            line("2", "claude-haiku-4-5", "/src/b", "0.02"),
+            line("1", "claude-sonnet-4-5", "/src/a", "0.01"),
+            line("3", "claude-opus-4-5", "/src/a", "0.5"),
+        ]
+        .join("\n");
+        let chunk = || {
+            parse_chunk(
+                &log,
+                text.as_bytes(),
+                text.len() as u64,
+                &Control::default(),
+            )
+        };
+        let mut part = chunk().parsed;
+        part.summary.path = "set by finish".to_owned();
+        part.summary.covers = Some((1, 2));
+        part.summary.default_dated = 7;
+        assert!(part.records.len() >= 3 && part.rejected_total == 1 && part.symbols.len() > 4);
+        let mut appended = ParsedFile::default();
+        let mut whole_part = chunk().parsed;
+        whole_part.summary = part.summary.clone();
+        append_parsed(&mut appended, whole_part, 0);
+        let taken = as_first_part(part);
+        assert_eq!(taken.symbols.names(), appended.symbols.names());
+        assert_eq!(taken.records, appended.records);
+        assert_eq!(taken.billed, appended.billed);
+        assert_eq!(taken.reported, appended.reported);
+        assert_eq!(taken.reported_per_record, appended.reported_per_record);
+        assert_eq!(
+            format!("{:?}", taken.rejected),
+            format!("{:?}", appended.rejected)
+        );
+        assert_eq!(taken.rejected_total, appended.rejected_total);
+        assert_eq!(taken.rejected_kinds, appended.rejected_kinds);
+        assert_eq!(
+            format!("{:?}", taken.summary),
+            format!("{:?}", appended.summary)
+        );
+        assert_eq!(taken.summary.path, "");
+        assert_eq!(taken.summary.default_dated, 0);
+    }
 
     /// The one-call hash of a short input is the streaming hasher's, on either side of the
     /// length where it switches (identities are stored in caches and histories).
