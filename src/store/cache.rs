@@ -831,24 +831,20 @@ pub(crate) fn key_from(absolute: &Path, meta: &std::fs::Metadata, opts: &Options
     })
 }
 
-/// Writes to `dest` (atomically: a new file in `dir` that then takes its place, so that a
-/// reader sees the old file or the whole new one) what [`write_frame`] writes: neither the
-/// header nor the body is ever held whole (a 10 GB import's snapshot is a 66 MB header and
-/// 100 MB of records). A header or body of other than its announced length is an error, and
-/// nothing is written.
-pub(super) fn write_framed_atomically(
+/// Writes to `dest` atomically what `write` writes to the writer it is handed: into a new
+/// file in `dir` that then takes its place, so that a reader sees the old file or the whole
+/// new one. When `write` fails, nothing is written. With [`write_frame`], a frame whose
+/// header and body are never held whole (a 10 GB import's snapshot is a 66 MB header and
+/// 100 MB of records).
+pub(super) fn write_atomically(
     dir: &Path,
     dest: &Path,
-    magic: &[u8; 16],
-    header_len: u64,
-    header: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-    body_len: u64,
-    body: impl FnOnce(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut tmp = crate::store::atomic::temp_in(dir)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
-    write_frame(&mut w, magic, header_len, header, body_len, body)?;
+    write(&mut w)?;
     w.flush()?;
     drop(w);
     tmp.persist(dest).map_err(|e| e.error)?;
@@ -858,10 +854,11 @@ pub(super) fn write_framed_atomically(
 /// Writes to `w` a frame (the layout [`frame`] documents) of a header of `header_len` bytes,
 /// which `header` writes to the writer it is handed, and a body of `body_len` bytes, which
 /// `body` gives part by part to the function it is handed. The one writer of the layout: a
-/// cache entry, a folder's pack and a snapshot are all framed by it. A header or body of other
-/// than its announced length is an error (what was written before it is then incomplete).
+/// cache entry (alone or in a folder's pack) and a snapshot are framed by it. A header or body
+/// of other than its announced length is an error (what was written before it is then
+/// incomplete).
 pub(super) fn write_frame(
-    w: &mut impl Write,
+    w: &mut dyn Write,
     magic: &[u8; 16],
     header_len: u64,
     header: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -907,13 +904,13 @@ pub(super) fn write_frame(
 }
 
 /// A writer that feeds what it writes to a checksum and counts it.
-struct Hashed<'a, W: Write> {
+struct Hashed<'a, W: Write + ?Sized> {
     w: &'a mut W,
     h: &'a mut xxhash_rust::xxh3::Xxh3,
     n: u64,
 }
 
-impl<W: Write> Write for Hashed<'_, W> {
+impl<W: Write + ?Sized> Write for Hashed<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let k = self.w.write(buf)?;
         self.h.update(&buf[..k]);
@@ -1435,19 +1432,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("entry");
         let stream = |hlen: u64, len: u64, dest: &Path| {
-            write_framed_atomically(
-                dir.path(),
-                dest,
-                magic,
-                hlen,
-                // Written in two pieces, as serde_json writes a header.
-                |w| {
-                    w.write_all(&header[..3])?;
-                    w.write_all(&header[3..])
-                },
-                len,
-                |emit| parts.iter().try_for_each(|p| emit(p)),
-            )
+            write_atomically(dir.path(), dest, |w| {
+                write_frame(
+                    w,
+                    magic,
+                    hlen,
+                    // Written in two pieces, as serde_json writes a header.
+                    |w| {
+                        w.write_all(&header[..3])?;
+                        w.write_all(&header[3..])
+                    },
+                    len,
+                    |emit| parts.iter().try_for_each(|p| emit(p)),
+                )
+            })
         };
         let (hlen, blen) = (header.len() as u64, whole.len() as u64);
         stream(hlen, blen, &dest).unwrap();

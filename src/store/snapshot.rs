@@ -22,7 +22,7 @@
 
 use super::cache::{
     FORMAT_VERSION, Key, Reader, RecordEncoder, checksummer, decode_records, json_len,
-    program_build, put_varint, read_exactly, write_framed_atomically,
+    program_build, put_varint, read_exactly, write_atomically, write_frame,
 };
 use crate::domain::dataset::{Dataset, DoubleCount, Overlap, Source};
 use crate::domain::packed::Records;
@@ -268,38 +268,39 @@ pub fn write(
     let reported_len =
         (data.reported.len() as u64).required_space() as u64 + 16 * data.reported.len() as u64;
     let body_len = 8 + records_len + count + reported_len;
-    let _ = write_framed_atomically(
-        cache_dir,
-        &inputs.file(cache_dir),
-        MAGIC,
-        header_len,
-        |w| serde_json::to_writer(w, &header).map_err(std::io::Error::other),
-        body_len,
-        |emit| {
-            emit(&records_len.to_le_bytes())?;
-            encode_records_in_parts(&data.records, emit)?;
-            let mut sources = Vec::with_capacity(PART);
-            for r in &data.records {
-                sources.push(r.source);
-                if sources.len() == PART {
-                    emit(&sources)?;
-                    sources.clear();
+    let _ = write_atomically(cache_dir, &inputs.file(cache_dir), |w| {
+        write_frame(
+            w,
+            MAGIC,
+            header_len,
+            |w| serde_json::to_writer(w, &header).map_err(std::io::Error::other),
+            body_len,
+            |emit| {
+                emit(&records_len.to_le_bytes())?;
+                encode_records_in_parts(&data.records, emit)?;
+                let mut sources = Vec::with_capacity(PART);
+                for r in &data.records {
+                    sources.push(r.source);
+                    if sources.len() == PART {
+                        emit(&sources)?;
+                        sources.clear();
+                    }
                 }
-            }
-            emit(&sources)?;
-            let mut buf = Vec::with_capacity(PART * 16 + 10);
-            put_varint(&mut buf, data.reported.len() as u64);
-            for part in data.reported.chunks(PART) {
-                for &(time, usd) in part {
-                    buf.extend_from_slice(&time.to_le_bytes());
-                    buf.extend_from_slice(&usd.to_bits().to_le_bytes());
+                emit(&sources)?;
+                let mut buf = Vec::with_capacity(PART * 16 + 10);
+                put_varint(&mut buf, data.reported.len() as u64);
+                for part in data.reported.chunks(PART) {
+                    for &(time, usd) in part {
+                        buf.extend_from_slice(&time.to_le_bytes());
+                        buf.extend_from_slice(&usd.to_bits().to_le_bytes());
+                    }
+                    emit(&buf)?;
+                    buf.clear();
                 }
-                emit(&buf)?;
-                buf.clear();
-            }
-            emit(&buf)
-        },
-    );
+                emit(&buf)
+            },
+        )
+    });
 }
 
 /// Records per part of a snapshot's body as it is written.
