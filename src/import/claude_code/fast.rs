@@ -46,6 +46,9 @@ struct Scan<'a, 'm> {
     i: usize,
     /// `b`'s quotes and backslashes ([`with_marks`]).
     marks: &'m [u64],
+    /// `b` as text when it is all UTF-8 (checked once, rather than each string taken; a
+    /// line that is not is read all the same: only the strings taken must be UTF-8).
+    text: Option<&'a str>,
 }
 
 impl<'a> Scan<'a, '_> {
@@ -117,11 +120,17 @@ impl<'a> Scan<'a, '_> {
             self.literal(b"null")?;
             return Some(None);
         }
+        let start = self.i + 1;
         let (s, escaped) = self.string()?;
         if escaped {
             return None;
         }
-        Some(Some(std::str::from_utf8(s).ok()?))
+        let text = match self.text {
+            // Cut from the line checked once (at quotes: always a character boundary).
+            Some(line) => line.get(start..start + s.len()),
+            None => std::str::from_utf8(s).ok(),
+        };
+        Some(Some(text?))
     }
 
     fn bool_or_null(&mut self) -> Option<Option<bool>> {
@@ -384,6 +393,7 @@ fn read_marked<'a>(line: &'a [u8], marks: &[u64]) -> Option<FastLine<'a>> {
         b: line,
         i: 0,
         marks,
+        text: std::str::from_utf8(line).ok(),
     };
     let mut out = FastLine::default();
     let mut seen = [false; 8];
@@ -484,6 +494,7 @@ fn usage_marked<'a>(bytes: &'a [u8], marks: &[u64]) -> Option<ApiUsage<'a>> {
         b: bytes,
         i: 0,
         marks,
+        text: None,
     };
     let mut u = ApiUsage::default();
     let mut seen = [false; 9];
@@ -596,6 +607,17 @@ mod tests {
         }
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
         assert_eq!(read(deep.as_bytes()), None);
+        // A line that is not all UTF-8 is still read when the strings taken are (serde steps
+        // over the others unchecked), and refused when one of them is not; text in other
+        // scripts is taken as it is.
+        let f = read(b"{\"text\":\"\xff\xfe\",\"cwd\":\"/home/u/caf\xc3\xa9\"}").unwrap();
+        assert_eq!(f.cwd, Some("/home/u/caf\u{e9}"));
+        assert_eq!(read(b"{\"text\":\"ok\",\"cwd\":\"/home/u/caf\xc3\"}"), None);
+        let f =
+            read("{\"cwd\":\"/home/\u{7530}\u{4e2d}\",\"sessionId\":\"\u{e9}t\u{e9}\"}".as_bytes())
+                .unwrap();
+        assert_eq!(f.cwd, Some("/home/\u{7530}\u{4e2d}"));
+        assert_eq!(f.session_id, Some("\u{e9}t\u{e9}"));
     }
 
     /// The marks find what `memchr2` finds from any place, in bytes of any length (within a
@@ -624,7 +646,12 @@ mod tests {
             let control = b.iter().any(|&c| c < 0x20);
             let got = with_marks(&b, |marks| {
                 assert_eq!(marks.len(), b.len().div_ceil(64));
-                let s = Scan { b: &b, i: 0, marks };
+                let s = Scan {
+                    b: &b,
+                    i: 0,
+                    marks,
+                    text: None,
+                };
                 for from in 0..=b.len() {
                     assert_eq!(
                         s.next_mark(from),
