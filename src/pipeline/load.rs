@@ -557,7 +557,7 @@ pub fn load_unless_unchanged(
     // of the 1 GB benchmark tree used 1.6 of the 2 cores.)
     let (cancelled, stage) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(0);
-        scope.spawn(move || {
+        let parsing = scope.spawn(move || {
             for b in batches {
                 if tx.send(parse_batch(b)).is_err() {
                     break;
@@ -601,13 +601,23 @@ pub fn load_unless_unchanged(
                 }
             }
         }
-        if !cancelled {
+        // Every batch came through, unless the parsing stopped on a panic: what was recorded
+        // is then let go before the panic goes on.
+        let parse_panic = if cancelled {
+            None
+        } else {
+            parsing.join().err()
+        };
+        if !cancelled && parse_panic.is_none() {
             let _ = keep_tx.send(());
         }
         drop((keep_tx, merge_rx));
         let stage = recording
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if let Some(panic) = parse_panic {
+            std::panic::resume_unwind(panic);
+        }
         (cancelled, stage)
     });
     let mut hist = stage.hist;
