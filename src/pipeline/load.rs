@@ -495,9 +495,9 @@ pub fn load_unless_unchanged(
     let is_team: Vec<bool> = file_paths.iter().map(|p| is_history_input(p)).collect();
     // Files are parsed a batch at a time (in parallel within the batch) and merged in input
     // order: parsed files hold every line's record before de-duplication, so holding all of
-    // a 10 GB tree's at once would cost several hundred MB. The next batch is parsed while
-    // this one is merged and recorded in the history (on this thread: the merge is in order,
-    // and the history's connection stays on the thread that opened it).
+    // a 10 GB tree's at once would cost several hundred MB. The next batches are parsed and
+    // recorded in the history while this one is merged, in order (the stages below; the
+    // history's connection goes to the recording thread and comes back).
     let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
     let mut start = 0;
     while start < file_paths.len() {
