@@ -21,5 +21,6 @@ mod import_logs;
 mod layers;
 mod never_wrong;
 mod real_world_formats;
+mod splice;
 mod store;
 mod walk;

@@ -157,6 +157,40 @@ struct OverlapAcc {
     rows: u64,
 }
 
+/// Where each merged file's part of a dataset lies, and which files share usage with another:
+/// what lets one changed file be merged again alone, its part of the dataset replaced
+/// (`pipeline::splice`), instead of every file merged again.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FileParts {
+    /// Per file merged (the dataset's `files`, in order): how many records, reported costs
+    /// and symbols the dataset held once it was merged. A file's records (and reported costs,
+    /// and the symbols it named first) are those between the previous file's ends and its own.
+    pub ends: Vec<PartEnds>,
+    /// Per file: whether an API response (or row, or billed row) of it is also in another
+    /// file. The part of a file that shares nothing depends on no other file, and no other
+    /// file's part depends on it.
+    pub shared: Vec<bool>,
+    /// Per record: the [`fingerprint`] of its API response's identity (0 for a record
+    /// without one). To tell whether a file's responses are anywhere else without the
+    /// merge's index: a match may be two identities with the same fingerprint, which only
+    /// costs a whole merge, never a wrong splice.
+    pub fingerprints: Vec<u32>,
+}
+
+/// See [`FileParts::ends`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartEnds {
+    pub records: u32,
+    pub reported: u32,
+    pub symbols: u32,
+}
+
+/// 32 bits of an API response's identity (a 64-bit hash), for [`FileParts::fingerprints`];
+/// never 0 (which stands for no identity).
+pub fn fingerprint(id: u64) -> u32 {
+    ((id ^ (id >> 32)) as u32).max(1)
+}
+
 /// Merges parsed files one at a time into a dataset (the de-duplication state lives here,
 /// not in the dataset: a merged dataset is final).
 pub struct Merger {
@@ -174,6 +208,9 @@ pub struct Merger {
     coverage: Vec<Coverage>,
     /// The files with billed rows: each one's number, source and days.
     billed_coverage: Vec<Coverage>,
+    /// Each file's ends and whether it shares usage with another (see [`FileParts`]).
+    ends: Vec<PartEnds>,
+    shared: Vec<bool>,
 }
 
 impl Merger {
@@ -188,7 +225,41 @@ impl Merger {
             notes: Default::default(),
             coverage: Vec::new(),
             billed_coverage: Vec::new(),
+            ends: Vec::new(),
+            shared: Vec::new(),
         }
+    }
+
+    /// A merger whose dataset starts with the names and sources `symbols` and `sources`
+    /// (those of a dataset a file is merged again alone for: `pipeline::splice`).
+    pub fn with_tables(
+        opts: MergeOptions,
+        symbols: crate::domain::records::Symbols,
+        sources: Vec<Source>,
+    ) -> Merger {
+        let mut m = Merger::new(opts);
+        m.data.symbols = symbols;
+        m.data.sources = sources;
+        m
+    }
+
+    /// How many files were merged so far.
+    pub fn file_count(&self) -> usize {
+        self.data.files.len()
+    }
+
+    /// Files `a` and `b` share usage (see [`FileParts::shared`]).
+    fn share(&mut self, a: u32, b: u32) {
+        for f in [a, b] {
+            if let Some(s) = self.shared.get_mut(f as usize) {
+                *s = true;
+            }
+        }
+    }
+
+    /// The file whose part of the records holds record `index` (merged before the current).
+    fn file_of_record(&self, index: usize) -> u32 {
+        self.ends.partition_point(|e| e.records as usize <= index) as u32
     }
 
     /// Merges one parsed file. Symbols are re-interned into the dataset's table.
@@ -198,8 +269,14 @@ impl Merger {
     /// (if it has none, the cost of the line it replaced stays), so Claude Code's `costUSD` is
     /// not counted once per streaming snapshot.
     pub fn add(&mut self, mut file: ParsedFile) {
+        let file_no = self.data.files.len() as u32;
+        self.shared.push(false);
+        let file_start = self.data.records.len();
+        // Files met before that share a row or a billed row with this one, and records of
+        // files met before that are an API response of this one too.
+        let mut sharing: Vec<u32> = Vec::new();
+        let mut sharing_records: Vec<usize> = Vec::new();
         let data = &mut self.data;
-        let file_no = data.files.len() as u32;
         let map: Vec<u32> = (0..file.symbols.len() as u32)
             .map(|i| data.symbols.intern(file.symbols.get(i)))
             .collect();
@@ -264,7 +341,8 @@ impl Merger {
                             data.records.update(k.index, |old| add_usage(old, &r));
                         }
                     }
-                    Some(_) => {
+                    Some(k) => {
+                        sharing.push(k.file);
                         data.reported.extend(cost);
                         match contested.get(&h) {
                             // Within this file, the same rule as for a file met first: rows
@@ -301,6 +379,9 @@ impl Merger {
                     }
                     Some(kept) => {
                         merged += 1;
+                        if kept.record() < file_start {
+                            sharing_records.push(kept.record());
+                        }
                         // Claude Code writes one line per content block / streaming snapshot
                         // of the same response; see `replaces`.
                         let better = replaces_copy(
@@ -393,23 +474,26 @@ impl Merger {
                         add_billed(old, &b);
                     }
                 }
-                Some(_) => match contested_billed.get(&h) {
-                    Some(&i) if by_id => {
-                        repeated += 1;
-                        let old = &mut contested_b[i].1;
-                        if (b.usd.abs(), b.usd) > (old.usd.abs(), old.usd) {
-                            *old = b;
+                Some(k) => {
+                    sharing.push(k.file);
+                    match contested_billed.get(&h) {
+                        Some(&i) if by_id => {
+                            repeated += 1;
+                            let old = &mut contested_b[i].1;
+                            if (b.usd.abs(), b.usd) > (old.usd.abs(), old.usd) {
+                                *old = b;
+                            }
+                        }
+                        Some(&i) => {
+                            billed_within += 1;
+                            add_billed(&mut contested_b[i].1, &b);
+                        }
+                        None => {
+                            contested_billed.insert(h, contested_b.len());
+                            contested_b.push((h, b));
                         }
                     }
-                    Some(&i) => {
-                        billed_within += 1;
-                        add_billed(&mut contested_b[i].1, &b);
-                    }
-                    None => {
-                        contested_billed.insert(h, contested_b.len());
-                        contested_b.push((h, b));
-                    }
-                },
+                }
             }
         }
         for (h, b) in contested_b {
@@ -506,6 +590,19 @@ impl Merger {
         crate::domain::dataset::share_notes(&mut self.notes, &mut file.summary.notes);
         file.summary.notes.shrink_to_fit();
         data.files.push(file.summary);
+        let ends = PartEnds {
+            records: u32::try_from(data.records.len()).expect("fewer than 2 billion records"),
+            reported: u32::try_from(data.reported.len())
+                .expect("fewer than 4 billion reported costs"),
+            symbols: u32::try_from(data.symbols.len()).expect("fewer than 4 billion names"),
+        };
+        for r in sharing_records {
+            sharing.push(self.file_of_record(r));
+        }
+        for f in sharing {
+            self.share(f, file_no);
+        }
+        self.ends.push(ends);
     }
 
     /// The summary of the file merged last (to add what only its caller knows).
@@ -514,7 +611,26 @@ impl Merger {
     }
 
     /// The merged dataset, with the overlaps and likely double counts found.
-    pub fn finish(mut self) -> Dataset {
+    pub fn finish(self) -> Dataset {
+        self.finish_with_parts().0
+    }
+
+    /// [`Merger::finish`], with where each file's part of the dataset lies (see
+    /// [`FileParts`]).
+    pub fn finish_with_parts(mut self) -> (Dataset, FileParts) {
+        let mut fingerprints = vec![0u32; self.data.records.len()];
+        for (&id, kept) in &self.seen_messages {
+            fingerprints[kept.record()] = fingerprint(id);
+        }
+        let parts = FileParts {
+            ends: std::mem::take(&mut self.ends),
+            shared: std::mem::take(&mut self.shared),
+            fingerprints,
+        };
+        (self.finish_data(), parts)
+    }
+
+    fn finish_data(mut self) -> Dataset {
         let day_label = |d: i64| Period::Day.label(d * DAY);
         let files = &self.data.files;
         self.data.overlaps = self

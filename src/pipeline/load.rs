@@ -11,7 +11,7 @@ use crate::import::merge::{MergeOptions, Merger};
 use crate::import::{self, Control, ImportError, Options};
 use crate::store::cache::{self, Cache};
 use crate::store::history::{self, FileStamp, FileUsage, History};
-use crate::store::snapshot::{self, Manifest};
+use crate::store::snapshot::{self, Manifest, WalkEntry};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -180,6 +180,10 @@ pub struct Loaded {
     pub history_warnings: Vec<String>,
     /// Set by [`load_unless_unchanged`] when the inputs are as they were: nothing loaded.
     pub unchanged: bool,
+    /// How many changed files were merged again alone into the last import's snapshot (see
+    /// `pipeline::splice`); 0 when the import was merged whole (or came whole from the
+    /// snapshot).
+    pub spliced: usize,
     /// What the import was made from (every file's path and stamps, the options, the
     /// history's revision), when it is one an answer can be kept for: several files, 1 MiB or
     /// more, every file read to its end, no history problem.
@@ -205,6 +209,7 @@ pub struct PendingSnapshot {
     inputs: snapshot::Inputs,
     manifest: Manifest,
     unrecognised: Vec<String>,
+    parts: Option<snapshot::Parts>,
 }
 
 impl PendingSnapshot {
@@ -216,6 +221,7 @@ impl PendingSnapshot {
             &self.manifest,
             data,
             &self.unrecognised,
+            self.parts.as_ref(),
         );
         timing("load: snapshot written", t);
     }
@@ -241,11 +247,15 @@ pub struct HistoryChoice {
 
 /// Whether a file's usage goes into the history: Claude Code logs in opened folders, or
 /// every file when asked.
-fn history_keeps(choice: &HistoryChoice, format: import::Format, in_folder: bool) -> bool {
+pub(super) fn history_keeps(
+    choice: &HistoryChoice,
+    format: import::Format,
+    in_folder: bool,
+) -> bool {
     choice.all_files || (in_folder && format == import::Format::ClaudeCodeJsonl)
 }
 
-fn stamp_of(k: &cache::Key) -> FileStamp {
+pub(super) fn stamp_of(k: &cache::Key) -> FileStamp {
     FileStamp {
         size: k.size,
         mtime_ns: k.mtime_secs.saturating_mul(1_000_000_000) + k.mtime_nanos as i64,
@@ -423,15 +433,15 @@ pub fn load_unless_unchanged(
     }
     let old = match (old, since, &manifest) {
         (Some(old), _, _) => Some(old),
-        // Read only if made from these files (the answer was not: the snapshot rarely is).
-        (None, Some(_), Some((_, _, m))) => {
-            inputs.and_then(|(dir, i)| snapshot::read_if(dir, &i, m))
-        }
+        // Made from these files (the answer was not: the snapshot rarely is), or from files of
+        // which a few changed since (a live session's log): spliced below.
+        (None, Some(_), Some(_)) => inputs.and_then(|(dir, i)| snapshot::read(dir, &i)),
         _ => None,
     };
-    if let (Some((dir, _, m)), Some(old)) = (&manifest, old)
-        && old.manifest == *m
+    if let (Some((dir, _, m)), Some(o)) = (&manifest, &old)
+        && o.manifest == *m
     {
+        let old = old.expect("matched above");
         control.bytes_done.store(total, Ordering::Relaxed);
         old.mark_used(dir, keys.iter().flatten());
         let clean = warnings.is_empty();
@@ -448,11 +458,70 @@ pub fn load_unless_unchanged(
             notes: Vec::new(),
             history_warnings: warnings,
             unchanged: false,
+            spliced: 0,
             manifest: clean.then_some(*m),
             snapshot: None,
         };
     }
     timing("load: examine the files", t);
+    // Each file found, as the snapshot of this import keeps them (to tell next time which
+    // changed), when there is to be one.
+    let mut walk: Option<Vec<WalkEntry>> = manifest.map(|_| {
+        (file_paths.iter().zip(&in_folders).zip(&keys))
+            .map(|((p, &folder), k)| {
+                let k = k.as_ref().expect("a manifest is made of keys");
+                WalkEntry::of(p, k, folder, WalkEntry::NOT_MERGED)
+            })
+            .collect()
+    });
+    // A few files changed since the snapshot (a live session's log grew): merged again
+    // alone, if that gives exactly what merging every file again does.
+    if let (Some(old), Some(w), Some((dir, inputs, _))) = (old, &walk, &manifest)
+        && warnings.is_empty()
+    {
+        let t = std::time::Instant::now();
+        let unrecognised = old.unrecognised.clone();
+        // The packs outlive the snapshots spliced into, for the day the whole import is
+        // merged again.
+        snapshot::mark_packs_used(dir, keys.iter().flatten());
+        let found = super::splice::Found {
+            paths: &file_paths,
+            in_folders: &in_folders,
+            keys: &keys,
+            walk: w,
+        };
+        let revision = state.as_ref().map_or(0, |s| s.1);
+        if let Some(s) =
+            super::splice::splice(old, &found, opts, control, hist.as_mut(), history, revision)
+        {
+            control.bytes_done.store(total, Ordering::Relaxed);
+            timing("load: changed files merged again alone", t);
+            let mut loaded = Loaded {
+                data: s.data,
+                errors,
+                unrecognised_in_folders: unrecognised.clone(),
+                spliced: s.files,
+                ..Loaded::default()
+            };
+            let made = files_manifest.zip(made_with(&hist, &state, s.bumped));
+            if let Some((files_manifest, rev)) = made {
+                let m = files_manifest.with(&rev.to_le_bytes());
+                loaded.snapshot = Some(PendingSnapshot {
+                    dir: dir.to_path_buf(),
+                    inputs: *inputs,
+                    manifest: m,
+                    unrecognised,
+                    parts: Some(snapshot::Parts {
+                        walk: s.walk,
+                        files: s.parts,
+                        revision: rev,
+                    }),
+                });
+                loaded.manifest = (s.recorded == 0).then_some(m);
+            }
+            return loaded;
+        }
+    }
     let t = std::time::Instant::now();
     let recorded = match hist.as_ref().map(History::recorded_stamps) {
         Some(Ok(r)) => r,
@@ -593,7 +662,12 @@ pub fn load_unless_unchanged(
             for (&j, r) in picked.iter().zip(outcomes) {
                 let i = b.first + j;
                 match r {
-                    Ok((p, _from_cache)) => merger.add(p),
+                    Ok((p, _from_cache)) => {
+                        if let Some(w) = walk.as_mut() {
+                            w[i].file = merger.file_count() as u32;
+                        }
+                        merger.add(p)
+                    }
                     Err(ImportError::Unrecognised(..)) if in_folders[i] => loaded
                         .unrecognised_in_folders
                         .push(b.paths[j].display().to_string()),
@@ -711,7 +785,8 @@ pub fn load_unless_unchanged(
         }
     }
     loaded.errors = errors;
-    loaded.data = merger.finish();
+    let (data, file_parts) = merger.finish_with_parts();
+    loaded.data = data;
     if let (Some(h), Some(_)) = (hist.as_ref(), history) {
         loaded.data.history = Some(crate::domain::dataset::HistoryUse {
             database: h.path().display().to_string(),
@@ -743,20 +818,10 @@ pub fn load_unless_unchanged(
         .zip(files_manifest)
         .map(|((dir, i, _), m)| (dir, i, m));
     let manifest = manifest.and_then(|(dir, i, files_manifest)| {
-        let rev = match (&hist, &state) {
-            // The revision must be the one this import started from plus its own commit:
-            // another process's write in between (a `history forget`, another import) may
-            // be missing from the data, which a snapshot or an answer must not keep.
-            (Some(h), Some((_, at_open))) => {
-                let now = h.state().ok()?.1;
-                (now == at_open + bumped).then_some(now)?
-            }
-            (None, Some(_)) => return None,
-            _ => 0,
-        };
-        Some((dir, i, files_manifest.with(&rev.to_le_bytes())))
+        let rev = made_with(&hist, &state, bumped > 0)?;
+        Some((dir, i, files_manifest.with(&rev.to_le_bytes()), rev))
     });
-    if let Some((dir, inputs, m)) = &manifest
+    if let Some((dir, inputs, m, rev)) = &manifest
         && loaded.errors.is_empty()
         && loaded.history_warnings.is_empty()
         && !read_error
@@ -767,11 +832,32 @@ pub fn load_unless_unchanged(
             inputs: *inputs,
             manifest: *m,
             unrecognised: loaded.unrecognised_in_folders.clone(),
+            parts: walk.map(|walk| snapshot::Parts {
+                walk,
+                files: file_parts,
+                revision: *rev,
+            }),
         });
         // An answer made now would say the requests this import recorded, each time.
         loaded.manifest = (recorded_now == 0).then_some(*m);
     }
     loaded
+}
+
+/// The history's revision an import's snapshot (and answer) is made with: the one it started
+/// from (`state`, when the history was opened), plus one if it recorded a file (`bumped`).
+/// `None` when another process wrote to the history in between (a `history forget`, another
+/// import: what it did may be missing from the data, which a snapshot or an answer must not
+/// keep), or when the history could not be used to the end; 0 without a history.
+fn made_with(hist: &Option<History>, state: &Option<(String, u64)>, bumped: bool) -> Option<u64> {
+    match (hist, state) {
+        (Some(h), Some((_, at_open))) => {
+            let now = h.state().ok()?.1;
+            (now == at_open + u64::from(bumped)).then_some(now)
+        }
+        (None, Some(_)) => None,
+        _ => Some(0),
+    }
 }
 
 /// What the history's recording stage of an import gives back: the history, what it said when

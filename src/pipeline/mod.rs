@@ -10,6 +10,7 @@
 
 pub mod load;
 pub mod records;
+mod splice;
 
 use crate::domain::dataset::Dataset;
 use crate::domain::prices::PriceTable;

@@ -580,6 +580,26 @@ impl History {
         self.scanning(|| self.read_stamps())
     }
 
+    /// The stamp file `path` (absolute) was recorded with, if it was recorded: one file's
+    /// look-up, for an import that merges a few changed files again
+    /// ([`Self::recorded_stamps`] reads every file's).
+    pub fn recorded_stamp(&self, path: &str) -> Result<Option<FileStamp>, HistoryError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT size, mtime_ns, ctime_ns, ino FROM files WHERE path = ?1")
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([path]).map_err(|e| self.err(e))?;
+        let Some(r) = rows.next().map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        Ok(Some(FileStamp {
+            size: r.get::<_, i64>(0).map_err(|e| self.err(e))? as u64,
+            mtime_ns: r.get(1).map_err(|e| self.err(e))?,
+            ctime_ns: r.get(2).map_err(|e| self.err(e))?,
+            ino: r.get::<_, i64>(3).map_err(|e| self.err(e))? as u64,
+        }))
+    }
+
     fn read_stamps(&self) -> Result<PathKeyed<FileStamp>, HistoryError> {
         let mut st = self
             .conn

@@ -16,9 +16,13 @@
 //! checksum). Header (JSON): manifest hash, symbols, file summaries, rejected lines, billed
 //! rows, sources, overlaps, likely double counts, notes, unrecognised files. Body (binary):
 //! records length (u64 LE) and the records as in a cache entry, each record's source (one
-//! byte a record), then the reported costs. Written as it is encoded, a part at a time (never
+//! byte a record), the reported costs, then (after a byte 1; 0 for none) the files' parts
+//! ([`Parts`]): per file found its place, stamp and summary's index, per file merged its
+//! parts' ends and whether it shares usage, per record its identity's fingerprint, and the
+//! history's revision. Written as it is encoded, a part at a time (never
 //! held whole), to a temporary file then renamed. The de-duplication state of the merge is not
-//! kept: a merged dataset is final.
+//! kept: a merged dataset is final, but for a file that shares no usage with another, which
+//! can be merged again alone (`pipeline::splice`).
 
 use super::cache::{
     FORMAT_VERSION, Key, Reader, RecordEncoder, checksummer, decode_records, json_len,
@@ -27,6 +31,7 @@ use super::cache::{
 use crate::domain::dataset::{Dataset, DoubleCount, Overlap, Source};
 use crate::domain::packed::Records;
 use crate::domain::records::Symbols;
+use crate::import::merge::{FileParts, PartEnds};
 use crate::import::{BilledRow, FileSummary, Identity, Options, Rejected};
 use integer_encoding::VarInt;
 use rayon::prelude::*;
@@ -35,7 +40,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-const MAGIC: &[u8; 16] = b"costlens-snap\n\0\0";
+/// (`costlens-snap` before the body held the files' parts, [`Parts`].)
+const MAGIC: &[u8; 16] = b"costlens-snap2\n\0";
 
 /// Imports smaller than this are not snapshotted: they load in a few milliseconds anyway
 /// (nor are imports of a single file: its own cache entry answers as fast).
@@ -133,11 +139,188 @@ impl Manifest {
     }
 }
 
+/// What lets an import that changed in a few files be answered from a snapshot with only
+/// those files merged again (`pipeline::splice`): the files as they were examined, and each
+/// merged file's part of the dataset.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Parts {
+    /// Per file found, in the import's order.
+    pub walk: Vec<WalkEntry>,
+    /// Per file merged: where its part lies, and whether it shares usage with another.
+    pub files: FileParts,
+    /// The usage history's revision the snapshot was made with (0 without a history).
+    pub revision: u64,
+}
+
+/// A file found by an import: its place (path as shown, absolute path, whether it was found
+/// in a folder opened) and its stamp (size, times, identity), each hashed, and the index of
+/// its summary in the dataset's files ([`WalkEntry::NOT_MERGED`] when it gave none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalkEntry {
+    pub place: u64,
+    pub stamp: u64,
+    pub file: u32,
+}
+
+impl WalkEntry {
+    pub const NOT_MERGED: u32 = u32::MAX;
+
+    pub fn of(shown: &Path, key: &Key, in_folder: bool, file: u32) -> WalkEntry {
+        WalkEntry {
+            place: crate::import::stable_hash(&[
+                shown.to_string_lossy().as_bytes(),
+                key.path.as_bytes(),
+                &[in_folder as u8],
+            ]),
+            stamp: crate::import::stable_hash(&[
+                &key.size.to_le_bytes(),
+                &key.mtime_secs.to_le_bytes(),
+                &key.mtime_nanos.to_le_bytes(),
+                &key.dev.to_le_bytes(),
+                &key.ino.to_le_bytes(),
+                &key.ctime_secs.to_le_bytes(),
+                &key.ctime_nanos.to_le_bytes(),
+            ]),
+            file,
+        }
+    }
+}
+
+impl Parts {
+    /// The body's bytes for these parts (see [`write`]).
+    fn encoded_len(&self) -> u64 {
+        let n = |v: usize| (v as u64).required_space() as u64;
+        n(self.walk.len())
+            + 20 * self.walk.len() as u64
+            + n(self.files.ends.len())
+            + 13 * self.files.ends.len() as u64
+            + n(self.files.fingerprints.len())
+            + 4 * self.files.fingerprints.len() as u64
+            + 8
+    }
+
+    fn encode(&self, emit: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(PART * 20 + 10);
+        put_varint(&mut buf, self.walk.len() as u64);
+        for part in self.walk.chunks(PART) {
+            for w in part {
+                buf.extend_from_slice(&w.place.to_le_bytes());
+                buf.extend_from_slice(&w.stamp.to_le_bytes());
+                buf.extend_from_slice(&w.file.to_le_bytes());
+            }
+            emit(&buf)?;
+            buf.clear();
+        }
+        put_varint(&mut buf, self.files.ends.len() as u64);
+        for (part, shared) in self
+            .files
+            .ends
+            .chunks(PART)
+            .zip(self.files.shared.chunks(PART))
+        {
+            for (e, &s) in part.iter().zip(shared) {
+                buf.extend_from_slice(&e.records.to_le_bytes());
+                buf.extend_from_slice(&e.reported.to_le_bytes());
+                buf.extend_from_slice(&e.symbols.to_le_bytes());
+                buf.push(s as u8);
+            }
+            emit(&buf)?;
+            buf.clear();
+        }
+        put_varint(&mut buf, self.files.fingerprints.len() as u64);
+        for part in self.files.fingerprints.chunks(PART * 4) {
+            for f in part {
+                buf.extend_from_slice(&f.to_le_bytes());
+            }
+            emit(&buf)?;
+            buf.clear();
+        }
+        buf.extend_from_slice(&self.revision.to_le_bytes());
+        emit(&buf)
+    }
+
+    fn decode(r: &mut Reader) -> Option<Parts> {
+        let u32_of = |r: &mut Reader| Some(u32::from_le_bytes(r.take(4)?.try_into().ok()?));
+        let n = r.varint()? as usize;
+        if n > r.b.len() / 20 {
+            return None;
+        }
+        let mut walk = Vec::with_capacity(n);
+        for _ in 0..n {
+            walk.push(WalkEntry {
+                place: r.u64_fixed()?,
+                stamp: r.u64_fixed()?,
+                file: u32_of(r)?,
+            });
+        }
+        let n = r.varint()? as usize;
+        if n > r.b.len() / 13 {
+            return None;
+        }
+        let (mut ends, mut shared) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            ends.push(PartEnds {
+                records: u32_of(r)?,
+                reported: u32_of(r)?,
+                symbols: u32_of(r)?,
+            });
+            shared.push(match r.take(1)?[0] {
+                0 => false,
+                1 => true,
+                _ => return None,
+            });
+        }
+        let n = r.varint()? as usize;
+        if n > r.b.len() / 4 {
+            return None;
+        }
+        let fingerprints = r
+            .take(4 * n)?
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        Some(Parts {
+            walk,
+            files: FileParts {
+                ends,
+                shared,
+                fingerprints,
+            },
+            revision: r.u64_fixed()?,
+        })
+    }
+
+    /// Whether these parts describe `data`: a file's ends never before the last's, the last
+    /// at the dataset's ends, a fingerprint per record, a summary per file merged.
+    fn fit(&self, data: &Dataset) -> bool {
+        let ends = &self.files.ends;
+        let ordered = ends.windows(2).all(|w| {
+            w[0].records <= w[1].records
+                && w[0].reported <= w[1].reported
+                && w[0].symbols <= w[1].symbols
+        });
+        let last = ends.last().copied().unwrap_or_default();
+        ordered
+            && ends.len() == data.files.len()
+            && self.files.shared.len() == ends.len()
+            && last.records as usize == data.records.len()
+            && last.reported as usize == data.reported.len()
+            && last.symbols as usize <= data.symbols.len()
+            && self.files.fingerprints.len() == data.records.len()
+            && self
+                .walk
+                .iter()
+                .all(|w| w.file == WalkEntry::NOT_MERGED || (w.file as usize) < ends.len())
+    }
+}
+
 /// A decoded snapshot: usable only if its manifest is the manifest of the files as they are.
 pub struct Snapshot {
     pub manifest: Manifest,
     pub data: Dataset,
     pub unrecognised: Vec<String>,
+    /// Where each file's part of the data lies (a snapshot written without them has none).
+    pub parts: Option<Parts>,
     file: PathBuf,
     /// When it was last marked as used (its modification time).
     marked: Option<SystemTime>,
@@ -163,6 +346,19 @@ pub fn mark_unread_used<'a>(
     let file = inputs.file(cache_dir);
     let marked = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
     mark(cache_dir, &file, marked, keys);
+}
+
+/// Marks the packs the files with keys `keys` are in as used, each at most once a day (by its
+/// own modification time: an import spliced into a snapshot, `pipeline::splice`, writes the
+/// snapshot again each time, so its time says nothing of the packs').
+pub fn mark_packs_used<'a>(cache_dir: &Path, keys: impl Iterator<Item = &'a Key>) {
+    let day = Duration::from_secs(86_400);
+    for pack in super::cache::packs_of(cache_dir, keys) {
+        let used = std::fs::metadata(&pack).and_then(|m| m.modified()).ok();
+        if used.is_some_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() >= day) {
+            super::cache::touch(&pack);
+        }
+    }
 }
 
 fn mark<'a>(
@@ -228,6 +424,7 @@ pub fn write(
     m: &Manifest,
     data: &Dataset,
     unrecognised: &[String],
+    parts: Option<&Parts>,
 ) {
     let header = HeaderOut {
         manifest: m.0,
@@ -267,7 +464,8 @@ pub fn write(
     let count = data.records.len() as u64;
     let reported_len =
         (data.reported.len() as u64).required_space() as u64 + 16 * data.reported.len() as u64;
-    let body_len = 8 + records_len + count + reported_len;
+    let parts_len = 1 + parts.map_or(0, Parts::encoded_len);
+    let body_len = 8 + records_len + count + reported_len + parts_len;
     let _ = write_atomically(cache_dir, &inputs.file(cache_dir), |w| {
         write_frame(
             w,
@@ -297,7 +495,14 @@ pub fn write(
                     emit(&buf)?;
                     buf.clear();
                 }
-                emit(&buf)
+                emit(&buf)?;
+                match parts {
+                    Some(p) => {
+                        emit(&[1])?;
+                        p.encode(emit)
+                    }
+                    None => emit(&[0]),
+                }
             },
         )
     });
@@ -406,6 +611,7 @@ fn read_from(
         mut records,
         sources,
         reported,
+        parts,
     } = body;
     let symbols = Symbols::from_names(&h.symbols)?;
     let n_symbols = symbols.len() as u32;
@@ -438,9 +644,11 @@ fn read_from(
         reported,
         ..Dataset::default()
     };
+    let parts = parts.filter(|p| p.fit(&data));
     Some(Snapshot {
         manifest: Manifest(h.manifest),
         data,
+        parts,
         unrecognised: h.unrecognised,
         file,
         marked,
@@ -463,6 +671,7 @@ struct Body {
     records: Records,
     sources: Vec<u8>,
     reported: Vec<(i64, f64)>,
+    parts: Option<Parts>,
 }
 
 fn decode_body(body: &[u8]) -> Option<Body> {
@@ -489,10 +698,16 @@ fn decode_body(body: &[u8]) -> Option<Body> {
         let time = r.u64_fixed()? as i64;
         reported.push((time, f64::from_bits(r.u64_fixed()?)));
     }
+    let parts = match r.take(1)?[0] {
+        0 => None,
+        1 => Some(Parts::decode(&mut r)?),
+        _ => return None,
+    };
     (r.at == body.len()).then_some(Body {
         records,
         sources,
         reported,
+        parts,
     })
 }
 
@@ -538,8 +753,78 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let inputs = Inputs::new(&[dir.path().to_path_buf()], &Options::default()).unwrap();
         let m = Manifest::from_raw(42);
-        write(dir.path(), &inputs, &m, &data, &["odd.txt".to_owned()]);
+        // Three files' parts: the records, reported costs and symbols split among them.
+        let parts = Parts {
+            walk: (0..PART as u64 + 3)
+                .map(|i| WalkEntry {
+                    place: i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    stamp: !i,
+                    file: if i % 7 == 0 {
+                        WalkEntry::NOT_MERGED
+                    } else {
+                        (i % 3) as u32
+                    },
+                })
+                .collect(),
+            files: FileParts {
+                ends: vec![
+                    PartEnds {
+                        records: 5,
+                        reported: 0,
+                        symbols: 1,
+                    },
+                    PartEnds {
+                        records: PART as u32,
+                        reported: 9,
+                        symbols: 2,
+                    },
+                    PartEnds {
+                        records: n as u32,
+                        reported: PART as u32 + 5,
+                        symbols: 2,
+                    },
+                ],
+                shared: vec![false, true, false],
+                fingerprints: (0..n as u32)
+                    .map(|i| i.wrapping_mul(2_654_435_761))
+                    .collect(),
+            },
+            revision: 12,
+        };
+        data.files = (0..3)
+            .map(|i| FileSummary {
+                path: format!("f{i}.jsonl"),
+                format: Format::ClaudeCodeJsonl,
+                covers: None,
+                source: 0,
+                rows: 1,
+                rejected: 0,
+                skipped: 0,
+                duplicates: 0,
+                notes: Vec::new(),
+                default_dated: 0,
+            })
+            .collect();
+        write(
+            dir.path(),
+            &inputs,
+            &m,
+            &data,
+            &["odd.txt".to_owned()],
+            Some(&parts),
+        );
         let back = read(dir.path(), &inputs).expect("the snapshot reads back");
+        assert_eq!(back.parts.as_ref(), Some(&parts));
+        // Parts that do not describe the data (a file's records past the dataset's) are not
+        // used; the snapshot still is.
+        let mut wrong = parts.clone();
+        wrong.files.ends[2].records += 1;
+        write(dir.path(), &inputs, &m, &data, &[], Some(&wrong));
+        let back_wrong = read(dir.path(), &inputs).expect("the snapshot reads back");
+        assert!(back_wrong.parts.is_none());
+        assert_eq!(back_wrong.data.records.to_vec(), data.records.to_vec());
+        write(dir.path(), &inputs, &m, &data, &[], None);
+        assert!(read(dir.path(), &inputs).unwrap().parts.is_none());
         assert_eq!(back.manifest, m);
         assert_eq!(data.records.wide_count(), n.div_ceil(5));
         assert_eq!(back.data.records.to_vec(), data.records.to_vec());
@@ -572,11 +857,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let inputs = Inputs::new(&[dir.path().to_path_buf()], &Options::default()).unwrap();
         let m = Manifest::from_raw(7);
-        write(dir.path(), &inputs, &m, &data, &[]);
+        data.files = vec![FileSummary {
+            path: "a.jsonl".to_owned(),
+            format: Format::ClaudeCodeJsonl,
+            covers: None,
+            source: 0,
+            rows: 5,
+            rejected: 0,
+            skipped: 0,
+            duplicates: 0,
+            notes: Vec::new(),
+            default_dated: 0,
+        }];
+        let parts = Parts {
+            walk: vec![WalkEntry {
+                place: 1,
+                stamp: 2,
+                file: 0,
+            }],
+            files: FileParts {
+                ends: vec![PartEnds {
+                    records: 5,
+                    reported: 1,
+                    symbols: 1,
+                }],
+                shared: vec![false],
+                fingerprints: vec![3, 4, 5, 6, 7],
+            },
+            revision: 1,
+        };
+        write(dir.path(), &inputs, &m, &data, &[], Some(&parts));
         let file = inputs.file(dir.path());
         let bytes = std::fs::read(&file).unwrap();
         let read_bytes = |b: &[u8]| read_from(b, b.len() as u64, file.clone(), None);
         let whole = read_bytes(&bytes).expect("the intact snapshot reads");
+        assert_eq!(whole.parts.as_ref(), Some(&parts));
         assert_eq!(whole.data.records, data.records);
         assert_eq!(whole.data.reported, data.reported);
         for cut in 0..bytes.len() {
