@@ -605,7 +605,11 @@ mod tests {
     fn a_range_replaced_reads_back_as_a_vectors_splice() {
         let at = |i: u64| UsageRecord {
             tokens: Tokens {
-                output: if i.is_multiple_of(4) { 5_000_000_000 + i } else { i },
+                output: if i.is_multiple_of(4) {
+                    5_000_000_000 + i
+                } else {
+                    i
+                },
                 ..request(0).tokens
             },
             ..request(1_780_000_000 + i as i64)
