@@ -139,7 +139,8 @@ fn tree(dir: &Path, seed: u64) -> PathBuf {
     dir.join("projects")
 }
 
-fn session_files(root: &Path) -> Vec<PathBuf> {
+/// The files under `root`, sorted.
+pub(crate) fn session_files(root: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = walkdir::WalkDir::new(root)
         .into_iter()
         .filter_map(Result::ok)

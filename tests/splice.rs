@@ -81,18 +81,6 @@ fn assert_same(got: &Dataset, want: &Dataset, what: &str, recorded: bool) {
     assert_eq!(h(got), h(want), "{what}: history (deleted logs, recorded)");
 }
 
-/// The `.jsonl` files under `root`, sorted.
-fn logs(root: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(root)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect();
-    v.sort();
-    v
-}
-
 /// The assistant lines with usage of a file, parsed.
 fn usage_lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
@@ -105,7 +93,7 @@ fn usage_lines(path: &Path) -> Vec<Value> {
 
 /// Per file, the message ids it holds.
 fn ids(root: &Path) -> BTreeMap<PathBuf, BTreeSet<String>> {
-    logs(root)
+    super::history::session_files(root)
         .into_iter()
         .map(|f| {
             let ids = usage_lines(&f)
